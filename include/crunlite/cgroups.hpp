@@ -1,0 +1,65 @@
+// Cgroup placement. The host layout (v1, hybrid or pure v2) is detected at run time from
+// /proc/self/mountinfo; a container gets one directory per hierarchy, all removed on delete.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "crunlite/spec.hpp"
+
+namespace crunlite::cgroups {
+
+enum class Mode { v1, hybrid, v2 };
+
+struct Hierarchy {
+    std::string mount_point;  // e.g. /sys/fs/cgroup/cpu
+    std::string options;      // v1: the controllers or name= option it was mounted with ("cpu", "name=systemd")
+    bool unified = false;     // a cgroup2 hierarchy
+    std::string name() const { return mount_point.substr(mount_point.rfind('/') + 1); }
+};
+
+struct Layout {
+    Mode mode = Mode::v2;
+    std::vector<Hierarchy> hierarchies;
+};
+
+Layout detect_layout();
+
+// The cgroup path relative to each hierarchy's root: cgroupsPath when absolute; when relative,
+// under the runtime's own cgroup; when empty, "/crun-lite/<id>".
+std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup);
+
+// v1 device-controller lines ("c 1:3 rwm") for the config's rules plus the standard devices
+// every container needs, in the order they must be written.
+struct DeviceLine {
+    bool allow;
+    std::string text;
+};
+std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec);
+
+// The directories of one container, created on construction and removed on destruction
+// unless keep() was called (so a failed create leaves no cgroup behind).
+class ContainerCgroup {
+public:
+    ContainerCgroup(const Layout& layout, const std::string& relative_path);
+    ContainerCgroup(ContainerCgroup&&) = default;
+    ~ContainerCgroup();
+
+    const std::vector<std::string>& dirs() const { return dirs_; }
+    void add_process(int pid) const;
+    void apply_device_rules(const spec::Spec& spec) const;
+    void keep() { created_.clear(); }
+
+private:
+    const Layout& layout_;
+    std::vector<std::string> dirs_;     // one per hierarchy
+    std::vector<std::string> created_;  // the directories this object made, deepest last
+};
+
+// PIDs in a container's cgroup (from the first directory that has a cgroup.procs).
+std::vector<int> pids_in(const std::vector<std::string>& dirs);
+
+// rmdir every directory (and the now-empty parents this runtime made under "crun-lite");
+// retries while the kernel still counts exiting tasks.
+void remove(const std::vector<std::string>& dirs);
+
+}  // namespace crunlite::cgroups

@@ -1,0 +1,36 @@
+// One error type for the whole runtime: what failed, on which path or JSON field,
+// and the errno text. It is printed in exactly one place (cli/main.cpp).
+#pragma once
+#include <cerrno>
+#include <stdexcept>
+#include <string>
+
+namespace crunlite {
+
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& message, int err = 0)
+        : std::runtime_error(err ? message + ": " + errno_text(err) : message), errno_(err) {}
+
+    int error_number() const noexcept { return errno_; }
+    static std::string errno_text(int err);
+
+private:
+    int errno_;
+};
+
+// A system call failed; `what` names the call and the path it acted on.
+[[noreturn]] inline void throw_errno(const std::string& what, int err = errno) { throw Error(what, err); }
+
+// config.json carried something wrong; `json_path` is like ".process.args[0]".
+class SpecError : public Error {
+public:
+    SpecError(const std::string& json_path, const std::string& problem)
+        : Error(json_path + ": " + problem), json_path_(json_path) {}
+    const std::string& json_path() const noexcept { return json_path_; }
+
+private:
+    std::string json_path_;
+};
+
+}  // namespace crunlite

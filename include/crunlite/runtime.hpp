@@ -1,0 +1,37 @@
+// The lifecycle operations behind the runc-compatible commands. The CLI layer only parses
+// flags and calls one of these.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace crunlite::runtime {
+
+constexpr const char* kDefaultRoot = "/run/crun-lite";
+constexpr const char* kSpecVersion = "1.2.0";
+
+struct CreateOptions {
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    unsigned preserve_fds = 0;
+};
+
+// Sets the container up with its init blocked on exec.fifo; returns init's pid.
+int create(const std::string& root, const std::string& id, const CreateOptions& options);
+void start(const std::string& root, const std::string& id);
+// create + start; in the foreground, forwards signals and returns the exit status
+// (128+N when killed by signal N), deleting the container unless `keep`.
+int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep);
+nlohmann::json state(const std::string& root, const std::string& id);
+void kill(const std::string& root, const std::string& id, int signal, bool all);
+void remove(const std::string& root, const std::string& id, bool force);
+std::vector<nlohmann::json> list(const std::string& root);
+
+// "KILL", "SIGKILL", "kill" or "9" -> 9; throws on anything else.
+int parse_signal(const std::string& text);
+
+}  // namespace crunlite::runtime

@@ -1,0 +1,166 @@
+// The runtime-spec (1.0.0 - 1.3.x) Linux config.json as typed structs.
+// Parsing validates as it goes: every error names the JSON path of the offending field.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace crunlite::spec {
+
+struct IdMapping {
+    uint32_t container_id = 0;
+    uint32_t host_id = 0;
+    uint32_t size = 0;
+};
+
+struct User {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    std::optional<uint32_t> umask;
+    std::vector<uint32_t> additional_gids;
+};
+
+// Capability numbers (CAP_*), already checked against what this kernel and libcap know.
+struct Capabilities {
+    std::vector<int> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct Rlimit {
+    int resource = 0;  // RLIMIT_*
+    std::string name;
+    uint64_t soft = 0;
+    uint64_t hard = 0;
+};
+
+struct ConsoleSize {
+    unsigned height = 0;
+    unsigned width = 0;
+};
+
+struct Process {
+    bool terminal = false;
+    std::optional<ConsoleSize> console_size;
+    User user;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    std::optional<Capabilities> capabilities;
+    std::vector<Rlimit> rlimits;
+    bool no_new_privileges = false;
+    std::optional<int> oom_score_adj;
+    std::string apparmor_profile;
+    std::string selinux_label;
+};
+
+struct Root {
+    std::string path;  // as written in config.json; made absolute against the bundle by load_bundle
+    bool readonly = false;
+};
+
+struct Mount {
+    std::string destination;
+    std::string type;
+    std::string source;
+    std::vector<std::string> options;
+    std::vector<IdMapping> uid_mappings, gid_mappings;
+};
+
+struct Hook {
+    std::string path;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::optional<int> timeout;
+};
+
+struct Hooks {
+    std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
+    bool empty() const {
+        return prestart.empty() && create_runtime.empty() && create_container.empty() &&
+               start_container.empty() && poststart.empty() && poststop.empty();
+    }
+};
+
+enum class NamespaceKind { pid, network, mount, ipc, uts, user, cgroup, time };
+const char* namespace_name(NamespaceKind kind);
+int namespace_clone_flag(NamespaceKind kind);
+
+struct Namespace {
+    NamespaceKind kind;
+    std::string path;  // empty: create a new one; otherwise join this one
+};
+
+struct Device {
+    std::string path;
+    char type = 'c';  // c, b, u, p
+    int64_t major = 0;
+    int64_t minor = 0;
+    std::optional<uint32_t> file_mode;
+    std::optional<uint32_t> uid;
+    std::optional<uint32_t> gid;
+};
+
+struct DeviceRule {
+    bool allow = false;
+    char type = 'a';              // a, c, b
+    std::optional<int64_t> major;  // absent: any (*)
+    std::optional<int64_t> minor;
+    std::string access = "rwm";
+};
+
+struct TimeOffset {
+    int64_t secs = 0;
+    uint32_t nanosecs = 0;
+};
+
+struct Resources {
+    std::vector<DeviceRule> devices;
+    // The other controllers are kept as JSON until resource control lands (issue 4);
+    // parse_spec refuses any that carries a value, so none is silently ignored.
+    nlohmann::json other = nlohmann::json::object();
+};
+
+struct Linux {
+    std::vector<Namespace> namespaces;
+    std::vector<IdMapping> uid_mappings, gid_mappings;
+    std::map<std::string, TimeOffset> time_offsets;  // "monotonic" / "boottime"
+    std::vector<Device> devices;
+    std::string cgroups_path;
+    std::optional<Resources> resources;
+    std::map<std::string, std::string> sysctl;
+    std::string rootfs_propagation;
+    std::vector<std::string> masked_paths;
+    std::vector<std::string> readonly_paths;
+    std::string mount_label;
+
+    const Namespace* find_namespace(NamespaceKind kind) const;
+};
+
+struct Spec {
+    std::string oci_version;
+    std::optional<Process> process;
+    Root root;
+    std::vector<Mount> mounts;
+    std::string hostname;
+    std::string domainname;
+    Hooks hooks;
+    std::map<std::string, std::string> annotations;
+    Linux linux;
+};
+
+// Parses and validates; throws SpecError naming the JSON path on the first problem.
+Spec parse_spec(const nlohmann::json& config);
+
+// Reads <bundle>/config.json, parses it and resolves root.path against the bundle.
+Spec load_bundle(const std::string& bundle_dir);
+
+// The config.json that `crun-lite spec` writes.
+nlohmann::json default_spec(bool rootless);
+
+// Parses a process object alone (the --process file of `exec`); `path` prefixes errors.
+Process parse_process(const nlohmann::json& process, const std::string& path);
+
+}  // namespace crunlite::spec

@@ -1,0 +1,143 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+
+namespace crunlite::cgroups {
+namespace {
+
+void write_file(const std::string& path, const std::string& value) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throw Error("open " + path, errno);
+    ssize_t n = ::write(fd, value.data(), value.size());
+    int err = errno;
+    ::close(fd);
+    if (n != ssize_t(value.size())) throw Error("write \"" + value + "\" to " + path, err);
+}
+
+std::string read_trimmed(const std::string& path) {
+    std::ifstream in(path);
+    std::string value;
+    std::getline(in, value);
+    return value;
+}
+
+bool has_controller(const Hierarchy& h, const std::string& controller) {
+    std::istringstream ss(h.options);
+    std::string c;
+    while (std::getline(ss, c, ','))
+        if (c == controller) return true;
+    return false;
+}
+
+std::string device_line(char type, const std::optional<int64_t>& major, const std::optional<int64_t>& minor,
+                        const std::string& access) {
+    auto number = [](const std::optional<int64_t>& n) { return n && *n >= 0 ? std::to_string(*n) : std::string("*"); };
+    if (type == 'a') return "a";
+    return std::string(1, type) + " " + number(major) + ":" + number(minor) + " " + access;
+}
+
+}  // namespace
+
+std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec) {
+    std::vector<DeviceLine> lines;
+    if (spec.linux.resources)
+        for (auto& rule : spec.linux.resources->devices)
+            lines.push_back({rule.allow, device_line(rule.type, rule.major, rule.minor, rule.access)});
+    // The devices every container gets, as runc allows them after the config's rules.
+    static const char* standard[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
+                                     "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+    for (const char* s : standard) lines.push_back({true, s});
+    for (auto& d : spec.linux.devices)
+        if (d.type == 'c' || d.type == 'b' || d.type == 'u')
+            lines.push_back({true, device_line(d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm")});
+    return lines;
+}
+
+ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relative_path) : layout_(layout) {
+    try {
+        for (auto& h : layout.hierarchies) {
+            std::string dir = h.mount_point;
+            std::istringstream ss(relative_path);
+            std::string part;
+            while (std::getline(ss, part, '/')) {
+                if (part.empty()) continue;
+                std::string parent = dir;
+                dir += "/" + part;
+                if (::mkdir(dir.c_str(), 0755) == 0) {
+                    created_.push_back(dir);
+                    // A new v1 cpuset starts empty, and no task can join an empty cpuset.
+                    if (!h.unified && has_controller(h, "cpuset")) {
+                        write_file(dir + "/cpuset.cpus", read_trimmed(parent + "/cpuset.cpus"));
+                        write_file(dir + "/cpuset.mems", read_trimmed(parent + "/cpuset.mems"));
+                    }
+                } else if (errno != EEXIST) {
+                    throw Error("create cgroup " + dir, errno);
+                }
+            }
+            dirs_.push_back(dir);
+        }
+    } catch (...) {
+        remove(created_);
+        throw;
+    }
+}
+
+ContainerCgroup::~ContainerCgroup() {
+    if (!created_.empty()) remove(created_);
+}
+
+void ContainerCgroup::add_process(int pid) const {
+    for (auto& dir : dirs_) write_file(dir + "/cgroup.procs", std::to_string(pid));
+}
+
+void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
+    for (size_t i = 0; i < layout_.hierarchies.size(); ++i) {
+        const Hierarchy& h = layout_.hierarchies[i];
+        if (h.unified || !has_controller(h, "devices")) continue;
+        // Start from nothing, then add the allowed devices, so the result does not depend on the parent.
+        write_file(dirs_[i] + "/devices.deny", "a");
+        for (auto& line : device_cgroup_lines(spec))
+            write_file(dirs_[i] + (line.allow ? "/devices.allow" : "/devices.deny"), line.text);
+        return;
+    }
+    if (spec.linux.resources && !spec.linux.resources->devices.empty() && layout_.mode == Mode::v2)
+        throw SpecError(".linux.resources.devices", "device rules on a pure cgroup v2 host are not supported by this version of crun-lite");
+}
+
+std::vector<int> pids_in(const std::vector<std::string>& dirs) {
+    std::vector<int> pids;
+    for (auto& dir : dirs) {
+        std::ifstream in(dir + "/cgroup.procs");
+        if (!in) continue;
+        for (int pid; in >> pid;) pids.push_back(pid);
+        break;
+    }
+    return pids;
+}
+
+void remove(const std::vector<std::string>& dirs) {
+    // Deepest first, so that parents this runtime made are empty when their turn comes.
+    std::vector<std::string> ordered(dirs.rbegin(), dirs.rend());
+    for (auto& dir : ordered) {
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) break;
+            if (errno != EBUSY) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        // The shared "crun-lite" parent of default paths goes once its last container has.
+        auto slash = dir.rfind('/');
+        if (slash != std::string::npos && dir.compare(0, slash, dir, 0, slash) == 0) {
+            std::string parent = dir.substr(0, slash);
+            if (parent.size() >= 10 && parent.compare(parent.size() - 10, 10, "/crun-lite") == 0) ::rmdir(parent.c_str());
+        }
+    }
+}
+
+}  // namespace crunlite::cgroups

@@ -1,0 +1,60 @@
+// crun-lite's entry point: global flags, one subcommand, and the one place where errors
+// are printed (as text, or as JSON log lines with --log-format json).
+#include <seccomp.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
+#include "crunlite/runtime.hpp"
+
+#ifndef CRUNLITE_VERSION
+#define CRUNLITE_VERSION "0.0.0"
+#endif
+#ifndef CRUNLITE_COMMIT
+#define CRUNLITE_COMMIT "unknown"
+#endif
+
+int main(int argc, char** argv) {
+    using namespace crunlite;
+    CLI::App app{"crun-lite: a fast, runc-compatible OCI container runtime", "crun-lite"};
+    app.require_subcommand(1, 1);
+    cli::Globals globals;
+    globals.root = runtime::kDefaultRoot;
+    app.add_option("--root", globals.root, "directory for container state (tmpfs recommended)")->capture_default_str();
+    app.add_option("--log", globals.log_file, "log file (default: stderr)");
+    app.add_option("--log-format", globals.log_format, "log format: text or json")
+        ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+    app.add_flag("--debug", globals.debug, "log debug messages");
+    app.add_flag("--systemd-cgroup", globals.systemd_cgroup, "use systemd to manage cgroups (not supported yet)");
+    app.add_option("--rootless", globals.rootless, "true, false or auto")->check(CLI::IsMember({"true", "false", "auto"}));
+    app.set_version_flag("-v,--version",
+                         std::string("crun-lite version ") + CRUNLITE_VERSION + "\ncommit: " + CRUNLITE_COMMIT +
+                             "\nspec: " + runtime::kSpecVersion + "\nlibseccomp: " + std::to_string(seccomp_version()->major) +
+                             "." + std::to_string(seccomp_version()->minor) + "." + std::to_string(seccomp_version()->micro));
+
+    cli::Action action;
+    cli::add_spec(app, globals, action);
+    cli::add_create(app, globals, action);
+    cli::add_run(app, globals, action);
+    cli::add_start(app, globals, action);
+    cli::add_state(app, globals, action);
+    cli::add_kill(app, globals, action);
+    cli::add_delete(app, globals, action);
+    cli::add_list(app, globals, action);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
+        if (globals.systemd_cgroup) throw Error("--systemd-cgroup is not supported by this version of crun-lite");
+        return action();
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,27 @@
+#include <sys/stat.h>
+
+#include "commands.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/spec.hpp"
+#include "crunlite/state.hpp"
+
+namespace crunlite::cli {
+
+void add_spec(CLI::App& app, Globals&, Action& action) {
+    auto* cmd = app.add_subcommand("spec", "write a default config.json into the bundle");
+    auto bundle = std::make_shared<std::string>(".");
+    auto rootless = std::make_shared<bool>(false);
+    cmd->add_option("-b,--bundle", *bundle, "bundle directory");
+    cmd->add_flag("--rootless", *rootless, "a config for a container run by an unprivileged user");
+    cmd->callback([=, &action] {
+        action = [=] {
+            std::string path = *bundle + "/config.json";
+            struct stat st{};
+            if (::stat(path.c_str(), &st) == 0) throw Error("File " + path + " exists. Remove it first");
+            state::write_file_atomically(path, spec::default_spec(*rootless).dump(4) + "\n");
+            return 0;
+        };
+    });
+}
+
+}  // namespace crunlite::cli

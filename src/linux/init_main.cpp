@@ -1,0 +1,112 @@
+// Container init, top to bottom: from the moment clone returns in the child until the
+// user program is exec'd. Runs in a copy of the parent's memory with no other thread;
+// every failure goes back to the parent as one line over the sync socket.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "crunlite/error.hpp"
+#include "init_steps.hpp"
+#include "sync.hpp"
+
+namespace crunlite::linux_setup {
+namespace {
+
+// The parent's descriptors (state-dir lock, cgroup files, log) must not stay open in
+// init: a held flock would block the next command on this container.
+void close_parent_fds(const InitPlan& plan) {
+    std::vector<int> keep = {plan.sync_fd, plan.fifo_fd};
+    for (auto& [fd, type] : plan.joins) keep.push_back(fd);
+    std::sort(keep.begin(), keep.end());
+    unsigned next = 3 + unsigned(plan.preserve_fds);
+    for (int fd : keep) {
+        if (unsigned(fd) < next) continue;
+        if (unsigned(fd) > next) ::syscall(SYS_close_range, next, unsigned(fd) - 1, 0);
+        next = unsigned(fd) + 1;
+    }
+    ::syscall(SYS_close_range, next, ~0U, 0);
+}
+
+void wait_for_parent(int sync_fd) {
+    SyncMessage message;
+    if (!receive_sync(sync_fd, message) || message.type != SyncType::go) _exit(1);  // the parent gave up
+}
+
+void set_up_container(const InitPlan& plan, int& fifo_write_fd) {
+    const spec::Spec& spec = *plan.spec;
+    // Nobody in the container may ptrace or open /proc/<pid> of init before exec (CVE-2016-9962).
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
+    ::umask(0);
+
+    wait_for_parent(plan.sync_fd);
+    if (plan.new_user_ns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
+        throw Error("become root in the new user namespace (check .linux.uidMappings and .linux.gidMappings map 0)", errno);
+    enter_namespaces(plan);
+    if (plan.new_net_ns) bring_up_loopback();
+    set_names(spec);
+    if (plan.new_keyring) join_session_keyring();
+
+    UniqueFd root = prepare_root(plan);
+    mount_all(plan, root.get());
+    create_devices(plan, root.get());
+    apply_sysctls(spec);
+    set_oom_score_adj(*spec.process);
+    mask_paths(spec, root.get());
+    make_paths_read_only(spec, root.get());
+    finish_root(plan, root.get());
+
+    // exec.fifo is a host path: reach it now through the host's /proc, before the host
+    // filesystem disappears from view.
+    UniqueFd fifo_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fifo_dir) throw Error("open /proc/self/fd", errno);
+    enter_root(plan, root.get());
+    root.reset();
+
+    apply_rlimits(*spec.process);
+    change_directory(*spec.process);
+    become_user(plan);
+    std::string executable = find_executable(*spec.process, plan.env);
+
+    // From here on the parent may exit (create returns): init must outlive it.
+    if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_PDEATHSIG", errno);
+    if (!send_sync(plan.sync_fd, SyncType::ready)) _exit(1);
+    ::close(plan.sync_fd);
+
+    // Blocks until `start` opens the fifo for reading.
+    std::string fifo_name = std::to_string(plan.fifo_fd);
+    fifo_write_fd = ::openat(fifo_dir.get(), fifo_name.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fifo_write_fd < 0) _exit(1);
+    ::close(plan.fifo_fd);
+    fifo_dir.reset();
+    exec_process(plan, executable, fifo_write_fd);
+}
+
+}  // namespace
+
+void run_container_init(const InitPlan& plan) {
+    // Until init reports READY, it must not outlive a runtime that died half-way.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    close_parent_fds(plan);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int fifo_write_fd = -1;
+    try {
+        set_up_container(plan, fifo_write_fd);
+    } catch (const Error& e) {
+        send_sync(plan.sync_fd, SyncType::error, e.error_number(), e.what());
+    } catch (const std::exception& e) {
+        send_sync(plan.sync_fd, SyncType::error, 0, e.what());
+    }
+    _exit(1);
+}
+
+}  // namespace crunlite::linux_setup

@@ -1,0 +1,52 @@
+// Everything container init needs, computed by the parent before clone so that the child
+// does system calls, not parsing or planning.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crunlite/cgroups.hpp"
+#include "crunlite/spec.hpp"
+#include "mount_options.hpp"
+
+namespace crunlite::linux_setup {
+
+struct PlannedMount {
+    const spec::Mount* config = nullptr;
+    std::string json_path;  // ".mounts[3]", for error messages
+    MountOptions options;
+    std::string source;     // binds: absolute host path (relative ones resolved against the bundle)
+    bool target_is_directory = true;
+};
+
+struct InitPlan {
+    const spec::Spec* spec = nullptr;
+    std::vector<PlannedMount> mounts;
+    uint64_t rootfs_propagation = 0;  // MS_SLAVE etc.
+    bool rootfs_propagation_recursive = true;
+
+    int unshare_flags = 0;                       // namespaces init creates itself
+    std::vector<std::pair<int, int>> joins;      // (fd, CLONE_NEW*) to setns, user first
+    bool new_user_ns = false;
+    bool new_net_ns = false;
+    bool new_time_ns = false;
+    bool new_cgroup_ns = false;
+
+    const cgroups::Layout* cgroup_layout = nullptr;
+    std::vector<std::string> cgroup_dirs;        // host dirs, one per hierarchy (cgroup mounts)
+
+    bool no_pivot = false;
+    bool new_keyring = true;
+    int preserve_fds = 0;
+    int sync_fd = -1;  // init's end of the socketpair
+    int fifo_fd = -1;  // O_PATH descriptor of exec.fifo
+    int last_capability = 40;
+
+    std::vector<std::string> env;  // process.env, plus HOME when missing
+};
+
+// The container's first process, from clone to exec. Never returns: it execs the user
+// program or reports an error over plan.sync_fd and exits.
+[[noreturn]] void run_container_init(const InitPlan& plan);
+
+}  // namespace crunlite::linux_setup

@@ -1,0 +1,37 @@
+// The steps of container init, one concern per file, in the order init_main.cpp calls them.
+// Each throws crunlite::Error with the path or field it was working on.
+#pragma once
+#include <string>
+
+#include "crunlite/unique_fd.hpp"
+#include "init_plan.hpp"
+
+namespace crunlite::linux_setup {
+
+// namespaces.cpp
+void enter_namespaces(const InitPlan& plan);
+void bring_up_loopback();
+void set_names(const spec::Spec& spec);
+void join_session_keyring();
+
+// rootfs.cpp, mounts.cpp
+UniqueFd prepare_root(const InitPlan& plan);  // returns an O_PATH fd of the root mount
+void mount_all(const InitPlan& plan, int root_fd);
+void mask_paths(const spec::Spec& spec, int root_fd);
+void make_paths_read_only(const spec::Spec& spec, int root_fd);
+void finish_root(const InitPlan& plan, int root_fd);  // root.readonly
+void enter_root(const InitPlan& plan, int root_fd);   // pivot_root, or MS_MOVE + chroot
+
+// devices.cpp
+void create_devices(const InitPlan& plan, int root_fd);
+
+// process.cpp
+void apply_sysctls(const spec::Spec& spec);
+void apply_rlimits(const spec::Process& process);
+void set_oom_score_adj(const spec::Process& process);
+void change_directory(const spec::Process& process);
+void become_user(const InitPlan& plan);  // groups, uid/gid, capabilities, no_new_privs, umask
+std::string find_executable(const spec::Process& process, const std::vector<std::string>& env);
+[[noreturn]] void exec_process(const InitPlan& plan, const std::string& executable, int fifo_write_fd);
+
+}  // namespace crunlite::linux_setup

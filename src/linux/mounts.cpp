@@ -1,0 +1,111 @@
+// config.json "mounts", in order, each built detached and attached by fd to a target
+// resolved inside the root.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <sstream>
+
+#include "crunlite/error.hpp"
+#include "in_root.hpp"
+#include "init_steps.hpp"
+#include "mount_api.hpp"
+
+namespace crunlite::linux_setup {
+namespace {
+
+UniqueFd open_target(const PlannedMount& m, int root_fd) {
+    const std::string& dest = m.config->destination;
+    // procfs and sysfs are where the runtime and the kernel's own checks look: a symlink
+    // there is an attack (CVE-2019-19921 and its successors), never a layout choice.
+    if (m.config->type == "proc" || m.config->type == "sysfs") {
+        UniqueFd fd = open_in_root(root_fd, dest, O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+        if (fd) return fd;
+        if (errno == ELOOP) throw Error(m.json_path + ".destination: " + dest + " is a symlink; refusing to mount " + m.config->type + " there");
+        if (errno != ENOENT) throw Error(m.json_path + ".destination: open " + dest, errno);
+    }
+    try {
+        return m.target_is_directory ? make_directory_in_root(root_fd, dest) : make_file_in_root(root_fd, dest);
+    } catch (const Error& e) {
+        throw Error(m.json_path + ".destination: " + e.what());
+    }
+}
+
+void mount_bind(const PlannedMount& m, int target_fd) {
+    const MountOptions& o = m.options;
+    UniqueFd tree = clone_tree(AT_FDCWD, m.source, o.recursive_bind, m.json_path + ".source");
+    set_attributes(tree.get(), o.attr_set, o.attr_clear, false, m.json_path + ".options");
+    set_attributes(tree.get(), o.recursive_attr_set, o.recursive_attr_clear, true, m.json_path + ".options");
+    set_propagation(tree.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
+    attach(tree.get(), target_fd, m.json_path);
+}
+
+void mount_filesystem(const PlannedMount& m, int target_fd) {
+    const MountOptions& o = m.options;
+    UniqueFd mnt = make_filesystem(m.config->type, m.config->source, o.fs_options, o.attr_set | o.recursive_attr_set, m.json_path);
+    set_propagation(mnt.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
+    attach(mnt.get(), target_fd, m.json_path);
+}
+
+std::vector<std::pair<std::string, std::string>> cgroup_v1_options(const cgroups::Hierarchy& h) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::istringstream ss(h.options);
+    std::string opt;
+    while (std::getline(ss, opt, ',')) {
+        auto eq = opt.find('=');
+        if (eq == std::string::npos) out.emplace_back(opt, "");
+        else out.emplace_back(opt.substr(0, eq), opt.substr(eq + 1));
+    }
+    return out;
+}
+
+// "cgroup" mounts show the container's own cgroups. With a cgroup namespace they are real
+// cgroup mounts (rooted at the container's cgroup by the namespace); without one, or where
+// a user namespace may not mount cgroup v1, the container's directories are bind-mounted.
+void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
+    const cgroups::Layout& layout = *plan.cgroup_layout;
+    const MountOptions& o = m.options;
+    uint64_t attrs = o.attr_set | o.recursive_attr_set;
+    bool real_mounts = plan.new_cgroup_ns && (layout.mode == cgroups::Mode::v2 || !plan.new_user_ns);
+
+    if (layout.mode == cgroups::Mode::v2) {
+        UniqueFd mnt = real_mounts ? make_filesystem("cgroup2", "cgroup", {}, attrs, m.json_path)
+                                   : clone_tree(AT_FDCWD, plan.cgroup_dirs.at(0), false, m.json_path);
+        if (!real_mounts) set_attributes(mnt.get(), attrs, 0, false, m.json_path + ".options");
+        attach(mnt.get(), target_fd, m.json_path);
+        return;
+    }
+    UniqueFd tmpfs = make_filesystem("tmpfs", "tmpfs", {{"mode", "755"}}, attrs & ~uint64_t(MOUNT_ATTR_RDONLY), m.json_path);
+    attach(tmpfs.get(), target_fd, m.json_path);
+    for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
+        const cgroups::Hierarchy& h = layout.hierarchies[i];
+        std::string name = h.name();
+        if (::mkdirat(tmpfs.get(), name.c_str(), 0755) != 0) throw Error(m.json_path + ": mkdir " + name, errno);
+        UniqueFd sub(::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub) throw Error(m.json_path + ": open " + name, errno);
+        UniqueFd mnt;
+        if (real_mounts)
+            mnt = h.unified ? make_filesystem("cgroup2", "cgroup", {}, attrs, m.json_path + " (" + name + ")")
+                            : make_filesystem("cgroup", "cgroup", cgroup_v1_options(h), attrs, m.json_path + " (" + name + ")");
+        else {
+            mnt = clone_tree(AT_FDCWD, plan.cgroup_dirs.at(i), false, m.json_path + " (" + name + ")");
+            set_attributes(mnt.get(), attrs, 0, false, m.json_path + ".options");
+        }
+        attach(mnt.get(), sub.get(), m.json_path + " (" + name + ")");
+    }
+    if (attrs & MOUNT_ATTR_RDONLY) set_attributes(tmpfs.get(), MOUNT_ATTR_RDONLY, 0, false, m.json_path);
+}
+
+}  // namespace
+
+void mount_all(const InitPlan& plan, int root_fd) {
+    for (const PlannedMount& m : plan.mounts) {
+        UniqueFd target = open_target(m, root_fd);
+        if (m.config->type == "cgroup") mount_cgroups(plan, m, target.get());
+        else if (m.options.bind) mount_bind(m, target.get());
+        else mount_filesystem(m, target.get());
+    }
+}
+
+}  // namespace crunlite::linux_setup

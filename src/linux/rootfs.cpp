@@ -1,0 +1,92 @@
+// The root filesystem around the mounts: making it a mount of its own, masked and
+// read-only paths, root.readonly, and the switch into it.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "crunlite/error.hpp"
+#include "in_root.hpp"
+#include "init_steps.hpp"
+#include "mount_api.hpp"
+
+namespace crunlite::linux_setup {
+
+UniqueFd prepare_root(const InitPlan& plan) {
+    // Mount events inside must not reach the host (slave is runc's default).
+    unsigned long propagation = plan.rootfs_propagation | (plan.rootfs_propagation_recursive ? MS_REC : 0);
+    if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
+        throw Error("set the propagation of / (.linux.rootfsPropagation)", errno);
+    const std::string& rootfs = plan.spec->root.path;
+    // pivot_root needs the new root to be a mount point: bind it onto itself.
+    if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+        throw Error(".root.path: bind " + rootfs, errno);
+    UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw Error(".root.path: open " + rootfs, errno);
+    return root;
+}
+
+void mask_paths(const spec::Spec& spec, int root_fd) {
+    if (spec.linux.masked_paths.empty()) return;
+    // Masks are the host's /dev/null, checked to be the real device: the container's own
+    // /dev/null could be a symlink to something worth writing to (CVE-2025-31133).
+    UniqueFd null_device(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st{};
+    if (!null_device || ::fstat(null_device.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        throw Error("the host's /dev/null is not the null device");
+    for (size_t i = 0; i < spec.linux.masked_paths.size(); ++i) {
+        const std::string& path = spec.linux.masked_paths[i];
+        std::string what = ".linux.maskedPaths[" + std::to_string(i) + "]";
+        UniqueFd target = open_in_root(root_fd, path, O_PATH);
+        if (!target) {
+            if (errno == ENOENT) continue;
+            throw Error(what + ": open " + path, errno);
+        }
+        if (::fstat(target.get(), &st) != 0) throw Error(what + ": stat " + path, errno);
+        UniqueFd mask = S_ISDIR(st.st_mode) ? make_filesystem("tmpfs", "tmpfs", {}, MOUNT_ATTR_RDONLY, what)
+                                            : clone_tree(null_device.get(), "", false, what);
+        attach(mask.get(), target.get(), what);
+    }
+}
+
+void make_paths_read_only(const spec::Spec& spec, int root_fd) {
+    for (size_t i = 0; i < spec.linux.readonly_paths.size(); ++i) {
+        const std::string& path = spec.linux.readonly_paths[i];
+        std::string what = ".linux.readonlyPaths[" + std::to_string(i) + "]";
+        UniqueFd target = open_in_root(root_fd, path, O_PATH);
+        if (!target) {
+            if (errno == ENOENT) continue;
+            throw Error(what + ": open " + path, errno);
+        }
+        UniqueFd copy = clone_tree(target.get(), "", true, what);
+        set_attributes(copy.get(), MOUNT_ATTR_RDONLY, 0, true, what);
+        attach(copy.get(), target.get(), what);
+    }
+}
+
+void finish_root(const InitPlan& plan, int root_fd) {
+    if (plan.spec->root.readonly) set_attributes(root_fd, MOUNT_ATTR_RDONLY, 0, false, ".root.readonly");
+}
+
+void enter_root(const InitPlan& plan, int root_fd) {
+    if (::fchdir(root_fd) != 0) throw Error(".root.path: chdir", errno);
+    if (plan.no_pivot) {
+        if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw Error("move the root filesystem to / (--no-pivot)", errno);
+        if (::chroot(".") != 0) throw Error("chroot into the root filesystem (--no-pivot)", errno);
+    } else {
+        if (::syscall(SYS_pivot_root, ".", ".") != 0) {
+            int err = errno;
+            throw Error(std::string("pivot_root ") + plan.spec->root.path +
+                            (err == EINVAL ? " (the root is on a shared mount or in a ramfs: set linux.rootfsPropagation, or use --no-pivot)" : ""),
+                        err);
+        }
+        // The old root now sits on top of the new one; detach it without telling the host.
+        if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw Error("make the old root a slave", errno);
+        if (::umount2(".", MNT_DETACH) != 0) throw Error("detach the old root", errno);
+    }
+    if (::chdir("/") != 0) throw Error("chdir / in the container", errno);
+}
+
+}  // namespace crunlite::linux_setup

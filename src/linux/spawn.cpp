@@ -1,0 +1,82 @@
+#include "spawn.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "crunlite/error.hpp"
+#include "sync.hpp"
+
+namespace crunlite::linux_setup {
+namespace {
+
+void write_map(pid_t pid, const char* file, const std::vector<spec::IdMapping>& mappings, const char* field) {
+    std::string text;
+    for (auto& m : mappings)
+        text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+    std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()))
+        throw Error(std::string(field) + ": write " + path, errno);
+}
+
+std::string describe_exit(int status) {
+    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) return std::string("was killed by signal ") + strsignal(WTERMSIG(status));
+    return "stopped";
+}
+
+}  // namespace
+
+InitProcess::~InitProcess() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
+}
+
+InitProcess clone_init(InitPlan& plan, int clone_flags) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error("socketpair", errno);
+    UniqueFd parent_end(pair[0]), child_end(pair[1]);
+    plan.sync_fd = child_end.get();
+
+    clone_args args{};
+    args.flags = uint64_t(clone_flags);
+    args.exit_signal = SIGCHLD;
+    pid_t pid = pid_t(::syscall(SYS_clone3, &args, sizeof args));
+    if (pid < 0 && errno == ENOSYS) pid = pid_t(::syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid < 0) throw Error("clone the container's init process", errno);
+    if (pid == 0) {
+        parent_end.reset();
+        run_container_init(plan);  // never returns
+    }
+    return InitProcess(pid, std::move(parent_end));
+}
+
+void write_id_mappings(pid_t pid, const spec::Linux& linux) {
+    write_map(pid, "uid_map", linux.uid_mappings, ".linux.uidMappings");
+    write_map(pid, "gid_map", linux.gid_mappings, ".linux.gidMappings");
+}
+
+void complete_handshake(InitProcess& init) {
+    if (!send_sync(init.sync_fd(), SyncType::go)) {
+        // init died before it could be told to go on; the wait below says how.
+    }
+    SyncMessage message;
+    if (receive_sync(init.sync_fd(), message)) {
+        if (message.type == SyncType::ready) return;
+        if (message.type == SyncType::error) throw Error(message.text);
+    }
+    int status = 0;
+    pid_t pid = init.release();
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    throw Error("container init " + describe_exit(status) + " before it was set up");
+}
+
+}  // namespace crunlite::linux_setup

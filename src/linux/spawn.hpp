@@ -1,0 +1,38 @@
+// The parent's half of starting container init: clone3, the uid/gid maps, and the
+// handshake of sync.hpp.
+#pragma once
+#include <sys/types.h>
+
+#include <functional>
+
+#include "crunlite/unique_fd.hpp"
+#include "init_plan.hpp"
+
+namespace crunlite::linux_setup {
+
+// Owns the init process until release(): destroying it kills and reaps init, so a
+// failed create leaves no process behind.
+class InitProcess {
+public:
+    InitProcess(pid_t pid, UniqueFd sync) : pid_(pid), sync_(std::move(sync)) {}
+    InitProcess(InitProcess&& other) noexcept : pid_(std::exchange(other.pid_, -1)), sync_(std::move(other.sync_)) {}
+    ~InitProcess();
+    pid_t pid() const { return pid_; }
+    int sync_fd() const { return sync_.get(); }
+    pid_t release() { sync_.reset(); return std::exchange(pid_, -1); }
+
+private:
+    pid_t pid_;
+    UniqueFd sync_;
+};
+
+// Clones init into its new user and pid namespaces (the others it makes itself) and
+// returns at once; init waits for GO.
+InitProcess clone_init(InitPlan& plan, int clone_flags);
+
+void write_id_mappings(pid_t pid, const spec::Linux& linux);
+
+// Sends GO and waits for READY; throws with init's own error message otherwise.
+void complete_handshake(InitProcess& init);
+
+}  // namespace crunlite::linux_setup

@@ -1,0 +1,31 @@
+// The parent <-> container-init protocol: one SOCK_SEQPACKET socketpair, one datagram per
+// message, created before clone and closed (CLOEXEC) by the exec of the user program.
+//
+//  step | sender | message | meaning
+//  -----+--------+---------+---------------------------------------------------------------
+//   1   | parent | GO      | uid/gid maps are written and the cgroups joined: init may unshare
+//       |        |         | its remaining namespaces (the cgroup one must come after the join)
+//   2   | init   | READY   | root filesystem and process are set up; init now blocks opening
+//       |        |         | exec.fifo for writing, until `start` opens it for reading
+//  any  | init   | ERROR   | setup failed: errno plus a one-line message; init then exits
+//
+// A parent that sees the socket close without READY or ERROR reports how init died.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace crunlite::linux_setup {
+
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3 };
+
+struct SyncMessage {
+    SyncType type = SyncType::none;
+    int32_t err = 0;
+    char text[2048] = {};
+};
+
+// Both return false when the peer is gone.
+bool send_sync(int fd, SyncType type, int err = 0, const char* text = "");
+bool receive_sync(int fd, SyncMessage& message);
+
+}  // namespace crunlite::linux_setup

@@ -1,0 +1,122 @@
+// `create`: from bundle to an init process blocked on exec.fifo. Every resource made on
+// the way (state dir, cgroups, init) is owned by an RAII object until the very end, so a
+// failure at any step leaves nothing behind.
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../linux/spawn.hpp"
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
+#include "crunlite/runtime.hpp"
+#include "crunlite/state.hpp"
+#include "plan.hpp"
+
+namespace crunlite::runtime {
+namespace {
+
+std::string absolute_bundle(const std::string& bundle) {
+    char resolved[PATH_MAX];
+    if (!::realpath(bundle.c_str(), resolved)) throw Error("bundle " + bundle, errno);
+    return resolved;
+}
+
+std::string own_cgroup() {
+    // The unified ("0::") line when there is one, else the first hierarchy's.
+    FILE* f = ::fopen("/proc/self/cgroup", "re");
+    if (!f) return "/";
+    char line[4096];
+    std::string first, unified;
+    while (::fgets(line, sizeof line, f)) {
+        std::string l(line);
+        if (!l.empty() && l.back() == '\n') l.pop_back();
+        auto path = l.substr(l.find(':', l.find(':') + 1) + 1);
+        if (first.empty()) first = path;
+        if (l.rfind("0::", 0) == 0) unified = path;
+    }
+    ::fclose(f);
+    return unified.empty() ? (first.empty() ? "/" : first) : unified;
+}
+
+std::string user_name(uid_t uid) {
+    passwd* pw = ::getpwuid(uid);
+    return pw ? pw->pw_name : "#" + std::to_string(uid);
+}
+
+// Joining a pid namespace only applies to children: the runtime joins it for the one
+// clone it makes, and goes back afterwards.
+class PidNamespaceForChildren {
+public:
+    explicit PidNamespaceForChildren(int target_fd) {
+        if (target_fd < 0) return;
+        original_.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+        if (!original_) throw Error("open /proc/self/ns/pid", errno);
+        if (::setns(target_fd, CLONE_NEWPID) != 0) throw Error("setns into the pid namespace of .linux.namespaces", errno);
+    }
+    ~PidNamespaceForChildren() {
+        if (original_) ::setns(original_.get(), CLONE_NEWPID);
+    }
+
+private:
+    UniqueFd original_;
+};
+
+}  // namespace
+
+int create(const std::string& root, const std::string& id, const CreateOptions& options) {
+    state::validate_id(id);
+    std::string bundle = absolute_bundle(options.bundle);
+    spec::Spec spec = spec::load_bundle(bundle);
+    if (!options.console_socket.empty() || spec.process->terminal)
+        throw Error("--console-socket and .process.terminal are not supported by this version of crun-lite");
+
+    state::ContainerDir dir = state::ContainerDir::create(root, id);
+    std::vector<UniqueFd> namespace_fds;
+    int clone_flags = 0, join_pid_fd = -1;
+    linux_setup::InitPlan plan = make_init_plan(spec, bundle, options, namespace_fds, clone_flags, join_pid_fd);
+
+    if (::mkfifo(dir.fifo_path().c_str(), 0622) != 0) throw Error("mkfifo " + dir.fifo_path(), errno);
+    UniqueFd fifo(::open(dir.fifo_path().c_str(), O_PATH | O_CLOEXEC));
+    if (!fifo) throw Error("open " + dir.fifo_path(), errno);
+    plan.fifo_fd = fifo.get();
+
+    cgroups::Layout layout = cgroups::detect_layout();
+    cgroups::ContainerCgroup cgroup(layout, cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup()));
+    cgroup.apply_device_rules(spec);
+    plan.cgroup_layout = &layout;
+    plan.cgroup_dirs = cgroup.dirs();
+
+    linux_setup::InitProcess init = [&] {
+        PidNamespaceForChildren pid_namespace(join_pid_fd);
+        return linux_setup::clone_init(plan, clone_flags);
+    }();
+    log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
+    if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux);
+    cgroup.add_process(init.pid());
+    linux_setup::complete_handshake(init);
+
+    state::Record record;
+    record.id = id;
+    record.pid = init.pid();
+    record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
+    record.bundle = bundle;
+    record.rootfs = spec.root.path;
+    record.created = log::rfc3339_now();
+    record.owner = user_name(::geteuid());
+    record.oci_version = kSpecVersion;
+    record.annotations = spec.annotations;
+    record.cgroup_dirs = cgroup.dirs();
+    dir.save(record);
+    if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));
+
+    dir.keep();
+    cgroup.keep();
+    return init.release();
+}
+
+}  // namespace crunlite::runtime

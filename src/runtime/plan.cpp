@@ -1,0 +1,147 @@
+#include "plan.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "../linux/in_root.hpp"
+#include "../linux/mount_options.hpp"
+#include "crunlite/error.hpp"
+
+namespace crunlite::runtime {
+namespace {
+
+using linux_setup::InitPlan;
+using linux_setup::PlannedMount;
+using spec::NamespaceKind;
+
+int clone_flag(NamespaceKind kind) {
+    switch (kind) {
+        case NamespaceKind::pid: return CLONE_NEWPID;
+        case NamespaceKind::network: return CLONE_NEWNET;
+        case NamespaceKind::mount: return CLONE_NEWNS;
+        case NamespaceKind::ipc: return CLONE_NEWIPC;
+        case NamespaceKind::uts: return CLONE_NEWUTS;
+        case NamespaceKind::user: return CLONE_NEWUSER;
+        case NamespaceKind::cgroup: return CLONE_NEWCGROUP;
+        case NamespaceKind::time: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string& bundle) {
+    std::vector<PlannedMount> out;
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        const spec::Mount& m = spec.mounts[i];
+        PlannedMount p;
+        p.config = &m;
+        p.json_path = ".mounts[" + std::to_string(i) + "]";
+        p.options = linux_setup::parse_mount_options(m.options, m.type, p.json_path + ".options");
+        if (p.options.bind) {
+            if (m.source.empty()) throw SpecError(p.json_path + ".source", "is required for a bind mount");
+            p.source = m.source[0] == '/' ? m.source : bundle + "/" + m.source;
+            struct stat st{};
+            if (::stat(p.source.c_str(), &st) != 0)
+                throw Error(p.json_path + ".source: bind source " + p.source, errno);
+            p.target_is_directory = S_ISDIR(st.st_mode);
+        } else if (m.type.empty() || m.type == "none") {
+            throw SpecError(p.json_path + ".type", "is required unless the mount is a bind mount");
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+// HOME as the container's /etc/passwd gives it for the process's uid, read in-root.
+std::string home_directory(const spec::Spec& spec) {
+    UniqueFd root(::open(spec.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return "/";
+    UniqueFd passwd = linux_setup::open_in_root(root.get(), "/etc/passwd", O_RDONLY);
+    if (!passwd) return "/";
+    std::string content;
+    char buf[4096];
+    ssize_t n;
+    while (content.size() < (1 << 20) && (n = ::read(passwd.get(), buf, sizeof buf)) > 0) content.append(buf, size_t(n));
+    std::istringstream lines(content);
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::vector<std::string> fields;
+        std::istringstream ss(line);
+        std::string f;
+        while (std::getline(ss, f, ':')) fields.push_back(f);
+        if (fields.size() >= 6 && fields[2] == std::to_string(spec.process->user.uid)) return fields[5].empty() ? "/" : fields[5];
+    }
+    return "/";
+}
+
+int last_capability() {
+    std::ifstream in("/proc/sys/kernel/cap_last_cap");
+    int last = 40;
+    in >> last;
+    return last;
+}
+
+}  // namespace
+
+InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const CreateOptions& options,
+                        std::vector<UniqueFd>& owned_fds, int& clone_flags, int& join_pid_fd) {
+    struct stat st{};
+    if (::stat(spec.root.path.c_str(), &st) != 0) throw Error(".root.path: " + spec.root.path, errno);
+    if (!S_ISDIR(st.st_mode)) throw Error(".root.path: " + spec.root.path + " is not a directory");
+
+    InitPlan plan;
+    plan.spec = &spec;
+    plan.mounts = plan_mounts(spec, bundle);
+    plan.rootfs_propagation = MS_SLAVE;
+    if (!spec.linux.rootfs_propagation.empty())
+        linux_setup::parse_propagation(spec.linux.rootfs_propagation, plan.rootfs_propagation, plan.rootfs_propagation_recursive);
+    plan.no_pivot = options.no_pivot;
+    plan.new_keyring = !options.no_new_keyring;
+    plan.preserve_fds = int(options.preserve_fds);
+    plan.last_capability = last_capability();
+
+    clone_flags = 0;
+    join_pid_fd = -1;
+    std::vector<std::pair<int, int>> joins;
+    for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
+        const spec::Namespace& ns = spec.linux.namespaces[i];
+        int flag = clone_flag(ns.kind);
+        if (ns.path.empty()) {
+            // Init is cloned straight into its user and pid namespaces; it unshares the rest
+            // itself, after the parent has written the maps and joined the cgroups.
+            if (ns.kind == NamespaceKind::user || ns.kind == NamespaceKind::pid) clone_flags |= flag;
+            else plan.unshare_flags |= flag;
+            plan.new_user_ns |= ns.kind == NamespaceKind::user;
+            plan.new_net_ns |= ns.kind == NamespaceKind::network;
+            plan.new_time_ns |= ns.kind == NamespaceKind::time;
+            plan.new_cgroup_ns |= ns.kind == NamespaceKind::cgroup;
+            continue;
+        }
+        std::string field = ".linux.namespaces[" + std::to_string(i) + "].path";
+        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw Error(field + ": open " + ns.path, errno);
+        int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+        if (type != flag)
+            throw Error(field + ": " + ns.path + " is not a " + spec::namespace_name(ns.kind) + " namespace");
+        if (ns.kind == NamespaceKind::pid) join_pid_fd = fd.get();
+        else if (ns.kind == NamespaceKind::user) joins.insert(joins.begin(), {fd.get(), flag});
+        else joins.emplace_back(fd.get(), flag);
+        owned_fds.push_back(std::move(fd));
+    }
+    plan.joins = joins;
+
+    plan.env = spec.process->env;
+    bool has_home = false;
+    for (auto& e : plan.env) has_home |= e.rfind("HOME=", 0) == 0;
+    if (!has_home) plan.env.push_back("HOME=" + home_directory(spec));
+    return plan;
+}
+
+}  // namespace crunlite::runtime

@@ -1,0 +1,98 @@
+// `start` releases init from exec.fifo; `run` is create + start, and in the foreground
+// stays to forward signals and report the exit status.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
+#include "crunlite/runtime.hpp"
+#include "crunlite/state.hpp"
+
+namespace crunlite::runtime {
+namespace {
+
+void release_init(const state::ContainerDir& dir) {
+    // Non-blocking open: it never waits for a writer, and init, blocked in its own open
+    // for writing, goes on as soon as this one exists.
+    UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw Error("open " + dir.fifo_path(), errno);
+    UniqueFd init(int(::syscall(SYS_pidfd_open, dir.record().pid, 0)));
+    if (!init) throw Error("container init (pid " + std::to_string(dir.record().pid) + ") is gone", errno);
+    pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {init.get(), POLLIN, 0}};
+    for (;;) {
+        int n = ::poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error("wait for container init", errno);
+        char byte;
+        if ((fds[0].revents & POLLIN) && ::read(fifo.get(), &byte, 1) == 1) break;
+        if (fds[1].revents & POLLIN) throw Error("container init exited before it could start the process");
+    }
+    ::unlink(dir.fifo_path().c_str());
+}
+
+int wait_forwarding_signals(int pid) {
+    for (;;) {
+        sigset_t all;
+        sigfillset(&all);
+        siginfo_t info{};
+        int sig = ::sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            int status = 0;
+            pid_t done;
+            while ((done = ::waitpid(-1, &status, WNOHANG)) > 0) {
+                if (done != pid) continue;
+                if (WIFEXITED(status)) return WEXITSTATUS(status);
+                if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+            }
+            continue;
+        }
+        if (sig == SIGURG) continue;  // Go runtimes and others use it internally; it is never meant for us
+        ::kill(pid, sig);
+    }
+}
+
+}  // namespace
+
+void start(const std::string& root, const std::string& id) {
+    state::ContainerDir dir = state::ContainerDir::open(root, id);
+    switch (dir.status()) {
+        case state::Status::created: break;
+        case state::Status::stopped: throw Error("cannot start a container that has stopped");
+        case state::Status::running: throw Error("cannot start an already running container");
+        default: throw Error(std::string("cannot start a container in the ") + state::status_name(dir.status()) + " state");
+    }
+    release_init(dir);
+}
+
+int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep) {
+    // Signals wait in a queue from now on, to be forwarded once the container runs;
+    // init unblocks them for itself right after clone.
+    sigset_t all, previous;
+    sigfillset(&all);
+    if (!detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
+    int pid = create(root, id, options);
+    try {
+        start(root, id);
+    } catch (...) {
+        remove(root, id, true);
+        throw;
+    }
+    if (detach) return 0;
+    int status = wait_forwarding_signals(pid);
+    if (!keep) {
+        try {
+            remove(root, id, true);
+        } catch (const Error& e) {
+            log::warning("delete after run: " + std::string(e.what()));
+        }
+    }
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return status;
+}
+
+}  // namespace crunlite::runtime

@@ -1,0 +1,92 @@
+// A JSON value together with its path in config.json, so that every type error
+// can say exactly where it is (".linux.namespaces[2].type: must be a string").
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crunlite/error.hpp"
+
+namespace crunlite::spec {
+
+class JsonField {
+public:
+    JsonField(const nlohmann::json& value, std::string path) : value_(value), path_(std::move(path)) {}
+
+    const nlohmann::json& json() const { return value_; }
+    const std::string& path() const { return path_; }
+    [[noreturn]] void fail(const std::string& problem) const { throw SpecError(path_, problem); }
+
+    // A member that is absent or null reads as "not set".
+    std::optional<JsonField> member(const std::string& key) const {
+        expect_object();
+        auto it = value_.find(key);
+        if (it == value_.end() || it->is_null()) return std::nullopt;
+        return JsonField(*it, path_ + "." + key);
+    }
+    JsonField required(const std::string& key) const {
+        auto field = member(key);
+        if (!field) JsonField(value_, path_ + "." + key).fail("is required");
+        return *field;
+    }
+
+    void expect_object() const {
+        if (!value_.is_object()) fail("must be an object");
+    }
+    std::string string() const {
+        if (!value_.is_string()) fail("must be a string");
+        return value_.get<std::string>();
+    }
+    bool boolean() const {
+        if (!value_.is_boolean()) fail("must be a boolean");
+        return value_.get<bool>();
+    }
+    int64_t int64() const {
+        if (!value_.is_number_integer()) fail("must be an integer");
+        if (value_.is_number_unsigned() && value_.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+            fail("is out of range");
+        return value_.get<int64_t>();
+    }
+    uint64_t uint64() const {
+        if (!value_.is_number_integer()) fail("must be an integer");
+        if (value_.is_number_unsigned()) return value_.get<uint64_t>();
+        if (value_.get<int64_t>() < 0) fail("must not be negative");
+        return value_.get<uint64_t>();
+    }
+    uint32_t uint32() const {
+        uint64_t v = uint64();
+        if (v > std::numeric_limits<uint32_t>::max()) fail("must fit in 32 bits");
+        return uint32_t(v);
+    }
+    int int32() const {
+        int64_t v = int64();
+        if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) fail("is out of range");
+        return int(v);
+    }
+
+    template <typename Fn>
+    void each(Fn&& fn) const {
+        if (!value_.is_array()) fail("must be an array");
+        for (size_t i = 0; i < value_.size(); ++i) fn(JsonField(value_[i], path_ + "[" + std::to_string(i) + "]"));
+    }
+    template <typename Fn>
+    void each_member(Fn&& fn) const {
+        expect_object();
+        for (auto it = value_.begin(); it != value_.end(); ++it) fn(it.key(), JsonField(*it, path_ + "." + it.key()));
+    }
+    std::vector<std::string> strings() const {
+        std::vector<std::string> out;
+        each([&](const JsonField& item) { out.push_back(item.string()); });
+        return out;
+    }
+
+private:
+    const nlohmann::json& value_;
+    std::string path_;
+};
+
+}  // namespace crunlite::spec

@@ -1,0 +1,354 @@
+// config.json -> typed Spec, validating every field against the runtime-spec as it is read.
+#include <sys/capability.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "crunlite/spec.hpp"
+#include "json_field.hpp"
+#include "validate.hpp"
+
+namespace crunlite::spec {
+namespace {
+
+constexpr std::pair<const char*, int> kRlimits[] = {
+    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
+
+void check_version(const JsonField& field) {
+    std::string version = field.string();
+    unsigned major = 0, minor = 0;
+    char dot = 0;
+    int consumed = 0;
+    if (sscanf(version.c_str(), "%u%c%u%n", &major, &dot, &minor, &consumed) < 3 || dot != '.' || major != 1 ||
+        minor > 3)
+        field.fail("unsupported version \"" + version + "\" (this runtime supports 1.0.0 to 1.3.x)");
+}
+
+std::vector<IdMapping> parse_mappings(const JsonField& field) {
+    std::vector<IdMapping> out;
+    field.each([&](const JsonField& item) {
+        IdMapping m;
+        m.container_id = item.required("containerID").uint32();
+        m.host_id = item.required("hostID").uint32();
+        m.size = item.required("size").uint32();
+        if (m.size == 0) item.required("size").fail("must be greater than 0");
+        out.push_back(m);
+    });
+    return out;
+}
+
+std::vector<int> parse_capability_list(const JsonField& field) {
+    std::vector<int> out;
+    field.each([&](const JsonField& item) {
+        std::string name = item.string();
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+        cap_value_t value;
+        if (cap_from_name(lower.c_str(), &value) != 0 || lower.rfind("cap_", 0) != 0)
+            item.fail("unknown capability \"" + name + "\"");
+        if (value > cap_max_bits() - 1) item.fail("capability \"" + name + "\" is not supported by this kernel");
+        out.push_back(value);
+    });
+    return out;
+}
+
+User parse_user(const JsonField& field) {
+    User user;
+    user.uid = field.required("uid").uint32();
+    user.gid = field.required("gid").uint32();
+    if (auto f = field.member("umask")) {
+        user.umask = f->uint32();
+        if (*user.umask > 0777) f->fail("must be at most 0777");
+    }
+    if (auto f = field.member("additionalGids")) f->each([&](const JsonField& g) { user.additional_gids.push_back(g.uint32()); });
+    if (auto f = field.member("username"); f && !f->string().empty()) f->fail("is for Windows and not supported on Linux");
+    return user;
+}
+
+Mount parse_mount(const JsonField& field) {
+    Mount m;
+    m.destination = field.required("destination").string();
+    if (!is_absolute(m.destination)) field.required("destination").fail("must be an absolute path");
+    if (auto f = field.member("type")) m.type = f->string();
+    if (auto f = field.member("source")) m.source = f->string();
+    if (auto f = field.member("options")) m.options = f->strings();
+    if (auto f = field.member("uidMappings")) m.uid_mappings = parse_mappings(*f);
+    if (auto f = field.member("gidMappings")) m.gid_mappings = parse_mappings(*f);
+    return m;
+}
+
+Hook parse_hook(const JsonField& field) {
+    Hook hook;
+    hook.path = field.required("path").string();
+    if (!is_absolute(hook.path)) field.required("path").fail("must be an absolute path");
+    if (auto f = field.member("args")) hook.args = f->strings();
+    if (auto f = field.member("env")) hook.env = f->strings();
+    if (auto f = field.member("timeout")) {
+        hook.timeout = f->int32();
+        if (*hook.timeout <= 0) f->fail("must be greater than 0");
+    }
+    return hook;
+}
+
+Hooks parse_hooks(const JsonField& field) {
+    Hooks hooks;
+    auto list = [&](const char* key, std::vector<Hook>& out) {
+        if (auto f = field.member(key)) f->each([&](const JsonField& h) { out.push_back(parse_hook(h)); });
+    };
+    list("prestart", hooks.prestart);
+    list("createRuntime", hooks.create_runtime);
+    list("createContainer", hooks.create_container);
+    list("startContainer", hooks.start_container);
+    list("poststart", hooks.poststart);
+    list("poststop", hooks.poststop);
+    return hooks;
+}
+
+NamespaceKind parse_namespace_kind(const JsonField& field) {
+    static const std::pair<const char*, NamespaceKind> kinds[] = {
+        {"pid", NamespaceKind::pid},   {"network", NamespaceKind::network}, {"mount", NamespaceKind::mount},
+        {"ipc", NamespaceKind::ipc},   {"uts", NamespaceKind::uts},         {"user", NamespaceKind::user},
+        {"cgroup", NamespaceKind::cgroup}, {"time", NamespaceKind::time},
+    };
+    std::string name = field.string();
+    for (auto& [n, kind] : kinds)
+        if (name == n) return kind;
+    field.fail("unknown namespace \"" + name + "\"");
+}
+
+Device parse_device(const JsonField& field) {
+    Device d;
+    d.path = field.required("path").string();
+    if (!is_absolute(d.path)) field.required("path").fail("must be an absolute path");
+    std::string type = field.required("type").string();
+    if (type.size() != 1 || std::string("cbup").find(type[0]) == std::string::npos)
+        field.required("type").fail("must be one of \"c\", \"b\", \"u\", \"p\"");
+    d.type = type[0];
+    if (d.type != 'p') {
+        d.major = field.required("major").int64();
+        d.minor = field.required("minor").int64();
+    }
+    if (auto f = field.member("fileMode")) d.file_mode = f->uint32();
+    if (auto f = field.member("uid")) d.uid = f->uint32();
+    if (auto f = field.member("gid")) d.gid = f->uint32();
+    return d;
+}
+
+DeviceRule parse_device_rule(const JsonField& field) {
+    DeviceRule rule;
+    rule.allow = field.required("allow").boolean();
+    if (auto f = field.member("type")) {
+        std::string t = f->string();
+        if (t.size() != 1 || std::string("acb").find(t[0]) == std::string::npos)
+            f->fail("must be one of \"a\", \"c\", \"b\"");
+        rule.type = t[0];
+    }
+    if (auto f = field.member("major")) rule.major = f->int64();
+    if (auto f = field.member("minor")) rule.minor = f->int64();
+    if (auto f = field.member("access")) {
+        rule.access = f->string();
+        if (rule.access.empty() || rule.access.find_first_not_of("rwm") != std::string::npos)
+            f->fail("must be a combination of \"r\", \"w\" and \"m\"");
+    }
+    return rule;
+}
+
+Resources parse_resources(const JsonField& field) {
+    Resources res;
+    field.each_member([&](const std::string& key, const JsonField& value) {
+        if (key == "devices")
+            value.each([&](const JsonField& r) { res.devices.push_back(parse_device_rule(r)); });
+        else
+            res.other[key] = value.json();
+    });
+    return res;
+}
+
+Linux parse_linux(const JsonField& field) {
+    Linux linux;
+    if (auto f = field.member("namespaces")) {
+        std::set<NamespaceKind> seen;
+        f->each([&](const JsonField& item) {
+            Namespace ns{parse_namespace_kind(item.required("type")), ""};
+            if (!seen.insert(ns.kind).second)
+                item.required("type").fail(std::string("duplicate namespace \"") + namespace_name(ns.kind) + "\"");
+            if (auto p = item.member("path")) {
+                ns.path = p->string();
+                if (!is_absolute(ns.path)) p->fail("must be an absolute path");
+            }
+            linux.namespaces.push_back(ns);
+        });
+    }
+    if (auto f = field.member("uidMappings")) linux.uid_mappings = parse_mappings(*f);
+    if (auto f = field.member("gidMappings")) linux.gid_mappings = parse_mappings(*f);
+    if (auto f = field.member("timeOffsets")) {
+        f->each_member([&](const std::string& clock, const JsonField& v) {
+            if (clock != "monotonic" && clock != "boottime") v.fail("unknown clock (expected \"monotonic\" or \"boottime\")");
+            TimeOffset off;
+            if (auto s = v.member("secs")) off.secs = s->int64();
+            if (auto n = v.member("nanosecs")) off.nanosecs = n->uint32();
+            if (off.nanosecs >= 1000000000u) v.required("nanosecs").fail("must be below 1000000000");
+            linux.time_offsets[clock] = off;
+        });
+    }
+    if (auto f = field.member("devices")) f->each([&](const JsonField& d) { linux.devices.push_back(parse_device(d)); });
+    if (auto f = field.member("cgroupsPath")) linux.cgroups_path = f->string();
+    if (auto f = field.member("resources")) linux.resources = parse_resources(*f);
+    if (auto f = field.member("sysctl")) f->each_member([&](const std::string& k, const JsonField& v) { linux.sysctl[k] = v.string(); });
+    if (auto f = field.member("rootfsPropagation")) {
+        linux.rootfs_propagation = f->string();
+        static const std::set<std::string> allowed = {"", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
+        if (!allowed.count(linux.rootfs_propagation)) f->fail("unknown propagation \"" + linux.rootfs_propagation + "\"");
+    }
+    auto absolute_list = [](const JsonField& list, std::vector<std::string>& out) {
+        list.each([&](const JsonField& item) {
+            std::string p = item.string();
+            if (!is_absolute(p)) item.fail("must be an absolute path");
+            out.push_back(p);
+        });
+    };
+    if (auto f = field.member("maskedPaths")) absolute_list(*f, linux.masked_paths);
+    if (auto f = field.member("readonlyPaths")) absolute_list(*f, linux.readonly_paths);
+    if (auto f = field.member("mountLabel")) linux.mount_label = f->string();
+    return linux;
+}
+
+}  // namespace
+
+const char* namespace_name(NamespaceKind kind) {
+    switch (kind) {
+        case NamespaceKind::pid: return "pid";
+        case NamespaceKind::network: return "network";
+        case NamespaceKind::mount: return "mount";
+        case NamespaceKind::ipc: return "ipc";
+        case NamespaceKind::uts: return "uts";
+        case NamespaceKind::user: return "user";
+        case NamespaceKind::cgroup: return "cgroup";
+        case NamespaceKind::time: return "time";
+    }
+    return "?";
+}
+
+const Namespace* Linux::find_namespace(NamespaceKind kind) const {
+    for (auto& ns : namespaces)
+        if (ns.kind == kind) return &ns;
+    return nullptr;
+}
+
+Process parse_process(const nlohmann::json& json, const std::string& path) {
+    JsonField field(json, path);
+    Process p;
+    if (auto f = field.member("terminal")) p.terminal = f->boolean();
+    if (auto f = field.member("consoleSize")) p.console_size = ConsoleSize{f->required("height").uint32(), f->required("width").uint32()};
+    p.user = parse_user(field.required("user"));
+    auto args = field.member("args");
+    if (!args || !args->json().is_array() || args->json().empty())
+        JsonField(json, path + ".args").fail("must be a non-empty array of strings");
+    p.args = args->strings();
+    if (auto f = field.member("env")) {
+        f->each([&](const JsonField& e) {
+            std::string entry = e.string();
+            if (entry.find('=') == std::string::npos || entry[0] == '=') e.fail("must have the form KEY=VALUE");
+            p.env.push_back(entry);
+        });
+    }
+    auto cwd = field.required("cwd");
+    p.cwd = cwd.string();
+    if (!is_absolute(p.cwd)) cwd.fail("must be an absolute path");
+    if (auto f = field.member("capabilities")) {
+        Capabilities caps;
+        auto set = [&](const char* key, std::vector<int>& out) {
+            if (auto s = f->member(key)) out = parse_capability_list(*s);
+        };
+        set("bounding", caps.bounding);
+        set("effective", caps.effective);
+        set("inheritable", caps.inheritable);
+        set("permitted", caps.permitted);
+        set("ambient", caps.ambient);
+        p.capabilities = caps;
+    }
+    if (auto f = field.member("rlimits")) {
+        std::set<int> seen;
+        f->each([&](const JsonField& item) {
+            Rlimit r;
+            auto type = item.required("type");
+            r.name = type.string();
+            auto known = std::find_if(std::begin(kRlimits), std::end(kRlimits), [&](auto& k) { return r.name == k.first; });
+            if (known == std::end(kRlimits)) type.fail("unknown rlimit \"" + r.name + "\"");
+            r.resource = known->second;
+            if (!seen.insert(r.resource).second) type.fail("duplicate rlimit \"" + r.name + "\"");
+            r.hard = item.required("hard").uint64();
+            r.soft = item.required("soft").uint64();
+            if (r.soft > r.hard) item.required("soft").fail("must not exceed hard");
+            p.rlimits.push_back(r);
+        });
+    }
+    if (auto f = field.member("noNewPrivileges")) p.no_new_privileges = f->boolean();
+    if (auto f = field.member("oomScoreAdj")) {
+        p.oom_score_adj = f->int32();
+        if (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000) f->fail("must be between -1000 and 1000");
+    }
+    if (auto f = field.member("apparmorProfile")) p.apparmor_profile = f->string();
+    if (auto f = field.member("selinuxLabel")) p.selinux_label = f->string();
+    return p;
+}
+
+Spec parse_spec(const nlohmann::json& json) {
+    JsonField top(json, "");
+    top.expect_object();
+    Spec spec;
+    auto version = top.required("ociVersion");
+    check_version(version);
+    spec.oci_version = version.string();
+
+    auto root = top.required("root");
+    spec.root.path = root.required("path").string();
+    if (spec.root.path.empty()) root.required("path").fail("must not be empty");
+    if (auto f = root.member("readonly")) spec.root.readonly = f->boolean();
+
+    if (auto f = top.member("process")) spec.process = parse_process(f->json(), ".process");
+    else top.required("process");  // runc needs a process to start; so do we
+    if (auto f = top.member("mounts")) f->each([&](const JsonField& m) { spec.mounts.push_back(parse_mount(m)); });
+    if (auto f = top.member("hostname")) spec.hostname = f->string();
+    if (auto f = top.member("domainname")) spec.domainname = f->string();
+    if (auto f = top.member("hooks")) spec.hooks = parse_hooks(*f);
+    if (auto f = top.member("annotations")) f->each_member([&](const std::string& k, const JsonField& v) { spec.annotations[k] = v.string(); });
+    if (auto f = top.member("linux")) spec.linux = parse_linux(*f);
+    else top.required("linux");  // a Linux runtime needs the linux section (namespaces at least)
+    check_cross_field_rules(spec);
+    refuse_unimplemented(json);
+    return spec;
+}
+
+Spec load_bundle(const std::string& bundle_dir) {
+    std::string config_path = bundle_dir + "/config.json";
+    std::ifstream in(config_path);
+    if (!in) throw Error("open " + config_path, errno);
+    nlohmann::json json;
+    try {
+        in >> json;
+    } catch (const nlohmann::json::parse_error& e) {
+        std::string what = e.what();
+        auto pos = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101]" prefix
+        throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+    }
+    try {
+        Spec spec = parse_spec(json);
+        if (spec.root.path[0] != '/') spec.root.path = bundle_dir + "/" + spec.root.path;
+        return spec;
+    } catch (const SpecError& e) {
+        throw Error(std::string("config.json: ") + e.what());
+    }
+}
+
+}  // namespace crunlite::spec

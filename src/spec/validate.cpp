@@ -1,0 +1,116 @@
+// Rules that span several fields (hostname needs a UTS namespace, a user namespace needs
+// mappings, sysctls must be namespaced...), and the list of spec fields this build does not
+// act on yet: those are refused, never silently ignored.
+#include <algorithm>
+
+#include "crunlite/spec.hpp"
+#include "json_field.hpp"
+#include "validate.hpp"
+
+namespace crunlite::spec {
+namespace {
+
+bool creates_or_joins(const Linux& linux, NamespaceKind kind) { return linux.find_namespace(kind) != nullptr; }
+
+std::string namespace_list_path(const Linux& linux, NamespaceKind kind) {
+    for (size_t i = 0; i < linux.namespaces.size(); ++i)
+        if (linux.namespaces[i].kind == kind) return ".linux.namespaces[" + std::to_string(i) + "]";
+    return ".linux.namespaces";
+}
+
+// Which namespace makes a sysctl safe to set, as runc's validator decides it.
+std::optional<NamespaceKind> sysctl_namespace(const std::string& key) {
+    static const char* ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                     "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    if (std::find(std::begin(ipc_keys), std::end(ipc_keys), key) != std::end(ipc_keys)) return NamespaceKind::ipc;
+    if (key.rfind("fs.mqueue.", 0) == 0) return NamespaceKind::ipc;
+    if (key.rfind("net.", 0) == 0) return NamespaceKind::network;
+    if (key == "kernel.hostname" || key == "kernel.domainname") return NamespaceKind::uts;
+    return std::nullopt;
+}
+
+bool carries_value(const nlohmann::json& j) {
+    if (j.is_null()) return false;
+    if (j.is_boolean()) return j.get<bool>();
+    if (j.is_number()) return j.get<double>() != 0;
+    if (j.is_string()) return !j.get<std::string>().empty();
+    return std::any_of(j.begin(), j.end(), [](const nlohmann::json& v) { return carries_value(v); });
+}
+
+}  // namespace
+
+void check_cross_field_rules(const Spec& spec) {
+    const Linux& linux = spec.linux;
+    const Namespace* mount_ns = linux.find_namespace(NamespaceKind::mount);
+    if (!mount_ns) throw SpecError(".linux.namespaces", "a new \"mount\" namespace is required");
+    if (!mount_ns->path.empty())
+        throw SpecError(namespace_list_path(linux, NamespaceKind::mount) + ".path",
+                        "joining an existing mount namespace is not supported: the runtime sets up the root filesystem in a new one");
+    if (!spec.hostname.empty() && !creates_or_joins(linux, NamespaceKind::uts))
+        throw SpecError(".hostname", "requires a \"uts\" namespace");
+    if (!spec.domainname.empty() && !creates_or_joins(linux, NamespaceKind::uts))
+        throw SpecError(".domainname", "requires a \"uts\" namespace");
+
+    const Namespace* user_ns = linux.find_namespace(NamespaceKind::user);
+    bool new_user_ns = user_ns && user_ns->path.empty();
+    if (new_user_ns && linux.uid_mappings.empty()) throw SpecError(".linux.uidMappings", "is required with a new user namespace");
+    if (new_user_ns && linux.gid_mappings.empty()) throw SpecError(".linux.gidMappings", "is required with a new user namespace");
+    if (!new_user_ns && !linux.uid_mappings.empty())
+        throw SpecError(".linux.uidMappings", "requires a new \"user\" namespace");
+    if (!new_user_ns && !linux.gid_mappings.empty())
+        throw SpecError(".linux.gidMappings", "requires a new \"user\" namespace");
+
+    const Namespace* time_ns = linux.find_namespace(NamespaceKind::time);
+    if (!linux.time_offsets.empty() && !(time_ns && time_ns->path.empty()))
+        throw SpecError(".linux.timeOffsets", "requires a new \"time\" namespace");
+
+    for (auto& [key, value] : linux.sysctl) {
+        auto needed = sysctl_namespace(key);
+        if (!needed) throw SpecError(".linux.sysctl." + key, "is not namespaced and would change the host");
+        if (!creates_or_joins(linux, *needed))
+            throw SpecError(".linux.sysctl." + key, std::string("requires a \"") + namespace_name(*needed) + "\" namespace");
+    }
+    bool has_pid_ns = creates_or_joins(linux, NamespaceKind::pid);
+    (void)has_pid_ns;  // a container without its own pid namespace is allowed, as in runc
+}
+
+void refuse_unimplemented(const nlohmann::json& config) {
+    // Each entry: a JSON pointer into config.json and the issue that will implement it.
+    static const std::pair<const char*, const char*> pending[] = {
+        {"/process/terminal", "terminal support"},
+        {"/process/apparmorProfile", "AppArmor"},
+        {"/process/selinuxLabel", "SELinux"},
+        {"/process/scheduler", "scheduler settings"},
+        {"/process/ioPriority", "I/O priority"},
+        {"/process/execCPUAffinity", "CPU affinity"},
+        {"/hooks", "hooks"},
+        {"/linux/seccomp", "seccomp"},
+        {"/linux/intelRdt", "Intel RDT"},
+        {"/linux/personality", "personality"},
+        {"/linux/memoryPolicy", "memory policy"},
+        {"/linux/netDevices", "network devices"},
+        {"/linux/mountLabel", "SELinux mount labels"},
+    };
+    for (auto& [pointer, feature] : pending) {
+        nlohmann::json::json_pointer ptr(pointer);
+        if (config.contains(ptr) && carries_value(config.at(ptr))) {
+            std::string path = pointer;
+            std::replace(path.begin(), path.end(), '/', '.');
+            throw SpecError(path, std::string(feature) + " is not supported by this version of crun-lite");
+        }
+    }
+    nlohmann::json::json_pointer resources("/linux/resources");
+    if (config.contains(resources) && config.at(resources).is_object()) {
+        for (auto& [key, value] : config.at(resources).items())
+            if (key != "devices" && carries_value(value))
+                throw SpecError(".linux.resources." + key, "resource limits are not supported by this version of crun-lite");
+    }
+    for (size_t i = 0; config.contains("mounts") && config["mounts"].is_array() && i < config["mounts"].size(); ++i) {
+        auto& m = config["mounts"][i];
+        if (m.is_object() && ((m.contains("uidMappings") && carries_value(m["uidMappings"])) ||
+                              (m.contains("gidMappings") && carries_value(m["gidMappings"]))))
+            throw SpecError(".mounts[" + std::to_string(i) + "]", "idmapped mounts are not supported by this version of crun-lite");
+    }
+}
+
+}  // namespace crunlite::spec

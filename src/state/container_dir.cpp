@@ -1,0 +1,237 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "crunlite/error.hpp"
+#include "crunlite/state.hpp"
+
+namespace crunlite::state {
+namespace {
+
+void make_dirs(const std::string& path, mode_t mode) {
+    std::string partial;
+    std::stringstream ss(path);
+    std::string part;
+    while (std::getline(ss, part, '/')) {
+        if (part.empty()) continue;
+        partial += "/" + part;
+        if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) throw Error("mkdir " + partial, errno);
+    }
+}
+
+UniqueFd lock_directory(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return fd;
+    while (::flock(fd.get(), LOCK_EX) != 0)
+        if (errno != EINTR) throw Error("lock " + path, errno);
+    return fd;
+}
+
+void remove_tree_at(int dirfd) {
+    UniqueFd dup_fd(::dup(dirfd));
+    DIR* dir = ::fdopendir(dup_fd.release());
+    if (!dir) return;
+    while (dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        if (entry->d_type == DT_DIR) {
+            UniqueFd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (child) remove_tree_at(child.get());
+            ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
+        } else {
+            ::unlinkat(dirfd, name.c_str(), 0);
+        }
+    }
+    ::closedir(dir);
+}
+
+}  // namespace
+
+const char* status_name(Status status) {
+    switch (status) {
+        case Status::creating: return "creating";
+        case Status::created: return "created";
+        case Status::running: return "running";
+        case Status::paused: return "paused";
+        case Status::stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+void validate_id(const std::string& id) {
+    auto allowed = [](char c) { return isalnum((unsigned char)c) || c == '_' || c == '+' || c == '-' || c == '.'; };
+    if (id.empty() || id == "." || id == ".." || id.size() > 1024 || !std::all_of(id.begin(), id.end(), allowed))
+        throw Error("invalid container ID \"" + id + "\": only letters, digits and _ + - . are allowed");
+}
+
+std::optional<uint64_t> live_process_start_time(int pid) {
+    if (pid <= 0) return std::nullopt;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) return std::nullopt;
+    auto close_paren = stat.rfind(')');  // the command name may itself hold spaces and ')'
+    if (close_paren == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat.substr(close_paren + 2));
+    std::string field;
+    uint64_t start_time = 0;
+    for (int index = 3; fields >> field; ++index) {
+        if (index == 3 && (field == "Z" || field == "X")) return std::nullopt;
+        if (index == 22) {
+            start_time = std::stoull(field);
+            break;
+        }
+    }
+    return start_time;
+}
+
+void write_file_atomically(const std::string& path, const std::string& content, unsigned mode) {
+    auto slash = path.rfind('/');
+    std::string tmp = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/." +
+                      path.substr(slash + 1) + ".tmp" + std::to_string(getpid());
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!fd) throw Error("create " + tmp, errno);
+    if (::write(fd.get(), content.data(), content.size()) != ssize_t(content.size())) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error("write " + tmp, err);
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error("rename " + tmp + " to " + path, err);
+    }
+}
+
+nlohmann::json record_to_json(const Record& r) {
+    return {{"id", r.id},           {"pid", r.pid},         {"pid_start_time", r.pid_start_time},
+            {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
+            {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
+            {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}};
+}
+
+Record record_from_json(const nlohmann::json& j) {
+    Record r;
+    r.id = j.at("id").get<std::string>();
+    r.pid = j.at("pid").get<int>();
+    r.pid_start_time = j.at("pid_start_time").get<uint64_t>();
+    r.bundle = j.at("bundle").get<std::string>();
+    r.rootfs = j.at("rootfs").get<std::string>();
+    r.created = j.at("created").get<std::string>();
+    r.owner = j.value("owner", "");
+    r.oci_version = j.value("oci_version", "");
+    r.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    r.cgroup_dirs = j.value("cgroup_dirs", std::vector<std::string>{});
+    r.hooks = j.value("hooks", nlohmann::json::object());
+    return r;
+}
+
+ContainerDir ContainerDir::create(const std::string& root, const std::string& id) {
+    validate_id(id);
+    make_dirs(root, 0700);
+    std::string path = root + "/" + id;
+    if (::mkdir(path.c_str(), 0700) != 0) {
+        if (errno == EEXIST) throw Error("container with id exists: " + id);
+        throw Error("mkdir " + path, errno);
+    }
+    UniqueFd fd = lock_directory(path);
+    if (!fd) {
+        int err = errno;
+        ::rmdir(path.c_str());
+        throw Error("open " + path, err);
+    }
+    ContainerDir dir(path, std::move(fd));
+    dir.remove_on_destroy_ = true;
+    return dir;
+}
+
+bool ContainerDir::exists(const std::string& root, const std::string& id) {
+    struct stat st{};
+    return ::stat((root + "/" + id + "/state.json").c_str(), &st) == 0;
+}
+
+ContainerDir ContainerDir::open(const std::string& root, const std::string& id) {
+    validate_id(id);
+    std::string path = root + "/" + id;
+    UniqueFd fd = lock_directory(path);
+    if (!fd) {
+        if (errno == ENOENT) throw Error("container \"" + id + "\" does not exist");
+        throw Error("open " + path, errno);
+    }
+    // A concurrent delete may have removed it while we waited for the lock.
+    std::ifstream in(path + "/state.json");
+    nlohmann::json json;
+    try {
+        if (!in) throw Error("container \"" + id + "\" does not exist");
+        in >> json;
+    } catch (const nlohmann::json::exception&) {
+        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
+    }
+    ContainerDir dir(path, std::move(fd));
+    dir.record_ = record_from_json(json);
+    return dir;
+}
+
+ContainerDir::~ContainerDir() {
+    if (remove_on_destroy_ && fd_) remove();
+}
+
+void ContainerDir::save(const Record& record) {
+    write_file_atomically(path_ + "/state.json", record_to_json(record).dump(), 0600);
+    record_ = record;
+}
+
+void ContainerDir::remove() {
+    if (!fd_) return;
+    remove_tree_at(fd_.get());
+    ::rmdir(path_.c_str());
+    remove_on_destroy_ = false;
+}
+
+Status ContainerDir::status() const {
+    auto start_time = live_process_start_time(record_.pid);
+    if (!start_time || *start_time != record_.pid_start_time) return Status::stopped;
+    if (::access(fifo_path().c_str(), F_OK) == 0) return Status::created;
+    return Status::running;
+}
+
+nlohmann::json ContainerDir::state_json() const {
+    Status st = status();
+    nlohmann::json out = {
+        {"ociVersion", record_.oci_version},
+        {"id", record_.id},
+        {"pid", st == Status::stopped ? 0 : record_.pid},
+        {"status", status_name(st)},
+        {"bundle", record_.bundle},
+        {"rootfs", record_.rootfs},
+        {"created", record_.created},
+        {"owner", record_.owner},
+    };
+    if (!record_.annotations.empty()) out["annotations"] = record_.annotations;
+    return out;
+}
+
+std::vector<std::string> list_ids(const std::string& root) {
+    std::vector<std::string> ids;
+    DIR* dir = ::opendir(root.c_str());
+    if (!dir) {
+        if (errno == ENOENT) return ids;
+        throw Error("open " + root, errno);
+    }
+    while (dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name == "." || name == ".." || entry->d_type != DT_DIR) continue;
+        ids.push_back(name);
+    }
+    ::closedir(dir);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+}  // namespace crunlite::state

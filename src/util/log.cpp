@@ -1,0 +1,86 @@
+#include "crunlite/log.hpp"
+
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "crunlite/error.hpp"
+#include "crunlite/unique_fd.hpp"
+
+namespace crunlite::log {
+namespace {
+
+struct Sink {
+    UniqueFd file;
+    Format format = Format::text;
+    bool debug = false;
+};
+Sink& sink() {
+    static Sink s;
+    return s;
+}
+
+const char* level_name(Level level) {
+    switch (level) {
+        case Level::debug: return "debug";
+        case Level::info: return "info";
+        case Level::warning: return "warning";
+        case Level::error: return "error";
+    }
+    return "error";
+}
+
+void write_all(int fd, const std::string& text) {
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // logging must never be the reason a container fails
+        done += size_t(n);
+    }
+}
+
+}  // namespace
+
+void configure(const std::string& file, Format format, bool debug) {
+    Sink& s = sink();
+    s.format = format;
+    s.debug = debug;
+    if (!file.empty()) {
+        int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0) throw Error("open log file " + file, errno);
+        s.file.reset(fd);
+    }
+}
+
+bool debug_enabled() { return sink().debug; }
+
+std::string rfc3339_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm utc{};
+    gmtime_r(&ts.tv_sec, &utc);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    return buf;
+}
+
+void write(Level level, const std::string& message) {
+    Sink& s = sink();
+    if (s.file) {
+        std::string line;
+        if (s.format == Format::json)
+            line = nlohmann::json{{"level", level_name(level)}, {"msg", message}, {"time", rfc3339_now()}}.dump(
+                       -1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        else
+            line = "time=\"" + rfc3339_now() + "\" level=" + level_name(level) + " msg=" + nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        write_all(s.file.get(), line);
+    }
+    // stderr is never the container's stdout; errors always reach the user there too.
+    if (!s.file || level == Level::error) write_all(STDERR_FILENO, "crun-lite: " + message + "\n");
+}
+
+}  // namespace crunlite::log
