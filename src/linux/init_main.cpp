@@ -83,7 +83,10 @@ void set_up_container(const InitPlan& plan, int& fifo_write_fd) {
     // Blocks until `start` opens the fifo for reading.
     std::string fifo_name = std::to_string(plan.fifo_fd);
     fifo_write_fd = ::openat(fifo_dir.get(), fifo_name.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fifo_write_fd < 0) _exit(1);
+    if (fifo_write_fd < 0) {
+        dprintf(STDERR_FILENO, "crun-lite: container init: open exec.fifo: %s\n", strerror(errno));
+        _exit(1);
+    }
     ::close(plan.fifo_fd);
     fifo_dir.reset();
     exec_process(plan, executable, fifo_write_fd);

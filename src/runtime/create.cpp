@@ -80,7 +80,9 @@ int create(const std::string& root, const std::string& id, const CreateOptions& 
     int clone_flags = 0, join_pid_fd = -1;
     linux_setup::InitPlan plan = make_init_plan(spec, bundle, options, namespace_fds, clone_flags, join_pid_fd);
 
-    if (::mkfifo(dir.fifo_path().c_str(), 0622) != 0) throw Error("mkfifo " + dir.fifo_path(), errno);
+    // Writable by whichever uid the container process ends up with (the umask would narrow it).
+    if (::mkfifo(dir.fifo_path().c_str(), 0622) != 0 || ::chmod(dir.fifo_path().c_str(), 0622) != 0)
+        throw Error("mkfifo " + dir.fifo_path(), errno);
     UniqueFd fifo(::open(dir.fifo_path().c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw Error("open " + dir.fifo_path(), errno);
     plan.fifo_fd = fifo.get();

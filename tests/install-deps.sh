@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what building and testing crun-lite needs on Debian 12 (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  build-essential cmake git pkg-config \
+  nlohmann-json3-dev libcli11-dev libcap-dev libseccomp-dev libgtest-dev googletest \
+  busybox-static python3 python3-pytest iproute2 util-linux procps >/dev/null
