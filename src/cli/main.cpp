@@ -1,6 +1,7 @@
 // crun-lite's entry point: global flags, one subcommand, and the one place where errors
 // are printed (as text, or as JSON log lines with --log-format json).
 #include <seccomp.h>
+#include <signal.h>
 
 #include <iostream>
 
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
     cli::add_delete(app, globals, action);
     cli::add_list(app, globals, action);
 
+    // Writes to a hook or log that went away must fail with EPIPE, not kill the runtime.
+    ::signal(SIGPIPE, SIG_IGN);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crunlite/error.hpp"
+#include "crunlite/hooks.hpp"
 #include "init_steps.hpp"
 #include "sync.hpp"
 
@@ -57,6 +58,17 @@ void set_up_container(const InitPlan& plan, int& fifo_write_fd) {
     UniqueFd root = prepare_root(plan);
     mount_all(plan, root.get());
     create_devices(plan, root.get());
+    // The host's /proc still answers here, with init's pid as the host sees it.
+    char self[32] = {};
+    int host_pid = ::readlink("/proc/self", self, sizeof self - 1) > 0 ? atoi(self) : 0;
+    if (plan.runtime_hooks) {
+        SyncMessage reply;
+        if (!send_sync(plan.sync_fd, SyncType::hooks) || !receive_sync(plan.sync_fd, reply) ||
+            reply.type != SyncType::hooks_done)
+            _exit(1);  // the parent reports the hook's failure
+    }
+    hooks::run(spec.hooks.create_container, "createContainer",
+               hooks::state_json(plan.id, "creating", host_pid, plan.bundle, spec.annotations));
     apply_sysctls(spec);
     set_oom_score_adj(*spec.process);
     mask_paths(spec, root.get());
@@ -89,6 +101,14 @@ void set_up_container(const InitPlan& plan, int& fifo_write_fd) {
     }
     ::close(plan.fifo_fd);
     fifo_dir.reset();
+    try {
+        hooks::run(spec.hooks.start_container, "startContainer",
+                   hooks::state_json(plan.id, "created", host_pid, plan.bundle, spec.annotations));
+    } catch (const Error& e) {
+        // `start` is waiting for the fifo byte, not for a message: stderr is the channel left.
+        dprintf(STDERR_FILENO, "crun-lite: %s\n", e.what());
+        _exit(1);
+    }
     exec_process(plan, executable, fifo_write_fd);
 }
 
@@ -101,6 +121,7 @@ void run_container_init(const InitPlan& plan) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // the runtime ignores it; the container must not inherit that
     int fifo_write_fd = -1;
     try {
         set_up_container(plan, fifo_write_fd);

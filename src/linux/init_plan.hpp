@@ -43,6 +43,10 @@ struct InitPlan {
     int last_capability = 40;
 
     std::vector<std::string> env;  // process.env, plus HOME when missing
+
+    std::string id;      // for the state JSON handed to hooks
+    std::string bundle;
+    bool runtime_hooks = false;  // prestart or createRuntime hooks: the parent runs them mid-setup
 };
 
 // The container's first process, from clone to exec. Never returns: it execs the user

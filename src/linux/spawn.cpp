@@ -64,14 +64,16 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux) {
     write_map(pid, "gid_map", linux.gid_mappings, ".linux.gidMappings");
 }
 
-void complete_handshake(InitProcess& init) {
-    if (!send_sync(init.sync_fd(), SyncType::go)) {
-        // init died before it could be told to go on; the wait below says how.
-    }
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks) {
+    // If init died before it could be told to go on, the wait below says how.
+    send_sync(init.sync_fd(), SyncType::go);
     SyncMessage message;
-    if (receive_sync(init.sync_fd(), message)) {
+    while (receive_sync(init.sync_fd(), message)) {
         if (message.type == SyncType::ready) return;
         if (message.type == SyncType::error) throw Error(message.text);
+        if (message.type != SyncType::hooks) break;
+        runtime_hooks();
+        send_sync(init.sync_fd(), SyncType::hooks_done);
     }
     int status = 0;
     pid_t pid = init.release();

@@ -32,7 +32,8 @@ InitProcess clone_init(InitPlan& plan, int clone_flags);
 
 void write_id_mappings(pid_t pid, const spec::Linux& linux);
 
-// Sends GO and waits for READY; throws with init's own error message otherwise.
-void complete_handshake(InitProcess& init);
+// Sends GO and waits for READY, running `runtime_hooks` when init asks for them; throws
+// with init's own error message otherwise.
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks);
 
 }  // namespace crunlite::linux_setup

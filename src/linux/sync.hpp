@@ -5,6 +5,9 @@
 //  -----+--------+---------+---------------------------------------------------------------
 //   1   | parent | GO      | uid/gid maps are written and the cgroups joined: init may unshare
 //       |        |         | its remaining namespaces (the cgroup one must come after the join)
+//  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
+//       |        |         | are in place, before pivot_root: the parent runs those hooks
+//  1b   | parent | HOOKS_DONE | they succeeded; init runs createContainer hooks itself
 //   2   | init   | READY   | root filesystem and process are set up; init now blocks opening
 //       |        |         | exec.fifo for writing, until `start` opens it for reading
 //  any  | init   | ERROR   | setup failed: errno plus a one-line message; init then exits
@@ -16,7 +19,7 @@
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, hooks_done = 5 };
 
 struct SyncMessage {
     SyncType type = SyncType::none;

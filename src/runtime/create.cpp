@@ -12,6 +12,7 @@
 #include "../linux/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "crunlite/hooks.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
@@ -92,6 +93,9 @@ int create(const std::string& root, const std::string& id, const CreateOptions& 
     cgroup.apply_device_rules(spec);
     plan.cgroup_layout = &layout;
     plan.cgroup_dirs = cgroup.dirs();
+    plan.id = id;
+    plan.bundle = bundle;
+    plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
 
     linux_setup::InitProcess init = [&] {
         PidNamespaceForChildren pid_namespace(join_pid_fd);
@@ -100,7 +104,11 @@ int create(const std::string& root, const std::string& id, const CreateOptions& 
     log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux);
     cgroup.add_process(init.pid());
-    linux_setup::complete_handshake(init);
+    linux_setup::complete_handshake(init, [&] {
+        std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
+        hooks::run(spec.hooks.prestart, "prestart", state);
+        hooks::run(spec.hooks.create_runtime, "createRuntime", state);
+    });
 
     state::Record record;
     record.id = id;
@@ -113,6 +121,7 @@ int create(const std::string& root, const std::string& id, const CreateOptions& 
     record.oci_version = kSpecVersion;
     record.annotations = spec.annotations;
     record.cgroup_dirs = cgroup.dirs();
+    record.hooks = hooks::to_json(spec.hooks);
     dir.save(record);
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));
 

@@ -10,6 +10,7 @@
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "crunlite/hooks.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
@@ -84,6 +85,12 @@ void remove(const std::string& root, const std::string& id, bool force) {
     // Without a pid namespace, processes may outlive init: end them before the cgroup goes.
     for (int pid : cgroups::pids_in(dir.record().cgroup_dirs)) ::kill(pid, SIGKILL);
     cgroups::remove(dir.record().cgroup_dirs);
+    const state::Record& r = dir.record();
+    try {
+        hooks::run(hooks::from_json(r.hooks).poststop, "poststop", hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
+    } catch (const Error& e) {
+        log::warning(e.what());  // the container is gone either way; the runtime-spec asks for a warning
+    }
     dir.remove();
     log::debug("container " + id + " deleted");
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crunlite/error.hpp"
+#include "crunlite/hooks.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
@@ -67,6 +68,15 @@ void start(const std::string& root, const std::string& id) {
         default: throw Error(std::string("cannot start a container in the ") + state::status_name(dir.status()) + " state");
     }
     release_init(dir);
+    const state::Record& r = dir.record();
+    try {
+        hooks::run(hooks::from_json(r.hooks).poststart, "poststart",
+                   hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
+    } catch (const Error&) {
+        // As runc does: a container whose poststart hook failed is stopped, and start fails.
+        ::kill(r.pid, SIGKILL);
+        throw;
+    }
 }
 
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep) {

@@ -83,7 +83,6 @@ void refuse_unimplemented(const nlohmann::json& config) {
         {"/process/scheduler", "scheduler settings"},
         {"/process/ioPriority", "I/O priority"},
         {"/process/execCPUAffinity", "CPU affinity"},
-        {"/hooks", "hooks"},
         {"/linux/seccomp", "seccomp"},
         {"/linux/intelRdt", "Intel RDT"},
         {"/linux/personality", "personality"},
