@@ -20,12 +20,31 @@ struct CreateOptions {
     unsigned preserve_fds = 0;
 };
 
+struct ExecOptions {
+    std::string process_file;  // --process: a runtime-spec process object; other flags are then ignored
+    std::vector<std::string> args;
+    std::string cwd;
+    std::vector<std::string> env;
+    bool tty = false;
+    std::string user;  // UID[:GID]
+    std::vector<uint32_t> additional_gids;
+    std::vector<std::string> capabilities;
+    bool no_new_privs = false;
+    bool detach = false;
+    std::string pid_file;
+    std::string console_socket;
+    unsigned preserve_fds = 0;
+    bool ignore_paused = false;
+};
+
 // Sets the container up with its init blocked on exec.fifo; returns init's pid.
 int create(const std::string& root, const std::string& id, const CreateOptions& options);
 void start(const std::string& root, const std::string& id);
 // create + start; in the foreground, forwards signals and returns the exit status
 // (128+N when killed by signal N), deleting the container unless `keep`.
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep);
+// Runs a new process in a running container; in the foreground returns its exit status.
+int exec(const std::string& root, const std::string& id, const ExecOptions& options);
 nlohmann::json state(const std::string& root, const std::string& id);
 void kill(const std::string& root, const std::string& id, int signal, bool all);
 void remove(const std::string& root, const std::string& id, bool force);

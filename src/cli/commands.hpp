@@ -27,5 +27,6 @@ void add_state(CLI::App& app, Globals& globals, Action& action);
 void add_kill(CLI::App& app, Globals& globals, Action& action);
 void add_delete(CLI::App& app, Globals& globals, Action& action);
 void add_list(CLI::App& app, Globals& globals, Action& action);
+void add_exec(CLI::App& app, Globals& globals, Action& action);
 
 }  // namespace crunlite::cli

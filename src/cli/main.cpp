@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     cli::add_kill(app, globals, action);
     cli::add_delete(app, globals, action);
     cli::add_list(app, globals, action);
+    cli::add_exec(app, globals, action);
 
     // Writes to a hook or log that went away must fail with EPIPE, not kill the runtime.
     ::signal(SIGPIPE, SIG_IGN);

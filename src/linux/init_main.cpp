@@ -29,7 +29,7 @@ void close_parent_fds(const InitPlan& plan) {
     std::sort(keep.begin(), keep.end());
     unsigned next = 3 + unsigned(plan.preserve_fds);
     for (int fd : keep) {
-        if (unsigned(fd) < next) continue;
+        if (fd < 0 || unsigned(fd) < next) continue;
         if (unsigned(fd) > next) ::syscall(SYS_close_range, next, unsigned(fd) - 1, 0);
         next = unsigned(fd) + 1;
     }
@@ -41,7 +41,8 @@ void wait_for_parent(int sync_fd) {
     if (!receive_sync(sync_fd, message) || message.type != SyncType::go) _exit(1);  // the parent gave up
 }
 
-void set_up_container(const InitPlan& plan, int& fifo_write_fd) {
+void set_up_container(const InitPlan& plan) {
+    int fifo_write_fd = -1;
     const spec::Spec& spec = *plan.spec;
     // Nobody in the container may ptrace or open /proc/<pid> of init before exec (CVE-2016-9962).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
@@ -114,17 +115,18 @@ void set_up_container(const InitPlan& plan, int& fifo_write_fd) {
 
 }  // namespace
 
-void run_container_init(const InitPlan& plan) {
-    // Until init reports READY, it must not outlive a runtime that died half-way.
+void run_container_init(const InitPlan& plan) { set_up_container(plan); }
+
+void run_in_child(const InitPlan& plan, void (*body)(const InitPlan&)) {
+    // Until the child reports READY, it must not outlive a runtime that died half-way.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     close_parent_fds(plan);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // the runtime ignores it; the container must not inherit that
-    int fifo_write_fd = -1;
     try {
-        set_up_container(plan, fifo_write_fd);
+        body(plan);
     } catch (const Error& e) {
         send_sync(plan.sync_fd, SyncType::error, e.error_number(), e.what());
     } catch (const std::exception& e) {

@@ -49,8 +49,13 @@ struct InitPlan {
     bool runtime_hooks = false;  // prestart or createRuntime hooks: the parent runs them mid-setup
 };
 
-// The container's first process, from clone to exec. Never returns: it execs the user
-// program or reports an error over plan.sync_fd and exits.
-[[noreturn]] void run_container_init(const InitPlan& plan);
+// What a cloned child runs: the container's first process (create), or a process joining
+// a running container (exec). Either execs the user program or throws.
+void run_container_init(const InitPlan& plan);
+void run_exec_init(const InitPlan& plan);
+
+// The frame around either: closes the runtime's descriptors, resets signals, and turns an
+// exception into an ERROR message to the parent. Never returns.
+[[noreturn]] void run_in_child(const InitPlan& plan, void (*body)(const InitPlan&));
 
 }  // namespace crunlite::linux_setup

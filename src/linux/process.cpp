@@ -149,8 +149,8 @@ void exec_process(const InitPlan& plan, const std::string& executable, int fifo_
     for (auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
-    // Tell `start` we are going; it waits for this byte.
-    if (::write(fifo_write_fd, "0", 1) != 1) _exit(127);
+    // Tell `start` we are going; it waits for this byte (exec has no fifo).
+    if (fifo_write_fd >= 0 && ::write(fifo_write_fd, "0", 1) != 1) _exit(127);
 
     // Inherited descriptors stop here, except the --preserve-fds ones right after stdio.
     int first_closed = 3 + plan.preserve_fds;

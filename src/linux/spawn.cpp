@@ -40,7 +40,7 @@ InitProcess::~InitProcess() {
     while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
 }
 
-InitProcess clone_init(InitPlan& plan, int clone_flags) {
+InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitPlan&)) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error("socketpair", errno);
     UniqueFd parent_end(pair[0]), child_end(pair[1]);
@@ -54,7 +54,7 @@ InitProcess clone_init(InitPlan& plan, int clone_flags) {
     if (pid < 0) throw Error("clone the container's init process", errno);
     if (pid == 0) {
         parent_end.reset();
-        run_container_init(plan);  // never returns
+        run_in_child(plan, body);
     }
     return InitProcess(pid, std::move(parent_end));
 }

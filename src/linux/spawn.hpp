@@ -28,7 +28,7 @@ private:
 
 // Clones init into its new user and pid namespaces (the others it makes itself) and
 // returns at once; init waits for GO.
-InitProcess clone_init(InitPlan& plan, int clone_flags);
+InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitPlan&) = run_container_init);
 
 void write_id_mappings(pid_t pid, const spec::Linux& linux);
 

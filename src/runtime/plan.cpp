@@ -81,6 +81,8 @@ std::string home_directory(const spec::Spec& spec) {
     return "/";
 }
 
+}  // namespace
+
 int last_capability() {
     std::ifstream in("/proc/sys/kernel/cap_last_cap");
     int last = 40;
@@ -88,7 +90,13 @@ int last_capability() {
     return last;
 }
 
-}  // namespace
+std::vector<std::string> process_environment(const spec::Spec& spec) {
+    std::vector<std::string> env = spec.process->env;
+    bool has_home = false;
+    for (auto& e : env) has_home |= e.rfind("HOME=", 0) == 0;
+    if (!has_home) env.push_back("HOME=" + home_directory(spec));
+    return env;
+}
 
 InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const CreateOptions& options,
                         std::vector<UniqueFd>& owned_fds, int& clone_flags, int& join_pid_fd) {
@@ -137,10 +145,7 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
     }
     plan.joins = joins;
 
-    plan.env = spec.process->env;
-    bool has_home = false;
-    for (auto& e : plan.env) has_home |= e.rfind("HOME=", 0) == 0;
-    if (!has_home) plan.env.push_back("HOME=" + home_directory(spec));
+    plan.env = process_environment(spec);
     return plan;
 }
 

@@ -12,6 +12,7 @@
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
+#include "wait.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -35,6 +36,8 @@ void release_init(const state::ContainerDir& dir) {
     ::unlink(dir.fifo_path().c_str());
 }
 
+}  // namespace
+
 int wait_forwarding_signals(int pid) {
     for (;;) {
         sigset_t all;
@@ -56,8 +59,6 @@ int wait_forwarding_signals(int pid) {
         ::kill(pid, sig);
     }
 }
-
-}  // namespace
 
 void start(const std::string& root, const std::string& id) {
     state::ContainerDir dir = state::ContainerDir::open(root, id);

@@ -1,0 +1,157 @@
+// `exec`: a new process in a running container. It joins every namespace of the
+// container's init that differs from the runtime's own, and its cgroups.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "../linux/spawn.hpp"
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/runtime.hpp"
+#include "crunlite/state.hpp"
+#include "plan.hpp"
+#include "wait.hpp"
+
+namespace crunlite::runtime {
+namespace {
+
+struct NamespaceFile {
+    const char* name;  // under /proc/<pid>/ns/
+    int flag;
+};
+// The user namespace comes first so that the others, which it owns, can be joined; the
+// mount namespace comes last, since joining it moves the root and working directory.
+constexpr NamespaceFile kNamespaces[] = {
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+};
+
+bool same_namespace(const std::string& a, const std::string& b) {
+    struct stat sa{}, sb{};
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+spec::Process process_from_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error("--process " + path, errno);
+    nlohmann::json json;
+    try {
+        in >> json;
+        return spec::parse_process(json, "");
+    } catch (const nlohmann::json::exception& e) {
+        throw Error("--process " + path + ": invalid JSON");
+    } catch (const SpecError& e) {
+        throw Error("--process " + path + ": " + e.what());
+    }
+}
+
+// The container's own process settings, with the command and the flags' overrides.
+spec::Process process_from_flags(const spec::Spec& container, const ExecOptions& o) {
+    spec::Process p = *container.process;
+    if (o.args.empty()) throw Error("exec: a command to run is required");
+    p.args = o.args;
+    if (!o.cwd.empty()) p.cwd = o.cwd;
+    for (auto& e : o.env) {
+        auto eq = e.find('=');
+        if (eq == std::string::npos || eq == 0) throw Error("--env \"" + e + "\": must have the form KEY=VALUE");
+        std::string key = e.substr(0, eq + 1);
+        std::erase_if(p.env, [&](const std::string& existing) { return existing.rfind(key, 0) == 0; });
+        p.env.push_back(e);
+    }
+    if (!o.user.empty()) {
+        unsigned uid = 0, gid = 0;
+        char extra;
+        int n = sscanf(o.user.c_str(), "%u:%u%c", &uid, &gid, &extra);
+        if (n < 1 || n > 2 || o.user.find_first_not_of("0123456789:") != std::string::npos)
+            throw Error("--user \"" + o.user + "\": must be UID or UID:GID (numbers)");
+        p.user.uid = uid;
+        p.user.gid = n == 2 ? gid : 0;
+    }
+    for (auto g : o.additional_gids) p.user.additional_gids.push_back(g);
+    if (!o.capabilities.empty()) {
+        nlohmann::json names = o.capabilities;
+        spec::Process with_caps = spec::parse_process(
+            {{"user", {{"uid", 0}, {"gid", 0}}}, {"args", {"x"}}, {"cwd", "/"}, {"capabilities", {{"bounding", names}}}}, "--cap");
+        if (!p.capabilities) p.capabilities = spec::Capabilities{};
+        // Never inheritable or ambient: file capabilities must not be able to grow (CVE-2022-29162).
+        for (int cap : with_caps.capabilities->bounding)
+            for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
+                if (std::find(set->begin(), set->end(), cap) == set->end()) set->push_back(cap);
+    }
+    if (o.no_new_privs) p.no_new_privileges = true;
+    p.terminal = o.tty;
+    return p;
+}
+
+}  // namespace
+
+int exec(const std::string& root, const std::string& id, const ExecOptions& options) {
+    std::optional<state::ContainerDir> dir = state::ContainerDir::open(root, id);
+    state::Status status = dir->status();
+    if (status == state::Status::stopped) throw Error("cannot exec in a stopped container");
+    if (status == state::Status::paused && !options.ignore_paused) throw Error("cannot exec in a paused container");
+    state::Record record = dir->record();
+
+    spec::Spec container = spec::load_bundle(record.bundle);
+    spec::Spec spec = container;
+    spec.process = options.process_file.empty() ? process_from_flags(container, options) : process_from_file(options.process_file);
+    spec.root.path = record.rootfs;
+    if (spec.process->terminal || !options.console_socket.empty())
+        throw Error("exec: a terminal (--tty, process.terminal, --console-socket) is not supported by this version of crun-lite");
+
+    linux_setup::InitPlan plan;
+    plan.spec = &spec;
+    plan.preserve_fds = int(options.preserve_fds);
+    plan.last_capability = last_capability();
+    plan.env = process_environment(spec);
+
+    std::string init_ns = "/proc/" + std::to_string(record.pid) + "/ns/";
+    std::vector<UniqueFd> namespace_fds;
+    for (auto& ns : kNamespaces) {
+        if (same_namespace(init_ns + ns.name, std::string("/proc/self/ns/") + ns.name)) continue;
+        UniqueFd fd(::open((init_ns + ns.name).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw Error("open " + init_ns + ns.name, errno);
+        plan.joins.emplace_back(fd.get(), ns.flag);
+        plan.new_user_ns |= ns.flag == CLONE_NEWUSER;
+        namespace_fds.push_back(std::move(fd));
+    }
+    UniqueFd pid_ns;
+    if (!same_namespace(init_ns + "pid", "/proc/self/ns/pid")) {
+        pid_ns.reset(::open((init_ns + "pid").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!pid_ns) throw Error("open " + init_ns + "pid", errno);
+    }
+
+    sigset_t all, previous;
+    sigfillset(&all);
+    if (!options.detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
+    linux_setup::InitProcess process = [&] {
+        UniqueFd original;
+        if (pid_ns) {
+            // Joining a pid namespace applies to children only: join it for this one clone.
+            original.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+            if (!original || ::setns(pid_ns.get(), CLONE_NEWPID) != 0) throw Error("setns into the container's pid namespace", errno);
+        }
+        auto child = linux_setup::clone_init(plan, 0, linux_setup::run_exec_init);
+        if (original) ::setns(original.get(), CLONE_NEWPID);
+        return child;
+    }();
+    for (auto& cgroup_dir : record.cgroup_dirs) {
+        std::ofstream procs(cgroup_dir + "/cgroup.procs");
+        procs << process.pid() << std::flush;
+        if (!procs) throw Error("join cgroup " + cgroup_dir, errno);
+    }
+    linux_setup::complete_handshake(process, [] {});
+    if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(process.pid()));
+    int pid = process.release();
+    dir.reset();  // unlock: the container may be signalled or deleted while this process runs
+    if (options.detach) return 0;
+    int exit_status = wait_forwarding_signals(pid);
+    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return exit_status;
+}
+
+}  // namespace crunlite::runtime
