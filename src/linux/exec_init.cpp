@@ -1,6 +1,7 @@
 // A process joining a running container (`exec`): it enters the container's namespaces,
 // takes on the process settings, and execs. The parent already placed it in the
 // container's cgroups and its pid namespace.
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -17,6 +18,11 @@ void run_exec_init(const InitPlan& plan) {
     if (!receive_sync(plan.sync_fd, message) || message.type != SyncType::go) _exit(1);
     enter_namespaces(plan);
     const spec::Process& process = *plan.spec->process;
+    if (process.terminal) {
+        UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        Pty pty = open_container_pty(root.get(), process);
+        hand_over_terminal(plan, pty);
+    }
     apply_rlimits(process);
     change_directory(process);
     become_user(plan);

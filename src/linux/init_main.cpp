@@ -68,6 +68,11 @@ void set_up_container(const InitPlan& plan) {
             reply.type != SyncType::hooks_done)
             _exit(1);  // the parent reports the hook's failure
     }
+    Pty pty;
+    if (spec.process->terminal) {
+        pty = open_container_pty(root.get(), *spec.process);
+        bind_console(root.get(), pty.slave.get());
+    }
     hooks::run(spec.hooks.create_container, "createContainer",
                hooks::state_json(plan.id, "creating", host_pid, plan.bundle, spec.annotations));
     apply_sysctls(spec);
@@ -82,6 +87,7 @@ void set_up_container(const InitPlan& plan) {
     if (!fifo_dir) throw Error("open /proc/self/fd", errno);
     enter_root(plan, root.get());
     root.reset();
+    if (pty.slave) hand_over_terminal(plan, pty);
 
     apply_rlimits(*spec.process);
     change_directory(*spec.process);

@@ -22,6 +22,15 @@ void make_paths_read_only(const spec::Spec& spec, int root_fd);
 void finish_root(const InitPlan& plan, int root_fd);  // root.readonly
 void enter_root(const InitPlan& plan, int root_fd);   // pivot_root, or MS_MOVE + chroot
 
+// console.cpp
+struct Pty {
+    UniqueFd master, slave;
+};
+Pty open_container_pty(int root_fd, const spec::Process& process);
+void bind_console(int root_fd, int slave_fd);
+// Sends the master to the parent, then makes the slave stdio and the controlling terminal.
+void hand_over_terminal(const InitPlan& plan, Pty& pty);
+
 // devices.cpp
 void create_devices(const InitPlan& plan, int root_fd);
 

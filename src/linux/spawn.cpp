@@ -64,11 +64,18 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux) {
     write_map(pid, "gid_map", linux.gid_mappings, ".linux.gidMappings");
 }
 
-void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks) {
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console) {
     // If init died before it could be told to go on, the wait below says how.
     send_sync(init.sync_fd(), SyncType::go);
     SyncMessage message;
-    while (receive_sync(init.sync_fd(), message)) {
+    int passed_fd = -1;
+    while (receive_sync(init.sync_fd(), message, &passed_fd)) {
+        if (message.type == SyncType::console) {
+            UniqueFd master(passed_fd);
+            passed_fd = -1;
+            if (console) *console = std::move(master);
+            continue;
+        }
         if (message.type == SyncType::ready) return;
         if (message.type == SyncType::error) throw Error(message.text);
         if (message.type != SyncType::hooks) break;

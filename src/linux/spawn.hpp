@@ -34,6 +34,7 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux);
 
 // Sends GO and waits for READY, running `runtime_hooks` when init asks for them; throws
 // with init's own error message otherwise.
-void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks);
+// The pty master init sends with process.terminal lands in `console`.
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr);
 
 }  // namespace crunlite::linux_setup

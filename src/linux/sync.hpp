@@ -8,6 +8,7 @@
 //  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
 //       |        |         | are in place, before pivot_root: the parent runs those hooks
 //  1b   | parent | HOOKS_DONE | they succeeded; init runs createContainer hooks itself
+//  1c   | init   | CONSOLE | (only with process.terminal) carries the pty master as SCM_RIGHTS
 //   2   | init   | READY   | root filesystem and process are set up; init now blocks opening
 //       |        |         | exec.fifo for writing, until `start` opens it for reading
 //  any  | init   | ERROR   | setup failed: errno plus a one-line message; init then exits
@@ -19,7 +20,7 @@
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, hooks_done = 5 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, hooks_done = 5, console = 6 };
 
 struct SyncMessage {
     SyncType type = SyncType::none;
@@ -27,8 +28,11 @@ struct SyncMessage {
     char text[2048] = {};
 };
 
-// Both return false when the peer is gone.
-bool send_sync(int fd, SyncType type, int err = 0, const char* text = "");
-bool receive_sync(int fd, SyncMessage& message);
+// Both return false when the peer is gone. A message may carry one descriptor.
+bool send_sync(int fd, SyncType type, int err = 0, const char* text = "", int pass_fd = -1);
+bool receive_sync(int fd, SyncMessage& message, int* received_fd = nullptr);
+
+// Sends `fd` over a unix socket with SCM_RIGHTS and `payload` as the data.
+bool send_fd(int socket_fd, int fd, const std::string& payload);
 
 }  // namespace crunlite::linux_setup

@@ -16,6 +16,7 @@
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
+#include "internal.hpp"
 #include "plan.hpp"
 
 namespace crunlite::runtime {
@@ -69,12 +70,13 @@ private:
 
 }  // namespace
 
-int create(const std::string& root, const std::string& id, const CreateOptions& options) {
+CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
+                                  bool foreground) {
     state::validate_id(id);
     std::string bundle = absolute_bundle(options.bundle);
     spec::Spec spec = spec::load_bundle(bundle);
-    if (!options.console_socket.empty() || spec.process->terminal)
-        throw Error("--console-socket and .process.terminal are not supported by this version of crun-lite");
+    if (spec.process->terminal && !foreground && options.console_socket.empty())
+        throw Error(".process.terminal: a detached container needs --console-socket to hand its terminal to");
 
     state::ContainerDir dir = state::ContainerDir::create(root, id);
     std::vector<UniqueFd> namespace_fds;
@@ -104,11 +106,16 @@ int create(const std::string& root, const std::string& id, const CreateOptions& 
     log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux);
     cgroup.add_process(init.pid());
+    UniqueFd console;
     linux_setup::complete_handshake(init, [&] {
         std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
         hooks::run(spec.hooks.prestart, "prestart", state);
         hooks::run(spec.hooks.create_runtime, "createRuntime", state);
-    });
+    }, &console);
+    if (console && !options.console_socket.empty()) {
+        send_to_console_socket(options.console_socket, console.get());
+        console.reset();
+    }
 
     state::Record record;
     record.id = id;
@@ -127,7 +134,11 @@ int create(const std::string& root, const std::string& id, const CreateOptions& 
 
     dir.keep();
     cgroup.keep();
-    return init.release();
+    return {init.release(), std::move(console)};
+}
+
+int create(const std::string& root, const std::string& id, const CreateOptions& options) {
+    return create_container(root, id, options, false).pid;
 }
 
 }  // namespace crunlite::runtime

@@ -14,7 +14,7 @@
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "plan.hpp"
-#include "wait.hpp"
+#include "internal.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -100,8 +100,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     spec::Spec spec = container;
     spec.process = options.process_file.empty() ? process_from_flags(container, options) : process_from_file(options.process_file);
     spec.root.path = record.rootfs;
-    if (spec.process->terminal || !options.console_socket.empty())
-        throw Error("exec: a terminal (--tty, process.terminal, --console-socket) is not supported by this version of crun-lite");
+    if (spec.process->terminal && options.detach && options.console_socket.empty())
+        throw Error("exec: a terminal with --detach needs --console-socket to hand it to");
 
     linux_setup::InitPlan plan;
     plan.spec = &spec;
@@ -144,12 +144,17 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         procs << process.pid() << std::flush;
         if (!procs) throw Error("join cgroup " + cgroup_dir, errno);
     }
-    linux_setup::complete_handshake(process, [] {});
+    UniqueFd console;
+    linux_setup::complete_handshake(process, [] {}, &console);
+    if (console && !options.console_socket.empty()) {
+        send_to_console_socket(options.console_socket, console.get());
+        console.reset();
+    }
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(process.pid()));
     int pid = process.release();
     dir.reset();  // unlock: the container may be signalled or deleted while this process runs
     if (options.detach) return 0;
-    int exit_status = wait_forwarding_signals(pid);
+    int exit_status = wait_forwarding_signals(pid, console.get());
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     return exit_status;
 }

@@ -12,7 +12,7 @@
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
-#include "wait.hpp"
+#include "internal.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -37,28 +37,6 @@ void release_init(const state::ContainerDir& dir) {
 }
 
 }  // namespace
-
-int wait_forwarding_signals(int pid) {
-    for (;;) {
-        sigset_t all;
-        sigfillset(&all);
-        siginfo_t info{};
-        int sig = ::sigwaitinfo(&all, &info);
-        if (sig < 0) continue;
-        if (sig == SIGCHLD) {
-            int status = 0;
-            pid_t done;
-            while ((done = ::waitpid(-1, &status, WNOHANG)) > 0) {
-                if (done != pid) continue;
-                if (WIFEXITED(status)) return WEXITSTATUS(status);
-                if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-            }
-            continue;
-        }
-        if (sig == SIGURG) continue;  // Go runtimes and others use it internally; it is never meant for us
-        ::kill(pid, sig);
-    }
-}
 
 void start(const std::string& root, const std::string& id) {
     state::ContainerDir dir = state::ContainerDir::open(root, id);
@@ -86,7 +64,7 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     sigset_t all, previous;
     sigfillset(&all);
     if (!detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
-    int pid = create(root, id, options);
+    CreatedContainer container = create_container(root, id, options, !detach);
     try {
         start(root, id);
     } catch (...) {
@@ -94,7 +72,7 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
         throw;
     }
     if (detach) return 0;
-    int status = wait_forwarding_signals(pid);
+    int status = wait_forwarding_signals(container.pid, container.console.get());
     if (!keep) {
         try {
             remove(root, id, true);

@@ -77,7 +77,6 @@ void check_cross_field_rules(const Spec& spec) {
 void refuse_unimplemented(const nlohmann::json& config) {
     // Each entry: a JSON pointer into config.json and the issue that will implement it.
     static const std::pair<const char*, const char*> pending[] = {
-        {"/process/terminal", "terminal support"},
         {"/process/apparmorProfile", "AppArmor"},
         {"/process/selinuxLabel", "SELinux"},
         {"/process/scheduler", "scheduler settings"},

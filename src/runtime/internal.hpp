@@ -1,0 +1,27 @@
+// Pieces shared by the lifecycle commands, not part of the public runtime API.
+#pragma once
+#include <string>
+
+#include "crunlite/runtime.hpp"
+#include "crunlite/unique_fd.hpp"
+
+namespace crunlite::runtime {
+
+struct CreatedContainer {
+    int pid = 0;
+    UniqueFd console;  // the pty master, when the process has a terminal and no console socket took it
+};
+
+// create, keeping the pty master for a foreground `run` when there is no --console-socket.
+CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
+                                  bool foreground);
+
+// Hands the pty master to the --console-socket listener (SCM_RIGHTS), as runc does.
+void send_to_console_socket(const std::string& socket_path, int master_fd);
+
+// With every signal blocked by the caller: forwards signals to `pid` until it exits (and,
+// given a pty master, copies between it and the runtime's own stdio), then returns the
+// exit status (128+N when killed by signal N).
+int wait_forwarding_signals(int pid, int console_fd = -1);
+
+}  // namespace crunlite::runtime
