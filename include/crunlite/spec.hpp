@@ -123,6 +123,30 @@ struct Resources {
     nlohmann::json other = nlohmann::json::object();
 };
 
+struct SeccompArg {
+    unsigned index = 0;
+    uint64_t value = 0;
+    uint64_t value_two = 0;
+    std::string op;  // SCMP_CMP_*
+};
+
+struct SeccompRule {
+    std::vector<std::string> names;
+    std::string action;  // SCMP_ACT_*
+    std::optional<uint32_t> errno_ret;
+    std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+    std::string default_action;
+    std::optional<uint32_t> default_errno_ret;
+    std::vector<std::string> architectures;  // SCMP_ARCH_*
+    std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
+    std::string listener_path;
+    std::string listener_metadata;
+    std::vector<SeccompRule> syscalls;
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -135,6 +159,7 @@ struct Linux {
     std::vector<std::string> masked_paths;
     std::vector<std::string> readonly_paths;
     std::string mount_label;
+    std::optional<Seccomp> seccomp;
 
     const Namespace* find_namespace(NamespaceKind kind) const;
 };

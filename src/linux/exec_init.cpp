@@ -25,7 +25,9 @@ void run_exec_init(const InitPlan& plan) {
     }
     apply_rlimits(process);
     change_directory(process);
+    load_seccomp_early(plan, false);
     become_user(plan);
+    load_seccomp_early(plan, true);
     std::string executable = find_executable(process, plan.env);
     if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_PDEATHSIG", errno);
     if (!send_sync(plan.sync_fd, SyncType::ready)) _exit(1);

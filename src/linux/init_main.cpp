@@ -65,7 +65,7 @@ void set_up_container(const InitPlan& plan) {
     if (plan.runtime_hooks) {
         SyncMessage reply;
         if (!send_sync(plan.sync_fd, SyncType::hooks) || !receive_sync(plan.sync_fd, reply) ||
-            reply.type != SyncType::hooks_done)
+            reply.type != SyncType::done)
             _exit(1);  // the parent reports the hook's failure
     }
     Pty pty;
@@ -91,7 +91,9 @@ void set_up_container(const InitPlan& plan) {
 
     apply_rlimits(*spec.process);
     change_directory(*spec.process);
+    load_seccomp_early(plan, false);
     become_user(plan);
+    load_seccomp_early(plan, true);
     std::string executable = find_executable(*spec.process, plan.env);
 
     // From here on the parent may exit (create returns): init must outlive it.

@@ -1,6 +1,7 @@
 // Everything container init needs, computed by the parent before clone so that the child
 // does system calls, not parsing or planning.
 #pragma once
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "crunlite/cgroups.hpp"
 #include "crunlite/spec.hpp"
 #include "mount_options.hpp"
+#include "seccomp.hpp"
 
 namespace crunlite::linux_setup {
 
@@ -46,7 +48,9 @@ struct InitPlan {
 
     std::string id;      // for the state JSON handed to hooks
     std::string bundle;
-    bool runtime_hooks = false;  // prestart or createRuntime hooks: the parent runs them mid-setup
+    bool runtime_hooks = false;
+
+    std::optional<SeccompProgram> seccomp;  // compiled by the parent from linux.seccomp  // prestart or createRuntime hooks: the parent runs them mid-setup
 };
 
 // What a cloned child runs: the container's first process (create), or a process joining

@@ -31,6 +31,10 @@ void bind_console(int root_fd, int slave_fd);
 // Sends the master to the parent, then makes the slave stdio and the controlling terminal.
 void hand_over_terminal(const InitPlan& plan, Pty& pty);
 
+// Loads linux.seccomp now when it cannot wait for exec: without noNewPrivileges it needs
+// CAP_SYS_ADMIN (so before capabilities drop), and a notify listener must reach the parent.
+void load_seccomp_early(const InitPlan& plan, bool after_user_change);
+
 // devices.cpp
 void create_devices(const InitPlan& plan, int root_fd);
 

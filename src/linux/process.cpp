@@ -15,6 +15,7 @@
 
 #include "crunlite/error.hpp"
 #include "init_steps.hpp"
+#include "sync.hpp"
 
 namespace crunlite::linux_setup {
 namespace {
@@ -141,6 +142,19 @@ std::string find_executable(const spec::Process& process, const std::vector<std:
     throw Error("exec: \"" + name + "\" (.process.args[0]): executable file not found in $PATH");
 }
 
+void load_seccomp_early(const InitPlan& plan, bool after_user_change) {
+    if (!plan.seccomp) return;
+    bool nnp = plan.spec->process->no_new_privileges;
+    bool early = !nnp || plan.seccomp->notify;
+    if (!early || after_user_change != nnp) return;
+    int listener = load_seccomp(*plan.seccomp);
+    if (listener >= 0) {
+        SyncMessage ack;
+        if (!send_sync(plan.sync_fd, SyncType::seccomp, 0, "", listener) || !receive_sync(plan.sync_fd, ack)) _exit(1);
+        ::close(listener);
+    }
+}
+
 void exec_process(const InitPlan& plan, const std::string& executable, int fifo_write_fd) {
     const spec::Process& process = *plan.spec->process;
     std::vector<char*> argv, envp;
@@ -156,6 +170,16 @@ void exec_process(const InitPlan& plan, const std::string& executable, int fifo_
     int first_closed = 3 + plan.preserve_fds;
     for (int fd = 3; fd < first_closed; ++fd) ::fcntl(fd, F_SETFD, 0);
     if (::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) _exit(127);
+
+    // As late as possible, so the filter applies to as little of the runtime as possible.
+    if (plan.seccomp && plan.spec->process->no_new_privileges && !plan.seccomp->notify) {
+        try {
+            load_seccomp(*plan.seccomp);
+        } catch (const Error& e) {
+            dprintf(STDERR_FILENO, "crun-lite: %s\n", e.what());
+            _exit(127);
+        }
+    }
 
     ::execve(executable.c_str(), argv.data(), envp.data());
     // `start` has already returned: stderr is the only place left to say why.

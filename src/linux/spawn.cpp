@@ -64,7 +64,8 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux) {
     write_map(pid, "gid_map", linux.gid_mappings, ".linux.gidMappings");
 }
 
-void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console) {
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console,
+                        const std::function<void(UniqueFd)>& seccomp_listener) {
     // If init died before it could be told to go on, the wait below says how.
     send_sync(init.sync_fd(), SyncType::go);
     SyncMessage message;
@@ -76,11 +77,18 @@ void complete_handshake(InitProcess& init, const std::function<void()>& runtime_
             if (console) *console = std::move(master);
             continue;
         }
+        if (message.type == SyncType::seccomp) {
+            UniqueFd listener(passed_fd);
+            passed_fd = -1;
+            if (seccomp_listener) seccomp_listener(std::move(listener));
+            send_sync(init.sync_fd(), SyncType::done);
+            continue;
+        }
         if (message.type == SyncType::ready) return;
         if (message.type == SyncType::error) throw Error(message.text);
         if (message.type != SyncType::hooks) break;
         runtime_hooks();
-        send_sync(init.sync_fd(), SyncType::hooks_done);
+        send_sync(init.sync_fd(), SyncType::done);
     }
     int status = 0;
     pid_t pid = init.release();

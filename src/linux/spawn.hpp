@@ -35,6 +35,8 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux);
 // Sends GO and waits for READY, running `runtime_hooks` when init asks for them; throws
 // with init's own error message otherwise.
 // The pty master init sends with process.terminal lands in `console`.
-void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr);
+// A seccomp listener fd goes to `seccomp_listener`.
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr,
+                        const std::function<void(UniqueFd)>& seccomp_listener = {});
 
 }  // namespace crunlite::linux_setup

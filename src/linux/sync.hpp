@@ -7,8 +7,10 @@
 //       |        |         | its remaining namespaces (the cgroup one must come after the join)
 //  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
 //       |        |         | are in place, before pivot_root: the parent runs those hooks
-//  1b   | parent | HOOKS_DONE | they succeeded; init runs createContainer hooks itself
+//  1b   | parent | DONE | they succeeded; init runs createContainer hooks itself
 //  1c   | init   | CONSOLE | (only with process.terminal) carries the pty master as SCM_RIGHTS
+//  1d   | init   | SECCOMP | (only with SCMP_ACT_NOTIFY rules) carries the listener fd, which the
+//       |        |         | parent hands to linux.seccomp.listenerPath
 //   2   | init   | READY   | root filesystem and process are set up; init now blocks opening
 //       |        |         | exec.fifo for writing, until `start` opens it for reading
 //  any  | init   | ERROR   | setup failed: errno plus a one-line message; init then exits
@@ -20,7 +22,7 @@
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, hooks_done = 5, console = 6 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7 };
 
 struct SyncMessage {
     SyncType type = SyncType::none;

@@ -111,7 +111,9 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
         hooks::run(spec.hooks.prestart, "prestart", state);
         hooks::run(spec.hooks.create_runtime, "createRuntime", state);
-    }, &console);
+    }, &console, [&](UniqueFd listener) {
+        send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, init.pid(), bundle, spec.annotations);
+    });
     if (console && !options.console_socket.empty()) {
         send_to_console_socket(options.console_socket, console.get());
         console.reset();

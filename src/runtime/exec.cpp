@@ -108,6 +108,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     plan.preserve_fds = int(options.preserve_fds);
     plan.last_capability = last_capability();
     plan.env = process_environment(spec);
+    if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
 
     std::string init_ns = "/proc/" + std::to_string(record.pid) + "/ns/";
     std::vector<UniqueFd> namespace_fds;
@@ -145,7 +146,9 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         if (!procs) throw Error("join cgroup " + cgroup_dir, errno);
     }
     UniqueFd console;
-    linux_setup::complete_handshake(process, [] {}, &console);
+    linux_setup::complete_handshake(process, [] {}, &console, [&](UniqueFd listener) {
+        send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), record.bundle, record.annotations);
+    });
     if (console && !options.console_socket.empty()) {
         send_to_console_socket(options.console_socket, console.get());
         console.reset();

@@ -14,6 +14,7 @@
 #include "../linux/in_root.hpp"
 #include "../linux/mount_options.hpp"
 #include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -83,6 +84,12 @@ std::string home_directory(const spec::Spec& spec) {
 
 }  // namespace
 
+linux_setup::SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp) {
+    linux_setup::SeccompProgram program = linux_setup::compile_seccomp(seccomp);
+    for (auto& name : program.skipped) log::debug("seccomp: syscall \"" + name + "\" is unknown to this libseccomp; skipped");
+    return program;
+}
+
 int last_capability() {
     std::ifstream in("/proc/sys/kernel/cap_last_cap");
     int last = 40;
@@ -146,6 +153,7 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
     plan.joins = joins;
 
     plan.env = process_environment(spec);
+    if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
     return plan;
 }
 

@@ -17,4 +17,11 @@ std::vector<std::string> process_environment(const spec::Spec& spec);
 
 int last_capability();
 
+// libseccomp compile of linux.seccomp; syscall names it does not know are logged at debug level.
+linux_setup::SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp);
+
+// Hands a seccomp notify fd and the container's state to linux.seccomp.listenerPath.
+void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, const std::string& id, int pid,
+                              const std::string& bundle, const std::map<std::string, std::string>& annotations);
+
 }  // namespace crunlite::runtime

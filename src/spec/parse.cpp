@@ -174,6 +174,80 @@ Resources parse_resources(const JsonField& field) {
     return res;
 }
 
+// The names runtime-spec 1.3 defines; the seccomp module maps each onto libseccomp.
+bool one_of(const std::string& value, std::initializer_list<const char*> names) {
+    for (const char* n : names)
+        if (value == n) return true;
+    return false;
+}
+
+Seccomp parse_seccomp(const JsonField& field) {
+    Seccomp s;
+    auto action = [](const JsonField& f) {
+        std::string a = f.string();
+        if (!one_of(a, {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
+                        "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"}))
+            f.fail("unknown seccomp action \"" + a + "\"");
+        return a;
+    };
+    auto default_action = field.required("defaultAction");
+    s.default_action = action(default_action);
+    if (s.default_action == "SCMP_ACT_NOTIFY") default_action.fail("SCMP_ACT_NOTIFY cannot be the default action");
+    if (auto f = field.member("defaultErrnoRet")) s.default_errno_ret = f->uint32();
+    if (auto f = field.member("architectures")) {
+        f->each([&](const JsonField& a) {
+            std::string arch = a.string();
+            if (!one_of(arch, {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
+                               "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
+                               "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
+                               "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC",
+                               "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",
+                               "SCMP_ARCH_SH", "SCMP_ARCH_SHEB"}))
+                a.fail("unknown seccomp architecture \"" + arch + "\"");
+            s.architectures.push_back(arch);
+        });
+    }
+    if (auto f = field.member("flags")) {
+        f->each([&](const JsonField& fl) {
+            std::string flag = fl.string();
+            if (!one_of(flag, {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                               "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}))
+                fl.fail("unknown seccomp flag \"" + flag + "\"");
+            s.flags.push_back(flag);
+        });
+    }
+    if (auto f = field.member("listenerPath")) s.listener_path = f->string();
+    if (auto f = field.member("listenerMetadata")) s.listener_metadata = f->string();
+    if (auto f = field.member("syscalls")) {
+        f->each([&](const JsonField& item) {
+            SeccompRule rule;
+            rule.names = item.required("names").strings();
+            if (rule.names.empty()) item.required("names").fail("must name at least one syscall");
+            rule.action = action(item.required("action"));
+            if (auto e = item.member("errnoRet")) rule.errno_ret = e->uint32();
+            if (auto args = item.member("args")) {
+                args->each([&](const JsonField& a) {
+                    SeccompArg arg;
+                    arg.index = a.required("index").uint32();
+                    if (arg.index > 5) a.required("index").fail("must be between 0 and 5");
+                    arg.value = a.required("value").uint64();
+                    if (auto v2 = a.member("valueTwo")) arg.value_two = v2->uint64();
+                    auto op = a.required("op");
+                    arg.op = op.string();
+                    if (!one_of(arg.op, {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
+                                         "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"}))
+                        op.fail("unknown seccomp operator \"" + arg.op + "\"");
+                    rule.args.push_back(arg);
+                });
+            }
+            s.syscalls.push_back(rule);
+        });
+    }
+    if (!s.listener_path.empty() && s.listener_path[0] != '/')
+        field.required("listenerPath").fail("must be an absolute path");
+    return s;
+}
+
 Linux parse_linux(const JsonField& field) {
     Linux linux;
     if (auto f = field.member("namespaces")) {
@@ -220,6 +294,7 @@ Linux parse_linux(const JsonField& field) {
     if (auto f = field.member("maskedPaths")) absolute_list(*f, linux.masked_paths);
     if (auto f = field.member("readonlyPaths")) absolute_list(*f, linux.readonly_paths);
     if (auto f = field.member("mountLabel")) linux.mount_label = f->string();
+    if (auto f = field.member("seccomp")) linux.seccomp = parse_seccomp(*f);
     return linux;
 }
 

@@ -82,7 +82,6 @@ void refuse_unimplemented(const nlohmann::json& config) {
         {"/process/scheduler", "scheduler settings"},
         {"/process/ioPriority", "I/O priority"},
         {"/process/execCPUAffinity", "CPU affinity"},
-        {"/linux/seccomp", "seccomp"},
         {"/linux/intelRdt", "Intel RDT"},
         {"/linux/personality", "personality"},
         {"/linux/memoryPolicy", "memory policy"},
