@@ -67,6 +67,12 @@ void make_paths_read_only(const spec::Spec& spec, int root_fd) {
 }
 
 void finish_root(const InitPlan& plan, int root_fd) {
+    // A missing working directory is created, as runc does, while the root is still writable.
+    try {
+        make_directory_in_root(root_fd, plan.spec->process->cwd);
+    } catch (const Error& e) {
+        throw Error(".process.cwd: " + std::string(e.what()));
+    }
     if (plan.spec->root.readonly) set_attributes(root_fd, MOUNT_ATTR_RDONLY, 0, false, ".root.readonly");
 }
 

@@ -46,7 +46,7 @@ void wait_for_exit(int pid) {
 int parse_signal(const std::string& text) {
     if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
         int n = std::stoi(text.size() > 4 ? "99999" : text);
-        if (n <= 0 || n >= NSIG) throw Error("invalid signal \"" + text + "\"");
+        if (n >= NSIG) throw Error("invalid signal \"" + text + "\"");  // 0 probes, as kill(1) does
         return n;
     }
     std::string name = text;

@@ -67,7 +67,8 @@ const char* status_name(Status status) {
 void validate_id(const std::string& id) {
     auto allowed = [](char c) { return isalnum((unsigned char)c) || c == '_' || c == '+' || c == '-' || c == '.'; };
     if (id.empty() || id == "." || id == ".." || id.size() > 1024 || !std::all_of(id.begin(), id.end(), allowed))
-        throw Error("invalid container ID \"" + id + "\": only letters, digits and _ + - . are allowed");
+        throw Error("invalid container ID " + nlohmann::json(id).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) +
+                    ": only letters, digits and _ + - . are allowed");
 }
 
 std::optional<uint64_t> live_process_start_time(int pid) {
