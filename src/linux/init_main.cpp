@@ -15,6 +15,7 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
+#include "crunlite/phase_timer.hpp"
 #include "init_steps.hpp"
 #include "sync.hpp"
 
@@ -43,22 +44,28 @@ void wait_for_parent(int sync_fd) {
 
 void set_up_container(const InitPlan& plan) {
     int fifo_write_fd = -1;
+    PhaseTimer timer;
     const spec::Spec& spec = *plan.spec;
     // Nobody in the container may ptrace or open /proc/<pid> of init before exec (CVE-2016-9962).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
     ::umask(0);
 
     wait_for_parent(plan.sync_fd);
+    timer.mark("wait-for-parent");
     if (plan.new_user_ns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
         throw Error("become root in the new user namespace (check .linux.uidMappings and .linux.gidMappings map 0)", errno);
     enter_namespaces(plan);
+    timer.mark("namespaces");
     if (plan.new_net_ns) bring_up_loopback();
     set_names(spec);
     if (plan.new_keyring) join_session_keyring();
+    timer.mark("network-names-keyring");
 
     UniqueFd root = prepare_root(plan);
     mount_all(plan, root.get());
+    timer.mark("mounts");
     create_devices(plan, root.get());
+    timer.mark("devices");
     // The host's /proc still answers here, with init's pid as the host sees it.
     char self[32] = {};
     int host_pid = ::readlink("/proc/self", self, sizeof self - 1) > 0 ? atoi(self) : 0;
@@ -75,17 +82,20 @@ void set_up_container(const InitPlan& plan) {
     }
     hooks::run(spec.hooks.create_container, "createContainer",
                hooks::state_json(plan.id, "creating", host_pid, plan.bundle, spec.annotations));
+    timer.mark("hooks-console");
     apply_sysctls(spec);
     set_oom_score_adj(*spec.process);
     mask_paths(spec, root.get());
     make_paths_read_only(spec, root.get());
     finish_root(plan, root.get());
+    timer.mark("sysctl-masks-readonly");
 
     // exec.fifo is a host path: reach it now through the host's /proc, before the host
     // filesystem disappears from view.
     UniqueFd fifo_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!fifo_dir) throw Error("open /proc/self/fd", errno);
     enter_root(plan, root.get());
+    timer.mark("pivot_root");
     root.reset();
     if (pty.slave) hand_over_terminal(plan, pty);
 
@@ -94,11 +104,13 @@ void set_up_container(const InitPlan& plan) {
     load_seccomp_early(plan, false);
     become_user(plan);
     load_seccomp_early(plan, true);
+    timer.mark("rlimits-user-caps-seccomp");
     std::string executable = find_executable(*spec.process, plan.env);
 
     // From here on the parent may exit (create returns): init must outlive it.
     if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_PDEATHSIG", errno);
-    if (!send_sync(plan.sync_fd, SyncType::ready)) _exit(1);
+    timer.mark("exec-lookup");
+    if (!send_sync(plan.sync_fd, SyncType::ready, 0, timer.summary().c_str())) _exit(1);
     ::close(plan.sync_fd);
 
     // Blocks until `start` opens the fifo for reading.

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
 #include "sync.hpp"
 
 namespace crunlite::linux_setup {
@@ -84,7 +85,10 @@ void complete_handshake(InitProcess& init, const std::function<void()>& runtime_
             send_sync(init.sync_fd(), SyncType::done);
             continue;
         }
-        if (message.type == SyncType::ready) return;
+        if (message.type == SyncType::ready) {
+            if (message.text[0]) log::debug(std::string("init phases: ") + message.text);
+            return;
+        }
         if (message.type == SyncType::error) throw Error(message.text);
         if (message.type != SyncType::hooks) break;
         runtime_hooks();

@@ -14,6 +14,7 @@
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
 #include "crunlite/log.hpp"
+#include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "internal.hpp"
@@ -72,24 +73,28 @@ private:
 
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
                                   bool foreground) {
+    PhaseTimer timer;
     state::validate_id(id);
     std::string bundle = absolute_bundle(options.bundle);
     spec::Spec spec = spec::load_bundle(bundle);
     if (spec.process->terminal && !foreground && options.console_socket.empty())
         throw Error(".process.terminal: a detached container needs --console-socket to hand its terminal to");
 
+    timer.mark("parse");
     state::ContainerDir dir = state::ContainerDir::create(root, id);
     std::vector<UniqueFd> namespace_fds;
     int clone_flags = 0, join_pid_fd = -1;
     linux_setup::InitPlan plan = make_init_plan(spec, bundle, options, namespace_fds, clone_flags, join_pid_fd);
 
     // Writable by whichever uid the container process ends up with (the umask would narrow it).
+    timer.mark("state-dir-plan");
     if (::mkfifo(dir.fifo_path().c_str(), 0622) != 0 || ::chmod(dir.fifo_path().c_str(), 0622) != 0)
         throw Error("mkfifo " + dir.fifo_path(), errno);
     UniqueFd fifo(::open(dir.fifo_path().c_str(), O_PATH | O_CLOEXEC));
     if (!fifo) throw Error("open " + dir.fifo_path(), errno);
     plan.fifo_fd = fifo.get();
 
+    timer.mark("fifo");
     cgroups::Layout layout = cgroups::detect_layout();
     cgroups::ContainerCgroup cgroup(layout, cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup()));
     cgroup.apply_device_rules(spec);
@@ -99,10 +104,12 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     plan.bundle = bundle;
     plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
 
+    timer.mark("cgroups");
     linux_setup::InitProcess init = [&] {
         PidNamespaceForChildren pid_namespace(join_pid_fd);
         return linux_setup::clone_init(plan, clone_flags);
     }();
+    timer.mark("clone");
     log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux);
     cgroup.add_process(init.pid());
@@ -119,6 +126,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         console.reset();
     }
 
+    timer.mark("init-setup");
     state::Record record;
     record.id = id;
     record.pid = init.pid();
@@ -134,6 +142,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     dir.save(record);
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));
 
+    timer.mark("state-write");
+    log::debug("create phases: " + timer.summary());
     dir.keep();
     cgroup.keep();
     return {init.release(), std::move(console)};
