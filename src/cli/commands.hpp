@@ -28,5 +28,8 @@ void add_kill(CLI::App& app, Globals& globals, Action& action);
 void add_delete(CLI::App& app, Globals& globals, Action& action);
 void add_list(CLI::App& app, Globals& globals, Action& action);
 void add_exec(CLI::App& app, Globals& globals, Action& action);
+void add_pause(CLI::App& app, Globals& globals, Action& action);  // pause and resume
+void add_ps(CLI::App& app, Globals& globals, Action& action);
+void add_features(CLI::App& app, Globals& globals, Action& action);
 
 }  // namespace crunlite::cli

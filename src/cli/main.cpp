@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
     cli::add_delete(app, globals, action);
     cli::add_list(app, globals, action);
     cli::add_exec(app, globals, action);
+    cli::add_pause(app, globals, action);
+    cli::add_ps(app, globals, action);
+    cli::add_features(app, globals, action);
 
     // Writes to a hook or log that went away must fail with EPIPE, not kill the runtime.
     ::signal(SIGPIPE, SIG_IGN);

@@ -80,6 +80,8 @@ void remove(const std::string& root, const std::string& id, bool force) {
     if (status != state::Status::stopped) {
         // A created container has no user program yet: deleting it just ends init, as runc does.
         signal_container(dir, SIGKILL, true);
+        // Frozen tasks cannot act on SIGKILL until they are thawed.
+        if (status == state::Status::paused) cgroups::set_frozen(dir.record().cgroup_dirs, false);
         wait_for_exit(dir.record().pid);
     }
     // Without a pid namespace, processes may outlive init: end them before the cgroup goes.

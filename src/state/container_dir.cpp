@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/state.hpp"
 
@@ -199,6 +200,7 @@ Status ContainerDir::status() const {
     auto start_time = live_process_start_time(record_.pid);
     if (!start_time || *start_time != record_.pid_start_time) return Status::stopped;
     if (::access(fifo_path().c_str(), F_OK) == 0) return Status::created;
+    if (cgroups::is_frozen(record_.cgroup_dirs)) return Status::paused;
     return Status::running;
 }
 

@@ -1,0 +1,100 @@
+// pause, resume, ps and features.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "commands.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/runtime.hpp"
+
+namespace crunlite::cli {
+namespace {
+
+void add_id_command(CLI::App& app, Globals& globals, Action& action, const char* name, const char* help,
+                    void (*operation)(const std::string&, const std::string&)) {
+    auto* cmd = app.add_subcommand(name, help);
+    auto id = std::make_shared<std::string>();
+    cmd->add_option("id", *id, "container ID")->required();
+    cmd->callback([=, &globals, &action] {
+        action = [=, &globals] {
+            operation(globals.root, *id);
+            return 0;
+        };
+    });
+}
+
+// `ps` with the table format runs the host's ps(1) and keeps the container's rows, as runc does.
+int print_ps_table(const std::vector<int>& pids, const std::vector<std::string>& ps_args) {
+    std::string command = "ps";
+    for (auto& a : ps_args.empty() ? std::vector<std::string>{"-ef"} : ps_args) {
+        if (a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_,=:") != std::string::npos)
+            throw Error("ps: argument \"" + a + "\" has characters ps arguments never need");
+        command += " " + a;
+    }
+    FILE* out = ::popen(command.c_str(), "r");
+    if (!out) throw Error("run ps", errno);
+    std::set<int> wanted(pids.begin(), pids.end());
+    char line[8192];
+    int pid_column = -1;
+    bool header = true;
+    while (::fgets(line, sizeof line, out)) {
+        std::istringstream fields(line);
+        std::vector<std::string> cols;
+        for (std::string f; fields >> f;) cols.push_back(f);
+        if (header) {
+            for (size_t i = 0; i < cols.size(); ++i)
+                if (cols[i] == "PID") pid_column = int(i);
+            if (pid_column < 0) throw Error("ps: its output has no PID column");
+            std::cout << line;
+            header = false;
+            continue;
+        }
+        if (int(cols.size()) > pid_column && wanted.count(atoi(cols[size_t(pid_column)].c_str()))) std::cout << line;
+    }
+    int status = ::pclose(out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+}  // namespace
+
+void add_pause(CLI::App& app, Globals& globals, Action& action) {
+    add_id_command(app, globals, action, "pause", "freeze every process of a container", runtime::pause);
+    add_id_command(app, globals, action, "resume", "thaw a paused container", runtime::resume);
+}
+
+void add_ps(CLI::App& app, Globals& globals, Action& action) {
+    auto* cmd = app.add_subcommand("ps", "list the processes of a container");
+    auto id = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("table");
+    cmd->add_option("-f,--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    cmd->add_option("id", *id, "container ID")->required();
+    cmd->prefix_command();  // what follows the ID goes to ps(1)
+    cmd->callback([=, &globals, &action] {
+        action = [=, &globals] {
+            std::vector<int> pids = runtime::pids(globals.root, *id);
+            if (*format == "json") {
+                std::cout << nlohmann::json(pids).dump() << "\n";
+                return 0;
+            }
+            auto rest = cmd->remaining();
+            if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+            return print_ps_table(pids, rest);
+        };
+    });
+}
+
+void add_features(CLI::App& app, Globals&, Action& action) {
+    auto* cmd = app.add_subcommand("features", "print the runtime-spec features this build supports, as JSON");
+    cmd->callback([&action] {
+        action = [] {
+            std::cout << runtime::features().dump(4) << "\n";
+            return 0;
+        };
+    });
+}
+
+}  // namespace crunlite::cli

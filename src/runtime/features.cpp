@@ -1,0 +1,65 @@
+// `features`: what this build really acts on, in the runtime-spec features format.
+// Keep it in step with docs/status.md: engines probe it before they use a field.
+#include <sys/capability.h>
+
+#include <fstream>
+
+#include "crunlite/runtime.hpp"
+
+namespace crunlite::runtime {
+
+nlohmann::json features() {
+    nlohmann::json caps = nlohmann::json::array();
+    int last = 40;
+    std::ifstream("/proc/sys/kernel/cap_last_cap") >> last;
+    for (int cap = 0; cap <= last; ++cap) {
+        char* name = cap_to_name(cap);
+        std::string upper = name;
+        cap_free(name);
+        for (auto& c : upper) c = char(toupper(c));
+        if (upper.rfind("CAP_", 0) == 0) caps.push_back(upper);
+    }
+    return {
+        {"ociVersionMin", "1.0.0"},
+        {"ociVersionMax", "1.3.0"},
+        {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+        {"mountOptions",
+         {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud",
+          "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime",
+          "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind", "rdev", "rdiratime", "relatime",
+          "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "rnosymfollow", "ro", "rprivate",
+          "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw",
+          "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable"}},
+        {"linux",
+         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},
+          {"capabilities", caps},
+          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
+          {"seccomp",
+           {{"enabled", true},
+            {"actions",
+             {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+              "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+            {"operators",
+             {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
+            {"archs",
+             {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+              "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
+              "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32",
+              "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"}},
+            {"knownFlags",
+             {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+              "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
+            {"supportedFlags",
+             {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+              "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}}}},
+          {"apparmor", {{"enabled", false}}},
+          {"selinux", {{"enabled", false}}},
+          {"intelRdt", {{"enabled", false}}},
+          {"memoryPolicy", {{"enabled", false}}},
+          {"mountExtensions", {{"idmap", {{"enabled", false}}}}},
+          {"netDevices", {{"enabled", false}}}}},
+        {"annotations", {{"io.github.crun-lite.version", CRUNLITE_VERSION_STRING}}},
+    };
+}
+
+}  // namespace crunlite::runtime
