@@ -58,6 +58,11 @@ private:
 // PIDs in a container's cgroup (from the first directory that has a cgroup.procs).
 std::vector<int> pids_in(const std::vector<std::string>& dirs);
 
+// The freezer: v1's freezer.state where a freezer hierarchy exists (v1 and hybrid hosts),
+// v2's cgroup.freeze otherwise. Both wait until the kernel reports the new state.
+void set_frozen(const std::vector<std::string>& dirs, bool frozen);
+bool is_frozen(const std::vector<std::string>& dirs);
+
 // rmdir every directory (and the now-empty parents this runtime made under "crun-lite");
 // retries while the kernel still counts exiting tasks.
 void remove(const std::vector<std::string>& dirs);

@@ -49,6 +49,12 @@ nlohmann::json state(const std::string& root, const std::string& id);
 void kill(const std::string& root, const std::string& id, int signal, bool all);
 void remove(const std::string& root, const std::string& id, bool force);
 std::vector<nlohmann::json> list(const std::string& root);
+void pause(const std::string& root, const std::string& id);
+void resume(const std::string& root, const std::string& id);
+// Host pids of every process in the container's cgroup.
+std::vector<int> pids(const std::string& root, const std::string& id);
+// The runtime-spec "features" document for this build.
+nlohmann::json features();
 
 // "KILL", "SIGKILL", "kill" or "9" -> 9; throws on anything else.
 int parse_signal(const std::string& text);

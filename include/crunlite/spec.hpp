@@ -86,7 +86,6 @@ struct Hooks {
 
 enum class NamespaceKind { pid, network, mount, ipc, uts, user, cgroup, time };
 const char* namespace_name(NamespaceKind kind);
-int namespace_clone_flag(NamespaceKind kind);
 
 struct Namespace {
     NamespaceKind kind;

@@ -50,9 +50,10 @@ std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec) {
     if (spec.linux.resources)
         for (auto& rule : spec.linux.resources->devices)
             lines.push_back({rule.allow, device_line(rule.type, rule.major, rule.minor, rule.access)});
-    // The devices every container gets, as runc allows them after the config's rules.
+    // The devices every container gets, as runc allows them after the config's rules
+    // (/dev/net/tun included: runc keeps it for the containers that always had it).
     static const char* standard[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-                                     "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"};
+                                     "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
     for (const char* s : standard) lines.push_back({true, s});
     for (auto& d : spec.linux.devices)
         if (d.type == 'c' || d.type == 'b' || d.type == 'u')

@@ -2,6 +2,7 @@
 // are printed (as text, or as JSON log lines with --log-format json).
 #include <seccomp.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -58,6 +59,10 @@ int main(int argc, char** argv) {
     }
     try {
         log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
+        if (!globals.root.empty() && globals.root[0] != '/') {
+            char cwd[4096];
+            if (::getcwd(cwd, sizeof cwd)) globals.root = std::string(cwd) + "/" + globals.root;
+        }
         if (globals.systemd_cgroup) throw Error("--systemd-cgroup is not supported by this version of crun-lite");
         return action();
     } catch (const std::exception& e) {

@@ -32,8 +32,10 @@ constexpr std::pair<const char*, uint64_t> kAtimeOptions[] = {
 };
 
 // Options that mean nothing to a fresh mount, or only restate a default.
-constexpr const char* kIgnored[] = {"defaults", "atime", "norelatime", "nostrictatime", "async", "loud", "nomand",
-                                    "noiversion", "nolazytime"};
+constexpr const char* kIgnored[] = {"defaults", "async", "loud", "nomand", "noiversion", "nolazytime"};
+
+// Options that undo noatime/strictatime: the kernel's default access-time mode, relatime, again.
+constexpr const char* kDefaultAtime[] = {"atime", "norelatime", "nostrictatime"};
 
 // Superblock flags: mount(8) names that fsconfig takes as flags.
 constexpr const char* kSuperblockFlags[] = {"sync", "dirsync", "lazytime", "mand", "iversion", "silent"};
@@ -65,6 +67,11 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
         if (opt == "bind") { out.bind = true; continue; }
         if (opt == "rbind") { out.bind = out.recursive_bind = true; continue; }
         if (std::find(std::begin(kIgnored), std::end(kIgnored), opt) != std::end(kIgnored)) continue;
+        if (std::find(std::begin(kDefaultAtime), std::end(kDefaultAtime), opt) != std::end(kDefaultAtime)) {
+            out.attr_set = (out.attr_set & ~uint64_t(MOUNT_ATTR__ATIME)) | MOUNT_ATTR_RELATIME;
+            out.attr_clear |= MOUNT_ATTR__ATIME;
+            continue;
+        }
         if (opt == "idmap" || opt == "ridmap" || opt == "tmpcopyup" || opt == "remount" || opt == "copy-symlink" ||
             opt == "src-nofollow" || opt == "dest-nofollow")
             throw SpecError(path, "mount option \"" + opt + "\" is not supported by this version of crun-lite");

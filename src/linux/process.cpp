@@ -41,7 +41,7 @@ void apply_sysctls(const spec::Spec& spec) {
     // The host's procfs is still reachable here, and every allowed key is namespaced, so the
     // write lands in the container's own ipc/net/uts namespace (see spec/validate.cpp).
     for (auto& [key, value] : spec.linux.sysctl) {
-        std::string path = "/proc/sys/" + key;
+        std::string path = "/proc/sys/" + key;  // dotted or slashed, both name the same file
         std::replace(path.begin() + 10, path.end(), '.', '/');
         write_proc_file(path, value, ".linux.sysctl." + key);
     }

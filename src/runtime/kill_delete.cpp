@@ -57,6 +57,8 @@ int parse_signal(const std::string& text) {
         if (abbrev && name == abbrev) return sig;
     }
     if (name == "IOT") return SIGABRT;
+    if (name == "IO") return SIGIO;  // glibc names 29 "POLL"; runc and kill(1) know it as SIGIO
+    if (name == "CLD") return SIGCHLD;
     throw Error("unknown signal \"" + text + "\"");
 }
 

@@ -29,8 +29,10 @@ void check_version(const JsonField& field) {
     unsigned major = 0, minor = 0;
     char dot = 0;
     int consumed = 0;
-    if (sscanf(version.c_str(), "%u%c%u%n", &major, &dot, &minor, &consumed) < 3 || dot != '.' || major != 1 ||
-        minor > 3)
+    bool well_formed = sscanf(version.c_str(), "%u%c%u%n", &major, &dot, &minor, &consumed) >= 3 && dot == '.';
+    // What may follow "1.N": nothing, a patch number, or a pre-release/build suffix ("1.0.2-dev").
+    char next = well_formed ? version[size_t(consumed)] : '\0';
+    if (!well_formed || (next != '\0' && next != '.' && next != '-' && next != '+') || major != 1 || minor > 3)
         field.fail("unsupported version \"" + version + "\" (this runtime supports 1.0.0 to 1.3.x)");
 }
 
@@ -64,13 +66,19 @@ std::vector<int> parse_capability_list(const JsonField& field) {
 
 User parse_user(const JsonField& field) {
     User user;
-    user.uid = field.required("uid").uint32();
-    user.gid = field.required("gid").uint32();
+    // (uid_t)-1 would tell setresuid "leave unchanged": the process would stay root.
+    auto id_field = [](const JsonField& f) {
+        uint32_t v = f.uint32();
+        if (v > 0x7fffffffu) f.fail("must be at most 2147483647");
+        return v;
+    };
+    user.uid = id_field(field.required("uid"));
+    user.gid = id_field(field.required("gid"));
     if (auto f = field.member("umask")) {
         user.umask = f->uint32();
         if (*user.umask > 0777) f->fail("must be at most 0777");
     }
-    if (auto f = field.member("additionalGids")) f->each([&](const JsonField& g) { user.additional_gids.push_back(g.uint32()); });
+    if (auto f = field.member("additionalGids")) f->each([&](const JsonField& g) { user.additional_gids.push_back(id_field(g)); });
     if (auto f = field.member("username"); f && !f->string().empty()) f->fail("is for Windows and not supported on Linux");
     return user;
 }
@@ -137,6 +145,8 @@ Device parse_device(const JsonField& field) {
     if (d.type != 'p') {
         d.major = field.required("major").int64();
         d.minor = field.required("minor").int64();
+        if (d.major < 0) field.required("major").fail("must not be negative");
+        if (d.minor < 0) field.required("minor").fail("must not be negative");
     }
     if (auto f = field.member("fileMode")) d.file_mode = f->uint32();
     if (auto f = field.member("uid")) d.uid = f->uint32();
@@ -257,8 +267,8 @@ Linux parse_linux(const JsonField& field) {
             if (!seen.insert(ns.kind).second)
                 item.required("type").fail(std::string("duplicate namespace \"") + namespace_name(ns.kind) + "\"");
             if (auto p = item.member("path")) {
-                ns.path = p->string();
-                if (!is_absolute(ns.path)) p->fail("must be an absolute path");
+                ns.path = p->string();  // empty means a new namespace, as in runc
+                if (!ns.path.empty() && !is_absolute(ns.path)) p->fail("must be an absolute path");
             }
             linux.namespaces.push_back(ns);
         });

@@ -64,11 +64,15 @@ void check_cross_field_rules(const Spec& spec) {
     if (!linux.time_offsets.empty() && !(time_ns && time_ns->path.empty()))
         throw SpecError(".linux.timeOffsets", "requires a new \"time\" namespace");
 
-    for (auto& [key, value] : linux.sysctl) {
+    for (auto& [raw_key, value] : linux.sysctl) {
+        std::string key = raw_key;
+        std::replace(key.begin(), key.end(), '/', '.');  // "net/ipv4/ip_forward" names the same sysctl
+        if ((key == "kernel.hostname" && !spec.hostname.empty()) || (key == "kernel.domainname" && !spec.domainname.empty()))
+            throw SpecError(".linux.sysctl." + raw_key, std::string("conflicts with the .") + key.substr(7) + " field");
         auto needed = sysctl_namespace(key);
-        if (!needed) throw SpecError(".linux.sysctl." + key, "is not namespaced and would change the host");
+        if (!needed) throw SpecError(".linux.sysctl." + raw_key, "is not namespaced and would change the host");
         if (!creates_or_joins(linux, *needed))
-            throw SpecError(".linux.sysctl." + key, std::string("requires a \"") + namespace_name(*needed) + "\" namespace");
+            throw SpecError(".linux.sysctl." + raw_key, std::string("requires a \"") + namespace_name(*needed) + "\" namespace");
     }
     bool has_pid_ns = creates_or_joins(linux, NamespaceKind::pid);
     (void)has_pid_ns;  // a container without its own pid namespace is allowed, as in runc
@@ -104,9 +108,9 @@ void refuse_unimplemented(const nlohmann::json& config) {
     }
     for (size_t i = 0; config.contains("mounts") && config["mounts"].is_array() && i < config["mounts"].size(); ++i) {
         auto& m = config["mounts"][i];
-        if (m.is_object() && ((m.contains("uidMappings") && carries_value(m["uidMappings"])) ||
-                              (m.contains("gidMappings") && carries_value(m["gidMappings"]))))
-            throw SpecError(".mounts[" + std::to_string(i) + "]", "idmapped mounts are not supported by this version of crun-lite");
+        for (const char* key : {"uidMappings", "gidMappings"})
+            if (m.is_object() && m.contains(key) && carries_value(m[key]))
+                throw SpecError(".mounts[" + std::to_string(i) + "]." + key, "idmapped mounts are not supported by this version of crun-lite");
     }
 }
 

@@ -16,7 +16,7 @@ namespace crunlite::state {
 namespace {
 
 void make_dirs(const std::string& path, mode_t mode) {
-    std::string partial;
+    std::string partial = path.empty() || path[0] != '/' ? "." : "";
     std::stringstream ss(path);
     std::string part;
     while (std::getline(ss, part, '/')) {
@@ -41,7 +41,10 @@ void remove_tree_at(int dirfd) {
     while (dirent* entry = ::readdir(dir)) {
         std::string name = entry->d_name;
         if (name == "." || name == "..") continue;
-        if (entry->d_type == DT_DIR) {
+        struct stat st{};
+        bool is_dir = entry->d_type == DT_DIR ||
+                      (entry->d_type == DT_UNKNOWN && ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+        if (is_dir) {
             UniqueFd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (child) remove_tree_at(child.get());
             ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
@@ -176,7 +179,11 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
         throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
     }
     ContainerDir dir(path, std::move(fd));
-    dir.record_ = record_from_json(json);
+    try {
+        dir.record_ = record_from_json(json);
+    } catch (const nlohmann::json::exception&) {
+        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
+    }
     return dir;
 }
 
@@ -229,7 +236,10 @@ std::vector<std::string> list_ids(const std::string& root) {
     }
     while (dirent* entry = ::readdir(dir)) {
         std::string name = entry->d_name;
-        if (name == "." || name == ".." || entry->d_type != DT_DIR) continue;
+        struct stat st{};
+        bool is_dir = entry->d_type == DT_DIR ||
+                      (entry->d_type == DT_UNKNOWN && ::stat((root + "/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+        if (name == "." || name == ".." || !is_dir) continue;
         ids.push_back(name);
     }
     ::closedir(dir);

@@ -1,1 +1,179 @@
+// Cgroup placement logic that needs no cgroup filesystem: where a container's cgroup goes
+// (resolve_cgroup_path) and the v1 device-controller lines for its config (device_cgroup_lines).
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "crunlite/cgroups.hpp"
+#include "crunlite/spec.hpp"
+#include "test_util.hpp"
+
+namespace crunlite::cgroups {
+namespace {
+
+using nlohmann::json;
+using test::ThrowsSpecError;
+
+// ---------------------------------------------------------------------------------------------
+// resolve_cgroup_path
+
+TEST(ResolveCgroupPath, EmptyMeansCrunLiteSlashId) {
+    EXPECT_EQ(resolve_cgroup_path("", "c1", "/user.slice/session-1.scope"), "/crun-lite/c1");
+    EXPECT_EQ(resolve_cgroup_path("", "my.ctr-2", "/"), "/crun-lite/my.ctr-2");
+}
+
+TEST(ResolveCgroupPath, AbsoluteIsKeptWhateverTheOwnCgroup) {
+    EXPECT_EQ(resolve_cgroup_path("/machine/c1", "c1", "/user.slice"), "/machine/c1");
+    EXPECT_EQ(resolve_cgroup_path("/docker/abc", "abc", "/"), "/docker/abc");
+}
+
+TEST(ResolveCgroupPath, AbsoluteIsNormalised) {
+    EXPECT_EQ(resolve_cgroup_path("//machine//c1/", "c1", "/"), "/machine/c1");
+    EXPECT_EQ(resolve_cgroup_path("/machine/./c1", "c1", "/"), "/machine/c1");
+}
+
+TEST(ResolveCgroupPath, RelativeIsJoinedToTheOwnCgroup) {
+    EXPECT_EQ(resolve_cgroup_path("foo/bar", "c1", "/user.slice/session-1.scope"), "/user.slice/session-1.scope/foo/bar");
+    EXPECT_EQ(resolve_cgroup_path("c1", "c1", "/system.slice/containerd.service"), "/system.slice/containerd.service/c1");
+}
+
+TEST(ResolveCgroupPath, RelativeUnderTheRootCgroup) {
+    EXPECT_EQ(resolve_cgroup_path("foo", "c1", "/"), "/foo");
+    EXPECT_EQ(resolve_cgroup_path("./foo/", "c1", "/"), "/foo");
+}
+
+TEST(ResolveCgroupPath, DotDotIsRefused) {
+    EXPECT_TRUE(ThrowsSpecError([] { resolve_cgroup_path("/a/../b", "c1", "/"); }, ".linux.cgroupsPath", "\"..\""));
+    EXPECT_TRUE(ThrowsSpecError([] { resolve_cgroup_path("../escape", "c1", "/user.slice"); }, ".linux.cgroupsPath", "\"..\""));
+    EXPECT_TRUE(ThrowsSpecError([] { resolve_cgroup_path("/..", "c1", "/"); }, ".linux.cgroupsPath"));
+}
+
+TEST(ResolveCgroupPath, NamesContainingDotsAreNotDotDot) {
+    EXPECT_EQ(resolve_cgroup_path("/a/..b/c..", "c1", "/"), "/a/..b/c..");
+    EXPECT_EQ(resolve_cgroup_path("/a/.../b", "c1", "/"), "/a/.../b");
+}
+
+TEST(ResolveCgroupPath, TheRootCgroupIsRefused) {
+    EXPECT_TRUE(ThrowsSpecError([] { resolve_cgroup_path("/", "c1", "/"); }, ".linux.cgroupsPath", "root cgroup"));
+    EXPECT_TRUE(ThrowsSpecError([] { resolve_cgroup_path("/./", "c1", "/"); }, ".linux.cgroupsPath", "root cgroup"));
+    EXPECT_TRUE(ThrowsSpecError([] { resolve_cgroup_path(".", "c1", "/"); }, ".linux.cgroupsPath", "root cgroup"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// device_cgroup_lines
+
+// runc's specconv.AllowedDevices, in order: mknod of any char/block device, /dev/null, random,
+// full, tty, zero, urandom, the pts range, ptmx and /dev/net/tun.
+const std::vector<std::string> kRuncStandard = {"c *:* m",   "b *:* m",   "c 1:3 rwm",   "c 1:8 rwm",
+                                                "c 1:7 rwm", "c 5:0 rwm", "c 1:5 rwm",   "c 1:9 rwm",
+                                                "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"};
+
+std::vector<std::string> texts(const std::vector<DeviceLine>& lines) {
+    std::vector<std::string> out;
+    for (auto& l : lines) out.push_back(l.text);
+    return out;
+}
+
+spec::Spec with_rules(const json& rules, const json& devices = json::array()) {
+    json config = spec::default_spec(false);
+    config["linux"]["resources"]["devices"] = rules;
+    config["linux"]["devices"] = devices;
+    return spec::parse_spec(config);
+}
+
+TEST(DeviceCgroupLines, DefaultSpecDeniesAllFirst) {
+    auto lines = device_cgroup_lines(spec::parse_spec(spec::default_spec(false)));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_FALSE(lines[0].allow);
+    EXPECT_EQ(lines[0].text, "a");
+    for (size_t i = 1; i < lines.size(); ++i) EXPECT_TRUE(lines[i].allow) << lines[i].text;
+}
+
+TEST(DeviceCgroupLines, StandardDevicesAreAllowedWithoutResources) {
+    auto lines = device_cgroup_lines(spec::parse_spec(spec::default_spec(true)));
+    ASSERT_FALSE(lines.empty());
+    for (auto& l : lines) EXPECT_TRUE(l.allow) << l.text;
+    std::vector<std::string> t = texts(lines);
+    for (const char* needed : {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                               "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"})
+        EXPECT_NE(std::find(t.begin(), t.end(), needed), t.end()) << needed;
+}
+
+// The comment in container_cgroup.cpp says "as runc allows them"; runc's list has no
+// /dev/console (c 5:1) and does have /dev/net/tun (c 10:200), kept for compatibility.
+TEST(DeviceCgroupLines, StandardDevicesAreRuncs) {
+    // The same set as runc's; the order among allow rules carries no meaning.
+    auto actual = texts(device_cgroup_lines(spec::parse_spec(spec::default_spec(true))));
+    auto expected = kRuncStandard;
+    std::sort(actual.begin(), actual.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(actual, expected);
+}
+
+TEST(DeviceCgroupLines, RulesComeFirstInConfigOrder) {
+    auto lines = device_cgroup_lines(with_rules(json::parse(R"([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"},
+        {"allow": false, "type": "b", "major": 8, "minor": 0, "access": "m"}
+    ])")));
+    ASSERT_GE(lines.size(), 3u);
+    EXPECT_FALSE(lines[0].allow);
+    EXPECT_EQ(lines[0].text, "a");
+    EXPECT_TRUE(lines[1].allow);
+    EXPECT_EQ(lines[1].text, "c 10:229 rw");
+    EXPECT_FALSE(lines[2].allow);
+    EXPECT_EQ(lines[2].text, "b 8:0 m");
+}
+
+TEST(DeviceCgroupLines, MissingNumbersAreWildcards) {
+    auto lines = device_cgroup_lines(with_rules(json::parse(R"([
+        {"allow": true, "type": "c", "access": "m"},
+        {"allow": true, "type": "c", "major": 136, "access": "rwm"},
+        {"allow": true, "type": "b", "minor": 3, "access": "r"},
+        {"allow": true, "type": "c", "major": -1, "minor": -1, "access": "rwm"}
+    ])")));
+    ASSERT_GE(lines.size(), 4u);
+    EXPECT_EQ(lines[0].text, "c *:* m");
+    EXPECT_EQ(lines[1].text, "c 136:* rwm");
+    EXPECT_EQ(lines[2].text, "b *:3 r");
+    EXPECT_EQ(lines[3].text, "c *:* rwm");  // runc's -1 wildcard
+}
+
+TEST(DeviceCgroupLines, TypeAIsAllDevices) {
+    auto lines = device_cgroup_lines(with_rules(json::parse(R"([{"allow": true, "type": "a", "access": "rwm"}])")));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_TRUE(lines[0].allow);
+    EXPECT_EQ(lines[0].text, "a");
+}
+
+TEST(DeviceCgroupLines, ConfigDevicesAreAllowedAfterTheStandardOnes) {
+    json devices = json::parse(R"([
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
+        {"path": "/dev/sda", "type": "b", "major": 8, "minor": 0},
+        {"path": "/dev/ttyX", "type": "u", "major": 4, "minor": 64},
+        {"path": "/dev/pipe", "type": "p"}
+    ])");
+    auto lines = device_cgroup_lines(with_rules(json::parse(R"([{"allow": false, "access": "rwm"}])"), devices));
+    std::vector<std::string> t = texts(lines);
+    ASSERT_GE(t.size(), 4u);
+    // The last three lines are the config's devices; the fifo has no cgroup line.
+    std::vector<std::string> tail(t.end() - 3, t.end());
+    EXPECT_EQ(tail, (std::vector<std::string>{"c 10:229 rwm", "b 8:0 rwm", "c 4:64 rwm"}));
+    EXPECT_TRUE(lines.back().allow);
+    size_t standard = device_cgroup_lines(spec::parse_spec(spec::default_spec(true))).size();
+    EXPECT_EQ(lines.size(), 1 + standard + 3);  // deny-all, the standard lines, three devices
+    for (auto& s : t) EXPECT_NE(s[0], 'p') << s;
+}
+
+TEST(DeviceCgroupLines, NoResourcesAndNoDevicesGivesOnlyTheStandardLines) {
+    json config = spec::default_spec(false);
+    config["linux"].erase("resources");
+    auto lines = device_cgroup_lines(spec::parse_spec(config));
+    auto rootless = device_cgroup_lines(spec::parse_spec(spec::default_spec(true)));
+    EXPECT_EQ(texts(lines), texts(rootless));
+}
+
+}  // namespace
+}  // namespace crunlite::cgroups

@@ -1,1 +1,545 @@
+// Container state on disk: IDs, state.json records, atomic writes, process liveness and the
+// per-container directory. Everything runs in a temporary root; no container is started.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crunlite/error.hpp"
+#include "crunlite/state.hpp"
+#include "test_util.hpp"
+
+namespace crunlite::state {
+namespace {
+
+namespace fs = std::filesystem;
+using test::DoesNotThrow;
+using test::TempDir;
+using test::ThrowsError;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Field 22 of /proc/<pid>/stat, read independently of the code under test.
+uint64_t start_time_of(int pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 22; ++i) fields >> field;
+    return std::stoull(field);
+}
+
+// ---------------------------------------------------------------------------------------------
+// validate_id: runc's set [A-Za-z0-9_+\-.]+, not "." or ".."
+
+TEST(ValidateId, AcceptsRuncIds) {
+    for (const char* id : {"a", "abc", "ABC", "0", "my-container_1", "a.b", "a+b", "...", ".hidden", "-", "_",
+                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}) {
+        EXPECT_TRUE(DoesNotThrow([&] { validate_id(id); })) << id;
+    }
+}
+
+TEST(ValidateId, RefusesEverythingElse) {
+    for (const char* id : {"", ".", "..", "a/b", "/abc", "abc/", "../x", "a b", "a:b", "a,b", "a@b", "a\\b", "a\nb",
+                           "caf\xc3\xa9", "a*", "$(x)"}) {
+        EXPECT_TRUE(ThrowsError([&] { validate_id(id); }, "invalid container ID")) << id;
+    }
+}
+
+TEST(ValidateId, ErrorQuotesTheIdAndEscapesControlCharacters) {
+    try {
+        validate_id("a\nb\x1b[2J");
+        FAIL() << "did not throw";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+        EXPECT_EQ(what.find('\x1b'), std::string::npos) << what;
+        EXPECT_TRUE(test::contains(what, "invalid container ID \"a\\nb")) << what;
+    }
+    try {
+        validate_id("a b");
+        FAIL() << "did not throw";
+    } catch (const Error& e) {
+        EXPECT_TRUE(test::contains(e.what(), "invalid container ID \"a b\"")) << e.what();
+    }
+}
+
+TEST(ValidateId, RefusesEmbeddedNul) {
+    std::string id("ab\0cd", 5);
+    EXPECT_TRUE(ThrowsError([&] { validate_id(id); }, "invalid container ID"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records
+
+Record sample_record() {
+    Record r;
+    r.id = "c1";
+    r.pid = 4242;
+    r.pid_start_time = 123456789012ULL;
+    r.bundle = "/srv/bundles/c1";
+    r.rootfs = "/srv/bundles/c1/rootfs";
+    r.created = "2024-01-02T03:04:05.123456789Z";
+    r.owner = "root";
+    r.oci_version = "1.2.0";
+    r.annotations = {{"org.example.a", "1"}, {"org.example.b", "two"}};
+    r.cgroup_dirs = {"/sys/fs/cgroup/crun-lite/c1", "/sys/fs/cgroup/memory/crun-lite/c1"};
+    r.hooks = {{"poststop", {{{"path", "/bin/true"}}}}};
+    return r;
+}
+
+void expect_same(const Record& a, const Record& b) {
+    EXPECT_EQ(a.id, b.id);
+    EXPECT_EQ(a.pid, b.pid);
+    EXPECT_EQ(a.pid_start_time, b.pid_start_time);
+    EXPECT_EQ(a.bundle, b.bundle);
+    EXPECT_EQ(a.rootfs, b.rootfs);
+    EXPECT_EQ(a.created, b.created);
+    EXPECT_EQ(a.owner, b.owner);
+    EXPECT_EQ(a.oci_version, b.oci_version);
+    EXPECT_EQ(a.annotations, b.annotations);
+    EXPECT_EQ(a.cgroup_dirs, b.cgroup_dirs);
+    EXPECT_EQ(a.hooks, b.hooks);
+}
+
+TEST(Record, RoundTripsThroughJson) {
+    Record r = sample_record();
+    expect_same(record_from_json(record_to_json(r)), r);
+}
+
+TEST(Record, RoundTripsThroughSerialisedText) {
+    Record r = sample_record();
+    std::string text = record_to_json(r).dump();
+    expect_same(record_from_json(nlohmann::json::parse(text)), r);
+}
+
+TEST(Record, EmptyRecordRoundTrips) {
+    Record r;
+    expect_same(record_from_json(record_to_json(r)), r);
+}
+
+TEST(Record, JsonCarriesEveryField) {
+    nlohmann::json j = record_to_json(sample_record());
+    EXPECT_EQ(j.at("id"), "c1");
+    EXPECT_EQ(j.at("pid"), 4242);
+    EXPECT_EQ(j.at("pid_start_time"), 123456789012ULL);
+    EXPECT_EQ(j.at("bundle"), "/srv/bundles/c1");
+    EXPECT_EQ(j.at("created"), "2024-01-02T03:04:05.123456789Z");
+    EXPECT_EQ(j.at("annotations").at("org.example.b"), "two");
+    EXPECT_EQ(j.at("cgroup_dirs").size(), 2u);
+}
+
+TEST(Record, OptionalFieldsDefaultWhenAbsent) {
+    nlohmann::json j = record_to_json(sample_record());
+    for (const char* key : {"owner", "oci_version", "annotations", "cgroup_dirs", "hooks"}) j.erase(key);
+    Record r = record_from_json(j);
+    EXPECT_EQ(r.id, "c1");
+    EXPECT_TRUE(r.owner.empty());
+    EXPECT_TRUE(r.oci_version.empty());
+    EXPECT_TRUE(r.annotations.empty());
+    EXPECT_TRUE(r.cgroup_dirs.empty());
+    EXPECT_TRUE(r.hooks.is_object());
+    EXPECT_TRUE(r.hooks.empty());
+}
+
+TEST(Record, RequiredFieldMissingThrows) {
+    nlohmann::json j = record_to_json(sample_record());
+    j.erase("pid");
+    EXPECT_ANY_THROW(record_from_json(j));
+}
+
+TEST(StatusName, AllStatuses) {
+    EXPECT_STREQ(status_name(Status::creating), "creating");
+    EXPECT_STREQ(status_name(Status::created), "created");
+    EXPECT_STREQ(status_name(Status::running), "running");
+    EXPECT_STREQ(status_name(Status::paused), "paused");
+    EXPECT_STREQ(status_name(Status::stopped), "stopped");
+}
+
+// ---------------------------------------------------------------------------------------------
+// write_file_atomically
+
+class WriteFileAtomically : public ::testing::Test {
+protected:
+    void SetUp() override { old_umask_ = ::umask(022); }
+    void TearDown() override { ::umask(old_umask_); }
+    std::vector<std::string> entries() const {
+        std::vector<std::string> names;
+        for (auto& e : fs::directory_iterator(dir_.path())) names.push_back(e.path().filename().string());
+        return names;
+    }
+    TempDir dir_;
+    mode_t old_umask_ = 0;
+};
+
+TEST_F(WriteFileAtomically, WritesContentWithMode) {
+    std::string path = dir_ / "state.json";
+    write_file_atomically(path, "{\"a\":1}", 0600);
+    EXPECT_EQ(read_file(path), "{\"a\":1}");
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+TEST_F(WriteFileAtomically, DefaultModeIs0644) {
+    std::string path = dir_ / "f";
+    write_file_atomically(path, "x");
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+TEST_F(WriteFileAtomically, ReplacesExistingContentAndLeavesNoTemporaryFile) {
+    std::string path = dir_ / "state.json";
+    write_file_atomically(path, std::string(10000, 'a'), 0600);
+    write_file_atomically(path, "short", 0600);
+    EXPECT_EQ(read_file(path), "short");
+    EXPECT_EQ(entries(), std::vector<std::string>{"state.json"});
+}
+
+TEST_F(WriteFileAtomically, ReplacesTheInodeRatherThanRewritingIt) {
+    std::string path = dir_ / "state.json";
+    write_file_atomically(path, "one", 0600);
+    std::string link = dir_ / "old";
+    ASSERT_EQ(::link(path.c_str(), link.c_str()), 0);
+    write_file_atomically(path, "two", 0600);
+    EXPECT_EQ(read_file(path), "two");
+    EXPECT_EQ(read_file(link), "one");  // a reader holding the old file never sees a partial write
+}
+
+TEST_F(WriteFileAtomically, EmptyContent) {
+    std::string path = dir_ / "empty";
+    write_file_atomically(path, "", 0600);
+    EXPECT_TRUE(fs::exists(path));
+    EXPECT_EQ(fs::file_size(path), 0u);
+}
+
+TEST_F(WriteFileAtomically, MissingDirectoryIsAnErrorAndLeavesNothing) {
+    std::string path = dir_ / "missing/state.json";
+    EXPECT_TRUE(ThrowsError([&] { write_file_atomically(path, "x", 0600); }, "missing"));
+    EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(WriteFileAtomically, RenameFailureLeavesNoTemporaryFile) {
+    std::string path = dir_ / "target";
+    ASSERT_TRUE(fs::create_directory(path));
+    ASSERT_TRUE(fs::create_directory(path + "/child"));  // a non-empty directory cannot be replaced by a file
+    EXPECT_TRUE(ThrowsError([&] { write_file_atomically(path, "x", 0600); }, "rename"));
+    EXPECT_EQ(entries(), std::vector<std::string>{"target"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// live_process_start_time
+
+TEST(LiveProcessStartTime, OwnProcessHasItsStartTime) {
+    auto t = live_process_start_time(getpid());
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(*t, start_time_of(getpid()));
+    EXPECT_GT(*t, 0u);
+}
+
+TEST(LiveProcessStartTime, NonPositivePidHasNone) {
+    EXPECT_FALSE(live_process_start_time(0).has_value());
+    EXPECT_FALSE(live_process_start_time(-1).has_value());
+}
+
+TEST(LiveProcessStartTime, ReapedChildHasNone) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) _exit(0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_FALSE(live_process_start_time(child).has_value());
+}
+
+TEST(LiveProcessStartTime, ZombieChildHasNone) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) _exit(0);
+    // Wait until the child is a zombie, without reaping it.
+    siginfo_t info{};
+    ASSERT_EQ(waitid(P_PID, child, &info, WEXITED | WNOWAIT), 0);
+    EXPECT_FALSE(live_process_start_time(child).has_value());
+    ASSERT_EQ(waitpid(child, nullptr, 0), child);
+}
+
+TEST(LiveProcessStartTime, RunningChildHasItsOwnStartTime) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    auto t = live_process_start_time(child);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_GE(*t, start_time_of(getpid()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// ContainerDir
+
+Record record_for(const std::string& id, int pid, uint64_t start_time) {
+    Record r = sample_record();
+    r.id = id;
+    r.pid = pid;
+    r.pid_start_time = start_time;
+    r.cgroup_dirs.clear();
+    return r;
+}
+
+TEST(ContainerDir, CreateMakesAPrivateDirectoryUnderANewRoot) {
+    TempDir tmp;
+    std::string root = tmp / "a/b/root";
+    {
+        ContainerDir dir = ContainerDir::create(root, "c1");
+        EXPECT_EQ(dir.path(), root + "/c1");
+        EXPECT_EQ(dir.fifo_path(), root + "/c1/exec.fifo");
+        struct stat st {};
+        ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+        EXPECT_TRUE(S_ISDIR(st.st_mode));
+        EXPECT_EQ(st.st_mode & 0777, 0700u);
+        dir.keep();
+    }
+    EXPECT_TRUE(fs::is_directory(root + "/c1"));
+}
+
+TEST(ContainerDir, CreateWithoutKeepIsRolledBack) {
+    TempDir tmp;
+    { ContainerDir dir = ContainerDir::create(tmp.path(), "c1"); }
+    EXPECT_FALSE(fs::exists(tmp / "c1"));
+}
+
+TEST(ContainerDir, CreateTwiceIsAnExistsError) {
+    TempDir tmp;
+    {
+        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+        dir.keep();
+    }
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::create(tmp.path(), "c1"); }, "exists"));
+    EXPECT_TRUE(fs::is_directory(tmp / "c1"));  // the failed create removed nothing
+}
+
+TEST(ContainerDir, CreateTwiceWhileTheFirstIsHeldIsAnExistsError) {
+    TempDir tmp;
+    ContainerDir first = ContainerDir::create(tmp.path(), "c1");
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::create(tmp.path(), "c1"); }, "exists"));
+}
+
+TEST(ContainerDir, CreateValidatesTheId) {
+    TempDir tmp;
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::create(tmp.path(), "../escape"); }, "invalid container ID"));
+    EXPECT_FALSE(fs::exists(tmp.path() + "/../escape"));
+}
+
+TEST(ContainerDir, OpenMissingContainer) {
+    TempDir tmp;
+    try {
+        ContainerDir::open(tmp.path(), "x");
+        FAIL() << "did not throw";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "container \"x\" does not exist");
+    }
+}
+
+TEST(ContainerDir, OpenUnderMissingRoot) {
+    TempDir tmp;
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp / "nope", "x"); }, "container \"x\" does not exist"));
+}
+
+TEST(ContainerDir, OpenWithoutStateFileDoesNotExist) {
+    TempDir tmp;
+    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
+}
+
+TEST(ContainerDir, OpenWithCorruptStateFile) {
+    TempDir tmp;
+    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
+    std::ofstream(tmp / "c1/state.json") << "{not json";
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
+}
+
+// A state.json that is valid JSON but not a record (truncated by an older version, edited by
+// hand) must be reported like an unreadable one, as a crunlite::Error; open() lets
+// nlohmann's out_of_range ("[json.exception.out_of_range.403] key 'id' not found") escape.
+TEST(ContainerDir, OpenWithStateFileMissingFieldsIsACrunliteError) {
+    TempDir tmp;
+    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
+    std::ofstream(tmp / "c1/state.json") << "{}";
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "c1"));
+}
+
+TEST(ContainerDir, OpenValidatesTheId) {
+    TempDir tmp;
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), ".."); }, "invalid container ID"));
+}
+
+TEST(ContainerDir, SaveThenOpenReadsTheRecordBack) {
+    TempDir tmp;
+    Record r = record_for("c1", 4242, 99);
+    {
+        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+        EXPECT_FALSE(ContainerDir::exists(tmp.path(), "c1"));  // no state.json yet
+        dir.save(r);
+        expect_same(dir.record(), r);
+        dir.keep();
+    }
+    EXPECT_TRUE(ContainerDir::exists(tmp.path(), "c1"));
+    struct stat st {};
+    ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ContainerDir opened = ContainerDir::open(tmp.path(), "c1");
+    EXPECT_EQ(opened.path(), tmp / "c1");
+    expect_same(opened.record(), r);
+}
+
+TEST(ContainerDir, OpenedDirectoryIsNotRemovedOnDestruction) {
+    TempDir tmp;
+    {
+        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+        dir.save(record_for("c1", 1, 1));
+        dir.keep();
+    }
+    { ContainerDir opened = ContainerDir::open(tmp.path(), "c1"); }
+    EXPECT_TRUE(ContainerDir::exists(tmp.path(), "c1"));
+}
+
+TEST(ContainerDir, RemoveDeletesTheDirectoryAndEverythingInIt) {
+    TempDir tmp;
+    {
+        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+        dir.save(record_for("c1", 1, 1));
+        dir.keep();
+    }
+    ASSERT_TRUE(fs::create_directories(tmp / "c1/sub/deeper"));
+    std::ofstream(tmp / "c1/sub/deeper/file") << "x";
+    ASSERT_EQ(::mkfifo((tmp / "c1/exec.fifo").c_str(), 0600), 0);
+    ASSERT_EQ(::symlink("/etc/passwd", (tmp / "c1/link").c_str()), 0);
+    ContainerDir dir = ContainerDir::open(tmp.path(), "c1");
+    dir.remove();
+    EXPECT_FALSE(fs::exists(tmp / "c1"));
+    EXPECT_TRUE(fs::exists("/etc/passwd"));  // a symlink is removed, not followed
+    EXPECT_TRUE(fs::is_directory(tmp.path()));
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "does not exist"));
+}
+
+// The --root flag is used as given (cli/main.cpp): a relative root such as `--root state`
+// must be created relative to the working directory, as runc does (it makes --root absolute).
+// make_dirs() builds "/" + part, so it creates "/<root>" at the filesystem root instead.
+TEST(ContainerDir, RelativeRootIsRelativeToTheWorkingDirectory) {
+    TempDir tmp;
+    std::string rel = "crunlite-unit-relroot-" + std::to_string(getpid());
+    std::string cwd = fs::current_path().string();
+    ASSERT_EQ(::chdir(tmp.path().c_str()), 0);
+    bool created = false;
+    std::string error;
+    try {
+        ContainerDir dir = ContainerDir::create(rel + "/state", "c1");
+        created = true;
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    ASSERT_EQ(::chdir(cwd.c_str()), 0);
+    bool stray = fs::exists("/" + rel);
+    std::error_code ec;
+    fs::remove_all("/" + rel, ec);  // undo what the bug leaves behind
+    EXPECT_TRUE(created) << error;
+    EXPECT_TRUE(fs::is_directory(tmp / (rel + "/state")));
+    EXPECT_FALSE(stray) << "created /" << rel << " at the filesystem root";
+}
+
+// ---------------------------------------------------------------------------------------------
+// status() and state_json()
+
+TEST(ContainerDir, StatusFollowsInitAndTheFifo) {
+    TempDir tmp;
+    ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+    uint64_t me = start_time_of(getpid());
+    dir.save(record_for("c1", getpid(), me));
+    EXPECT_EQ(dir.status(), Status::running);
+    ASSERT_EQ(::mkfifo(dir.fifo_path().c_str(), 0600), 0);
+    EXPECT_EQ(dir.status(), Status::created);
+    dir.save(record_for("c1", getpid(), me + 1));  // same pid, another process: recycled
+    EXPECT_EQ(dir.status(), Status::stopped);
+    dir.save(record_for("c1", 0, 0));
+    EXPECT_EQ(dir.status(), Status::stopped);
+}
+
+TEST(ContainerDir, StateJsonHasTheRuntimeSpecFields) {
+    TempDir tmp;
+    ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+    dir.save(record_for("c1", getpid(), start_time_of(getpid())));
+    nlohmann::json s = dir.state_json();
+    EXPECT_EQ(s.at("ociVersion"), "1.2.0");
+    EXPECT_EQ(s.at("id"), "c1");
+    EXPECT_EQ(s.at("pid"), getpid());
+    EXPECT_EQ(s.at("status"), "running");
+    EXPECT_EQ(s.at("bundle"), "/srv/bundles/c1");
+    EXPECT_EQ(s.at("rootfs"), "/srv/bundles/c1/rootfs");
+    EXPECT_EQ(s.at("created"), "2024-01-02T03:04:05.123456789Z");
+    EXPECT_EQ(s.at("owner"), "root");
+    EXPECT_EQ(s.at("annotations").at("org.example.a"), "1");
+}
+
+TEST(ContainerDir, StoppedStateReportsPidZeroAndNoEmptyAnnotations) {
+    TempDir tmp;
+    ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+    Record r = record_for("c1", getpid(), start_time_of(getpid()) + 1);
+    r.annotations.clear();
+    dir.save(r);
+    nlohmann::json s = dir.state_json();
+    EXPECT_EQ(s.at("status"), "stopped");
+    EXPECT_EQ(s.at("pid"), 0);
+    EXPECT_FALSE(s.contains("annotations"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// list_ids
+
+TEST(ListIds, MissingRootIsEmpty) {
+    TempDir tmp;
+    EXPECT_TRUE(list_ids(tmp / "does-not-exist").empty());
+}
+
+TEST(ListIds, SortedDirectoriesOnly) {
+    TempDir tmp;
+    for (const char* id : {"zeta", "alpha", "Mid", "m2"}) ASSERT_TRUE(fs::create_directory(tmp / id));
+    std::ofstream(tmp / "not-a-container") << "x";
+    EXPECT_EQ(list_ids(tmp.path()), (std::vector<std::string>{"Mid", "alpha", "m2", "zeta"}));
+}
+
+TEST(ListIds, SeesCreatedContainers) {
+    TempDir tmp;
+    {
+        ContainerDir a = ContainerDir::create(tmp.path(), "b");
+        a.keep();
+        ContainerDir b = ContainerDir::create(tmp.path(), "a");
+        b.keep();
+    }
+    EXPECT_EQ(list_ids(tmp.path()), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ListIds, RootThatIsAFileIsAnError) {
+    TempDir tmp;
+    std::ofstream(tmp / "file") << "x";
+    EXPECT_TRUE(ThrowsError([&] { list_ids(tmp / "file"); }, "open"));
+}
+
+}  // namespace
+}  // namespace crunlite::state
