@@ -47,6 +47,7 @@ public:
     const std::vector<std::string>& dirs() const { return dirs_; }
     void add_process(int pid) const;
     void apply_device_rules(const spec::Spec& spec) const;
+    void apply_resources(const spec::Resources& resources) const;
     void keep() { created_.clear(); }
 
 private:
@@ -54,6 +55,13 @@ private:
     std::vector<std::string> dirs_;     // one per hierarchy
     std::vector<std::string> created_;  // the directories this object made, deepest last
 };
+
+// Writes linux.resources into a container's directories (one per hierarchy, in the layout's
+// order). Each controller goes to its v1 hierarchy when the host has one, else to the cgroup2
+// hierarchy (enabling it in the ancestors' cgroup.subtree_control); a value the host cannot
+// take fails naming its JSON path.
+void apply_resources(const Layout& layout, const std::vector<std::string>& dirs, const spec::Resources& resources,
+                     const std::string& json_path = ".linux.resources");
 
 // PIDs in a container's cgroup (from the first directory that has a cgroup.procs).
 std::vector<int> pids_in(const std::vector<std::string>& dirs);

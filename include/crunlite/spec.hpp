@@ -115,12 +115,66 @@ struct TimeOffset {
     uint32_t nanosecs = 0;
 };
 
+// Resource limits. An absent value is "not set"; so is a zero where docker sends zeros for
+// "unset" (cpu shares, quota, period, blkio weight, memory values): see parse_resources.
+struct Memory {
+    std::optional<int64_t> limit, reservation, swap, kernel, kernel_tcp;
+    std::optional<uint64_t> swappiness;
+    bool disable_oom_killer = false;
+    std::optional<bool> use_hierarchy;
+    bool check_before_update = false;
+};
+
+struct Cpu {
+    std::optional<uint64_t> shares;
+    std::optional<int64_t> quota;
+    std::optional<uint64_t> burst, period;
+    std::optional<int64_t> realtime_runtime;
+    std::optional<uint64_t> realtime_period;
+    std::string cpus, mems;
+    std::optional<int64_t> idle;
+};
+
+struct BlockIoDevice {
+    int64_t major = 0, minor = 0;
+    std::optional<uint16_t> weight, leaf_weight;  // weightDevice
+    uint64_t rate = 0;                            // throttle*Device
+};
+
+struct BlockIo {
+    std::optional<uint16_t> weight, leaf_weight;
+    std::vector<BlockIoDevice> weight_device, throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+};
+
+struct HugepageLimit {
+    std::string page_size;  // "2MB", "1GB"
+    uint64_t limit = 0;
+};
+
+struct NetworkPriority {
+    std::string name;
+    uint32_t priority = 0;
+};
+
+struct RdmaLimit {
+    std::optional<uint32_t> hca_handles, hca_objects;
+};
+
 struct Resources {
     std::vector<DeviceRule> devices;
-    // The other controllers are kept as JSON until resource control lands (issue 4);
-    // parse_spec refuses any that carries a value, so none is silently ignored.
-    nlohmann::json other = nlohmann::json::object();
+    std::optional<Memory> memory;
+    std::optional<Cpu> cpu;
+    std::optional<int64_t> pids_limit;
+    std::optional<BlockIo> block_io;
+    std::vector<HugepageLimit> hugepage_limits;
+    std::optional<uint32_t> net_class_id;
+    std::vector<NetworkPriority> net_priorities;
+    std::map<std::string, RdmaLimit> rdma;
+    std::map<std::string, std::string> unified;
 };
+
+// Parses a LinuxResources object (also what `update --resources` reads); `path` prefixes errors.
+Resources parse_resources(const nlohmann::json& resources, const std::string& path);
 
 struct SeccompArg {
     unsigned index = 0;

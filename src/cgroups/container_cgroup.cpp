@@ -112,6 +112,10 @@ void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
         throw SpecError(".linux.resources.devices", "device rules on a pure cgroup v2 host are not supported by this version of crun-lite");
 }
 
+void ContainerCgroup::apply_resources(const spec::Resources& resources) const {
+    cgroups::apply_resources(layout_, dirs_, resources);
+}
+
 std::vector<int> pids_in(const std::vector<std::string>& dirs) {
     std::vector<int> pids;
     for (auto& dir : dirs) {

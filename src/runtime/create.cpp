@@ -98,6 +98,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     cgroups::Layout layout = cgroups::detect_layout();
     cgroups::ContainerCgroup cgroup(layout, cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup()));
     cgroup.apply_device_rules(spec);
+    if (spec.linux.resources) cgroup.apply_resources(*spec.linux.resources);
     plan.cgroup_layout = &layout;
     plan.cgroup_dirs = cgroup.dirs();
     plan.id = id;

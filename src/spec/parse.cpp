@@ -173,14 +173,123 @@ DeviceRule parse_device_rule(const JsonField& field) {
     return rule;
 }
 
-Resources parse_resources(const JsonField& field) {
-    Resources res;
-    field.each_member([&](const std::string& key, const JsonField& value) {
-        if (key == "devices")
-            value.each([&](const JsonField& r) { res.devices.push_back(parse_device_rule(r)); });
-        else
-            res.other[key] = value.json();
+// Docker sends 0 for every unset number: a zero reads as "not set" for the values where zero
+// can never be a meaningful limit.
+template <typename T>
+std::optional<T> nonzero(std::optional<T> v) {
+    return v && *v != 0 ? v : std::nullopt;
+}
+
+std::vector<BlockIoDevice> parse_throttle(const JsonField& list) {
+    std::vector<BlockIoDevice> out;
+    list.each([&](const JsonField& d) {
+        BlockIoDevice dev;
+        dev.major = d.required("major").int64();
+        dev.minor = d.required("minor").int64();
+        dev.rate = d.required("rate").uint64();
+        out.push_back(dev);
     });
+    return out;
+}
+
+uint16_t parse_weight(const JsonField& f) {
+    uint32_t w = f.uint32();
+    if (w > 65535) f.fail("is out of range");
+    return uint16_t(w);
+}
+
+Resources parse_resources_field(const JsonField& field) {
+    Resources res;
+    auto opt_i64 = [](const JsonField& obj, const char* key) {
+        auto f = obj.member(key);
+        return f ? std::optional<int64_t>(f->int64()) : std::nullopt;
+    };
+    auto opt_u64 = [](const JsonField& obj, const char* key) {
+        auto f = obj.member(key);
+        return f ? std::optional<uint64_t>(f->uint64()) : std::nullopt;
+    };
+    if (auto f = field.member("devices")) f->each([&](const JsonField& r) { res.devices.push_back(parse_device_rule(r)); });
+    if (auto f = field.member("memory")) {
+        Memory m;
+        m.limit = nonzero(opt_i64(*f, "limit"));
+        m.reservation = nonzero(opt_i64(*f, "reservation"));
+        m.swap = nonzero(opt_i64(*f, "swap"));
+        m.kernel = nonzero(opt_i64(*f, "kernel"));
+        m.kernel_tcp = nonzero(opt_i64(*f, "kernelTCP"));
+        m.swappiness = opt_u64(*f, "swappiness");
+        if (m.swappiness && *m.swappiness > 100) f->required("swappiness").fail("must be between 0 and 100");
+        if (auto d = f->member("disableOOMKiller")) m.disable_oom_killer = d->boolean();
+        if (auto u = f->member("useHierarchy")) m.use_hierarchy = u->boolean();
+        if (auto c = f->member("checkBeforeUpdate")) m.check_before_update = c->boolean();
+        for (auto* v : {&m.limit, &m.reservation, &m.swap})
+            if (*v && **v < -1) f->fail("memory values must be -1 (unlimited) or positive");
+        res.memory = m;
+    }
+    if (auto f = field.member("cpu")) {
+        Cpu c;
+        c.shares = nonzero(opt_u64(*f, "shares"));
+        c.quota = nonzero(opt_i64(*f, "quota"));
+        c.burst = opt_u64(*f, "burst");
+        c.period = nonzero(opt_u64(*f, "period"));
+        c.realtime_runtime = nonzero(opt_i64(*f, "realtimeRuntime"));
+        c.realtime_period = nonzero(opt_u64(*f, "realtimePeriod"));
+        if (auto s = f->member("cpus")) c.cpus = s->string();
+        if (auto s = f->member("mems")) c.mems = s->string();
+        c.idle = opt_i64(*f, "idle");
+        if (c.idle && *c.idle != 0 && *c.idle != 1) f->required("idle").fail("must be 0 or 1");
+        res.cpu = c;
+    }
+    if (auto f = field.member("pids")) res.pids_limit = nonzero(std::optional<int64_t>(f->required("limit").int64()));
+    if (auto f = field.member("blockIO")) {
+        BlockIo b;
+        if (auto w = f->member("weight")) b.weight = nonzero(std::optional<uint16_t>(parse_weight(*w)));
+        if (auto w = f->member("leafWeight")) b.leaf_weight = nonzero(std::optional<uint16_t>(parse_weight(*w)));
+        if (auto list = f->member("weightDevice")) {
+            list->each([&](const JsonField& d) {
+                BlockIoDevice dev;
+                dev.major = d.required("major").int64();
+                dev.minor = d.required("minor").int64();
+                if (auto w = d.member("weight")) dev.weight = parse_weight(*w);
+                if (auto w = d.member("leafWeight")) dev.leaf_weight = parse_weight(*w);
+                b.weight_device.push_back(dev);
+            });
+        }
+        if (auto l = f->member("throttleReadBpsDevice")) b.throttle_read_bps = parse_throttle(*l);
+        if (auto l = f->member("throttleWriteBpsDevice")) b.throttle_write_bps = parse_throttle(*l);
+        if (auto l = f->member("throttleReadIOPSDevice")) b.throttle_read_iops = parse_throttle(*l);
+        if (auto l = f->member("throttleWriteIOPSDevice")) b.throttle_write_iops = parse_throttle(*l);
+        res.block_io = b;
+    }
+    if (auto f = field.member("hugepageLimits")) {
+        f->each([&](const JsonField& h) {
+            HugepageLimit limit{h.required("pageSize").string(), h.required("limit").uint64()};
+            if (limit.page_size.empty() || limit.page_size.find_first_of("/.") != std::string::npos)
+                h.required("pageSize").fail("must be a page size such as \"2MB\"");
+            res.hugepage_limits.push_back(limit);
+        });
+    }
+    if (auto f = field.member("network")) {
+        if (auto c = f->member("classID")) res.net_class_id = nonzero(std::optional<uint32_t>(c->uint32()));
+        if (auto p = f->member("priorities"))
+            p->each([&](const JsonField& e) { res.net_priorities.push_back({e.required("name").string(), e.required("priority").uint32()}); });
+    }
+    if (auto f = field.member("rdma")) {
+        f->each_member([&](const std::string& device, const JsonField& v) {
+            RdmaLimit limit;
+            if (auto h = v.member("hcaHandles")) limit.hca_handles = h->uint32();
+            if (auto o = v.member("hcaObjects")) limit.hca_objects = o->uint32();
+            res.rdma[device] = limit;
+        });
+    }
+    if (auto f = field.member("unified")) {
+        f->each_member([&](const std::string& key, const JsonField& v) {
+            // Keys name files in the container's own cgroup directory, nothing else.
+            if (key.empty() || key.find('/') != std::string::npos || key == "." || key == ".." ||
+                key.find('.') == std::string::npos || key.rfind("cgroup.", 0) == 0)
+                v.fail("must name a controller file of the container's cgroup (like \"memory.high\")");
+            res.unified[key] = v.string();
+        });
+    }
     return res;
 }
 
@@ -287,7 +396,7 @@ Linux parse_linux(const JsonField& field) {
     }
     if (auto f = field.member("devices")) f->each([&](const JsonField& d) { linux.devices.push_back(parse_device(d)); });
     if (auto f = field.member("cgroupsPath")) linux.cgroups_path = f->string();
-    if (auto f = field.member("resources")) linux.resources = parse_resources(*f);
+    if (auto f = field.member("resources")) linux.resources = parse_resources_field(*f);
     if (auto f = field.member("sysctl")) f->each_member([&](const std::string& k, const JsonField& v) { linux.sysctl[k] = v.string(); });
     if (auto f = field.member("rootfsPropagation")) {
         linux.rootfs_propagation = f->string();
@@ -386,6 +495,10 @@ Process parse_process(const nlohmann::json& json, const std::string& path) {
     if (auto f = field.member("apparmorProfile")) p.apparmor_profile = f->string();
     if (auto f = field.member("selinuxLabel")) p.selinux_label = f->string();
     return p;
+}
+
+Resources parse_resources(const nlohmann::json& json, const std::string& path) {
+    return parse_resources_field(JsonField(json, path));
 }
 
 Spec parse_spec(const nlohmann::json& json) {

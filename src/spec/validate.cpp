@@ -100,12 +100,6 @@ void refuse_unimplemented(const nlohmann::json& config) {
             throw SpecError(path, std::string(feature) + " is not supported by this version of crun-lite");
         }
     }
-    nlohmann::json::json_pointer resources("/linux/resources");
-    if (config.contains(resources) && config.at(resources).is_object()) {
-        for (auto& [key, value] : config.at(resources).items())
-            if (key != "devices" && carries_value(value))
-                throw SpecError(".linux.resources." + key, "resource limits are not supported by this version of crun-lite");
-    }
     for (size_t i = 0; config.contains("mounts") && config["mounts"].is_array() && i < config["mounts"].size(); ++i) {
         auto& m = config["mounts"][i];
         for (const char* key : {"uidMappings", "gidMappings"})

@@ -1,0 +1,107 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+#include "resource_writes.hpp"
+
+namespace crunlite::cgroups {
+namespace {
+
+bool listed(const std::string& list, const std::string& name, char separator) {
+    std::istringstream ss(list);
+    for (std::string item; std::getline(ss, item, separator);)
+        if (item == name) return true;
+    return false;
+}
+
+std::string first_line(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+struct PendingWrite {
+    std::string path;
+    const FileWrite* write;
+    int err = 0;
+};
+
+// Returns 0 or the errno.
+int write_value(const std::string& path, const std::string& value) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    ssize_t n = ::write(fd, value.data(), value.size());
+    int err = n == ssize_t(value.size()) ? 0 : (n < 0 ? errno : EIO);
+    ::close(fd);
+    return err;
+}
+
+// On v2 a controller's files appear only once every ancestor delegates it.
+void enable_v2_controller(const Hierarchy& h, const std::string& leaf, const std::string& controller, const std::string& json_path) {
+    if (!listed(first_line(h.mount_point + "/cgroup.controllers"), controller, ' '))
+        throw Error(json_path + ": the host's cgroup v2 hierarchy has no " + controller + " controller");
+    std::string dir = h.mount_point;
+    std::istringstream parts(leaf.substr(h.mount_point.size()));
+    std::string part;
+    while (std::getline(parts, part, '/')) {
+        if (part.empty()) continue;
+        if (!listed(first_line(dir + "/cgroup.subtree_control"), controller, ' ')) {
+            int err = write_value(dir + "/cgroup.subtree_control", "+" + controller);
+            if (err) throw Error(json_path + ": enable the " + controller + " controller in " + dir + "/cgroup.subtree_control", err);
+        }
+        dir += "/" + part;
+    }
+}
+
+}  // namespace
+
+void apply_resources(const Layout& layout, const std::vector<std::string>& dirs, const spec::Resources& resources,
+                     const std::string& json_path) {
+    std::vector<PendingWrite> pending;
+    for (const ControllerWrites& cw : resource_writes(resources, json_path)) {
+        std::string v2_controller = cw.controller == "blkio" ? "io" : cw.controller;
+        int v1_index = -1, unified_index = -1;
+        for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
+            const Hierarchy& h = layout.hierarchies[i];
+            if (h.unified) unified_index = int(i);
+            else if (listed(h.options, cw.controller, ',')) v1_index = int(i);
+        }
+        const std::vector<FileWrite>* writes = nullptr;
+        std::string dir;
+        if (v1_index >= 0 && !cw.v1.empty()) {
+            writes = &cw.v1;
+            dir = dirs.at(size_t(v1_index));
+        } else if (unified_index >= 0 && !cw.v2.empty()) {
+            const Hierarchy& h = layout.hierarchies[size_t(unified_index)];
+            dir = dirs.at(size_t(unified_index));
+            const FileWrite& first = cw.v2.front();
+            if (first.unsupported.empty()) enable_v2_controller(h, dir, v2_controller, first.json_path);
+            writes = &cw.v2;
+        } else {
+            const auto& any = cw.v1.empty() ? cw.v2 : cw.v1;
+            throw Error(any.front().json_path + ": this host has no " + cw.controller + " cgroup controller");
+        }
+        for (const FileWrite& w : *writes) {
+            if (!w.unsupported.empty()) throw Error(w.json_path + ": " + w.unsupported);
+            pending.push_back({dir + "/" + w.file, &w});
+        }
+    }
+    // Some pairs only take one order (v1's memory limit must stay below memory+swap, a
+    // new cpu period may need the quota first): failures get a second pass after the rest.
+    for (int pass = 0; pass < 2; ++pass) {
+        for (auto& p : pending)
+            if (pass == 0 || p.err) p.err = write_value(p.path, p.write->value);
+    }
+    for (auto& p : pending) {
+        if (!p.err) continue;
+        std::string hint = p.err == ENOENT ? " (the host kernel lacks this cgroup file)" : "";
+        throw Error(p.write->json_path + ": write \"" + p.write->value + "\" to " + p.path + hint, p.err);
+    }
+}
+
+}  // namespace crunlite::cgroups

@@ -1,0 +1,33 @@
+// linux.resources -> the cgroup files to write, for v1 and for v2, as pure data (unit-tested
+// without root). Applying them to a real cgroup is container_cgroup.cpp's job.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "crunlite/spec.hpp"
+
+namespace crunlite::cgroups {
+
+struct FileWrite {
+    std::string file;         // relative to the container's cgroup directory
+    std::string value;
+    std::string json_path;    // the field it comes from, for errors
+    std::string unsupported;  // non-empty: this cgroup version cannot express the field (why)
+};
+
+struct ControllerWrites {
+    std::string controller;  // v1 controller / v2 controller to enable
+    std::vector<FileWrite> v1, v2;
+};
+
+// Conversions for v2, as runc makes them (docs/cgroups.md explains each):
+//   cpu.shares (2..262144) -> cpu.weight (1..10000): 1 + (shares - 2) * 9999 / 262142
+//   blkio weight (10..1000) -> io.weight (1..10000):  1 + (weight - 10) * 9999 / 990
+//   memory swap (memory+swap) -> memory.swap.max:     swap - limit
+//   cpu quota/period -> cpu.max "quota period" ("max" for no quota)
+std::vector<ControllerWrites> resource_writes(const spec::Resources& resources, const std::string& path = ".linux.resources");
+
+uint64_t cpu_shares_to_weight(uint64_t shares);
+uint64_t blkio_weight_to_io_weight(uint64_t weight);
+
+}  // namespace crunlite::cgroups
