@@ -43,6 +43,10 @@ void start(const std::string& root, const std::string& id);
 // create + start; in the foreground, forwards signals and returns the exit status
 // (128+N when killed by signal N), deleting the container unless `keep`.
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep);
+// `update`: new limits for a running container (what `update --resources` reads, merged
+// with the flags by the CLI); `json_path` names the source in errors.
+void update(const std::string& root, const std::string& id, const nlohmann::json& resources, const std::string& json_path);
+
 // Runs a new process in a running container; in the foreground returns its exit status.
 int exec(const std::string& root, const std::string& id, const ExecOptions& options);
 nlohmann::json state(const std::string& root, const std::string& id);

@@ -62,8 +62,9 @@ void enable_v2_controller(const Hierarchy& h, const std::string& leaf, const std
 
 void apply_resources(const Layout& layout, const std::vector<std::string>& dirs, const spec::Resources& resources,
                      const std::string& json_path) {
+    const std::vector<ControllerWrites> all_writes = resource_writes(resources, json_path);  // `pending` points into it
     std::vector<PendingWrite> pending;
-    for (const ControllerWrites& cw : resource_writes(resources, json_path)) {
+    for (const ControllerWrites& cw : all_writes) {
         std::string v2_controller = cw.controller == "blkio" ? "io" : cw.controller;
         int v1_index = -1, unified_index = -1;
         for (size_t i = 0; i < layout.hierarchies.size(); ++i) {

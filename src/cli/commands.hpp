@@ -31,5 +31,6 @@ void add_exec(CLI::App& app, Globals& globals, Action& action);
 void add_pause(CLI::App& app, Globals& globals, Action& action);  // pause and resume
 void add_ps(CLI::App& app, Globals& globals, Action& action);
 void add_features(CLI::App& app, Globals& globals, Action& action);
+void add_update(CLI::App& app, Globals& globals, Action& action);
 
 }  // namespace crunlite::cli

@@ -1,0 +1,25 @@
+// `update`: apply new resource limits to a running container's cgroups.
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/runtime.hpp"
+#include "crunlite/state.hpp"
+
+namespace crunlite::runtime {
+
+void update(const std::string& root, const std::string& id, const nlohmann::json& json, const std::string& json_path) {
+    state::ContainerDir dir = state::ContainerDir::open(root, id);
+    if (dir.status() == state::Status::stopped) throw Error("container not running");
+    spec::Resources resources;
+    try {
+        resources = spec::parse_resources(json, json_path);
+    } catch (const SpecError& e) {
+        throw Error(e.what());
+    }
+    if (!resources.devices.empty()) throw Error(json_path + ".devices: device rules cannot be changed by update");
+    cgroups::Layout layout = cgroups::detect_layout();
+    if (layout.hierarchies.size() != dir.record().cgroup_dirs.size())
+        throw Error("the host's cgroup hierarchies changed since the container was created");
+    cgroups::apply_resources(layout, dir.record().cgroup_dirs, resources, json_path);
+}
+
+}  // namespace crunlite::runtime
