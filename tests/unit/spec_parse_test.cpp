@@ -1034,25 +1034,23 @@ TEST(SpecHooks, HookFieldsAreValidated) {
     EXPECT_TRUE(RefusedAt(config, ".hooks.poststart", "must be an array"));
 }
 
-TEST(SpecUnimplemented, MemoryLimitIsRefused) {
+TEST(SpecResources, ControllersParseIntoTypedFields) {
     json config = base();
-    config["linux"]["resources"]["memory"] = {{"limit", 536870912}};
-    EXPECT_TRUE(RefusedAt(config, ".linux.resources.memory", "not supported"));
-}
-
-TEST(SpecUnimplemented, OtherControllersAreRefusedByName) {
-    json config = base();
+    config["linux"]["resources"]["memory"] = {{"limit", 536870912}, {"swappiness", 10}};
     config["linux"]["resources"]["pids"] = {{"limit", 100}};
-    EXPECT_TRUE(RefusedAt(config, ".linux.resources.pids"));
-    config = base();
-    config["linux"]["resources"]["cpu"] = {{"cpus", "0-1"}};
-    EXPECT_TRUE(RefusedAt(config, ".linux.resources.cpu"));
-    config = base();
+    config["linux"]["resources"]["cpu"] = {{"cpus", "0-1"}, {"shares", 512}};
     config["linux"]["resources"]["unified"] = {{"memory.max", "max"}};
-    EXPECT_TRUE(RefusedAt(config, ".linux.resources.unified"));
+    Spec spec = parse_spec(config);
+    ASSERT_TRUE(spec.linux.resources->memory.has_value());
+    EXPECT_EQ(*spec.linux.resources->memory->limit, 536870912);
+    EXPECT_EQ(*spec.linux.resources->memory->swappiness, 10u);
+    EXPECT_EQ(*spec.linux.resources->pids_limit, 100);
+    EXPECT_EQ(spec.linux.resources->cpu->cpus, "0-1");
+    EXPECT_EQ(*spec.linux.resources->cpu->shares, 512u);
+    EXPECT_EQ(spec.linux.resources->unified.at("memory.max"), "max");
 }
 
-TEST(SpecUnimplemented, ZeroResourceValuesAreTreatedAsUnset) {
+TEST(SpecResources, ZeroResourceValuesAreTreatedAsUnset) {
     json config = base();
     config["linux"]["resources"]["memory"] = {{"limit", 0}, {"reservation", 0}, {"swap", 0}, {"disableOOMKiller", false}};
     config["linux"]["resources"]["cpu"] = {{"shares", 0}, {"quota", 0}, {"period", 0}, {"cpus", ""}, {"mems", ""}};
@@ -1063,7 +1061,10 @@ TEST(SpecUnimplemented, ZeroResourceValuesAreTreatedAsUnset) {
     ASSERT_TRUE(Accepted(config));
     Spec spec = parse_spec(config);
     EXPECT_EQ(spec.linux.resources->devices.size(), 1u);
-    EXPECT_TRUE(spec.linux.resources->other.contains("memory"));
+    EXPECT_FALSE(spec.linux.resources->memory->limit.has_value());
+    EXPECT_FALSE(spec.linux.resources->cpu->shares.has_value());
+    EXPECT_FALSE(spec.linux.resources->pids_limit.has_value());
+    EXPECT_FALSE(spec.linux.resources->block_io->weight.has_value());
 }
 
 TEST(SpecUnimplemented, FalseOrEmptyValuesAreAccepted) {
