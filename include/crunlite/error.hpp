@@ -33,4 +33,11 @@ private:
     std::string json_path_;
 };
 
+// The container named on the command line does not exist (callers such as `delete --force`
+// treat this one as success).
+class NotFoundError : public Error {
+public:
+    explicit NotFoundError(const std::string& id) : Error("container \"" + id + "\" does not exist") {}
+};
+
 }  // namespace crunlite

@@ -46,7 +46,6 @@ public:
     static ContainerDir create(const std::string& root, const std::string& id);
     // Lock an existing container; throws `container "ID" does not exist`.
     static ContainerDir open(const std::string& root, const std::string& id);
-    static bool exists(const std::string& root, const std::string& id);
 
     ContainerDir(ContainerDir&&) = default;
     ContainerDir& operator=(ContainerDir&&) = default;

@@ -67,19 +67,26 @@ ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relati
             std::string dir = h.mount_point;
             std::istringstream ss(relative_path);
             std::string part;
+            int restarts = 0;
             while (std::getline(ss, part, '/')) {
                 if (part.empty()) continue;
                 std::string parent = dir;
                 dir += "/" + part;
-                if (::mkdir(dir.c_str(), 0755) == 0) {
-                    created_.push_back(dir);
-                    // A new v1 cpuset starts empty, and no task can join an empty cpuset.
-                    if (!h.unified && has_controller(h, "cpuset")) {
-                        write_file(dir + "/cpuset.cpus", read_trimmed(parent + "/cpuset.cpus"));
-                        write_file(dir + "/cpuset.mems", read_trimmed(parent + "/cpuset.mems"));
-                    }
-                } else if (errno != EEXIST) {
-                    throw Error("create cgroup " + dir, errno);
+                int rc = ::mkdir(dir.c_str(), 0755);
+                if (rc != 0 && errno == ENOENT && restarts++ < 100) {
+                    // The delete of the last container sharing a parent removed it just now: start over.
+                    dir = h.mount_point;
+                    ss.clear();
+                    ss.str(relative_path);
+                    continue;
+                }
+                if (rc == 0) created_.push_back(dir);
+                else if (errno != EEXIST) throw Error("create cgroup " + dir, errno);
+                // A new v1 cpuset starts empty, and no task can join an empty cpuset. Checked for
+                // existing levels too: a concurrent create may have made one and not filled it yet.
+                if (!h.unified && has_controller(h, "cpuset")) {
+                    for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
+                        if (read_trimmed(dir + file).empty()) write_file(dir + file, read_trimmed(parent + file));
                 }
             }
             dirs_.push_back(dir);

@@ -29,7 +29,7 @@ UniqueFd open_in_root(int root_fd, const std::string& path, int flags, uint64_t 
     return UniqueFd(fd);
 }
 
-UniqueFd make_directory_in_root(int root_fd, const std::string& path, mode_t mode) {
+UniqueFd make_directory_in_root(int root_fd, const std::string& path, mode_t mode, int links_followed) {
     UniqueFd dir = open_in_root(root_fd, path, O_PATH | O_DIRECTORY);
     if (dir) return dir;
     if (errno != ENOENT) throw Error("open " + path + " in the container's root", errno);
@@ -53,6 +53,18 @@ UniqueFd make_directory_in_root(int root_fd, const std::string& path, mode_t mod
             if (::mkdirat(current.get(), component.c_str(), mode) != 0 && errno != EEXIST)
                 throw Error("mkdir " + prefix + " in the container's root", errno);
             child = open_in_root(root_fd, prefix, O_PATH | O_DIRECTORY);
+            char target[4096];
+            ssize_t n;
+            if (!child && errno == ENOENT &&
+                (n = ::readlinkat(current.get(), component.c_str(), target, sizeof target - 1)) > 0) {
+                // A dangling symlink: create what it points to, resolved from its own directory.
+                if (links_followed >= 40) throw Error("mkdir " + path + " in the container's root", ELOOP);
+                target[n] = '\0';
+                std::string parent = prefix.substr(0, prefix.size() - component.size());
+                std::string rest = pos < path.size() ? path.substr(pos) : "";
+                std::string redirected = (target[0] == '/' ? std::string(target) : parent + target) + "/" + rest;
+                return make_directory_in_root(root_fd, redirected, mode, links_followed + 1);
+            }
         }
         if (!child) throw Error("open " + prefix + " in the container's root", errno);
         current = std::move(child);

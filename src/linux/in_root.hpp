@@ -16,7 +16,9 @@ namespace crunlite::linux_setup {
 UniqueFd open_in_root(int root_fd, const std::string& path, int flags, uint64_t extra_resolve = 0);
 
 // mkdir -p of `path` inside the root; returns an O_PATH fd of the final directory.
-UniqueFd make_directory_in_root(int root_fd, const std::string& path, mode_t mode = 0755);
+// A dangling symlink on the way is followed inside the root and its target created, as
+// runc does for images with links such as /var/run -> /run.
+UniqueFd make_directory_in_root(int root_fd, const std::string& path, mode_t mode = 0755, int links_followed = 0);
 
 // Opens `path` (O_PATH) inside the root, creating it as an empty file (parents as
 // directories) when absent: the target of a bind mount of a file.

@@ -7,12 +7,33 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "crunlite/error.hpp"
 #include "in_root.hpp"
 #include "init_steps.hpp"
 #include "mount_api.hpp"
 
 namespace crunlite::linux_setup {
+namespace {
+
+// The mount point of the mount that holds `path` (longest matching mount point).
+std::string mount_point_of(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line, best = "/";
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string id, parent, dev, root, mount_point;
+        fields >> id >> parent >> dev >> root >> mount_point;
+        bool contains = path == mount_point || mount_point == "/" ||
+                        (path.rfind(mount_point, 0) == 0 && path.size() > mount_point.size() && path[mount_point.size()] == '/');
+        if (contains && mount_point.size() > best.size()) best = mount_point;
+    }
+    return best;
+}
+
+}  // namespace
 
 UniqueFd prepare_root(const InitPlan& plan) {
     // Mount events inside must not reach the host (slave is runc's default).
@@ -23,6 +44,15 @@ UniqueFd prepare_root(const InitPlan& plan) {
     // pivot_root needs the new root to be a mount point: bind it onto itself.
     if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         throw Error(".root.path: bind " + rootfs, errno);
+    if (plan.rootfs_propagation == MS_SHARED) {
+        // pivot_root refuses a shared new root or a shared parent of it: both are private for
+        // the switch, and "/" becomes shared again right after it (enter_root).
+        std::string parent = mount_point_of(rootfs.substr(0, rootfs.rfind('/')));
+        if (::mount(nullptr, parent.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
+            throw Error(".linux.rootfsPropagation: make " + parent + " private for pivot_root", errno);
+        if (::mount(nullptr, rootfs.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
+            throw Error(".linux.rootfsPropagation: make " + rootfs + " private for pivot_root", errno);
+    }
     UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw Error(".root.path: open " + rootfs, errno);
     return root;
@@ -93,6 +123,9 @@ void enter_root(const InitPlan& plan, int root_fd) {
         if (::umount2(".", MNT_DETACH) != 0) throw Error("detach the old root", errno);
     }
     if (::chdir("/") != 0) throw Error("chdir / in the container", errno);
+    if (plan.rootfs_propagation == MS_SHARED &&
+        ::mount(nullptr, "/", nullptr, MS_SHARED | (plan.rootfs_propagation_recursive ? MS_REC : 0), nullptr) != 0)
+        throw Error(".linux.rootfsPropagation: make / shared", errno);
 }
 
 }  // namespace crunlite::linux_setup

@@ -77,6 +77,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state::validate_id(id);
     std::string bundle = absolute_bundle(options.bundle);
     spec::Spec spec = spec::load_bundle(bundle);
+    if (!spec.process->terminal && !options.console_socket.empty())
+        throw Error("--console-socket is only for a process with a terminal, and .process.terminal is false");
     if (spec.process->terminal && !foreground && options.console_socket.empty())
         throw Error(".process.terminal: a detached container needs --console-socket to hand its terminal to");
 

@@ -100,6 +100,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     spec::Spec spec = container;
     spec.process = options.process_file.empty() ? process_from_flags(container, options) : process_from_file(options.process_file);
     spec.root.path = record.rootfs;
+    if (!spec.process->terminal && !options.console_socket.empty())
+        throw Error("exec: --console-socket is only for a process with a terminal (--tty or process.terminal)");
     if (spec.process->terminal && options.detach && options.console_socket.empty())
         throw Error("exec: a terminal with --detach needs --console-socket to hand it to");
 

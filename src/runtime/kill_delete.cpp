@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <cctype>
 
 #include "crunlite/cgroups.hpp"
@@ -69,11 +70,14 @@ void kill(const std::string& root, const std::string& id, int signal, bool all) 
 }
 
 void remove(const std::string& root, const std::string& id, bool force) {
-    if (force && !state::ContainerDir::exists(root, id)) {
-        state::validate_id(id);
-        return;  // callers clean up with `delete --force` and expect success when it is gone
+    std::optional<state::ContainerDir> opened;
+    try {
+        opened.emplace(state::ContainerDir::open(root, id));
+    } catch (const NotFoundError&) {
+        if (force) return;  // callers clean up with `delete --force` and expect success when it is gone
+        throw;
     }
-    state::ContainerDir dir = state::ContainerDir::open(root, id);
+    state::ContainerDir& dir = *opened;
     state::Status status = dir.status();
     if (status == state::Status::running || status == state::Status::paused) {
         if (!force)

@@ -156,24 +156,19 @@ ContainerDir ContainerDir::create(const std::string& root, const std::string& id
     return dir;
 }
 
-bool ContainerDir::exists(const std::string& root, const std::string& id) {
-    struct stat st{};
-    return ::stat((root + "/" + id + "/state.json").c_str(), &st) == 0;
-}
-
 ContainerDir ContainerDir::open(const std::string& root, const std::string& id) {
     validate_id(id);
     std::string path = root + "/" + id;
     UniqueFd fd = lock_directory(path);
     if (!fd) {
-        if (errno == ENOENT) throw Error("container \"" + id + "\" does not exist");
+        if (errno == ENOENT) throw NotFoundError(id);
         throw Error("open " + path, errno);
     }
     // A concurrent delete may have removed it while we waited for the lock.
     std::ifstream in(path + "/state.json");
     nlohmann::json json;
     try {
-        if (!in) throw Error("container \"" + id + "\" does not exist");
+        if (!in) throw NotFoundError(id);
         in >> json;
     } catch (const nlohmann::json::exception&) {
         throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");

@@ -395,12 +395,12 @@ TEST(ContainerDir, SaveThenOpenReadsTheRecordBack) {
     Record r = record_for("c1", 4242, 99);
     {
         ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
-        EXPECT_FALSE(ContainerDir::exists(tmp.path(), "c1"));  // no state.json yet
+        EXPECT_FALSE(fs::exists(tmp / "c1/state.json"));  // nothing saved yet
         dir.save(r);
         expect_same(dir.record(), r);
         dir.keep();
     }
-    EXPECT_TRUE(ContainerDir::exists(tmp.path(), "c1"));
+    EXPECT_TRUE(fs::exists(tmp / "c1/state.json"));
     struct stat st {};
     ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -417,7 +417,7 @@ TEST(ContainerDir, OpenedDirectoryIsNotRemovedOnDestruction) {
         dir.keep();
     }
     { ContainerDir opened = ContainerDir::open(tmp.path(), "c1"); }
-    EXPECT_TRUE(ContainerDir::exists(tmp.path(), "c1"));
+    EXPECT_TRUE(fs::exists(tmp / "c1/state.json"));
 }
 
 TEST(ContainerDir, RemoveDeletesTheDirectoryAndEverythingInIt) {
