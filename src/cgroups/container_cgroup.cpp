@@ -8,6 +8,7 @@
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "device_filter.hpp"
 
 namespace crunlite::cgroups {
 namespace {
@@ -47,17 +48,8 @@ std::string device_line(char type, const std::optional<int64_t>& major, const st
 
 std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec) {
     std::vector<DeviceLine> lines;
-    if (spec.linux.resources)
-        for (auto& rule : spec.linux.resources->devices)
-            lines.push_back({rule.allow, device_line(rule.type, rule.major, rule.minor, rule.access)});
-    // The devices every container gets, as runc allows them after the config's rules
-    // (/dev/net/tun included: runc keeps it for the containers that always had it).
-    static const char* standard[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-                                     "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
-    for (const char* s : standard) lines.push_back({true, s});
-    for (auto& d : spec.linux.devices)
-        if (d.type == 'c' || d.type == 'b' || d.type == 'u')
-            lines.push_back({true, device_line(d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm")});
+    for (auto& rule : effective_device_rules(spec))
+        lines.push_back({rule.allow, device_line(rule.type, rule.major, rule.minor, rule.access)});
     return lines;
 }
 
@@ -115,8 +107,10 @@ void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
             write_file(dirs_[i] + (line.allow ? "/devices.allow" : "/devices.deny"), line.text);
         return;
     }
-    if (spec.linux.resources && !spec.linux.resources->devices.empty() && layout_.mode == Mode::v2)
-        throw SpecError(".linux.resources.devices", "device rules on a pure cgroup v2 host are not supported by this version of crun-lite");
+    // No v1 device controller: on cgroup2 the same rules become an eBPF program.
+    for (size_t i = 0; i < layout_.hierarchies.size(); ++i)
+        if (layout_.hierarchies[i].unified && layout_.mode == Mode::v2)
+            attach_device_filter(dirs_[i], device_filter_program(effective_device_rules(spec)));
 }
 
 void ContainerCgroup::apply_resources(const spec::Resources& resources) const {
