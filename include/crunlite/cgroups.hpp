@@ -63,6 +63,9 @@ private:
 void apply_resources(const Layout& layout, const std::vector<std::string>& dirs, const spec::Resources& resources,
                      const std::string& json_path = ".linux.resources");
 
+// True when the resources would write nothing (only zeros and empty lists).
+bool resource_writes_empty(const spec::Resources& resources);
+
 // PIDs in a container's cgroup (from the first directory that has a cgroup.procs).
 std::vector<int> pids_in(const std::vector<std::string>& dirs);
 

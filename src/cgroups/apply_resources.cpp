@@ -60,6 +60,8 @@ void enable_v2_controller(const Hierarchy& h, const std::string& leaf, const std
 
 }  // namespace
 
+bool resource_writes_empty(const spec::Resources& resources) { return resource_writes(resources).empty(); }
+
 void apply_resources(const Layout& layout, const std::vector<std::string>& dirs, const spec::Resources& resources,
                      const std::string& json_path) {
     const std::vector<ControllerWrites> all_writes = resource_writes(resources, json_path);  // `pending` points into it

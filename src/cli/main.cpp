@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1, 1);
     cli::Globals globals;
     globals.root = runtime::kDefaultRoot;
-    app.add_option("--root", globals.root, "directory for container state (tmpfs recommended)")->capture_default_str();
+    auto* root_option = app.add_option("--root", globals.root,
+                                       "directory for container state (default /run/crun-lite; $XDG_RUNTIME_DIR/crun-lite for an unprivileged user)");
     app.add_option("--log", globals.log_file, "log file (default: stderr)");
     app.add_option("--log-format", globals.log_format, "log format: text or json")
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
@@ -60,6 +61,11 @@ int main(int argc, char** argv) {
     }
     try {
         log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
+        if (root_option->count() == 0 && ::geteuid() != 0) {
+            const char* runtime_dir = ::getenv("XDG_RUNTIME_DIR");
+            globals.root = runtime_dir && *runtime_dir ? std::string(runtime_dir) + "/crun-lite"
+                                                       : "/tmp/crun-lite-" + std::to_string(::geteuid());
+        }
         if (!globals.root.empty() && globals.root[0] != '/') {
             char cwd[4096];
             if (::getcwd(cwd, sizeof cwd)) globals.root = std::string(cwd) + "/" + globals.root;

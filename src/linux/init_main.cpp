@@ -46,11 +46,12 @@ void set_up_container(const InitPlan& plan) {
     int fifo_write_fd = -1;
     PhaseTimer timer;
     const spec::Spec& spec = *plan.spec;
+    ::umask(0);
+    // Non-dumpable /proc/<pid> files belong to root: an unprivileged parent could not write
+    // the uid/gid maps any more. Nothing else can reach init before it goes on.
+    wait_for_parent(plan.sync_fd);
     // Nobody in the container may ptrace or open /proc/<pid> of init before exec (CVE-2016-9962).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
-    ::umask(0);
-
-    wait_for_parent(plan.sync_fd);
     timer.mark("wait-for-parent");
     if (plan.new_user_ns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
         throw Error("become root in the new user namespace (check .linux.uidMappings and .linux.gidMappings map 0)", errno);

@@ -67,6 +67,13 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
     const cgroups::Layout& layout = *plan.cgroup_layout;
     const MountOptions& o = m.options;
     uint64_t attrs = o.attr_set | o.recursive_attr_set;
+    if (plan.cgroup_dirs.empty()) {
+        // No cgroups of its own (an unprivileged user's container): the host's tree, as it is.
+        UniqueFd tree = clone_tree(AT_FDCWD, "/sys/fs/cgroup", true, m.json_path);
+        set_attributes(tree.get(), attrs, 0, true, m.json_path + ".options");
+        attach(tree.get(), target_fd, m.json_path);
+        return;
+    }
     bool real_mounts = plan.new_cgroup_ns && (layout.mode == cgroups::Mode::v2 || !plan.new_user_ns);
 
     if (layout.mode == cgroups::Mode::v2) {

@@ -30,7 +30,9 @@ private:
 // returns at once; init waits for GO.
 InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitPlan&) = run_container_init);
 
-void write_id_mappings(pid_t pid, const spec::Linux& linux);
+// As root the maps are written directly. An unprivileged parent may write one mapping of its
+// own uid/gid (after denying setgroups); several ranges need newuidmap/newgidmap (uidmap package).
+void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless);
 
 // Sends GO and waits for READY, running `runtime_hooks` when init asks for them; throws
 // with init's own error message otherwise.

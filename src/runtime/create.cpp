@@ -2,9 +2,12 @@
 // the way (state dir, cgroups, init) is owned by an RAII object until the very end, so a
 // failure at any step leaves nothing behind.
 #include <fcntl.h>
+
+#include <optional>
 #include <limits.h>
 #include <pwd.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,6 +72,24 @@ private:
     UniqueFd original_;
 };
 
+// What an unprivileged user cannot have: refused up front, naming the field.
+void check_rootless(const spec::Spec& spec) {
+    const spec::Namespace* user = spec.linux.find_namespace(spec::NamespaceKind::user);
+    if (!user || !user->path.empty())
+        throw Error(".linux.namespaces: a container run by an unprivileged user needs a new \"user\" namespace "
+                    "(crun-lite spec --rootless writes such a config)");
+    if (spec.linux.resources) {
+        spec::Resources limits = *spec.linux.resources;
+        limits.devices.clear();  // a user namespace cannot create device nodes anyway: rules add nothing
+        if (!cgroups::resource_writes_empty(limits))
+            throw Error(".linux.resources: resource limits need cgroups, which an unprivileged user cannot create here");
+    }
+    if (!spec.process->user.additional_gids.empty())
+        throw Error(".process.user.additionalGids: an unprivileged user cannot give the container supplementary groups");
+    if (!spec.linux.cgroups_path.empty())
+        throw Error(".linux.cgroupsPath: an unprivileged user cannot create cgroups here");
+}
+
 }  // namespace
 
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
@@ -83,6 +104,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         throw Error(".process.terminal: a detached container needs --console-socket to hand its terminal to");
 
     timer.mark("parse");
+    bool rootless = ::geteuid() != 0;
+    if (rootless) check_rootless(spec);
     state::ContainerDir dir = state::ContainerDir::create(root, id);
     std::vector<UniqueFd> namespace_fds;
     int clone_flags = 0, join_pid_fd = -1;
@@ -98,11 +121,14 @@ CreatedContainer create_container(const std::string& root, const std::string& id
 
     timer.mark("fifo");
     cgroups::Layout layout = cgroups::detect_layout();
-    cgroups::ContainerCgroup cgroup(layout, cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup()));
-    cgroup.apply_device_rules(spec);
-    if (spec.linux.resources) cgroup.apply_resources(*spec.linux.resources);
     plan.cgroup_layout = &layout;
-    plan.cgroup_dirs = cgroup.dirs();
+    std::optional<cgroups::ContainerCgroup> cgroup;
+    if (!rootless) {
+        cgroup.emplace(layout, cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup()));
+        cgroup->apply_device_rules(spec);
+        if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
+        plan.cgroup_dirs = cgroup->dirs();
+    }
     plan.id = id;
     plan.bundle = bundle;
     plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
@@ -114,8 +140,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }();
     timer.mark("clone");
     log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
-    if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux);
-    cgroup.add_process(init.pid());
+    if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
+    if (cgroup) cgroup->add_process(init.pid());
     UniqueFd console;
     linux_setup::complete_handshake(init, [&] {
         std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
@@ -140,7 +166,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.owner = user_name(::geteuid());
     record.oci_version = kSpecVersion;
     record.annotations = spec.annotations;
-    record.cgroup_dirs = cgroup.dirs();
+    record.cgroup_dirs = plan.cgroup_dirs;
     record.hooks = hooks::to_json(spec.hooks);
     dir.save(record);
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));
@@ -148,11 +174,21 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     timer.mark("state-write");
     log::debug("create phases: " + timer.summary());
     dir.keep();
-    cgroup.keep();
+    if (cgroup) cgroup->keep();
     return {init.release(), std::move(console)};
 }
 
 int create(const std::string& root, const std::string& id, const CreateOptions& options) {
+    // A Ctrl-C half-way would skip every RAII cleanup: termination signals wait until create
+    // has either finished or undone its work (init unblocks them for itself after clone).
+    sigset_t termination, previous;
+    sigemptyset(&termination);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&termination, sig);
+    ::sigprocmask(SIG_BLOCK, &termination, &previous);
+    struct RestoreMask {
+        sigset_t mask;
+        ~RestoreMask() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
+    } restore{previous};
     return create_container(root, id, options, false).pid;
 }
 
