@@ -41,6 +41,19 @@ struct ConsoleSize {
     unsigned width = 0;
 };
 
+struct IoPriority {
+    int io_class = 0;  // IOPRIO_CLASS_RT = 1, BE = 2, IDLE = 3
+    int priority = 0;  // 0..7
+};
+
+struct Scheduler {
+    int policy = 0;  // SCHED_*
+    int nice = 0;
+    uint32_t priority = 0;
+    uint64_t flags = 0;  // SCHED_FLAG_*
+    uint64_t runtime = 0, deadline = 0, period = 0;
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -54,6 +67,8 @@ struct Process {
     std::optional<int> oom_score_adj;
     std::string apparmor_profile;
     std::string selinux_label;
+    std::optional<IoPriority> io_priority;
+    std::optional<Scheduler> scheduler;
 };
 
 struct Root {
@@ -213,6 +228,7 @@ struct Linux {
     std::vector<std::string> readonly_paths;
     std::string mount_label;
     std::optional<Seccomp> seccomp;
+    std::optional<unsigned long> personality;  // PER_LINUX or PER_LINUX32
 
     const Namespace* find_namespace(NamespaceKind kind) const;
 };

@@ -25,6 +25,7 @@ void run_exec_init(const InitPlan& plan) {
     }
     apply_rlimits(process);
     change_directory(process);
+    apply_process_attributes(plan);
     load_seccomp_early(plan, false);
     become_user(plan);
     load_seccomp_early(plan, true);

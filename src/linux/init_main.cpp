@@ -102,6 +102,7 @@ void set_up_container(const InitPlan& plan) {
 
     apply_rlimits(*spec.process);
     change_directory(*spec.process);
+    apply_process_attributes(plan);
     load_seccomp_early(plan, false);
     become_user(plan);
     load_seccomp_early(plan, true);

@@ -35,6 +35,11 @@ void hand_over_terminal(const InitPlan& plan, Pty& pty);
 // CAP_SYS_ADMIN (so before capabilities drop), and a notify listener must reach the parent.
 void load_seccomp_early(const InitPlan& plan, bool after_user_change);
 
+// process_attributes.cpp
+void apply_process_attributes(const InitPlan& plan);  // scheduler, ioPriority, personality, LSM labels
+// A label for an LSM this host does not run is an error (never silently unconfined).
+void check_lsm_available(const spec::Spec& spec);
+
 // devices.cpp
 void create_devices(const InitPlan& plan, int root_fd);
 

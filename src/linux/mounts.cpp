@@ -41,9 +41,13 @@ void mount_bind(const PlannedMount& m, int target_fd) {
     attach(tree.get(), target_fd, m.json_path);
 }
 
-void mount_filesystem(const PlannedMount& m, int target_fd) {
+void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd) {
     const MountOptions& o = m.options;
-    UniqueFd mnt = make_filesystem(m.config->type, m.config->source, o.fs_options, o.attr_set | o.recursive_attr_set, m.json_path);
+    auto fs_options = o.fs_options;
+    // SELinux: filesystems the container gets carry its mount label (proc and sysfs take none).
+    if (!plan.spec->linux.mount_label.empty() && m.config->type != "proc" && m.config->type != "sysfs")
+        fs_options.emplace_back("context", "\"" + plan.spec->linux.mount_label + "\"");
+    UniqueFd mnt = make_filesystem(m.config->type, m.config->source, fs_options, o.attr_set | o.recursive_attr_set, m.json_path);
     set_propagation(mnt.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
     attach(mnt.get(), target_fd, m.json_path);
 }
@@ -111,7 +115,7 @@ void mount_all(const InitPlan& plan, int root_fd) {
         UniqueFd target = open_target(m, root_fd);
         if (m.config->type == "cgroup") mount_cgroups(plan, m, target.get());
         else if (m.options.bind) mount_bind(m, target.get());
-        else mount_filesystem(m, target.get());
+        else mount_filesystem(plan, m, target.get());
     }
 }
 

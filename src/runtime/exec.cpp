@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "../linux/init_steps.hpp"
 #include "../linux/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -109,6 +110,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     plan.spec = &spec;
     plan.preserve_fds = int(options.preserve_fds);
     plan.last_capability = last_capability();
+    linux_setup::check_lsm_available(spec);
     plan.env = process_environment(spec);
     if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "../linux/in_root.hpp"
+#include "../linux/init_steps.hpp"
 #include "../linux/mount_options.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
@@ -152,7 +153,16 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
     }
     plan.joins = joins;
 
+    linux_setup::check_lsm_available(spec);
     plan.env = process_environment(spec);
+    // Socket activation: the fds systemd passed on (LISTEN_FDS) go to the container, whose
+    // init will be pid 1.
+    if (const char* listen_fds = ::getenv("LISTEN_FDS"); listen_fds && atoi(listen_fds) > 0) {
+        plan.preserve_fds += atoi(listen_fds);
+        std::erase_if(plan.env, [](const std::string& e) { return e.rfind("LISTEN_FDS=", 0) == 0 || e.rfind("LISTEN_PID=", 0) == 0; });
+        plan.env.push_back(std::string("LISTEN_FDS=") + std::to_string(atoi(listen_fds)));
+        plan.env.push_back("LISTEN_PID=1");
+    }
     if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
     return plan;
 }

@@ -414,6 +414,15 @@ Linux parse_linux(const JsonField& field) {
     if (auto f = field.member("readonlyPaths")) absolute_list(*f, linux.readonly_paths);
     if (auto f = field.member("mountLabel")) linux.mount_label = f->string();
     if (auto f = field.member("seccomp")) linux.seccomp = parse_seccomp(*f);
+    if (auto f = field.member("personality")) {
+        auto domain = f->required("domain");
+        std::string d = domain.string();
+        if (d == "LINUX") linux.personality = 0x0000;         // PER_LINUX
+        else if (d == "LINUX32") linux.personality = 0x0008;  // PER_LINUX32
+        else domain.fail("unknown personality domain \"" + d + "\" (expected LINUX or LINUX32)");
+        if (auto flags = f->member("flags"); flags && !flags->json().empty())
+            flags->fail("personality flags are not supported by this version of crun-lite");
+    }
     return linux;
 }
 
@@ -494,6 +503,52 @@ Process parse_process(const nlohmann::json& json, const std::string& path) {
     }
     if (auto f = field.member("apparmorProfile")) p.apparmor_profile = f->string();
     if (auto f = field.member("selinuxLabel")) p.selinux_label = f->string();
+    if (auto f = field.member("ioPriority")) {
+        auto cls = f->required("class");
+        static const std::pair<const char*, int> classes[] = {{"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}};
+        IoPriority io;
+        std::string name = cls.string();
+        auto known = std::find_if(std::begin(classes), std::end(classes), [&](auto& c) { return name == c.first; });
+        if (known == std::end(classes)) cls.fail("unknown I/O priority class \"" + name + "\"");
+        io.io_class = known->second;
+        if (auto pr = f->member("priority")) {
+            io.priority = pr->int32();
+            if (io.priority < 0 || io.priority > 7) pr->fail("must be between 0 and 7");
+        }
+        p.io_priority = io;
+    }
+    if (auto f = field.member("scheduler")) {
+        static const std::pair<const char*, int> policies[] = {{"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},
+                                                              {"SCHED_BATCH", 3}, {"SCHED_ISO", 4}, {"SCHED_IDLE", 5},
+                                                              {"SCHED_DEADLINE", 6}};
+        static const std::pair<const char*, uint64_t> flags[] = {
+            {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02}, {"SCHED_FLAG_DL_OVERRUN", 0x04},
+            {"SCHED_FLAG_KEEP_POLICY", 0x08},   {"SCHED_FLAG_KEEP_PARAMS", 0x10}, {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+            {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}};
+        Scheduler s;
+        auto policy = f->required("policy");
+        std::string name = policy.string();
+        auto known = std::find_if(std::begin(policies), std::end(policies), [&](auto& c) { return name == c.first; });
+        if (known == std::end(policies)) policy.fail("unknown scheduling policy \"" + name + "\"");
+        s.policy = known->second;
+        if (auto n = f->member("nice")) {
+            s.nice = n->int32();
+            if (s.nice < -20 || s.nice > 19) n->fail("must be between -20 and 19");
+        }
+        if (auto pr = f->member("priority")) s.priority = pr->uint32();
+        if (auto fl = f->member("flags")) {
+            fl->each([&](const JsonField& item) {
+                std::string flag = item.string();
+                auto k = std::find_if(std::begin(flags), std::end(flags), [&](auto& c) { return flag == c.first; });
+                if (k == std::end(flags)) item.fail("unknown scheduler flag \"" + flag + "\"");
+                s.flags |= k->second;
+            });
+        }
+        if (auto r = f->member("runtime")) s.runtime = r->uint64();
+        if (auto d = f->member("deadline")) s.deadline = d->uint64();
+        if (auto pe = f->member("period")) s.period = pe->uint64();
+        p.scheduler = s;
+    }
     return p;
 }
 

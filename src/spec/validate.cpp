@@ -81,16 +81,10 @@ void check_cross_field_rules(const Spec& spec) {
 void refuse_unimplemented(const nlohmann::json& config) {
     // Each entry: a JSON pointer into config.json and the issue that will implement it.
     static const std::pair<const char*, const char*> pending[] = {
-        {"/process/apparmorProfile", "AppArmor"},
-        {"/process/selinuxLabel", "SELinux"},
-        {"/process/scheduler", "scheduler settings"},
-        {"/process/ioPriority", "I/O priority"},
         {"/process/execCPUAffinity", "CPU affinity"},
         {"/linux/intelRdt", "Intel RDT"},
-        {"/linux/personality", "personality"},
         {"/linux/memoryPolicy", "memory policy"},
         {"/linux/netDevices", "network devices"},
-        {"/linux/mountLabel", "SELinux mount labels"},
     };
     for (auto& [pointer, feature] : pending) {
         nlohmann::json::json_pointer ptr(pointer);

@@ -1077,29 +1077,41 @@ TEST(SpecUnimplemented, FalseOrEmptyValuesAreAccepted) {
     EXPECT_TRUE(Accepted(config));
 }
 
-TEST(SpecUnimplemented, SecurityLabelsAreRefused) {
+TEST(SpecProcessExtras, SecurityLabelsParse) {
+    // Whether the host runs the LSM is checked at create (linux/process_attributes.cpp).
     json config = base();
     config["process"]["apparmorProfile"] = "docker-default";
-    EXPECT_TRUE(RefusedAt(config, ".process.apparmorProfile"));
-    config = base();
     config["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
-    EXPECT_TRUE(RefusedAt(config, ".process.selinuxLabel"));
-    config = base();
     config["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
-    EXPECT_TRUE(RefusedAt(config, ".linux.mountLabel"));
+    Spec spec = parse_spec(config);
+    EXPECT_EQ(spec.process->apparmor_profile, "docker-default");
+    EXPECT_EQ(spec.linux.mount_label, "system_u:object_r:container_file_t:s0");
 }
 
-TEST(SpecUnimplemented, OtherProcessAndLinuxFieldsAreRefused) {
+TEST(SpecProcessExtras, SchedulerIoPriorityAndPersonality) {
     json config = base();
-    config["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 1}};
-    EXPECT_TRUE(RefusedAt(config, ".process.scheduler"));
-    config = base();
-    config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
-    EXPECT_TRUE(RefusedAt(config, ".process.ioPriority"));
-    config = base();
+    config["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}, {"priority", 1}, {"flags", {"SCHED_FLAG_RESET_ON_FORK"}}};
+    config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}, {"priority", 4}};
     config["linux"]["personality"] = {{"domain", "LINUX32"}};
-    EXPECT_TRUE(RefusedAt(config, ".linux.personality"));
+    Spec spec = parse_spec(config);
+    EXPECT_EQ(spec.process->scheduler->policy, 1);
+    EXPECT_EQ(spec.process->scheduler->flags, 1u);
+    EXPECT_EQ(spec.process->io_priority->io_class, 3);
+    EXPECT_EQ(spec.process->io_priority->priority, 4);
+    EXPECT_EQ(*spec.linux.personality, 8u);
+
+    config["process"]["scheduler"]["policy"] = "SCHED_FAST";
+    EXPECT_TRUE(RefusedAt(config, ".process.scheduler.policy", "unknown"));
     config = base();
+    config["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 9}};
+    EXPECT_TRUE(RefusedAt(config, ".process.ioPriority.priority"));
+    config = base();
+    config["linux"]["personality"] = {{"domain", "LINUX64"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.personality.domain"));
+}
+
+TEST(SpecUnimplemented, IntelRdtIsRefused) {
+    json config = base();
     config["linux"]["intelRdt"] = {{"closID", "guaranteed_group"}};
     EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt"));
 }
