@@ -74,6 +74,11 @@ std::vector<int> pids_in(const std::vector<std::string>& dirs);
 void set_frozen(const std::vector<std::string>& dirs, bool frozen);
 bool is_frozen(const std::vector<std::string>& dirs);
 
+// runc's `events` statistics (cpu, memory, pids, hugetlb) of a container's directories.
+nlohmann::json stats(const std::vector<std::string>& dirs);
+// How many processes the kernel's OOM killer ended in these cgroups so far.
+uint64_t oom_kill_count(const std::vector<std::string>& dirs);
+
 // rmdir every directory (and the now-empty parents this runtime made under "crun-lite");
 // retries while the kernel still counts exiting tasks.
 void remove(const std::vector<std::string>& dirs);

@@ -1,6 +1,7 @@
 // The lifecycle operations behind the runc-compatible commands. The CLI layer only parses
 // flags and calls one of these.
 #pragma once
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ void pause(const std::string& root, const std::string& id);
 void resume(const std::string& root, const std::string& id);
 // Host pids of every process in the container's cgroup.
 std::vector<int> pids(const std::string& root, const std::string& id);
+// `events`: one stats event (`--stats`), or stats every `interval_ms` plus an "oom" event
+// whenever the OOM killer strikes, until the container stops. Writes JSON lines to `out`.
+void events(const std::string& root, const std::string& id, bool stats_once, int interval_ms, std::ostream& out);
+
 // The runtime-spec "features" document for this build.
 nlohmann::json features();
 

@@ -87,6 +87,37 @@ void add_ps(CLI::App& app, Globals& globals, Action& action) {
     });
 }
 
+// "5s", "500ms", "1m" or plain seconds -> milliseconds.
+int parse_interval(const std::string& text) {
+    size_t pos = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &pos);
+    } catch (const std::exception&) {
+        throw Error("--interval \"" + text + "\": expected a duration such as 5s or 500ms");
+    }
+    std::string unit = text.substr(pos);
+    double ms = unit == "ms" ? value : unit == "s" || unit.empty() ? value * 1000 : unit == "m" ? value * 60000 : -1;
+    if (ms <= 0) throw Error("--interval \"" + text + "\": expected a positive duration such as 5s or 500ms");
+    return int(ms);
+}
+
+void add_events(CLI::App& app, Globals& globals, Action& action) {
+    auto* cmd = app.add_subcommand("events", "print container events (stats, oom) as JSON lines");
+    auto id = std::make_shared<std::string>();
+    auto interval = std::make_shared<std::string>("5s");
+    auto stats = std::make_shared<bool>(false);
+    cmd->add_option("--interval", *interval, "how often to print stats (5s, 500ms)");
+    cmd->add_flag("--stats", *stats, "print one stats event and exit");
+    cmd->add_option("id", *id, "container ID")->required();
+    cmd->callback([=, &globals, &action] {
+        action = [=, &globals] {
+            runtime::events(globals.root, *id, *stats, parse_interval(*interval), std::cout);
+            return 0;
+        };
+    });
+}
+
 void add_features(CLI::App& app, Globals&, Action& action) {
     auto* cmd = app.add_subcommand("features", "print the runtime-spec features this build supports, as JSON");
     cmd->callback([&action] {

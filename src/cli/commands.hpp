@@ -32,5 +32,6 @@ void add_pause(CLI::App& app, Globals& globals, Action& action);  // pause and r
 void add_ps(CLI::App& app, Globals& globals, Action& action);
 void add_features(CLI::App& app, Globals& globals, Action& action);
 void add_update(CLI::App& app, Globals& globals, Action& action);
+void add_events(CLI::App& app, Globals& globals, Action& action);
 
 }  // namespace crunlite::cli
