@@ -2,7 +2,9 @@
 // takes on the process settings, and execs. The parent already placed it in the
 // container's cgroups and its pid namespace.
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "crunlite/error.hpp"
@@ -17,6 +19,17 @@ void run_exec_init(const InitPlan& plan) {
     SyncMessage message;
     if (!receive_sync(plan.sync_fd, message) || message.type != SyncType::go) _exit(1);
     enter_namespaces(plan);
+    if (plan.fork_after_joining) {
+        // CLONE_PARENT makes the runtime the parent of the new process, so it can reap it.
+        clone_args args{};
+        args.flags = CLONE_PARENT;
+        pid_t child = pid_t(::syscall(SYS_clone3, &args, sizeof args));
+        if (child < 0) throw Error("fork into the container's pid namespace", errno);
+        if (child > 0) {
+            send_sync(plan.sync_fd, SyncType::pid, child);
+            _exit(0);
+        }
+    }
     const spec::Process& process = *plan.spec->process;
     if (process.terminal) {
         UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -50,7 +50,11 @@ struct InitPlan {
     std::string bundle;
     bool runtime_hooks = false;
 
-    std::optional<SeccompProgram> seccomp;  // compiled by the parent from linux.seccomp  // prestart or createRuntime hooks: the parent runs them mid-setup
+    std::optional<SeccompProgram> seccomp;  // compiled by the parent from linux.seccomp
+
+    // exec by an unprivileged user: the pid namespace is among `joins`, and only a child of
+    // the joining process lands in it, so the process forks once more after enter_namespaces.
+    bool fork_after_joining = false;  // prestart or createRuntime hooks: the parent runs them mid-setup
 };
 
 // What a cloned child runs: the container's first process (create), or a process joining

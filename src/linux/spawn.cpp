@@ -69,6 +69,11 @@ InitProcess::~InitProcess() {
     while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
 }
 
+void InitProcess::adopt(pid_t child) {
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
+    pid_ = child;
+}
+
 InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitPlan&)) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error("socketpair", errno);
@@ -125,6 +130,10 @@ void complete_handshake(InitProcess& init, const std::function<void()>& runtime_
             passed_fd = -1;
             if (seccomp_listener) seccomp_listener(std::move(listener));
             send_sync(init.sync_fd(), SyncType::done);
+            continue;
+        }
+        if (message.type == SyncType::pid) {
+            init.adopt(message.err);
             continue;
         }
         if (message.type == SyncType::ready) {

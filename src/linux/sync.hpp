@@ -11,6 +11,9 @@
 //  1c   | init   | CONSOLE | (only with process.terminal) carries the pty master as SCM_RIGHTS
 //  1d   | init   | SECCOMP | (only with SCMP_ACT_NOTIFY rules) carries the listener fd, which the
 //       |        |         | parent hands to linux.seccomp.listenerPath
+//  1e   | child  | PID     | (exec by an unprivileged user) the child joined the pid namespace for
+//       |        |         | its children and forked with CLONE_PARENT: `err` carries the new pid,
+//       |        |         | which sends the rest of the protocol; the first child exits
 //   2   | init   | READY   | root filesystem and process are set up; init now blocks opening
 //       |        |         | exec.fifo for writing, until `start` opens it for reading
 //  any  | init   | ERROR   | setup failed: errno plus a one-line message; init then exits
@@ -22,7 +25,7 @@
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8 };
 
 struct SyncMessage {
     SyncType type = SyncType::none;

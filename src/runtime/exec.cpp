@@ -128,6 +128,14 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     if (!same_namespace(init_ns + "pid", "/proc/self/ns/pid")) {
         pid_ns.reset(::open((init_ns + "pid").c_str(), O_RDONLY | O_CLOEXEC));
         if (!pid_ns) throw Error("open " + init_ns + "pid", errno);
+        if (::geteuid() != 0) {
+            // An unprivileged runtime cannot join it here; the child joins it right after the
+            // user namespace that owns it, then forks into it.
+            auto after_user = plan.new_user_ns ? plan.joins.begin() + 1 : plan.joins.begin();
+            plan.joins.insert(after_user, {pid_ns.get(), CLONE_NEWPID});
+            plan.fork_after_joining = true;
+            namespace_fds.push_back(std::move(pid_ns));
+        }
     }
 
     sigset_t all, previous;
