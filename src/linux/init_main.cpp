@@ -27,6 +27,7 @@ namespace {
 void close_parent_fds(const InitPlan& plan) {
     std::vector<int> keep = {plan.sync_fd, plan.fifo_fd};
     for (auto& [fd, type] : plan.joins) keep.push_back(fd);
+    for (auto& m : plan.mounts) keep.push_back(m.idmap_userns_fd);
     std::sort(keep.begin(), keep.end());
     unsigned next = 3 + unsigned(plan.preserve_fds);
     for (int fd : keep) {

@@ -19,6 +19,7 @@ struct PlannedMount {
     MountOptions options;
     std::string source;     // binds: absolute host path (relative ones resolved against the bundle)
     bool target_is_directory = true;
+    int idmap_userns_fd = -1;  // idmapped bind: a user namespace holding the mount's mappings
 };
 
 struct InitPlan {

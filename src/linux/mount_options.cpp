@@ -72,7 +72,12 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
             out.attr_clear |= MOUNT_ATTR__ATIME;
             continue;
         }
-        if (opt == "idmap" || opt == "ridmap" || opt == "tmpcopyup" || opt == "remount" || opt == "copy-symlink" ||
+        if (opt == "idmap" || opt == "ridmap") {
+            out.idmap = true;
+            out.recursive_idmap = opt == "ridmap";
+            continue;
+        }
+        if (opt == "tmpcopyup" || opt == "remount" || opt == "copy-symlink" ||
             opt == "src-nofollow" || opt == "dest-nofollow")
             throw SpecError(path, "mount option \"" + opt + "\" is not supported by this version of crun-lite");
         uint64_t prop;

@@ -38,6 +38,15 @@ void mount_bind(const PlannedMount& m, int target_fd) {
     set_attributes(tree.get(), o.attr_set, o.attr_clear, false, m.json_path + ".options");
     set_attributes(tree.get(), o.recursive_attr_set, o.recursive_attr_clear, true, m.json_path + ".options");
     set_propagation(tree.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
+    if (m.idmap_userns_fd >= 0) {
+        mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_IDMAP;
+        attr.userns_fd = uint64_t(m.idmap_userns_fd);
+        if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | (o.recursive_idmap ? AT_RECURSIVE : 0), &attr, sizeof attr) != 0)
+            throw Error(m.json_path + ": idmap the mount of " + m.source +
+                            (errno == EINVAL ? " (its filesystem may not support idmapped mounts)" : ""),
+                        errno);
+    }
     attach(tree.get(), target_fd, m.json_path);
 }
 

@@ -36,6 +36,10 @@ InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitP
 // own uid/gid (after denying setgroups); several ranges need newuidmap/newgidmap (uidmap package).
 void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless);
 
+// A user namespace with these mappings, for an idmapped mount (userns_fd.cpp).
+UniqueFd make_user_namespace(const std::vector<spec::IdMapping>& uid_mappings, const std::vector<spec::IdMapping>& gid_mappings,
+                             const std::string& what);
+
 // Sends GO and waits for READY, running `runtime_hooks` when init asks for them; throws
 // with init's own error message otherwise.
 // The pty master init sends with process.terminal lands in `console`.

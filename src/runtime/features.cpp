@@ -24,7 +24,7 @@ nlohmann::json features() {
         {"ociVersionMax", "1.3.0"},
         {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
         {"mountOptions",
-         {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud",
+         {"idmap", "ridmap", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud",
           "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime",
           "nostrictatime", "nosuid", "nosymfollow", "private", "ratime", "rbind", "rdev", "rdiratime", "relatime",
           "rexec", "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "rnosymfollow", "ro", "rprivate",
@@ -56,7 +56,7 @@ nlohmann::json features() {
           {"selinux", {{"enabled", false}}},
           {"intelRdt", {{"enabled", false}}},
           {"memoryPolicy", {{"enabled", false}}},
-          {"mountExtensions", {{"idmap", {{"enabled", false}}}}},
+          {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
           {"netDevices", {{"enabled", false}}}}},
         {"annotations", {{"io.github.crun-lite.version", CRUNLITE_VERSION_STRING}}},
     };

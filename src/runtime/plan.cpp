@@ -13,6 +13,7 @@
 
 #include "../linux/in_root.hpp"
 #include "../linux/init_steps.hpp"
+#include "../linux/spawn.hpp"
 #include "../linux/mount_options.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
@@ -38,7 +39,7 @@ int clone_flag(NamespaceKind kind) {
     return 0;
 }
 
-std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string& bundle) {
+std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string& bundle, std::vector<UniqueFd>& owned_fds) {
     std::vector<PlannedMount> out;
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const spec::Mount& m = spec.mounts[i];
@@ -55,6 +56,18 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
             p.target_is_directory = S_ISDIR(st.st_mode);
         } else if (m.type.empty() || m.type == "none") {
             throw SpecError(p.json_path + ".type", "is required unless the mount is a bind mount");
+        }
+        bool mapped = !m.uid_mappings.empty() || !m.gid_mappings.empty();
+        if (mapped || p.options.idmap) {
+            if (!p.options.bind) throw SpecError(p.json_path + ".options", "an idmapped mount must be a bind mount");
+            // Without mappings of its own, the mount takes the container's (runtime-spec mountExtensions).
+            const auto& uids = m.uid_mappings.empty() ? spec.linux.uid_mappings : m.uid_mappings;
+            const auto& gids = m.gid_mappings.empty() ? spec.linux.gid_mappings : m.gid_mappings;
+            if (uids.empty() || gids.empty())
+                throw SpecError(p.json_path + ".uidMappings", "an idmapped mount needs uid and gid mappings (its own or the container's)");
+            UniqueFd userns = linux_setup::make_user_namespace(uids, gids, p.json_path);
+            p.idmap_userns_fd = userns.get();
+            owned_fds.push_back(std::move(userns));
         }
         out.push_back(std::move(p));
     }
@@ -114,7 +127,7 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
 
     InitPlan plan;
     plan.spec = &spec;
-    plan.mounts = plan_mounts(spec, bundle);
+    plan.mounts = plan_mounts(spec, bundle, owned_fds);
     plan.rootfs_propagation = MS_SLAVE;
     if (!spec.linux.rootfs_propagation.empty())
         linux_setup::parse_propagation(spec.linux.rootfs_propagation, plan.rootfs_propagation, plan.rootfs_propagation_recursive);

@@ -94,12 +94,6 @@ void refuse_unimplemented(const nlohmann::json& config) {
             throw SpecError(path, std::string(feature) + " is not supported by this version of crun-lite");
         }
     }
-    for (size_t i = 0; config.contains("mounts") && config["mounts"].is_array() && i < config["mounts"].size(); ++i) {
-        auto& m = config["mounts"][i];
-        for (const char* key : {"uidMappings", "gidMappings"})
-            if (m.is_object() && m.contains(key) && carries_value(m[key]))
-                throw SpecError(".mounts[" + std::to_string(i) + "]." + key, "idmapped mounts are not supported by this version of crun-lite");
-    }
 }
 
 }  // namespace crunlite::spec

@@ -275,11 +275,20 @@ TEST(MountOptions, EmptyOptionNameIsRefusedWithItsIndex) {
 // Options this version refuses, each named by its index
 
 TEST(MountOptions, UnsupportedOptionsAreRefusedWithTheirPath) {
-    for (const char* opt : {"idmap", "ridmap", "tmpcopyup", "remount", "copy-symlink", "src-nofollow", "dest-nofollow"}) {
+    for (const char* opt : {"tmpcopyup", "remount", "copy-symlink", "src-nofollow", "dest-nofollow"}) {
         EXPECT_TRUE(ThrowsSpecError([&] { parse({"rbind", opt}, "bind"); }, kPath + "[1]",
                                     std::string("mount option \"") + opt + "\" is not supported"))
             << opt;
     }
+}
+
+TEST(MountOptions, IdmapAndRidmapMarkAnIdmappedBind) {
+    auto idmap = parse({"rbind", "idmap"}, "bind");
+    EXPECT_TRUE(idmap.idmap);
+    EXPECT_FALSE(idmap.recursive_idmap);
+    auto ridmap = parse({"rbind", "ridmap"}, "bind");
+    EXPECT_TRUE(ridmap.idmap);
+    EXPECT_TRUE(ridmap.recursive_idmap);
 }
 
 TEST(MountOptions, TmpcopyupIsRefusedAtItsOwnIndex) {

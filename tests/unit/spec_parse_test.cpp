@@ -1116,18 +1116,21 @@ TEST(SpecUnimplemented, IntelRdtIsRefused) {
     EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt"));
 }
 
-// Every other refusal names the field itself (".process.apparmorProfile", ".linux.intelRdt",
-// ".linux.resources.memory"); an idmapped mount must name ".mounts[i].uidMappings" (or
-// gidMappings), not the whole mount.
-TEST(SpecUnimplemented, IdmappedMountIsRefusedAtItsMappingField) {
+// Idmapped mounts are accepted by the parser; their mappings are checked when the mount is
+// planned (runtime/plan.cpp) and applied by the kernel.
+TEST(SpecMounts, IdmappedMountMappingsParse) {
     json config = base();
     config["mounts"].push_back({{"destination", "/data"},
                                 {"type", "bind"},
                                 {"source", "/srv"},
-                                {"options", {"rbind"}},
-                                {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}});
-    size_t i = config["mounts"].size() - 1;
-    EXPECT_TRUE(RefusedAt(config, ".mounts[" + std::to_string(i) + "].uidMappings", "idmapped"));
+                                {"options", {"rbind", "idmap"}},
+                                {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}},
+                                {"gidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}});
+    Spec spec = parse_spec(config);
+    ASSERT_EQ(spec.mounts.back().uid_mappings.size(), 1u);
+    EXPECT_EQ(spec.mounts.back().uid_mappings[0].host_id, 1000u);
+    config["mounts"].back()["uidMappings"][0]["size"] = 0;
+    EXPECT_TRUE(RefusedAt(config, ".mounts[" + std::to_string(config["mounts"].size() - 1) + "].uidMappings[0].size"));
 }
 
 // ---------------------------------------------------------------------------------------------
