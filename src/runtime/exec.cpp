@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +139,10 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         }
     }
 
+    // The child is born inside the container's pid namespace, where its processes can see it
+    // in /proc: it must be non-dumpable from its first instruction (inherited through clone), so
+    // that none can open its /proc/<pid>/exe (this binary) or its memory (CVE-2019-5736).
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
     sigset_t all, previous;
     sigfillset(&all);
     if (!options.detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
