@@ -36,6 +36,9 @@ struct DeviceLine {
 };
 std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec);
 
+// Where a container's directories go, one per hierarchy (nothing is created).
+std::vector<std::string> planned_dirs(const Layout& layout, const std::string& relative_path);
+
 // The directories of one container, created on construction and removed on destruction
 // unless keep() was called (so a failed create leaves no cgroup behind).
 class ContainerCgroup {

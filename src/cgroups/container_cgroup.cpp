@@ -53,6 +53,12 @@ std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec) {
     return lines;
 }
 
+std::vector<std::string> planned_dirs(const Layout& layout, const std::string& relative_path) {
+    std::vector<std::string> dirs;
+    for (auto& h : layout.hierarchies) dirs.push_back(h.mount_point + relative_path);
+    return dirs;
+}
+
 ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relative_path) : layout_(layout) {
     try {
         for (auto& h : layout.hierarchies) {

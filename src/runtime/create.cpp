@@ -122,9 +122,25 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     timer.mark("fifo");
     cgroups::Layout layout = cgroups::detect_layout();
     plan.cgroup_layout = &layout;
+    std::string cgroup_path = rootless ? "" : cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup());
+
+    // Written now and again as the work goes on, so that even after a SIGKILL of this process
+    // `delete --force` finds every cgroup and the init process to end.
+    state::Record record;
+    record.id = id;
+    record.bundle = bundle;
+    record.rootfs = spec.root.path;
+    record.created = log::rfc3339_now();
+    record.owner = user_name(::geteuid());
+    record.oci_version = kSpecVersion;
+    record.annotations = spec.annotations;
+    record.hooks = hooks::to_json(spec.hooks);
+    if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
+    dir.save(record);
+
     std::optional<cgroups::ContainerCgroup> cgroup;
     if (!rootless) {
-        cgroup.emplace(layout, cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup()));
+        cgroup.emplace(layout, cgroup_path);
         cgroup->apply_device_rules(spec);
         if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
         plan.cgroup_dirs = cgroup->dirs();
@@ -138,6 +154,9 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         PidNamespaceForChildren pid_namespace(join_pid_fd);
         return linux_setup::clone_init(plan, clone_flags);
     }();
+    record.pid = init.pid();
+    record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
+    dir.save(record);
     timer.mark("clone");
     log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
@@ -156,18 +175,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
 
     timer.mark("init-setup");
-    state::Record record;
-    record.id = id;
-    record.pid = init.pid();
-    record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
-    record.bundle = bundle;
-    record.rootfs = spec.root.path;
     record.created = log::rfc3339_now();
-    record.owner = user_name(::geteuid());
-    record.oci_version = kSpecVersion;
-    record.annotations = spec.annotations;
-    record.cgroup_dirs = plan.cgroup_dirs;
-    record.hooks = hooks::to_json(spec.hooks);
     dir.save(record);
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));
 
