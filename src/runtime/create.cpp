@@ -167,7 +167,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         hooks::run(spec.hooks.prestart, "prestart", state);
         hooks::run(spec.hooks.create_runtime, "createRuntime", state);
     }, &console, [&](UniqueFd listener) {
-        send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, init.pid(), bundle, spec.annotations);
+        send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, init.pid(), "creating", init.pid(), bundle, spec.annotations);
     });
     if (console && !options.console_socket.empty()) {
         send_to_console_socket(options.console_socket, console.get());

@@ -164,7 +164,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     }
     UniqueFd console;
     linux_setup::complete_handshake(process, [] {}, &console, [&](UniqueFd listener) {
-        send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), record.bundle, record.annotations);
+        send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), "running", record.pid, record.bundle,
+                                 record.annotations);
     });
     if (console && !options.console_socket.empty()) {
         send_to_console_socket(options.console_socket, console.get());

@@ -21,7 +21,9 @@ int last_capability();
 linux_setup::SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp);
 
 // Hands a seccomp notify fd and the container's state to linux.seccomp.listenerPath.
-void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, const std::string& id, int pid,
-                              const std::string& bundle, const std::map<std::string, std::string>& annotations);
+// `process_pid` is the filtered process; the state is the container's (`status`, `container_pid`).
+void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, const std::string& id, int process_pid,
+                              const std::string& status, int container_pid, const std::string& bundle,
+                              const std::map<std::string, std::string>& annotations);
 
 }  // namespace crunlite::runtime

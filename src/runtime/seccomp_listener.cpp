@@ -13,8 +13,9 @@
 
 namespace crunlite::runtime {
 
-void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, const std::string& id, int pid,
-                              const std::string& bundle, const std::map<std::string, std::string>& annotations) {
+void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, const std::string& id, int process_pid,
+                              const std::string& status, int container_pid, const std::string& bundle,
+                              const std::map<std::string, std::string>& annotations) {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock) throw Error(".linux.seccomp.listenerPath: socket", errno);
     sockaddr_un addr{};
@@ -26,9 +27,9 @@ void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, con
     nlohmann::json message = {
         {"ociVersion", kSpecVersion},
         {"fds", {"seccompFd"}},
-        {"pid", pid},
+        {"pid", process_pid},
         {"metadata", seccomp.listener_metadata},
-        {"state", nlohmann::json::parse(hooks::state_json(id, "creating", pid, bundle, annotations))},
+        {"state", nlohmann::json::parse(hooks::state_json(id, status, container_pid, bundle, annotations))},
     };
     if (!linux_setup::send_fd(sock.get(), listener_fd, message.dump()))
         throw Error(".linux.seccomp.listenerPath: send the listener fd to " + seccomp.listener_path, errno);
