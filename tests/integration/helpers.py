@@ -8,10 +8,13 @@ import glob
 import json
 import os
 import re
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 
@@ -484,3 +487,111 @@ class Runtime:
         return problems
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# Receiving file descriptors over a unix socket (--console-socket, seccomp listenerPath)
+
+
+class FdReceiver:
+    """A unix stream socket server at `path`, served by a background thread: every connection is
+    read to its end (or for at most `conn_timeout` seconds), and what came on it is kept as one
+    (payload bytes, [received fds]) entry of `received`. `on_receive(payload, fds)`, when given,
+    runs in the serving thread for each connection. close() stops the thread and closes every fd
+    received (register it with rt.cleanups so that a failing test does not leak them)."""
+
+    def __init__(self, path, on_receive=None, conn_timeout=5.0):
+        self.path = path
+        self.on_receive = on_receive
+        self.conn_timeout = conn_timeout
+        self.received = []
+        self.errors = []
+        self._cond = threading.Condition()
+        self._closing = False
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(16)
+        self.sock.settimeout(0.1)
+        self._thread = threading.Thread(target=self._serve, name=f"fd-receiver {path}", daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._closing:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            payload, fds = b"", []
+            try:
+                with conn:
+                    conn.settimeout(self.conn_timeout)
+                    while True:
+                        data, got, _flags, _addr = socket.recv_fds(conn, 65536, 16)
+                        fds.extend(got)
+                        if not data and not got:
+                            break
+                        payload += data
+            except OSError as e:  # a timeout included: keep what came
+                self.errors.append(repr(e))
+            with self._cond:
+                self.received.append((payload, fds))
+                self._cond.notify_all()
+            if self.on_receive is not None:
+                try:
+                    self.on_receive(payload, fds)
+                except Exception as e:  # noqa: BLE001 - reported by the test through .errors
+                    self.errors.append(repr(e))
+
+    def wait(self, count=1, timeout=10.0):
+        """Waits until `count` connections have been received; returns `received`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout}s waiting for {count} connection(s) on "
+                                         f"{self.path}; got {self.received!r} errors {self.errors!r}")
+                self._cond.wait(left)
+            return list(self.received)
+
+    def close(self):
+        self._closing = True
+        self._thread.join(timeout=5)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        for _, fds in self.received:
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def read_until(fd, needle, timeout=10.0):
+    """Reads a (pty master) fd until `needle` (bytes or str) shows up; returns all that was read."""
+    needle = needle.encode() if isinstance(needle, str) else needle
+    data = b""
+    deadline = time.monotonic() + timeout
+    while needle not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out after {timeout}s waiting for {needle!r}; read {data!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every slave end is closed
+            chunk = b""
+        if not chunk:
+            raise AssertionError(f"EOF before {needle!r}; read {data!r}")
+        data += chunk
+    return data

@@ -1,0 +1,314 @@
+"""exec: a new process in a running container. What it joins (namespaces, cgroups), what it gets
+(capabilities, user, env, cwd, a tty, only the fds it should), how its exit status and signals
+come back, and the refusals (a stopped container, a missing command)."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from helpers import FdReceiver, cap_mask, process_alive, read_until, run_cmd, wait_until
+
+LOOP = "while :; do sleep 0.1; done"
+NAMESPACES = ["pid", "mnt", "net", "ipc", "uts", "cgroup"]
+
+
+def status_fields(text):
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def start_container(rt, edit=None, args=("sh", "-c", LOOP)):
+    """A running container (run -d); returns (id, bundle, init pid)."""
+    bundle = rt.make_bundle(args=list(args), edit=edit)
+    cid = rt.new_id()
+    r = rt.run(cid, bundle, "-d")
+    assert r.rc == 0, r
+    return cid, bundle, rt.state(cid)["pid"]
+
+
+def wait_exit_status(pid, timeout=10.0):
+    """The exit status of a process that was re-parented to us (we are a child subreaper)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pid {pid} did not exit within {timeout}s")
+        time.sleep(0.02)
+
+
+def end_detached(pid):
+    """Kills and reaps a process `exec -d` left to us. Reaping matters: the container's init, killed
+    by delete, only finishes exiting once every other process of its pid namespace has been reaped,
+    and those are re-parented to us, not to it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return wait_exit_status(pid)
+
+
+def exec_detached(rt, cid, *command):
+    """exec -d --pid-file; returns the new process's pid (end it with end_detached)."""
+    pid_file = os.path.join(rt.bundles[-1], f"exec-{time.monotonic_ns()}.pid")
+    r = rt.cli("exec", "-d", "--pid-file", pid_file, cid, *command)
+    assert r.rc == 0, r
+    with open(pid_file) as f:
+        return int(f.read())
+
+
+def fd_numbers(stdout):
+    return sorted(int(x) for x in stdout.split())
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_exec_output_and_exit_status(rt):
+    cid, _, _ = start_container(rt)
+    r = rt.cli("exec", cid, "sh", "-c", "echo x; echo to-stderr >&2; exit 7")
+    assert r.rc == 7, r
+    assert r.stdout == "x\n" and r.stderr == "to-stderr\n", r
+
+
+def test_exec_joins_the_containers_namespaces(rt):
+    cid, _, init_pid = start_container(rt, edit=lambda cfg: cfg.update(hostname="exec-box"))
+    script = ("echo $$; tr '\\0' ' ' < /proc/1/cmdline; echo; hostname; "
+              f"for n in {' '.join(NAMESPACES)}; do readlink /proc/self/ns/$n; done")
+    r = rt.cli("exec", cid, "sh", "-c", script)
+    assert r.rc == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0] != "1" and int(lines[0]) < 100, lines  # a pid of the container's namespace, not init
+    assert lines[1] == f"sh -c {LOOP} ", lines  # pid 1 there is the container's init
+    assert lines[2] == "exec-box", lines
+    assert lines[3:] == [os.readlink(f"/proc/{init_pid}/ns/{n}") for n in NAMESPACES], lines
+    assert lines[3:] != [os.readlink(f"/proc/self/ns/{n}") for n in NAMESPACES]
+
+
+def test_exec_joins_the_containers_cgroups(rt):
+    cid, _, init_pid = start_container(rt)
+    r = rt.cli("exec", cid, "sh", "-c", "cat /proc/self/cgroup; echo --; cat /proc/1/cgroup")
+    assert r.rc == 0, r
+    mine, _, init = r.stdout.partition("--\n")
+    assert mine == init and mine.strip(), r.stdout
+    pid = exec_detached(rt, cid, "sleep", "30")
+    with open(f"/proc/{pid}/cgroup") as f, open(f"/proc/{init_pid}/cgroup") as g:
+        assert f.read() == g.read()  # as the host sees them, too
+    end_detached(pid)
+
+
+def test_exec_capabilities_are_the_containers(rt):
+    caps = ["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID", "CAP_NET_RAW"]
+    cid, _, _ = start_container(rt, edit=lambda cfg: cfg["process"].update(
+        capabilities={"bounding": caps, "effective": caps, "permitted": caps}))
+    r = rt.cli("exec", cid, "grep", "^Cap", "/proc/self/status")
+    assert r.rc == 0, r
+    f = status_fields(r.stdout)
+    assert int(f["CapEff"], 16) == cap_mask(caps), f
+    assert int(f["CapPrm"], 16) == cap_mask(caps), f
+    assert int(f["CapBnd"], 16) == cap_mask(caps), f
+    assert int(f["CapInh"], 16) == 0 and int(f["CapAmb"], 16) == 0, f
+
+
+def test_exec_cap_flag_adds_but_never_inheritable(rt):
+    # CVE-2022-29162: --cap must not reach the inheritable (or ambient) set.
+    cid, _, _ = start_container(rt)
+    r = rt.cli("exec", "--cap", "CAP_NET_ADMIN", cid, "grep", "^Cap", "/proc/self/status")
+    assert r.rc == 0, r
+    f = status_fields(r.stdout)
+    default = cap_mask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"])
+    added = default | cap_mask(["CAP_NET_ADMIN"])
+    assert int(f["CapEff"], 16) == added, f
+    assert int(f["CapPrm"], 16) == added, f
+    assert int(f["CapBnd"], 16) == added, f
+    assert int(f["CapInh"], 16) == 0, f
+    assert int(f["CapAmb"], 16) == 0, f
+    # and it works: CAP_NET_ADMIN can bring an interface down in the container's network namespace
+    r = rt.cli("exec", "--cap", "CAP_NET_ADMIN", cid, "ip", "link", "set", "lo", "down")
+    assert r.rc == 0, r
+    r = rt.cli("exec", cid, "ip", "link", "set", "lo", "up")
+    assert r.rc != 0, r  # not without the flag
+
+
+def test_exec_env_cwd_and_user(rt):
+    cid, _, _ = start_container(rt)
+    r = rt.cli("exec", "-e", "FOO=bar baz", "--env", "TERM=dumb", "--cwd", "/tmp", "-u", "1000:1000", cid,
+               "sh", "-c", 'echo "$FOO"; echo $TERM; echo $PATH; pwd; id -u; id -g; grep ^CapEff /proc/self/status')
+    assert r.rc == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[:6] == ["bar baz", "dumb", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/tmp",
+                         "1000", "1000"], r
+    assert int(status_fields(lines[6])["CapEff"], 16) == 0, lines  # a non-root user loses its effective caps
+
+
+def test_exec_process_file(rt):
+    cid, bundle, _ = start_container(rt)
+    process = {
+        "terminal": False,
+        "user": {"uid": 1000, "gid": 1001, "additionalGids": [5]},
+        "args": ["sh", "-c", 'echo "$FROM_FILE"; pwd; id -u; id -g; id -G; exit 9'],
+        "env": ["PATH=/bin", "FROM_FILE=yes it is"],
+        "cwd": "/proc",
+        "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]},
+    }
+    path = os.path.join(bundle.path, "process.json")
+    with open(path, "w") as f:
+        json.dump(process, f)
+    r = rt.cli("exec", "--process", path, cid)
+    assert r.rc == 9, r
+    assert r.stdout.splitlines() == ["yes it is", "/proc", "1000", "1001", "1001 5"], r
+
+
+def test_exec_detached_with_pid_file(rt):
+    cid, bundle, init_pid = start_container(rt)
+    pid_file = os.path.join(bundle.path, "exec.pid")
+    started = time.monotonic()
+    r = rt.cli("exec", "-d", "--pid-file", pid_file, cid, "sleep", "30")
+    assert r.rc == 0, r
+    assert time.monotonic() - started < 5, "exec -d must not wait for the process"
+    with open(pid_file) as f:
+        text = f.read()
+    pid = int(text)
+    assert process_alive(pid)
+    assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{init_pid}/ns/pid")
+    with open(f"/proc/{pid}/cmdline") as f:
+        assert f.read().split("\0")[:2] == ["sleep", "30"]
+    # delete --force ends it with its container (reaping it meanwhile: see end_detached)
+    p = rt.popen("delete", "--force", cid)
+    assert wait_exit_status(pid) == -signal.SIGKILL
+    assert p.wait(timeout=10) == 0, rt.popen_output(p)
+    assert not os.path.exists(os.path.join(rt.root, cid))
+
+
+def test_exec_in_a_stopped_container_fails(rt, make_bundle, new_id):
+    bundle = make_bundle(args=["true"])
+    cid = new_id()
+    rt.create(cid, bundle)
+    rt.start(cid)
+    rt.wait_status(cid, "stopped")
+    r = rt.cli("exec", cid, "echo", "should-not-run")
+    assert r.rc == 255, r
+    assert "cannot exec in a stopped container" in r.stderr, r
+    assert "should-not-run" not in r.stdout
+    assert rt.delete(cid).rc == 0
+
+
+def test_exec_in_a_missing_container_fails(rt):
+    r = rt.cli("exec", "no-such-container", "true")
+    assert r.rc == 255, r
+    assert "no-such-container" in r.stderr, r
+
+
+def test_exec_command_not_found(rt):
+    cid, _, _ = start_container(rt)
+    r = rt.cli("exec", cid, "no-such-command")
+    assert r.rc == 255, r
+    assert "executable file not found" in r.stderr, r
+    r = rt.cli("exec", cid, "/bin/no-such-command")
+    assert r.rc == 255, r
+    assert rt.status(cid) == "running"
+
+
+def test_exec_tty_through_a_console_socket(rt):
+    cid, bundle, _ = start_container(rt)
+    receiver = FdReceiver(os.path.join(bundle.path, "console.sock"))
+    rt.cleanups.append(receiver.close)
+    pid_file = os.path.join(bundle.path, "exec.pid")
+    r = rt.cli("exec", "-t", "-d", "--console-socket", receiver.path, "--pid-file", pid_file, cid, "sh")
+    assert r.rc == 0, r
+    [(payload, fds)] = receiver.wait(1)
+    assert payload == b"/dev/ptmx" and len(fds) == 1, (payload, fds)
+    master = fds[0]
+    with open(pid_file) as f:
+        pid = int(f.read())
+    os.write(master, b"tty; test -t 0 && test -t 2 && echo is-a-tty; exit 4\n")
+    out = read_until(master, b"is-a-tty\r\n")
+    assert b"/dev/pts/0\r\n" in out, out
+    assert wait_exit_status(pid) == 4
+
+
+def test_exec_tty_without_console_socket_when_detached_fails(rt):
+    cid, _, _ = start_container(rt)
+    r = rt.cli("exec", "-t", "-d", cid, "sh")
+    assert r.rc == 255, r
+    assert "console" in r.stderr, r
+
+
+def test_exec_in_a_user_namespace(rt):
+    def userns(cfg):
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+
+    cid, _, init_pid = start_container(rt, edit=userns)
+    r = rt.cli("exec", cid, "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; readlink /proc/self/ns/user")
+    assert r.rc == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["0", "100000", "65536"], lines
+    assert lines[1].split() == ["0", "200000", "65536"], lines
+    assert lines[2] == "0", lines
+    assert lines[3] == os.readlink(f"/proc/{init_pid}/ns/user"), lines
+    pid = exec_detached(rt, cid, "sleep", "30")
+    st = os.stat(f"/proc/{pid}")
+    assert (st.st_uid, st.st_gid) == (100000, 200000)  # as the host sees it
+    end_detached(pid)
+
+
+@pytest.mark.parametrize("how", ["exec", "exec from a shell", "run from a shell"])
+def test_no_leaked_fds(rt, make_bundle, new_id, how):
+    cid = None
+    if how.startswith("exec"):
+        cid, _, _ = start_container(rt)
+    listing = ["ls", "/proc/self/fd"] if how == "exec" else ["sh", "-c", "ls /proc/self/fd"]
+    leak_r, leak_w = os.pipe()  # extra fds in the caller: they must not reach the container
+    try:
+        if cid is not None:
+            r = run_cmd(rt.argv("exec", cid, *listing), pass_fds=(leak_r, leak_w))
+        else:
+            r = run_cmd(rt.argv("run", "--bundle", make_bundle(args=listing), new_id()), pass_fds=(leak_r, leak_w))
+    finally:
+        os.close(leak_r)
+        os.close(leak_w)
+    assert r.rc == 0, r
+    assert fd_numbers(r.stdout) == [0, 1, 2, 3], r.stdout  # 3: the directory ls reads
+
+
+def test_exec_preserve_fds(rt, make_bundle):
+    cid, bundle, _ = start_container(rt)
+    data = os.path.join(bundle.path, "passed.txt")
+    with open(data, "w") as f:
+        f.write("through-fd-3\n")
+    wrapper = ["/bin/sh", "-c", 'exec 3<"$0" 4<"$0"; exec "$@"', data]
+    r = run_cmd(wrapper + rt.argv("exec", "--preserve-fds", "1", cid, "ls", "/proc/self/fd"))
+    assert r.rc == 0, r
+    assert fd_numbers(r.stdout) == [0, 1, 2, 3, 4], r.stdout  # fd 4 of the caller is not passed
+    r = run_cmd(wrapper + rt.argv("exec", "--preserve-fds", "1", cid, "sh", "-c", "cat <&3"))
+    assert r.rc == 0 and r.stdout == "through-fd-3\n", r
+
+
+def test_exec_killed_inside_gives_128_plus_signal(rt):
+    cid, _, _ = start_container(rt)
+    r = rt.cli("exec", cid, "sh", "-c", "kill -9 $$")
+    assert r.rc == 137, r
+    assert rt.status(cid) == "running"
+
+
+def test_exec_forwards_signals(rt):
+    cid, bundle, _ = start_container(rt)
+    pid_file = os.path.join(bundle.path, "exec.pid")
+    p = rt.popen("exec", "--pid-file", pid_file, cid, "sleep", "30")
+    wait_until(lambda: os.path.exists(pid_file), what="the exec'd process to start")
+    with open(pid_file) as f:
+        pid = int(f.read())
+    wait_until(lambda: process_alive(pid), what="the exec'd process")
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=10) == 128 + signal.SIGTERM, rt.popen_output(p)
+    wait_until(lambda: not process_alive(pid), what="the exec'd process to be gone")
+    assert rt.status(cid) == "running"

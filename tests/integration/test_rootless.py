@@ -1,0 +1,180 @@
+"""Rootless containers: crun-lite run by an unprivileged user (runuser), with the config from
+`crun-lite spec --rootless` written by that user, in a bundle that user owns, and the state under
+$XDG_RUNTIME_DIR/crun-lite. The container's root is the user (uid_map `0 <uid> 1`)."""
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from helpers import CRUN_LITE, process_alive, run_cmd, wait_until
+
+USER = "crunlite-rootless-test"
+LOOP = "while :; do sleep 0.1; done"
+
+
+@pytest.fixture(scope="session")
+def rootless_user():
+    """(name, uid, gid) of an unprivileged user, created for the session if it does not exist (one an
+    interrupted session left is reused) and removed at the end of the session."""
+    try:
+        pw = pwd.getpwnam(USER)
+    except KeyError:
+        r = run_cmd(["useradd", "-M", "-s", "/bin/false", USER], timeout=30)
+        assert r.rc == 0, r
+        pw = pwd.getpwnam(USER)
+    yield USER, pw.pw_uid, pw.pw_gid
+    subprocess.run(["userdel", USER], timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def chown_tree(path, uid, gid):
+    os.chown(path, uid, gid, follow_symlinks=False)
+    for parent, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(parent, name), uid, gid, follow_symlinks=False)
+
+
+class Rootless:
+    """crun-lite as the unprivileged user, with its own XDG_RUNTIME_DIR (no --root: the default)."""
+
+    def __init__(self, rt, user):
+        self.rt = rt
+        self.name, self.uid, self.gid = user
+        self.runtime_dir = tempfile.mkdtemp(prefix="xdg-rootless-", dir="/tmp")
+        os.chmod(self.runtime_dir, 0o700)
+        os.chown(self.runtime_dir, self.uid, self.gid)
+        self.state_root = os.path.join(self.runtime_dir, "crun-lite")
+        self.ids = []
+        rt.cleanups.append(self.cleanup)
+
+    def cli(self, *args, cwd=None, timeout=30):
+        argv = ["runuser", "-u", self.name, "--", "env", f"XDG_RUNTIME_DIR={self.runtime_dir}", CRUN_LITE,
+                *[str(a) for a in args]]
+        return run_cmd(argv, cwd=cwd, timeout=timeout)
+
+    def bundle(self, args, edit=None):
+        """A bundle in a directory the user owns, its config written by `spec --rootless` run as the user."""
+        bundle = self.rt.make_bundle(write_config=False)
+        chown_tree(bundle.path, self.uid, self.gid)
+        r = self.cli("spec", "--rootless", cwd=bundle.path)
+        assert r.rc == 0, r
+        st = os.stat(bundle.config_path)
+        assert (st.st_uid, st.st_gid) == (self.uid, self.gid), "spec ran as the user"
+        cfg = bundle.config
+        cfg["process"]["args"] = list(args)
+        if edit is not None:
+            edit(cfg)
+        bundle.write_config(cfg)
+        os.chown(bundle.config_path, self.uid, self.gid)
+        return bundle
+
+    def new_id(self):
+        cid = self.rt.new_id("rootless")
+        self.ids.append(cid)
+        return cid
+
+    def cleanup(self):
+        for cid in self.ids:
+            if os.path.exists(os.path.join(self.state_root, cid)):
+                try:
+                    with open(os.path.join(self.state_root, cid, "state.json")) as f:
+                        pid = json.load(f).get("pid")
+                    if pid:
+                        self.rt.pids.add(pid)
+                except (OSError, ValueError):
+                    pass
+                self.cli("delete", "--force", cid)
+        left = os.listdir(self.state_root) if os.path.isdir(self.state_root) else []
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+        assert not left, f"rootless state left behind: {left}"
+
+
+@pytest.fixture
+def rootless(rt, rootless_user):
+    return Rootless(rt, rootless_user)
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def test_spec_rootless_maps_the_users_own_ids(rootless):
+    cfg = rootless.bundle(["true"]).config
+    assert {"type": "user"} in cfg["linux"]["namespaces"], cfg["linux"]["namespaces"]
+    assert cfg["linux"]["uidMappings"] == [{"containerID": 0, "hostID": rootless.uid, "size": 1}]
+    assert cfg["linux"]["gidMappings"] == [{"containerID": 0, "hostID": rootless.gid, "size": 1}]
+
+
+def test_rootless_run(rootless):
+    bundle = rootless.bundle(["sh", "-c", "cat /proc/self/uid_map; id; echo $$; hostname"])
+    cid = rootless.new_id()
+    r = rootless.cli("run", cid, cwd=bundle.path)
+    assert r.rc == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["0", str(rootless.uid), "1"], r
+    assert lines[1].startswith("uid=0") and " gid=0" in lines[1], r
+    assert lines[2:] == ["1", "crun-lite"], r
+    assert not os.path.exists(os.path.join(rootless.state_root, cid)), "run without --keep deletes"
+
+
+def test_rootless_exit_status(rootless):
+    bundle = rootless.bundle(["sh", "-c", "exit 7"])
+    r = rootless.cli("run", "--bundle", bundle.path, rootless.new_id())
+    assert r.rc == 7, r
+
+
+def test_rootless_create_start_state_delete(rootless):
+    bundle = rootless.bundle(["sh", "-c", LOOP])
+    cid = rootless.new_id()
+    r = rootless.cli("create", "--bundle", bundle.path, cid)
+    assert r.rc == 0, r
+    assert os.path.isdir(os.path.join(rootless.state_root, cid)), os.listdir(rootless.runtime_dir)
+    r = rootless.cli("state", cid)
+    assert r.rc == 0, r
+    state = json.loads(r.stdout)
+    pid = state["pid"]
+    rootless.rt.pids.add(pid)
+    assert state["status"] == "created" and state["id"] == cid, state
+    assert os.stat(f"/proc/{pid}").st_uid == rootless.uid, "the container runs as the user on the host"
+    with open(f"/proc/{pid}/uid_map") as f:
+        assert f.read().split() == ["0", str(rootless.uid), "1"]
+    assert rootless.cli("start", cid).rc == 0
+    r = rootless.cli("state", cid)
+    assert r.rc == 0 and json.loads(r.stdout)["status"] == "running", r
+    r = rootless.cli("list", "--format", "json")
+    assert r.rc == 0, r
+    assert [(c["id"], c["owner"]) for c in json.loads(r.stdout)] == [(cid, USER)], r
+    r = rootless.cli("kill", cid, "KILL")
+    assert r.rc == 0, r
+    wait_until(lambda: json.loads(rootless.cli("state", cid).stdout)["status"] == "stopped", what="stopped")
+    r = rootless.cli("delete", cid)
+    assert r.rc == 0, r
+    assert not os.path.exists(os.path.join(rootless.state_root, cid))
+    wait_until(lambda: not process_alive(pid), what="the container's init to be gone")
+
+
+def test_rootless_exec(rootless):
+    bundle = rootless.bundle(["sh", "-c", LOOP])
+    cid = rootless.new_id()
+    r = rootless.cli("run", "-d", "--bundle", bundle.path, cid)
+    assert r.rc == 0, r
+    r = rootless.cli("exec", cid, "sh", "-c", "cat /proc/self/uid_map; id -u; cat /proc/1/cmdline")
+    assert r.rc == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["0", str(rootless.uid), "1"], r
+    assert lines[1] == "0", r
+    assert lines[2].startswith("sh"), r
+    assert rootless.cli("delete", "--force", cid).rc == 0
+
+
+def test_rootless_refuses_resource_limits(rootless):
+    # Without cgroup delegation an unprivileged user cannot apply limits: refused, naming the field.
+    bundle = rootless.bundle(["true"], edit=lambda cfg: cfg["linux"].update(resources={"pids": {"limit": 10}}))
+    cid = rootless.new_id()
+    r = rootless.cli("run", "--bundle", bundle.path, cid)
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1 and ".linux.resources" in r.err_lines[0], r
+    assert not os.path.exists(os.path.join(rootless.state_root, cid))
