@@ -587,9 +587,18 @@ Spec load_bundle(const std::string& bundle_dir) {
     std::string config_path = bundle_dir + "/config.json";
     std::ifstream in(config_path);
     if (!in) throw Error("open " + config_path, errno);
+    // A runtime-spec config is a few KiB: these bounds keep a hostile one from costing memory.
+    constexpr std::streamoff kMaxSize = 16 << 20;
+    constexpr int kMaxDepth = 64;
+    in.seekg(0, std::ios::end);
+    if (in.tellg() > kMaxSize) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
+    in.seekg(0);
     nlohmann::json json;
     try {
-        in >> json;
+        json = nlohmann::json::parse(in, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+            if (depth > kMaxDepth) throw Error("config.json: nested deeper than " + std::to_string(kMaxDepth) + " levels");
+            return true;
+        });
     } catch (const nlohmann::json::parse_error& e) {
         std::string what = e.what();
         auto pos = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101]" prefix

@@ -1213,3 +1213,29 @@ TEST(JsonField, MemberAndRequiredPaths) {
 
 }  // namespace
 }  // namespace crunlite::spec
+
+// Hostile sizes: bounded before they cost memory.
+TEST(LoadBundle, DeeplyNestedConfigIsRefused) {
+    test::TempDir dir;
+    std::string text = base().dump();
+    text.pop_back();
+    text += ",\"x\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    write_config(dir.path(), text);
+    try {
+        load_bundle(dir.path());
+        FAIL() << "accepted";
+    } catch (const crunlite::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("nested deeper than"), std::string::npos) << e.what();
+    }
+}
+
+TEST(LoadBundle, HugeConfigIsRefused) {
+    test::TempDir dir;
+    write_config(dir.path(), std::string(17 << 20, ' '));
+    try {
+        load_bundle(dir.path());
+        FAIL() << "accepted";
+    } catch (const crunlite::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("larger than 16 MiB"), std::string::npos) << e.what();
+    }
+}
