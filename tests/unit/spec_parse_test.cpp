@@ -1211,9 +1211,6 @@ TEST(JsonField, MemberAndRequiredPaths) {
     EXPECT_EQ(paths, (std::vector<std::string>{".list[0]", ".list[1]"}));
 }
 
-}  // namespace
-}  // namespace crunlite::spec
-
 // Hostile sizes: bounded before they cost memory.
 TEST(LoadBundle, DeeplyNestedConfigIsRefused) {
     test::TempDir dir;
@@ -1224,7 +1221,7 @@ TEST(LoadBundle, DeeplyNestedConfigIsRefused) {
     try {
         load_bundle(dir.path());
         FAIL() << "accepted";
-    } catch (const crunlite::Error& e) {
+    } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("nested deeper than"), std::string::npos) << e.what();
     }
 }
@@ -1235,7 +1232,10 @@ TEST(LoadBundle, HugeConfigIsRefused) {
     try {
         load_bundle(dir.path());
         FAIL() << "accepted";
-    } catch (const crunlite::Error& e) {
+    } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("larger than 16 MiB"), std::string::npos) << e.what();
     }
 }
+
+}  // namespace
+}  // namespace crunlite::spec
