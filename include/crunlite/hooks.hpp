@@ -15,6 +15,10 @@ namespace crunlite::hooks {
 // with its exit status and the tail of its output.
 void run(const std::vector<spec::Hook>& hooks, const std::string& phase, const std::string& state_json);
 
+// For poststart and poststop, whose failures the runtime-spec makes warnings: every hook runs,
+// and each failure is logged as a warning.
+void run_warning_on_failure(const std::vector<spec::Hook>& hooks, const std::string& phase, const std::string& state_json);
+
 // The runtime-spec state object handed to hooks.
 std::string state_json(const std::string& id, const std::string& status, int pid, const std::string& bundle,
                        const std::map<std::string, std::string>& annotations);

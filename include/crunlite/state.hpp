@@ -29,6 +29,7 @@ struct Record {
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;  // absolute host paths, one per hierarchy
     nlohmann::json hooks = nlohmann::json::object();  // the config's hooks, for poststart/poststop
+    bool has_process = true;  // false: config.json had no process, and `start` must refuse
 };
 
 nlohmann::json record_to_json(const Record& record);

@@ -42,7 +42,7 @@ void create_node(const InitPlan& plan, int root_fd, const NodeRequest& node) {
         // Whatever the image put there (a file, a symlink) is replaced, never followed.
         if (::unlinkat(parent.get(), name.c_str(), 0) != 0) throw Error(node.what + ": remove " + node.path, errno);
     }
-    if (plan.new_user_ns && node.type != S_IFIFO) {
+    if (plan.in_user_ns && node.type != S_IFIFO) {
         UniqueFd placeholder(::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!placeholder) throw Error(node.what + ": create " + node.path, errno);
         UniqueFd target(::openat(parent.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));

@@ -19,17 +19,7 @@ void run_exec_init(const InitPlan& plan) {
     SyncMessage message;
     if (!receive_sync(plan.sync_fd, message) || message.type != SyncType::go) _exit(1);
     enter_namespaces(plan);
-    if (plan.fork_after_joining) {
-        // CLONE_PARENT makes the runtime the parent of the new process, so it can reap it.
-        clone_args args{};
-        args.flags = CLONE_PARENT;
-        pid_t child = pid_t(::syscall(SYS_clone3, &args, sizeof args));
-        if (child < 0) throw Error("fork into the container's pid namespace", errno);
-        if (child > 0) {
-            send_sync(plan.sync_fd, SyncType::pid, child);
-            _exit(0);
-        }
-    }
+    continue_in_pid_namespace(plan);
     const spec::Process& process = *plan.spec->process;
     if (process.terminal) {
         UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -39,6 +29,7 @@ void run_exec_init(const InitPlan& plan) {
     apply_rlimits(process);
     change_directory(process);
     apply_process_attributes(plan);
+    close_fds_at_exec(plan);
     load_seccomp_early(plan, false);
     become_user(plan);
     load_seccomp_early(plan, true);

@@ -57,6 +57,7 @@ void set_up_container(const InitPlan& plan) {
     if (plan.new_user_ns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
         throw Error("become root in the new user namespace (check .linux.uidMappings and .linux.gidMappings map 0)", errno);
     enter_namespaces(plan);
+    continue_in_pid_namespace(plan);
     timer.mark("namespaces");
     if (plan.new_net_ns) bring_up_loopback();
     set_names(spec);
@@ -100,10 +101,18 @@ void set_up_container(const InitPlan& plan) {
     timer.mark("pivot_root");
     root.reset();
     if (pty.slave) hand_over_terminal(plan, pty);
+    if (plan.no_process) {
+        // Created, and it stays so: `start` refuses it, `delete` ends it.
+        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        send_sync(plan.sync_fd, SyncType::ready);
+        ::close(plan.sync_fd);
+        for (;;) ::pause();
+    }
 
     apply_rlimits(*spec.process);
     change_directory(*spec.process);
     apply_process_attributes(plan);
+    close_fds_at_exec(plan);
     load_seccomp_early(plan, false);
     become_user(plan);
     load_seccomp_early(plan, true);

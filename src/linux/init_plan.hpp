@@ -30,7 +30,8 @@ struct InitPlan {
 
     int unshare_flags = 0;                       // namespaces init creates itself
     std::vector<std::pair<int, int>> joins;      // (fd, CLONE_NEW*) to setns, user first
-    bool new_user_ns = false;
+    bool new_user_ns = false;  // created here: the parent writes its maps
+    bool in_user_ns = false;   // new or joined: no mknod, no cgroup v1 mounts, setgroups may be denied
     bool new_net_ns = false;
     bool new_time_ns = false;
     bool new_cgroup_ns = false;
@@ -50,11 +51,12 @@ struct InitPlan {
     std::string id;      // for the state JSON handed to hooks
     std::string bundle;
     bool runtime_hooks = false;
+    bool no_process = false;  // config.json has no process: init sets up, then only waits to be deleted
 
     std::optional<SeccompProgram> seccomp;  // compiled by the parent from linux.seccomp
 
-    // exec by an unprivileged user: the pid namespace is among `joins`, and only a child of
-    // the joining process lands in it, so the process forks once more after enter_namespaces.
+    // The pid namespace is joined (exec by an unprivileged user) or unshared (a user namespace
+    // joined by path) by the child itself, where only its children land: it forks once more.
     bool fork_after_joining = false;  // prestart or createRuntime hooks: the parent runs them mid-setup
 };
 

@@ -10,6 +10,9 @@ namespace crunlite::linux_setup {
 
 // namespaces.cpp
 void enter_namespaces(const InitPlan& plan);
+// With plan.fork_after_joining: a pid namespace joined or unshared here only holds children, so
+// the process forks (CLONE_PARENT: the runtime stays the parent) and the child goes on.
+void continue_in_pid_namespace(const InitPlan& plan);
 void bring_up_loopback();
 void set_names(const spec::Spec& spec);
 void join_session_keyring();
@@ -30,6 +33,9 @@ Pty open_container_pty(int root_fd, const spec::Process& process);
 void bind_console(int root_fd, int slave_fd);
 // Sends the master to the parent, then makes the slave stdio and the controlling terminal.
 void hand_over_terminal(const InitPlan& plan, Pty& pty);
+
+// Marks every descriptor but stdio and the preserved ones close-on-exec.
+void close_fds_at_exec(const InitPlan& plan);
 
 // Loads linux.seccomp now when it cannot wait for exec: without noNewPrivileges it needs
 // CAP_SYS_ADMIN (so before capabilities drop), and a notify listener must reach the parent.

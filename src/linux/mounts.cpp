@@ -87,7 +87,7 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
         attach(tree.get(), target_fd, m.json_path);
         return;
     }
-    bool real_mounts = plan.new_cgroup_ns && (layout.mode == cgroups::Mode::v2 || !plan.new_user_ns);
+    bool real_mounts = plan.new_cgroup_ns && (layout.mode == cgroups::Mode::v2 || !plan.in_user_ns);
 
     if (layout.mode == cgroups::Mode::v2) {
         UniqueFd mnt = real_mounts ? make_filesystem("cgroup2", "cgroup", {}, attrs, m.json_path)

@@ -1,4 +1,7 @@
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <linux/keyctl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -11,6 +14,7 @@
 
 #include "crunlite/error.hpp"
 #include "init_steps.hpp"
+#include "sync.hpp"
 
 namespace crunlite::linux_setup {
 namespace {
@@ -36,6 +40,20 @@ void enter_namespaces(const InitPlan& plan) {
         if (::setns(fd, type) != 0) throw Error("setns into a namespace given in .linux.namespaces", errno);
     if (plan.unshare_flags && ::unshare(plan.unshare_flags) != 0) throw Error("unshare the container's namespaces", errno);
     if (plan.new_time_ns) write_time_offsets(*plan.spec);
+}
+
+void continue_in_pid_namespace(const InitPlan& plan) {
+    if (!plan.fork_after_joining) return;
+    // CLONE_PARENT makes the runtime the parent of the new process, so it can reap it.
+    clone_args args{};
+    args.flags = CLONE_PARENT;
+    pid_t child = pid_t(::syscall(SYS_clone3, &args, sizeof args));
+    if (child < 0) throw Error("fork into the container's pid namespace", errno);
+    if (child > 0) {
+        send_sync(plan.sync_fd, SyncType::pid, child);
+        _exit(0);
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // not inherited through fork
 }
 
 void bring_up_loopback() {

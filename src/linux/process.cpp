@@ -85,7 +85,7 @@ void become_user(const InitPlan& plan) {
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw Error("prctl PR_SET_KEEPCAPS", errno);
     const spec::User& user = process.user;
     std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
-    if (::setgroups(groups.size(), groups.data()) != 0 && !(errno == EPERM && plan.new_user_ns && groups.empty()))
+    if (::setgroups(groups.size(), groups.data()) != 0 && !(errno == EPERM && plan.in_user_ns && groups.empty()))
         throw Error(".process.user.additionalGids: setgroups", errno);
     if (::setresgid(user.gid, user.gid, user.gid) != 0) throw Error(".process.user.gid: setgid " + std::to_string(user.gid), errno);
     if (::setresuid(user.uid, user.uid, user.uid) != 0) throw Error(".process.user.uid: setuid " + std::to_string(user.uid), errno);
@@ -142,6 +142,16 @@ std::string find_executable(const spec::Process& process, const std::vector<std:
     throw Error("exec: \"" + name + "\" (.process.args[0]): executable file not found in $PATH");
 }
 
+void close_fds_at_exec(const InitPlan& plan) {
+    // Inherited descriptors stop at exec, except the --preserve-fds ones right after stdio. Done
+    // before any seccomp filter loads, which might not allow close_range; every descriptor
+    // opened after this is opened close-on-exec.
+    int first_closed = 3 + plan.preserve_fds;
+    for (int fd = 3; fd < first_closed; ++fd) ::fcntl(fd, F_SETFD, 0);
+    if (::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        throw Error("mark descriptors close-on-exec (close_range)", errno);
+}
+
 void load_seccomp_early(const InitPlan& plan, bool after_user_change) {
     if (!plan.seccomp) return;
     bool nnp = plan.spec->process->no_new_privileges;
@@ -166,10 +176,6 @@ void exec_process(const InitPlan& plan, const std::string& executable, int fifo_
     // Tell `start` we are going; it waits for this byte (exec has no fifo).
     if (fifo_write_fd >= 0 && ::write(fifo_write_fd, "0", 1) != 1) _exit(127);
 
-    // Inherited descriptors stop here, except the --preserve-fds ones right after stdio.
-    int first_closed = 3 + plan.preserve_fds;
-    for (int fd = 3; fd < first_closed; ++fd) ::fcntl(fd, F_SETFD, 0);
-    if (::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) _exit(127);
 
     // As late as possible, so the filter applies to as little of the runtime as possible.
     if (plan.seccomp && plan.spec->process->no_new_privileges && !plan.seccomp->notify) {

@@ -36,8 +36,10 @@ std::string mount_point_of(const std::string& path) {
 }  // namespace
 
 UniqueFd prepare_root(const InitPlan& plan) {
-    // Mount events inside must not reach the host (slave is runc's default).
-    unsigned long propagation = plan.rootfs_propagation | (plan.rootfs_propagation_recursive ? MS_REC : 0);
+    // Mount events inside must not reach the host (slave is runc's default). An unbindable tree
+    // could not give the rootfs its bind below: it stays private until after pivot_root.
+    unsigned long before_pivot = plan.rootfs_propagation == MS_UNBINDABLE ? MS_PRIVATE : plan.rootfs_propagation;
+    unsigned long propagation = before_pivot | (plan.rootfs_propagation_recursive ? MS_REC : 0);
     if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
         throw Error("set the propagation of / (.linux.rootfsPropagation)", errno);
     const std::string& rootfs = plan.spec->root.path;
@@ -123,9 +125,10 @@ void enter_root(const InitPlan& plan, int root_fd) {
         if (::umount2(".", MNT_DETACH) != 0) throw Error("detach the old root", errno);
     }
     if (::chdir("/") != 0) throw Error("chdir / in the container", errno);
-    if (plan.rootfs_propagation == MS_SHARED &&
-        ::mount(nullptr, "/", nullptr, MS_SHARED | (plan.rootfs_propagation_recursive ? MS_REC : 0), nullptr) != 0)
-        throw Error(".linux.rootfsPropagation: make / shared", errno);
+    bool applied_late = plan.rootfs_propagation == MS_SHARED || plan.rootfs_propagation == MS_UNBINDABLE;
+    if (applied_late &&
+        ::mount(nullptr, "/", nullptr, plan.rootfs_propagation | (plan.rootfs_propagation_recursive ? MS_REC : 0), nullptr) != 0)
+        throw Error(".linux.rootfsPropagation: set the propagation of /", errno);
 }
 
 }  // namespace crunlite::linux_setup

@@ -98,6 +98,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state::validate_id(id);
     std::string bundle = absolute_bundle(options.bundle);
     spec::Spec spec = spec::load_bundle(bundle);
+    bool has_process = spec.process.has_value();
+    if (!has_process) spec.process = spec::Process{};  // setup runs with the defaults; nothing will be exec'd
     if (!spec.process->terminal && !options.console_socket.empty())
         throw Error("--console-socket is only for a process with a terminal, and .process.terminal is false");
     if (spec.process->terminal && !foreground && options.console_socket.empty())
@@ -135,6 +137,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.oci_version = kSpecVersion;
     record.annotations = spec.annotations;
     record.hooks = hooks::to_json(spec.hooks);
+    record.has_process = has_process;
     if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
     dir.save(record);
 
@@ -148,6 +151,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     plan.id = id;
     plan.bundle = bundle;
     plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
+    plan.no_process = !has_process;
 
     timer.mark("cgroups");
     linux_setup::InitProcess init = [&] {
@@ -175,6 +179,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
 
     timer.mark("init-setup");
+    record.pid = init.pid();  // init may have handed over to a child in its pid namespace
+    record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
     record.created = log::rfc3339_now();
     dir.save(record);
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));

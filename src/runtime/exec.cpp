@@ -53,7 +53,7 @@ spec::Process process_from_file(const std::string& path) {
 
 // The container's own process settings, with the command and the flags' overrides.
 spec::Process process_from_flags(const spec::Spec& container, const ExecOptions& o) {
-    spec::Process p = *container.process;
+    spec::Process p = container.process.value_or(spec::Process{});
     if (o.args.empty()) throw Error("exec: a command to run is required");
     p.args = o.args;
     if (!o.cwd.empty()) p.cwd = o.cwd;
@@ -122,7 +122,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         UniqueFd fd(::open((init_ns + ns.name).c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) throw Error("open " + init_ns + ns.name, errno);
         plan.joins.emplace_back(fd.get(), ns.flag);
-        plan.new_user_ns |= ns.flag == CLONE_NEWUSER;
+        plan.in_user_ns |= ns.flag == CLONE_NEWUSER;
         namespace_fds.push_back(std::move(fd));
     }
     UniqueFd pid_ns;
@@ -132,7 +132,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         if (::geteuid() != 0) {
             // An unprivileged runtime cannot join it here; the child joins it right after the
             // user namespace that owns it, then forks into it.
-            auto after_user = plan.new_user_ns ? plan.joins.begin() + 1 : plan.joins.begin();
+            auto after_user = plan.in_user_ns ? plan.joins.begin() + 1 : plan.joins.begin();
             plan.joins.insert(after_user, {pid_ns.get(), CLONE_NEWPID});
             plan.fork_after_joining = true;
             namespace_fds.push_back(std::move(pid_ns));

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/unique_fd.hpp"
 
@@ -103,6 +104,16 @@ void run_one(const spec::Hook& hook, const std::string& what, const std::string&
 void run(const std::vector<spec::Hook>& hooks, const std::string& phase, const std::string& state_json) {
     for (size_t i = 0; i < hooks.size(); ++i)
         run_one(hooks[i], ".hooks." + phase + "[" + std::to_string(i) + "]", state_json);
+}
+
+void run_warning_on_failure(const std::vector<spec::Hook>& hooks, const std::string& phase, const std::string& state_json) {
+    for (size_t i = 0; i < hooks.size(); ++i) {
+        try {
+            run_one(hooks[i], ".hooks." + phase + "[" + std::to_string(i) + "]", state_json);
+        } catch (const Error& e) {
+            log::warning(e.what());
+        }
+    }
 }
 
 std::string state_json(const std::string& id, const std::string& status, int pid, const std::string& bundle,

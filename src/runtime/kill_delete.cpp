@@ -94,11 +94,8 @@ void remove(const std::string& root, const std::string& id, bool force) {
     for (int pid : cgroups::pids_in(dir.record().cgroup_dirs)) ::kill(pid, SIGKILL);
     cgroups::remove(dir.record().cgroup_dirs);
     const state::Record& r = dir.record();
-    try {
-        hooks::run(hooks::from_json(r.hooks).poststop, "poststop", hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
-    } catch (const Error& e) {
-        log::warning(e.what());  // the container is gone either way; the runtime-spec asks for a warning
-    }
+    hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststop, "poststop",
+                                  hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
     dir.remove();
     log::debug("container " + id + " deleted");
 }

@@ -165,6 +165,15 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
         owned_fds.push_back(std::move(fd));
     }
     plan.joins = joins;
+    plan.in_user_ns = spec.linux.find_namespace(NamespaceKind::user) != nullptr;
+    // Namespaces created by clone belong to the runtime's user namespace; with a user namespace
+    // joined by path, init must create its pid namespace itself, after joining.
+    const spec::Namespace* user = spec.linux.find_namespace(NamespaceKind::user);
+    if (user && !user->path.empty() && (clone_flags & CLONE_NEWPID)) {
+        clone_flags &= ~CLONE_NEWPID;
+        plan.unshare_flags |= CLONE_NEWPID;
+        plan.fork_after_joining = true;
+    }
 
     linux_setup::check_lsm_available(spec);
     plan.env = process_environment(spec);

@@ -41,21 +41,18 @@ void release_init(const state::ContainerDir& dir) {
 void start(const std::string& root, const std::string& id) {
     state::ContainerDir dir = state::ContainerDir::open(root, id);
     switch (dir.status()) {
-        case state::Status::created: break;
+        case state::Status::created:
+            if (!dir.record().has_process)
+                throw Error("cannot start a container without a process: its config.json has no .process");
+            break;
         case state::Status::stopped: throw Error("cannot start a container that has stopped");
         case state::Status::running: throw Error("cannot start an already running container");
         default: throw Error(std::string("cannot start a container in the ") + state::status_name(dir.status()) + " state");
     }
     release_init(dir);
     const state::Record& r = dir.record();
-    try {
-        hooks::run(hooks::from_json(r.hooks).poststart, "poststart",
-                   hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
-    } catch (const Error&) {
-        // As runc does: a container whose poststart hook failed is stopped, and start fails.
-        ::kill(r.pid, SIGKILL);
-        throw;
-    }
+    hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststart, "poststart",
+                                  hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
 }
 
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep) {

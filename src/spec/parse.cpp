@@ -569,8 +569,8 @@ Spec parse_spec(const nlohmann::json& json) {
     if (spec.root.path.empty()) root.required("path").fail("must not be empty");
     if (auto f = root.member("readonly")) spec.root.readonly = f->boolean();
 
+    // Optional at create; `start` refuses a container without one (runtime-spec lifecycle).
     if (auto f = top.member("process")) spec.process = parse_process(f->json(), ".process");
-    else top.required("process");  // runc needs a process to start; so do we
     if (auto f = top.member("mounts")) f->each([&](const JsonField& m) { spec.mounts.push_back(parse_mount(m)); });
     if (auto f = top.member("hostname")) spec.hostname = f->string();
     if (auto f = top.member("domainname")) spec.domainname = f->string();

@@ -118,7 +118,7 @@ nlohmann::json record_to_json(const Record& r) {
     return {{"id", r.id},           {"pid", r.pid},         {"pid_start_time", r.pid_start_time},
             {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
             {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
-            {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}};
+            {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process}};
 }
 
 Record record_from_json(const nlohmann::json& j) {
@@ -134,6 +134,7 @@ Record record_from_json(const nlohmann::json& j) {
     r.annotations = j.value("annotations", std::map<std::string, std::string>{});
     r.cgroup_dirs = j.value("cgroup_dirs", std::vector<std::string>{});
     r.hooks = j.value("hooks", nlohmann::json::object());
+    r.has_process = j.value("has_process", true);
     return r;
 }
 

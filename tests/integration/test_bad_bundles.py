@@ -76,7 +76,6 @@ CASES = {
     "oci_version_2": (cfg_edit(lambda c: c.update(ociVersion="2.0.0")), [".ociVersion"]),
     "oci_version_missing": (cfg_edit(lambda c: c.pop("ociVersion") and None), [".ociVersion"]),
     "oci_version_not_string": (cfg_edit(lambda c: c.update(ociVersion=1)), [".ociVersion"]),
-    "process_missing": (cfg_edit(lambda c: c.pop("process") and None), [".process"]),
     "args_missing": (cfg_edit(lambda c: c["process"].pop("args") and None), [".process.args"]),
     "args_empty": (cfg_edit(lambda c: c["process"].update(args=[])), [".process.args"]),
     "args_not_strings": (cfg_edit(lambda c: c["process"].update(args=[1, "x"])), [".process.args[0]"]),

@@ -747,3 +747,15 @@ def test_default_spec_runs_unchanged_args_replaced(rt, make_bundle, new_id):
     r = rt.run(new_id(), bundle)
     assert r.rc == 0 and r.stdout == "ok\n", r
 
+
+
+def test_config_without_process_creates_but_does_not_start(rt, make_bundle, new_id):
+    # runtime-spec: process is optional at create; start must then fail. delete cleans up.
+    bundle = make_bundle(edit=lambda c: c.pop("process") and None)
+    cid = new_id()
+    rt.create(cid, bundle)
+    assert rt.status(cid) == "created"
+    r = rt.start(cid, check=False)
+    assert r.rc != 0 and ".process" in r.stderr, r
+    assert rt.status(cid) == "created"
+    assert rt.delete(cid).rc == 0
