@@ -57,6 +57,9 @@ void set_up_container(const InitPlan& plan) {
     if (plan.new_user_ns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0))
         throw Error("become root in the new user namespace (check .linux.uidMappings and .linux.gidMappings map 0)", errno);
     enter_namespaces(plan);
+    // In a joined user namespace the runtime's uid may map to nothing, and nothing could be
+    // created under it (EOVERFLOW): become that namespace's root when it has one.
+    if (plan.in_user_ns && !plan.new_user_ns && ::setresgid(0, 0, 0) == 0) ::setresuid(0, 0, 0);
     continue_in_pid_namespace(plan);
     timer.mark("namespaces");
     if (plan.new_net_ns) bring_up_loopback();
