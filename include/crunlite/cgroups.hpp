@@ -69,8 +69,13 @@ void apply_resources(const Layout& layout, const std::vector<std::string>& dirs,
 // True when the resources would write nothing (only zeros and empty lists).
 bool resource_writes_empty(const spec::Resources& resources);
 
-// PIDs in a container's cgroup (from the first directory that has a cgroup.procs).
+// PIDs in a container's cgroup and the cgroups below it (from the first hierarchy with a
+// cgroup.procs).
 std::vector<int> pids_in(const std::vector<std::string>& dirs);
+
+// SIGKILL to every process in the container's cgroup trees: cgroup.kill where the kernel has
+// it, otherwise signals until the trees are empty.
+void kill_all(const std::vector<std::string>& dirs);
 
 // The freezer: v1's freezer.state where a freezer hierarchy exists (v1 and hybrid hosts),
 // v2's cgroup.freeze otherwise. Both wait until the kernel reports the new state.

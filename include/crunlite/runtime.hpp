@@ -36,6 +36,8 @@ struct ExecOptions {
     std::string console_socket;
     unsigned preserve_fds = 0;
     bool ignore_paused = false;
+    std::string apparmor_profile;  // --apparmor
+    std::string process_label;     // --process-label (SELinux)
 };
 
 // Sets the container up with its init blocked on exec.fifo; returns init's pid.

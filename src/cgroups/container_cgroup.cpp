@@ -1,7 +1,10 @@
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -123,20 +126,65 @@ void ContainerCgroup::apply_resources(const spec::Resources& resources) const {
     cgroups::apply_resources(layout_, dirs_, resources);
 }
 
+namespace {
+
+// The directory and every cgroup below it, parents before children.
+std::vector<std::string> tree(const std::string& dir) {
+    std::vector<std::string> out = {dir};
+    for (size_t i = 0; i < out.size(); ++i) {
+        DIR* d = ::opendir(out[i].c_str());
+        if (!d) continue;
+        while (dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (e->d_type == DT_DIR && name != "." && name != "..") out.push_back(out[i] + "/" + name);
+        }
+        ::closedir(d);
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<int> pids_in(const std::vector<std::string>& dirs) {
+    // Processes may have moved into cgroups they made below the container's: all count.
     std::vector<int> pids;
     for (auto& dir : dirs) {
-        std::ifstream in(dir + "/cgroup.procs");
-        if (!in) continue;
-        for (int pid; in >> pid;) pids.push_back(pid);
+        if (::access((dir + "/cgroup.procs").c_str(), R_OK) != 0) continue;
+        for (auto& sub : tree(dir)) {
+            std::ifstream in(sub + "/cgroup.procs");
+            for (int pid; in >> pid;) pids.push_back(pid);
+        }
         break;
     }
     return pids;
 }
 
+void kill_all(const std::vector<std::string>& dirs) {
+    // cgroup.kill (cgroup2, Linux 5.14+) kills a whole subtree at once, forks in flight included.
+    for (auto& dir : dirs) {
+        int fd = ::open((dir + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        bool killed = ::write(fd, "1", 1) == 1;
+        ::close(fd);
+        if (killed) return;
+    }
+    // v1: signal until nothing is left, since a process may fork while we read the lists.
+    for (int round = 0; round < 10; ++round) {
+        std::vector<int> pids = pids_in(dirs);
+        if (pids.empty()) return;
+        for (int pid : pids) ::kill(pid, SIGKILL);
+    }
+}
+
 void remove(const std::vector<std::string>& dirs) {
-    // Deepest first, so that parents this runtime made are empty when their turn comes.
-    std::vector<std::string> ordered(dirs.rbegin(), dirs.rend());
+    // Deepest first (cgroups the container made below its own included), so that every
+    // parent is empty when its turn comes.
+    std::vector<std::string> ordered;
+    for (auto& dir : dirs) {
+        auto sub = tree(dir);
+        ordered.insert(ordered.end(), sub.begin(), sub.end());
+    }
+    std::reverse(ordered.begin(), ordered.end());
     for (auto& dir : ordered) {
         for (int attempt = 0; attempt < 100; ++attempt) {
             if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) break;

@@ -21,6 +21,8 @@ void add_exec(CLI::App& app, Globals& globals, Action& action) {
     cmd->add_option("--console-socket", o->console_socket, "unix socket that receives the pty master");
     cmd->add_option("--preserve-fds", o->preserve_fds, "pass N more fds (3..3+N-1) to the process");
     cmd->add_flag("--ignore-paused", o->ignore_paused, "exec even if the container is paused");
+    cmd->add_option("--apparmor", o->apparmor_profile, "AppArmor profile for the process");
+    cmd->add_option("--process-label", o->process_label, "SELinux label for the process");
     cmd->add_option("id", *id, "container ID")->required();
     // Everything after the ID is the command, its own flags included (`exec ID sh -c ...`).
     cmd->prefix_command();

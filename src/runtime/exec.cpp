@@ -85,6 +85,8 @@ spec::Process process_from_flags(const spec::Spec& container, const ExecOptions&
                 if (std::find(set->begin(), set->end(), cap) == set->end()) set->push_back(cap);
     }
     if (o.no_new_privs) p.no_new_privileges = true;
+    if (!o.apparmor_profile.empty()) p.apparmor_profile = o.apparmor_profile;
+    if (!o.process_label.empty()) p.selinux_label = o.process_label;
     p.terminal = o.tty;
     return p;
 }

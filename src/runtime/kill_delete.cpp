@@ -91,7 +91,7 @@ void remove(const std::string& root, const std::string& id, bool force) {
         wait_for_exit(dir.record().pid);
     }
     // Without a pid namespace, processes may outlive init: end them before the cgroup goes.
-    for (int pid : cgroups::pids_in(dir.record().cgroup_dirs)) ::kill(pid, SIGKILL);
+    cgroups::kill_all(dir.record().cgroup_dirs);
     cgroups::remove(dir.record().cgroup_dirs);
     const state::Record& r = dir.record();
     hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststop, "poststop",
