@@ -1,0 +1,426 @@
+"""Cgroup resources: limits in the container's cgroup files, OOM kills and the oom event, pids limits,
+cpu quota/shares, pause/resume, update (flags and --resources -), ps, events --stats, device rules and
+cgroup removal on delete.
+
+Layout-agnostic: the tests find out at run time whether /sys/fs/cgroup is a pure cgroup2 hierarchy
+(v2) or v1 hierarchies (v1 or hybrid), and read the container's files either inside the container
+(its cgroup namespace roots its view: /sys/fs/cgroup/<file> on v2, /sys/fs/cgroup/<controller>/<file>
+on v1) or on the host, in the directories listed in <root>/<id>/state.json under "cgroup_dirs".
+"""
+
+import json
+import os
+import tempfile
+import time
+
+import pytest
+
+from helpers import parse_mountinfo, process_alive, wait_until
+
+MiB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Layout
+
+
+def cgroup_layout():
+    """'v2' when /sys/fs/cgroup is itself a cgroup2 mount, else 'v1' (pure v1 or hybrid)."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = parse_mountinfo(f.read())
+    for m in reversed(mounts):  # the last mount on a point is the visible one
+        if m["mount_point"] == "/sys/fs/cgroup":
+            return "v2" if m["fstype"] == "cgroup2" else "v1"
+    pytest.fail("nothing mounted on /sys/fs/cgroup")
+
+
+LAYOUT = cgroup_layout()
+V2 = LAYOUT == "v2"
+
+# (controller, v1 file, v2 file) for what the tests read
+FILES = {
+    "memory.limit": ("memory", "memory.limit_in_bytes", "memory.max"),
+    "pids.max": ("pids", "pids.max", "pids.max"),
+    "cpu.shares": ("cpu", "cpu.shares", "cpu.weight"),
+    "cpu.quota": ("cpu", "cpu.cfs_quota_us", "cpu.max"),
+    "cpu.period": ("cpu", "cpu.cfs_period_us", "cpu.max"),
+}
+
+
+def inside_path(key):
+    """Where the container sees its own cgroup file (cgroup namespace)."""
+    controller, v1, v2 = FILES[key]
+    return f"/sys/fs/cgroup/{v2}" if V2 else f"/sys/fs/cgroup/{controller}/{v1}"
+
+
+def state_json(rt, cid):
+    with open(os.path.join(rt.root, cid, "state.json")) as f:
+        return json.load(f)
+
+
+def cgroup_dirs(rt, cid):
+    dirs = state_json(rt, cid).get("cgroup_dirs")
+    assert dirs, f"state.json of {cid} lists no cgroup_dirs"
+    return dirs
+
+
+def host_dir(rt, cid, controller):
+    """The container's directory holding `controller`'s files, from state.json's cgroup_dirs."""
+    dirs = cgroup_dirs(rt, cid)
+    if V2:
+        v2 = [d for d in dirs if os.path.exists(os.path.join(d, "cgroup.controllers"))]
+        assert len(v2) == 1, f"expected one cgroup2 dir in {dirs}"
+        return v2[0]
+    for d in dirs:
+        rel = os.path.relpath(d, "/sys/fs/cgroup")
+        hierarchy = rel.split("/")[0]
+        if controller in hierarchy.split(","):
+            return d
+    # a hybrid host may have the controller only in the unified hierarchy
+    for d in dirs:
+        if os.path.exists(os.path.join(d, "cgroup.controllers")) and os.path.exists(os.path.join(d, f"{controller}.max")):
+            return d
+    pytest.fail(f"no {controller} directory among {dirs}")
+
+
+def host_read(rt, cid, key):
+    controller, v1, v2 = FILES[key]
+    with open(os.path.join(host_dir(rt, cid, controller), v2 if V2 else v1)) as f:
+        return f.read().strip()
+
+
+def host_read_file(rt, cid, controller, name):
+    with open(os.path.join(host_dir(rt, cid, controller), name)) as f:
+        return f.read().strip()
+
+
+def memory_limit_text(n):
+    return str(n)
+
+
+def cpu_weight(shares):
+    return 1 + (shares - 2) * 9999 // 262142
+
+
+# --------------------------------------------------------------------------------------------
+# Bundles
+
+
+def base_edit(cfg, resources=None, args=None, binds=(), caps=()):
+    cfg["process"]["terminal"] = False
+    if args is not None:
+        cfg["process"]["args"] = list(args)
+    if resources:
+        cfg["linux"].setdefault("resources", {}).update(resources)
+    for src, dst in binds:
+        cfg["mounts"].append({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rw"]})
+    for c in caps:
+        for s in ("bounding", "effective", "permitted"):
+            if c not in cfg["process"]["capabilities"][s]:
+                cfg["process"]["capabilities"][s].append(c)
+
+
+def bundle_with(rt, args, resources=None, binds=(), caps=()):
+    return rt.make_bundle(edit=lambda cfg: base_edit(cfg, resources, args, binds, caps))
+
+
+def shared_dir(rt):
+    """A host directory, bind-mounted into a container at /shared, for triggers and counters."""
+    d = tempfile.mkdtemp(prefix="shared-", dir=rt.bundle_base)
+    os.chmod(d, 0o777)
+    return d
+
+
+def run_detached(rt, cid, bundle):
+    r = rt.run(cid, bundle, "-d", timeout=30)
+    assert r.rc == 0, r
+    rt.remember_pid(cid)
+    return rt.state(cid)["pid"]
+
+
+def read_int(path):
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Tests
+
+
+def test_layout_detected_matches_mounts():
+    # The container's dirs are read where the layout says; this only documents what was detected.
+    assert LAYOUT in ("v1", "v2")
+    if V2:
+        assert os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    else:
+        assert os.path.isdir("/sys/fs/cgroup/memory")
+
+
+def test_memory_limit_file_inside_and_on_host(rt, new_id):
+    limit = 48 * MiB
+    b = bundle_with(rt, ["sh", "-c", f"cat {inside_path('memory.limit')}"], {"memory": {"limit": limit}})
+    cid = new_id()
+    r = rt.run(cid, b, timeout=30)
+    assert r.rc == 0, r
+    assert r.stdout.strip() == memory_limit_text(limit), r
+
+    cid2 = new_id()
+    b2 = bundle_with(rt, ["sleep", "30"], {"memory": {"limit": limit}})
+    run_detached(rt, cid2, b2)
+    assert host_read(rt, cid2, "memory.limit") == memory_limit_text(limit)
+    assert rt.delete(cid2, force=True).rc == 0
+
+
+def test_memory_hog_is_oom_killed_and_events_reports_oom(rt, new_id):
+    shared = shared_dir(rt)
+    limit = 32 * MiB
+    # memory + swap == limit: no swap to escape to (v1 memsw, v2 swap.max 0)
+    script = ("while [ ! -e /shared/go ]; do usleep 50000; done; "
+              "exec dd if=/dev/zero of=/dev/null bs=128M count=1")
+    b = bundle_with(rt, ["sh", "-c", script], {"memory": {"limit": limit, "swap": limit}},
+                    binds=[(shared, "/shared")])
+    cid = new_id()
+    # --keep: the cgroup (and its OOM-kill counter) outlives the init, so that `events`, which polls
+    # the counter every --interval, sees it grow. (Without --keep, `run` removes the cgroup at once
+    # and crun-lite's events misses the oom kill of the init: see the report.)
+    run_p = rt.popen("run", "--keep", "--bundle", b, cid)
+    wait_until(lambda: os.path.exists(os.path.join(rt.root, cid, "state.json")) and rt.status(cid) == "running",
+               timeout=20, what="container running")
+    rt.remember_pid(cid)
+    ev = rt.popen("events", "--interval", "200ms", cid)
+    # wait until events has printed at least one stats line (it is watching)
+    wait_until(lambda: '"type":"stats"' in rt.popen_output(ev)[0].replace(" ", "") or ev.poll() is not None,
+               timeout=10, what="first stats event")
+    assert ev.poll() is None, rt.popen_output(ev)
+    with open(os.path.join(shared, "go"), "w"):
+        pass
+    try:
+        rc = run_p.wait(timeout=30)
+    except Exception:
+        pytest.fail(f"run did not end after the hog started: {rt.popen_output(run_p)}")
+    assert rc == 137, (rc, rt.popen_output(run_p))
+    try:
+        ev.wait(timeout=15)
+    except Exception:
+        pass  # checked below from its output
+    out, err = rt.popen_output(ev)
+    types = []
+    for line in out.splitlines():
+        if line.strip():
+            types.append(json.loads(line).get("type"))
+    assert "oom" in types, (out, err)
+    oom_line = next(json.loads(l) for l in out.splitlines() if l.strip() and json.loads(l).get("type") == "oom")
+    assert oom_line.get("id") == cid, oom_line
+    assert rt.delete(cid).rc == 0
+
+
+def test_fork_loop_stops_at_pids_limit(rt, new_id):
+    shared = shared_dir(rt)
+    # `sleep 5 &` forks; with pids.limit 10 (two shells count too) some of the 20 forks fail. busybox
+    # sh gives up at the first failed fork, so the loop runs in a child shell; the sleeps it
+    # started are re-parented to the init, whose builtin echo (no fork) reports the end.
+    script = ("sh -c 'for i in $(seq 20); do sleep 5 & done' 2>/shared/err; echo $? >/shared/done; "
+              "sleep 8")
+    b = bundle_with(rt, ["sh", "-c", script], {"pids": {"limit": 10}}, binds=[(shared, "/shared")])
+    cid = new_id()
+    pid = run_detached(rt, cid, b)
+    assert host_read(rt, cid, "pids.max") == "10"
+    wait_until(lambda: os.path.exists(os.path.join(shared, "done")) or not process_alive(pid), timeout=20,
+               what="the fork loop to end")
+    r = rt.cli("ps", "--format", "json", cid)
+    assert r.rc == 0, r
+    pids = json.loads(r.stdout)
+    sleeps = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"sleep"):
+            sleeps.append(p)
+    with open(os.path.join(shared, "err")) as f:
+        err = f.read()
+    assert 0 < len(sleeps) <= 10, (sleeps, pids)
+    assert len(sleeps) < 20
+    assert err.strip(), "no fork failed although 20 > pids.limit 10"
+    assert "fork" in err.lower() or "resource temporarily unavailable" in err.lower(), err
+    current = int(host_read_file(rt, cid, "pids", "pids.current"))
+    assert current <= 10
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_cpu_quota_and_shares_files(rt, new_id):
+    shares, quota, period = 512, 50000, 100000
+    b = bundle_with(rt, ["sleep", "30"], {"cpu": {"shares": shares, "quota": quota, "period": period}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    if V2:
+        assert host_read(rt, cid, "cpu.shares") == str(cpu_weight(shares))
+        assert host_read(rt, cid, "cpu.quota") == f"{quota} {period}"
+    else:
+        assert host_read(rt, cid, "cpu.shares") == str(shares)
+        assert host_read(rt, cid, "cpu.quota") == str(quota)
+        assert host_read(rt, cid, "cpu.period") == str(period)
+    # the same from inside the container (its cgroup namespace)
+    if V2:
+        r = rt.cli("exec", cid, "cat", "/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu.weight")
+        assert r.rc == 0, r
+        assert r.stdout.split("\n")[:2] == [f"{quota} {period}", str(cpu_weight(shares))], r
+    else:
+        r = rt.cli("exec", cid, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us",
+                   "/sys/fs/cgroup/cpu/cpu.shares")
+        assert r.rc == 0, r
+        assert r.stdout.split() == [str(quota), str(period), str(shares)], r
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_pause_freezes_and_resume_thaws(rt, new_id):
+    shared = shared_dir(rt)
+    counter = os.path.join(shared, "count")
+    script = "i=0; while true; do i=$((i+1)); echo $i >/shared/count; usleep 50000; done"
+    b = bundle_with(rt, ["sh", "-c", script], binds=[(shared, "/shared")])
+    cid = new_id()
+    run_detached(rt, cid, b)
+    wait_until(lambda: (read_int(counter) or 0) >= 3, timeout=10, what="the counter to run")
+    r = rt.cli("pause", cid)
+    assert r.rc == 0, r
+    assert rt.status(cid) == "paused"
+    time.sleep(0.2)  # a write in flight when the freeze came has landed
+    frozen = read_int(counter)
+    time.sleep(1.0)
+    assert read_int(counter) == frozen, "the counter advanced while paused"
+    assert rt.status(cid) == "paused"
+    r = rt.cli("resume", cid)
+    assert r.rc == 0, r
+    assert rt.status(cid) == "running"
+    wait_until(lambda: (read_int(counter) or 0) > (frozen or 0) + 2, timeout=10, what="the counter to advance after resume")
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_update_flags_change_live_files(rt, new_id):
+    b = bundle_with(rt, ["sleep", "30"], {"memory": {"limit": 128 * MiB}, "pids": {"limit": 20}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    assert host_read(rt, cid, "memory.limit") == str(128 * MiB)
+    assert host_read(rt, cid, "pids.max") == "20"
+    r = rt.cli("update", "--memory", "64m", "--pids-limit", "7", cid)
+    assert r.rc == 0, r
+    assert host_read(rt, cid, "memory.limit") == str(64 * MiB)
+    assert host_read(rt, cid, "pids.max") == "7"
+    # and the container sees the same
+    r = rt.cli("exec", cid, "cat", inside_path("memory.limit"), inside_path("pids.max"))
+    assert r.rc == 0, r
+    assert r.stdout.split() == [str(64 * MiB), "7"], r
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_update_resources_json_on_stdin(rt, new_id):
+    b = bundle_with(rt, ["sleep", "30"], {"memory": {"limit": 128 * MiB}, "pids": {"limit": 20}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    res = {"memory": {"limit": 48 * MiB}, "pids": {"limit": 9}, "cpu": {"quota": 20000, "period": 100000}}
+    r = rt.cli("update", "--resources", "-", cid, input_data=json.dumps(res))
+    assert r.rc == 0, r
+    assert host_read(rt, cid, "memory.limit") == str(48 * MiB)
+    assert host_read(rt, cid, "pids.max") == "9"
+    if V2:
+        assert host_read(rt, cid, "cpu.quota") == "20000 100000"
+    else:
+        assert host_read(rt, cid, "cpu.quota") == "20000"
+        assert host_read(rt, cid, "cpu.period") == "100000"
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_ps_json_and_table(rt, new_id):
+    b = bundle_with(rt, ["sh", "-c", "sleep 30 & sleep 30"])
+    cid = new_id()
+    pid = run_detached(rt, cid, b)
+    # busybox sh execs the last command: the init is sh, plus two sleeps
+    wait_until(lambda: len(json.loads(rt.cli("ps", "--format", "json", cid).stdout or "[]")) >= 2, timeout=10,
+               what="two processes in the container")
+    r = rt.cli("ps", "--format", "json", cid)
+    assert r.rc == 0, r
+    pids = json.loads(r.stdout)
+    assert isinstance(pids, list) and all(isinstance(p, int) for p in pids), r
+    assert pid in pids, (pid, pids)
+    assert len(pids) == 2, pids
+    r = rt.cli("ps", cid)
+    assert r.rc == 0, r
+    lines = r.stdout.splitlines()
+    header = lines[0].split()
+    assert "PID" in header, r
+    col = header.index("PID")
+    listed = {int(l.split()[col]) for l in lines[1:] if l.strip()}
+    assert set(pids) <= listed, (pids, r.stdout)
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_events_stats(rt, new_id):
+    b = bundle_with(rt, ["sleep", "30"], {"memory": {"limit": 64 * MiB}, "pids": {"limit": 30}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    r = rt.cli("events", "--stats", cid, timeout=15)
+    assert r.rc == 0, r
+    lines = [l for l in r.stdout.splitlines() if l.strip()]
+    assert len(lines) == 1, r
+    ev = json.loads(lines[0])
+    assert ev["type"] == "stats" and ev["id"] == cid, ev
+    usage = ev["data"]["memory"]["usage"]["usage"]
+    assert isinstance(usage, int) and usage > 0, ev["data"]["memory"]
+    assert ev["data"]["memory"]["usage"]["limit"] == 64 * MiB, ev["data"]["memory"]
+    assert ev["data"]["pids"]["current"] == 1, ev["data"]["pids"]
+    assert ev["data"]["pids"].get("limit") in (None, 30), ev["data"]["pids"]
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_device_rules(rt, new_id):
+    script = ("echo x >/dev/null && echo null=ok; "
+              "mknod /dev/kmsg2 c 1 11 && echo made; "
+              "head -c 1 /dev/kmsg2 2>&1 >/dev/null; echo kmsg=$?")
+    b = bundle_with(rt, ["sh", "-c", script], caps=["CAP_MKNOD"])
+    cid = new_id()
+    r = rt.run(cid, b, timeout=30)
+    assert r.rc == 0, r
+    out = r.stdout.splitlines()
+    assert "null=ok" in out, r
+    assert "made" in out, r
+    assert any("Operation not permitted" in l for l in out), r
+    assert "kmsg=1" in out, r
+
+
+def test_delete_removes_every_cgroup_dir(rt, new_id):
+    # a stopped container, plain delete
+    b = bundle_with(rt, ["true"], {"memory": {"limit": 64 * MiB}, "pids": {"limit": 10}})
+    cid = new_id()
+    rt.create(cid, b)
+    dirs = cgroup_dirs(rt, cid)
+    assert all(os.path.isdir(d) for d in dirs), dirs
+    rt.start(cid)
+    rt.wait_status(cid, "stopped")
+    r = rt.delete(cid)
+    assert r.rc == 0, r
+    assert [d for d in dirs if os.path.exists(d)] == []
+
+    # a running container, delete --force
+    b2 = bundle_with(rt, ["sh", "-c", "sleep 30 & sleep 30"], {"memory": {"limit": 64 * MiB}})
+    cid2 = new_id()
+    pid = run_detached(rt, cid2, b2)
+    dirs2 = cgroup_dirs(rt, cid2)
+    assert all(os.path.isdir(d) for d in dirs2), dirs2
+    r = rt.delete(cid2, force=True)
+    assert r.rc == 0, r
+    assert [d for d in dirs2 if os.path.exists(d)] == []
+    wait_until(lambda: not process_alive(pid), timeout=5, what="the init to be gone")
+
+    # a created (never started) container, delete --force
+    cid3 = new_id()
+    rt.create(cid3, b)
+    dirs3 = cgroup_dirs(rt, cid3)
+    r = rt.delete(cid3, force=True)
+    assert r.rc == 0, r
+    assert [d for d in dirs3 if os.path.exists(d)] == []

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# cgroup-suite-in-vm.sh [CRUN_LITE]: runs tests/integration/test_cgroups.py inside a throw-away pure
+# cgroup v2 guest (run-in-v2-vm.sh) against CRUN_LITE (default: build/crun-lite of this checkout).
+#
+# On the host it boots the guest and runs itself in there; in the guest ($CRUN_LITE_VM set) it runs
+# `pytest-3 -q -p no:cacheprovider test_cgroups.py` from tests/integration with CRUN_LITE set. The
+# host's / is the guest's (read-only, under a tmpfs overlay), so this checkout and the binary are
+# visible unchanged; /tmp and /run (bundles, state roots) are fresh tmpfs in the guest. Prints pytest's
+# output (and its summary line) and exits with pytest's status (124/125 when the VM itself failed).
+# Environment: CRUN_LITE_VM_TIMEOUT (default 600 s) and the other run-in-v2-vm.sh variables.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CRUN_LITE=${1:-$REPO/build/crun-lite}
+
+# ------------------------------------------------------------------------------------------ host
+if [[ -z ${CRUN_LITE_VM:-} ]]; then
+  [[ -x $CRUN_LITE ]] || { echo "cgroup-suite-in-vm: no crun-lite binary at $CRUN_LITE (build it first)" >&2; exit 1; }
+  CRUN_LITE=$(realpath "$CRUN_LITE")
+  case $CRUN_LITE in
+    /tmp/* | /run/* | /dev/*)
+      echo "cgroup-suite-in-vm: $CRUN_LITE is hidden in the guest (its /tmp, /run, /dev are its own); copy it elsewhere (/var/tmp)" >&2
+      exit 1 ;;
+  esac
+  command -v pytest-3 >/dev/null || { echo "cgroup-suite-in-vm: pytest-3 missing (apt-get install python3-pytest)" >&2; exit 1; }
+  [[ -x /bin/busybox ]] || { echo "cgroup-suite-in-vm: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+  start=$(date +%s%N)
+  "$HERE/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1024 -c 2 \
+    -e "CRUN_LITE=$CRUN_LITE" -e "PYTHONDONTWRITEBYTECODE=1" \
+    "$HERE/cgroup-suite-in-vm.sh" "$CRUN_LITE"
+  rc=$?
+  ms=$((($(date +%s%N) - start) / 1000000))
+  echo "cgroup-suite-in-vm: VM run took ${ms} ms, exit status $rc"
+  exit "$rc"
+fi
+
+# ----------------------------------------------------------------------------------------- guest
+echo "guest: kernel $(uname -r), /sys/fs/cgroup is $(stat -f -c %T /sys/fs/cgroup), crun-lite: $CRUN_LITE"
+cd "$REPO/tests/integration" || exit 1
+export CRUN_LITE
+pytest-3 -q -p no:cacheprovider -o cache_dir=/tmp/pytest-cache test_cgroups.py
