@@ -18,16 +18,22 @@ CRUN_LITE=${1:-$REPO/build/crun-lite}
 if [[ -z ${CRUN_LITE_VM:-} ]]; then
   [[ -x $CRUN_LITE ]] || { echo "cgroup-suite-in-vm: no crun-lite binary at $CRUN_LITE (build it first)" >&2; exit 1; }
   CRUN_LITE=$(realpath "$CRUN_LITE")
+  # The guest's /tmp, /run and /dev are its own: a checkout or binary there is shared explicitly.
+  share=()
+  case $REPO in /tmp/* | /run/* | /dev/*) share=(-w "$REPO") ;; esac
   case $CRUN_LITE in
+    "$REPO"/*) ;;
     /tmp/* | /run/* | /dev/*)
-      echo "cgroup-suite-in-vm: $CRUN_LITE is hidden in the guest (its /tmp, /run, /dev are its own); copy it elsewhere (/var/tmp)" >&2
-      exit 1 ;;
+      copy=$(mktemp -d /var/tmp/crun-lite-vm-bin.XXXXXX)
+      trap 'rm -rf -- "$copy"' EXIT
+      cp -p -- "$CRUN_LITE" "$copy/crun-lite"
+      CRUN_LITE=$copy/crun-lite ;;
   esac
   command -v pytest-3 >/dev/null || { echo "cgroup-suite-in-vm: pytest-3 missing (apt-get install python3-pytest)" >&2; exit 1; }
   [[ -x /bin/busybox ]] || { echo "cgroup-suite-in-vm: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
   start=$(date +%s%N)
-  "$HERE/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1024 -c 2 \
-    -e "CRUN_LITE=$CRUN_LITE" -e "PYTHONDONTWRITEBYTECODE=1" \
+  "$HERE/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1024 -c 2 "${share[@]}" \
+    -e "CRUN_LITE=$CRUN_LITE" -e "CRUN_LITE_REPO=$REPO" -e "PYTHONDONTWRITEBYTECODE=1" \
     "$HERE/cgroup-suite-in-vm.sh" "$CRUN_LITE"
   rc=$?
   ms=$((($(date +%s%N) - start) / 1000000))
@@ -37,6 +43,7 @@ fi
 
 # ----------------------------------------------------------------------------------------- guest
 echo "guest: kernel $(uname -r), /sys/fs/cgroup is $(stat -f -c %T /sys/fs/cgroup), crun-lite: $CRUN_LITE"
-cd "$REPO/tests/integration" || exit 1
+# The script may run from a copy (when the checkout is under /tmp): the host said where the repo is.
+cd "${CRUN_LITE_REPO:-$REPO}/tests/integration" || exit 1
 export CRUN_LITE
 pytest-3 -q -p no:cacheprovider -o cache_dir=/tmp/pytest-cache test_cgroups.py

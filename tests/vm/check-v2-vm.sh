@@ -25,6 +25,10 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   fi
   OUT=$(mktemp -d /var/tmp/crun-lite-vm-check.XXXXXX) # not under /tmp: the guest mounts a tmpfs there
   trap 'rm -rf -- "$OUT"' EXIT
+  # The guest's /tmp, /run and /dev are its own: a binary from there goes along in the shared dir.
+  case $CRUN_LITE in
+    /tmp/* | /run/* | /dev/*) cp -p -- "$CRUN_LITE" "$OUT/crun-lite" && CRUN_LITE=$OUT/crun-lite ;;
+  esac
   start=$(date +%s%N)
   "$HERE/run-in-v2-vm.sh" -w "$OUT" -e "CHECK_OUT=$OUT" "$HERE/check-v2-vm.sh" "$CRUN_LITE"
   rc=$?
