@@ -86,8 +86,18 @@ ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relati
                 // A new v1 cpuset starts empty, and no task can join an empty cpuset. Checked for
                 // existing levels too: a concurrent create may have made one and not filled it yet.
                 if (!h.unified && has_controller(h, "cpuset")) {
-                    for (const char* file : {"/cpuset.cpus", "/cpuset.mems"})
-                        if (read_trimmed(dir + file).empty()) write_file(dir + file, read_trimmed(parent + file));
+                    bool vanished = false;
+                    for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
+                        if (!read_trimmed(dir + file).empty()) continue;
+                        if (::access(dir.c_str(), F_OK) != 0) vanished = true;  // removed by a concurrent delete
+                        else write_file(dir + file, read_trimmed(parent + file));
+                    }
+                    if (vanished && restarts++ < 100) {
+                        dir = h.mount_point;
+                        ss.clear();
+                        ss.str(relative_path);
+                        continue;
+                    }
                 }
             }
             dirs_.push_back(dir);
