@@ -71,7 +71,11 @@ int main(int argc, char** argv) {
             char cwd[4096];
             if (::getcwd(cwd, sizeof cwd)) globals.root = std::string(cwd) + "/" + globals.root;
         }
-        if (globals.systemd_cgroup) throw Error("--systemd-cgroup is not supported by this version of crun-lite");
+        if (globals.systemd_cgroup)
+            throw Error(::access("/run/systemd/system", F_OK) == 0
+                            ? "--systemd-cgroup: the systemd cgroup driver is not supported by this version of crun-lite; use cgroupfs paths"
+                            : "--systemd-cgroup: systemd is not running on this host (/run/systemd/system is missing), and crun-lite "
+                              "does not implement the systemd cgroup driver; use cgroupfs paths");
         return action();
     } catch (const std::exception& e) {
         log::error(e.what());

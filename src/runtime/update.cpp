@@ -19,6 +19,14 @@ void update(const std::string& root, const std::string& id, const nlohmann::json
     cgroups::Layout layout = cgroups::detect_layout();
     if (layout.hierarchies.size() != dir.record().cgroup_dirs.size())
         throw Error("the host's cgroup hierarchies changed since the container was created");
+    if (resources.memory && resources.memory->check_before_update && resources.memory->limit && *resources.memory->limit > 0) {
+        // checkBeforeUpdate: refuse a memory limit below what the container already uses.
+        auto stats = cgroups::stats(dir.record().cgroup_dirs);
+        uint64_t usage = stats["memory"]["usage"].value("usage", uint64_t(0));
+        if (usage > uint64_t(*resources.memory->limit))
+            throw Error(json_path + ".memory.limit: the container uses " + std::to_string(usage) + " bytes, more than the new limit " +
+                        std::to_string(*resources.memory->limit) + " (checkBeforeUpdate)");
+    }
     cgroups::apply_resources(layout, dir.record().cgroup_dirs, resources, json_path);
 }
 
