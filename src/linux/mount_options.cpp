@@ -77,7 +77,12 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
             out.recursive_idmap = opt == "ridmap";
             continue;
         }
-        if (opt == "tmpcopyup" || opt == "remount" || opt == "copy-symlink" ||
+        if (opt == "tmpcopyup") {
+            if (type != "tmpfs") throw SpecError(path, "tmpcopyup is only for tmpfs mounts");
+            out.tmpcopyup = true;
+            continue;
+        }
+        if (opt == "remount" || opt == "copy-symlink" ||
             opt == "src-nofollow" || opt == "dest-nofollow")
             throw SpecError(path, "mount option \"" + opt + "\" is not supported by this version of crun-lite");
         uint64_t prop;

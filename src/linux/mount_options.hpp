@@ -16,6 +16,7 @@ struct MountOptions {
     uint64_t attr_clear = 0;
     uint64_t recursive_attr_set = 0;  // from "rro", "rnosuid", ...: applied with AT_RECURSIVE
     uint64_t recursive_attr_clear = 0;
+    bool tmpcopyup = false;           // tmpfs starts with a copy of what the image has at the destination
     bool idmap = false;               // "idmap"/"ridmap" or mappings on the mount: an idmapped bind
     bool recursive_idmap = false;
     uint64_t propagation = 0;         // MS_PRIVATE / MS_SLAVE / MS_SHARED / MS_UNBINDABLE, or 0

@@ -5,6 +5,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
 #include <sstream>
 
 #include "crunlite/error.hpp"
@@ -14,6 +19,8 @@
 
 namespace crunlite::linux_setup {
 namespace {
+
+void copy_tree(int from_dir, int to_dir, const std::string& what);
 
 UniqueFd open_target(const PlannedMount& m, int root_fd) {
     const std::string& dest = m.config->destination;
@@ -57,8 +64,55 @@ void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd
     if (!plan.spec->linux.mount_label.empty() && m.config->type != "proc" && m.config->type != "sysfs")
         fs_options.emplace_back("context", "\"" + plan.spec->linux.mount_label + "\"");
     UniqueFd mnt = make_filesystem(m.config->type, m.config->source, fs_options, o.attr_set | o.recursive_attr_set, m.json_path);
+    if (o.tmpcopyup) {
+        // What the image has at the destination, copied into the new tmpfs before it covers it.
+        UniqueFd image_dir(::openat(target_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!image_dir) throw Error(m.json_path + ": open " + m.config->destination + " for tmpcopyup", errno);
+        copy_tree(image_dir.get(), mnt.get(), m.json_path + " (tmpcopyup)");
+    }
     set_propagation(mnt.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
     attach(mnt.get(), target_fd, m.json_path);
+}
+
+// Copies a directory tree without following any symlink in it (they are copied as links):
+// it comes from the image, and its links may point anywhere.
+void copy_tree(int from_dir, int to_dir, const std::string& what) {
+    DIR* dir = ::fdopendir(::dup(from_dir));
+    if (!dir) throw Error(what + ": read the image's directory", errno);
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
+    while (dirent* entry = ::readdir(dir)) {
+        const char* name = entry->d_name;
+        if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+        struct stat st{};
+        if (::fstatat(from_dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        mode_t mode = st.st_mode & 07777;
+        if (S_ISDIR(st.st_mode)) {
+            if (::mkdirat(to_dir, name, 0700) != 0 && errno != EEXIST) throw Error(what + ": mkdir " + name, errno);
+            UniqueFd sub_from(::openat(from_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            UniqueFd sub_to(::openat(to_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub_from || !sub_to) throw Error(what + ": open " + name, errno);
+            copy_tree(sub_from.get(), sub_to.get(), what);
+        } else if (S_ISREG(st.st_mode)) {
+            UniqueFd in(::openat(from_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            UniqueFd out(::openat(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            if (!in || !out) throw Error(what + ": copy " + name, errno);
+            char buf[65536];
+            ssize_t n;
+            while ((n = ::read(in.get(), buf, sizeof buf)) > 0)
+                if (::write(out.get(), buf, size_t(n)) != n) throw Error(what + ": write " + name, errno);
+            if (n < 0) throw Error(what + ": read " + name, errno);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t n = ::readlinkat(from_dir, name, target, sizeof target - 1);
+            if (n < 0) throw Error(what + ": readlink " + name, errno);
+            target[n] = '\0';
+            if (::symlinkat(target, to_dir, name) != 0) throw Error(what + ": symlink " + name, errno);
+        } else {
+            continue;  // devices, fifos, sockets: not what tmpcopyup is for
+        }
+        ::fchownat(to_dir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+        if (!S_ISLNK(st.st_mode)) ::fchmodat(to_dir, name, mode, 0);
+    }
 }
 
 std::vector<std::pair<std::string, std::string>> cgroup_v1_options(const cgroups::Hierarchy& h) {

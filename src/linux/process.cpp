@@ -102,11 +102,13 @@ void become_user(const InitPlan& plan) {
     if (rc != 0) throw Error(".process.capabilities: set the effective, permitted and inheritable sets", err);
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
         throw Error("clear the ambient capabilities", errno);
+    // The kernel takes only ambient capabilities that are also permitted and inheritable; the
+    // others are skipped, as runc does (buildah sends ambient without inheritable), and the
+    // runtime logged them at plan time.
     for (int cap : caps.ambient)
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
-            throw Error(".process.capabilities.ambient: raise " + std::string(cap_to_name(cap)) +
-                            " (an ambient capability must also be permitted and inheritable)",
-                        errno);
+        if (contains(caps.permitted, cap) && contains(caps.inheritable, cap) &&
+            ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+            throw Error(".process.capabilities.ambient: raise " + std::string(cap_to_name(cap)), errno);
 
     if (process.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw Error(".process.noNewPrivileges: prctl", errno);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -176,6 +177,12 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
     }
 
     linux_setup::check_lsm_available(spec);
+    if (spec.process->capabilities)
+        for (int cap : spec.process->capabilities->ambient)
+            if (std::find(spec.process->capabilities->inheritable.begin(), spec.process->capabilities->inheritable.end(), cap) ==
+                spec.process->capabilities->inheritable.end())
+                log::debug(".process.capabilities.ambient: " + std::to_string(cap) +
+                           " is not inheritable, so the kernel cannot raise it; skipped, as runc does");
     plan.env = process_environment(spec);
     // Socket activation: the fds systemd passed on (LISTEN_FDS) go to the container, whose
     // init will be pid 1.

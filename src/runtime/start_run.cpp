@@ -18,20 +18,25 @@ namespace crunlite::runtime {
 namespace {
 
 void release_init(const state::ContainerDir& dir) {
+    // The pidfd first: once the fifo is open, init may exec, run a short program, exit and be
+    // reaped by its subreaper before we look, and its byte in the fifo then still says it started.
+    UniqueFd init(int(::syscall(SYS_pidfd_open, dir.record().pid, 0)));
+    if (!init) throw Error("container init (pid " + std::to_string(dir.record().pid) + ") is gone", errno);
     // Non-blocking open: it never waits for a writer, and init, blocked in its own open
     // for writing, goes on as soon as this one exists.
     UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fifo) throw Error("open " + dir.fifo_path(), errno);
-    UniqueFd init(int(::syscall(SYS_pidfd_open, dir.record().pid, 0)));
-    if (!init) throw Error("container init (pid " + std::to_string(dir.record().pid) + ") is gone", errno);
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {init.get(), POLLIN, 0}};
+    char byte;
     for (;;) {
         int n = ::poll(fds, 2, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw Error("wait for container init", errno);
-        char byte;
         if ((fds[0].revents & POLLIN) && ::read(fifo.get(), &byte, 1) == 1) break;
-        if (fds[1].revents & POLLIN) throw Error("container init exited before it could start the process");
+        if (fds[1].revents & POLLIN) {
+            if (::read(fifo.get(), &byte, 1) == 1) break;  // it started, and has already finished
+            throw Error("container init exited before it could start the process");
+        }
     }
     ::unlink(dir.fifo_path().c_str());
 }

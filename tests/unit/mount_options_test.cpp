@@ -275,7 +275,7 @@ TEST(MountOptions, EmptyOptionNameIsRefusedWithItsIndex) {
 // Options this version refuses, each named by its index
 
 TEST(MountOptions, UnsupportedOptionsAreRefusedWithTheirPath) {
-    for (const char* opt : {"tmpcopyup", "remount", "copy-symlink", "src-nofollow", "dest-nofollow"}) {
+    for (const char* opt : {"remount", "copy-symlink", "src-nofollow", "dest-nofollow"}) {
         EXPECT_TRUE(ThrowsSpecError([&] { parse({"rbind", opt}, "bind"); }, kPath + "[1]",
                                     std::string("mount option \"") + opt + "\" is not supported"))
             << opt;
@@ -291,8 +291,11 @@ TEST(MountOptions, IdmapAndRidmapMarkAnIdmappedBind) {
     EXPECT_TRUE(ridmap.recursive_idmap);
 }
 
-TEST(MountOptions, TmpcopyupIsRefusedAtItsOwnIndex) {
-    EXPECT_TRUE(ThrowsSpecError([] { parse({"nosuid", "nodev", "tmpcopyup", "mode=755"}); }, kPath + "[2]", "tmpcopyup"));
+TEST(MountOptions, TmpcopyupIsForTmpfsOnly) {
+    auto o = parse({"nosuid", "nodev", "tmpcopyup", "mode=755"});
+    EXPECT_TRUE(o.tmpcopyup);
+    EXPECT_EQ(o.fs_options.size(), 1u);  // mode=755 only: tmpcopyup is the runtime's, not tmpfs's
+    EXPECT_TRUE(ThrowsSpecError([] { parse({"nosuid", "tmpcopyup"}, "proc"); }, kPath + "[1]", "only for tmpfs"));
 }
 
 // ---------------------------------------------------------------------------------------------
