@@ -143,8 +143,6 @@ CASES = {
                            [".process.capabilities.bounding[3]", "CAP_NOPE"]),
     "capability_set_not_an_array": (cfg_edit(lambda c: c["process"]["capabilities"].update(effective="CAP_KILL")),
                                     [".process.capabilities.effective"]),
-    "capability_ambient_not_permitted": (cfg_edit(lambda c: c["process"]["capabilities"].update(
-        ambient=["CAP_CHOWN"], bounding=["CAP_CHOWN"])), [".process.capabilities.ambient"]),
     "rlimit_unknown": (cfg_edit(lambda c: c["process"]["rlimits"][0].update(type="RLIMIT_NOPE")),
                        [".process.rlimits[0].type"]),
     "rlimit_soft_above_hard": (cfg_edit(lambda c: c["process"]["rlimits"][0].update(soft=2000, hard=1000)),

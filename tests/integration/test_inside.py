@@ -845,3 +845,15 @@ def test_state_json_fields(rt, make_bundle, new_id):
     wait_until(lambda: rt.state(cid)["status"] == "stopped", what="stopped")
     assert rt.state(cid)["pid"] == 0
     assert rt.delete(cid).rc == 0
+
+
+def test_ambient_capability_that_is_not_inheritable_is_skipped(rt, make_bundle, new_id):
+    # As runc does (and buildah relies on): the kernel cannot raise an ambient capability that
+    # is not also permitted and inheritable; the container runs without it.
+    bundle = make_bundle(args=["sh", "-c", "grep -E '^Cap(Amb|Eff)' /proc/self/status"],
+                         edit=lambda c: c["process"]["capabilities"].update(ambient=["CAP_CHOWN", "CAP_KILL"]))
+    r = rt.run(new_id(), bundle)
+    assert r.rc == 0, r
+    fields = dict(line.split(":\t") for line in r.stdout.splitlines())
+    assert int(fields["CapAmb"], 16) == 0, fields
+    assert int(fields["CapEff"], 16) & (1 << 5), fields  # CAP_KILL stays effective
