@@ -48,6 +48,10 @@ public:
     // Lock an existing container; throws `container "ID" does not exist`.
     static ContainerDir open(const std::string& root, const std::string& id);
 
+    // Removes <root>/<id> when it holds no state file (a create killed before it wrote one),
+    // under the directory's lock so a create still at work is never disturbed.
+    static void remove_unrecorded(const std::string& root, const std::string& id);
+
     ContainerDir(ContainerDir&&) = default;
     ContainerDir& operator=(ContainerDir&&) = default;
     ~ContainerDir();

@@ -74,8 +74,11 @@ void remove(const std::string& root, const std::string& id, bool force) {
     try {
         opened.emplace(state::ContainerDir::open(root, id));
     } catch (const NotFoundError&) {
-        if (force) return;  // callers clean up with `delete --force` and expect success when it is gone
-        throw;
+        if (!force) throw;
+        // Callers clean up with `delete --force` and expect success when it is gone; a directory
+        // without a state file is what a create killed right after mkdir leaves: remove it.
+        state::ContainerDir::remove_unrecorded(root, id);
+        return;
     }
     state::ContainerDir& dir = *opened;
     state::Status status = dir.status();

@@ -183,6 +183,17 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
     return dir;
 }
 
+void ContainerDir::remove_unrecorded(const std::string& root, const std::string& id) {
+    validate_id(id);
+    std::string path = root + "/" + id;
+    UniqueFd fd = lock_directory(path);
+    if (!fd) return;
+    struct stat st{};
+    if (::fstatat(fd.get(), "state.json", &st, 0) == 0) return;  // recorded after all: not ours to remove
+    remove_tree_at(fd.get());
+    ::rmdir(path.c_str());
+}
+
 ContainerDir::~ContainerDir() {
     if (remove_on_destroy_ && fd_) remove();
 }
