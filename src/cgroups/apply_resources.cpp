@@ -6,6 +6,7 @@
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "cgroup_file.hpp"
 #include "resource_writes.hpp"
 
 namespace crunlite::cgroups {
@@ -18,40 +19,23 @@ bool listed(const std::string& list, const std::string& name, char separator) {
     return false;
 }
 
-std::string first_line(const std::string& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
 struct PendingWrite {
     std::string path;
     const FileWrite* write;
     int err = 0;
 };
 
-// Returns 0 or the errno.
-int write_value(const std::string& path, const std::string& value) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    ssize_t n = ::write(fd, value.data(), value.size());
-    int err = n == ssize_t(value.size()) ? 0 : (n < 0 ? errno : EIO);
-    ::close(fd);
-    return err;
-}
-
 // On v2 a controller's files appear only once every ancestor delegates it.
 void enable_v2_controller(const Hierarchy& h, const std::string& leaf, const std::string& controller, const std::string& json_path) {
-    if (!listed(first_line(h.mount_point + "/cgroup.controllers"), controller, ' '))
+    if (!listed(read_cgroup_line(h.mount_point + "/cgroup.controllers"), controller, ' '))
         throw Error(json_path + ": the host's cgroup v2 hierarchy has no " + controller + " controller");
     std::string dir = h.mount_point;
     std::istringstream parts(leaf.substr(h.mount_point.size()));
     std::string part;
     while (std::getline(parts, part, '/')) {
         if (part.empty()) continue;
-        if (!listed(first_line(dir + "/cgroup.subtree_control"), controller, ' ')) {
-            int err = write_value(dir + "/cgroup.subtree_control", "+" + controller);
+        if (!listed(read_cgroup_line(dir + "/cgroup.subtree_control"), controller, ' ')) {
+            int err = try_write_cgroup_file(dir + "/cgroup.subtree_control", "+" + controller);
             if (err) throw Error(json_path + ": enable the " + controller + " controller in " + dir + "/cgroup.subtree_control", err);
         }
         dir += "/" + part;
@@ -98,7 +82,7 @@ void apply_resources(const Layout& layout, const std::vector<std::string>& dirs,
     // new cpu period may need the quota first): failures get a second pass after the rest.
     for (int pass = 0; pass < 2; ++pass) {
         for (auto& p : pending)
-            if (pass == 0 || p.err) p.err = write_value(p.path, p.write->value);
+            if (pass == 0 || p.err) p.err = try_write_cgroup_file(p.path, p.write->value);
     }
     for (auto& p : pending) {
         if (!p.err) continue;

@@ -11,26 +11,11 @@
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "cgroup_file.hpp"
 #include "device_filter.hpp"
 
 namespace crunlite::cgroups {
 namespace {
-
-void write_file(const std::string& path, const std::string& value) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) throw Error("open " + path, errno);
-    ssize_t n = ::write(fd, value.data(), value.size());
-    int err = errno;
-    ::close(fd);
-    if (n != ssize_t(value.size())) throw Error("write \"" + value + "\" to " + path, err);
-}
-
-std::string read_trimmed(const std::string& path) {
-    std::ifstream in(path);
-    std::string value;
-    std::getline(in, value);
-    return value;
-}
 
 bool has_controller(const Hierarchy& h, const std::string& controller) {
     std::istringstream ss(h.options);
@@ -88,9 +73,9 @@ ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relati
                 if (!h.unified && has_controller(h, "cpuset")) {
                     bool vanished = false;
                     for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
-                        if (!read_trimmed(dir + file).empty()) continue;
+                        if (!read_cgroup_line(dir + file).empty()) continue;
                         if (::access(dir.c_str(), F_OK) != 0) vanished = true;  // removed by a concurrent delete
-                        else write_file(dir + file, read_trimmed(parent + file));
+                        else write_cgroup_file(dir + file, read_cgroup_line(parent + file));
                     }
                     if (vanished && restarts++ < 100) {
                         dir = h.mount_point;
@@ -113,7 +98,7 @@ ContainerCgroup::~ContainerCgroup() {
 }
 
 void ContainerCgroup::add_process(int pid) const {
-    for (auto& dir : dirs_) write_file(dir + "/cgroup.procs", std::to_string(pid));
+    for (auto& dir : dirs_) write_cgroup_file(dir + "/cgroup.procs", std::to_string(pid));
 }
 
 void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
@@ -121,9 +106,9 @@ void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
         const Hierarchy& h = layout_.hierarchies[i];
         if (h.unified || !has_controller(h, "devices")) continue;
         // Start from nothing, then add the allowed devices, so the result does not depend on the parent.
-        write_file(dirs_[i] + "/devices.deny", "a");
+        write_cgroup_file(dirs_[i] + "/devices.deny", "a");
         for (auto& line : device_cgroup_lines(spec))
-            write_file(dirs_[i] + (line.allow ? "/devices.allow" : "/devices.deny"), line.text);
+            write_cgroup_file(dirs_[i] + (line.allow ? "/devices.allow" : "/devices.deny"), line.text);
         return;
     }
     // No v1 device controller: on cgroup2 the same rules become an eBPF program.

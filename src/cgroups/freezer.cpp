@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "crunlite/cgroups.hpp"
+#include "cgroup_file.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::cgroups {
@@ -45,12 +46,7 @@ void set_frozen(const std::vector<std::string>& dirs, bool frozen) {
     std::string value = freezer->v1 ? (frozen ? "FROZEN" : "THAWED") : (frozen ? "1" : "0");
     for (int attempt = 0; attempt < 1000; ++attempt) {
         // v1 can fall back to FREEZING and need the write again while tasks are forking.
-        int fd = ::open(freezer->file.c_str(), O_WRONLY | O_CLOEXEC);
-        if (fd < 0) throw Error("open " + freezer->file, errno);
-        ssize_t n = ::write(fd, value.data(), value.size());
-        int err = errno;
-        ::close(fd);
-        if (n != ssize_t(value.size())) throw Error("write " + value + " to " + freezer->file, err);
+        write_cgroup_file(freezer->file, value);
         if (reports_frozen(*freezer, frozen)) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }

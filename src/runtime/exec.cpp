@@ -9,6 +9,7 @@
 
 #include <fstream>
 
+#include "../cgroups/cgroup_file.hpp"
 #include "../linux/init_steps.hpp"
 #include "../linux/spawn.hpp"
 #include "crunlite/cgroups.hpp"
@@ -159,11 +160,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         if (original) ::setns(original.get(), CLONE_NEWPID);
         return child;
     }();
-    for (auto& cgroup_dir : record.cgroup_dirs) {
-        std::ofstream procs(cgroup_dir + "/cgroup.procs");
-        procs << process.pid() << std::flush;
-        if (!procs) throw Error("join cgroup " + cgroup_dir, errno);
-    }
+    for (auto& cgroup_dir : record.cgroup_dirs) cgroups::write_cgroup_file(cgroup_dir + "/cgroup.procs", std::to_string(process.pid()));
     UniqueFd console;
     linux_setup::complete_handshake(process, [] {}, &console, [&](UniqueFd listener) {
         send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), "running", record.pid, record.bundle,
