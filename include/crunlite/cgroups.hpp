@@ -48,7 +48,6 @@ public:
     ~ContainerCgroup();
 
     const std::vector<std::string>& dirs() const { return dirs_; }
-    void add_process(int pid) const;
     void apply_device_rules(const spec::Spec& spec) const;
     void apply_resources(const spec::Resources& resources) const;
     void keep() { created_.clear(); }

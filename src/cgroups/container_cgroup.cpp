@@ -97,10 +97,6 @@ ContainerCgroup::~ContainerCgroup() {
     if (!created_.empty()) remove(created_);
 }
 
-void ContainerCgroup::add_process(int pid) const {
-    for (auto& dir : dirs_) write_cgroup_file(dir + "/cgroup.procs", std::to_string(pid));
-}
-
 void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
     for (size_t i = 0; i < layout_.hierarchies.size(); ++i) {
         const Hierarchy& h = layout_.hierarchies[i];

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cgroups/cgroup_entry.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
 #include "crunlite/phase_timer.hpp"
@@ -28,6 +29,7 @@ void close_parent_fds(const InitPlan& plan) {
     std::vector<int> keep = {plan.sync_fd, plan.fifo_fd};
     for (auto& [fd, type] : plan.joins) keep.push_back(fd);
     for (auto& m : plan.mounts) keep.push_back(m.idmap_userns_fd);
+    for (int fd : plan.cgroup_tasks_fds) keep.push_back(fd);
     std::sort(keep.begin(), keep.end());
     unsigned next = 3 + unsigned(plan.preserve_fds);
     for (int fd : keep) {
@@ -161,6 +163,7 @@ void run_in_child(const InitPlan& plan, void (*body)(const InitPlan&)) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // the runtime ignores it; the container must not inherit that
     try {
+        cgroups::enter_v1_hierarchies(plan.cgroup_tasks_fds, plan.cgroup_tasks_paths);
         body(plan);
     } catch (const Error& e) {
         send_sync(plan.sync_fd, SyncType::error, e.error_number(), e.what());

@@ -38,6 +38,11 @@ struct InitPlan {
 
     const cgroups::Layout* cgroup_layout = nullptr;
     std::vector<std::string> cgroup_dirs;        // host dirs, one per hierarchy (cgroup mounts)
+    // How the child enters its cgroups (cgroups/cgroup_entry.hpp): born into the cgroup2
+    // directory, then it writes "0" to each v1 `tasks` file itself.
+    int into_cgroup_fd = -1;                     // cleared by clone_init when the kernel refused it
+    std::vector<int> cgroup_tasks_fds;
+    std::vector<std::string> cgroup_tasks_paths;
 
     bool no_pivot = false;
     bool new_keyring = true;

@@ -83,7 +83,19 @@ InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitP
     clone_args args{};
     args.flags = uint64_t(clone_flags);
     args.exit_signal = SIGCHLD;
+    if (plan.into_cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = uint64_t(plan.into_cgroup_fd);
+    }
     pid_t pid = pid_t(::syscall(SYS_clone3, &args, sizeof args));
+    if (pid < 0 && plan.into_cgroup_fd >= 0) {
+        // Older kernels, or a cgroup2 directory that cannot take processes directly: the
+        // caller writes cgroup.procs instead (and reports that error if there is one).
+        plan.into_cgroup_fd = -1;
+        args.flags = uint64_t(clone_flags);
+        args.cgroup = 0;
+        pid = pid_t(::syscall(SYS_clone3, &args, sizeof args));
+    }
     if (pid < 0 && errno == ENOSYS) pid = pid_t(::syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw Error("clone the container's init process", errno);
     if (pid == 0) {

@@ -142,11 +142,14 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     dir.save(record);
 
     std::optional<cgroups::ContainerCgroup> cgroup;
+    cgroups::CgroupEntry cgroup_entry;
     if (!rootless) {
         cgroup.emplace(layout, cgroup_path);
         cgroup->apply_device_rules(spec);
         if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
         plan.cgroup_dirs = cgroup->dirs();
+        cgroup_entry = cgroups::open_cgroup_entry(cgroup->dirs());
+        plan_cgroup_entry(plan, cgroup_entry);
     }
     plan.id = id;
     plan.bundle = bundle;
@@ -164,7 +167,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     timer.mark("clone");
     log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
-    if (cgroup) cgroup->add_process(init.pid());
+    finish_cgroup_entry(plan, cgroup_entry, init.pid());
+    cgroup_entry = {};
     UniqueFd console;
     linux_setup::complete_handshake(init, [&] {
         std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);

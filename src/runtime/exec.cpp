@@ -146,6 +146,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     // in /proc: it must be non-dumpable from its first instruction (inherited through clone), so
     // that none can open its /proc/<pid>/exe (this binary) or its memory (CVE-2019-5736).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
+    cgroups::CgroupEntry cgroup_entry = cgroups::open_cgroup_entry(record.cgroup_dirs);
+    plan_cgroup_entry(plan, cgroup_entry);
     sigset_t all, previous;
     sigfillset(&all);
     if (!options.detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
@@ -160,7 +162,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         if (original) ::setns(original.get(), CLONE_NEWPID);
         return child;
     }();
-    for (auto& cgroup_dir : record.cgroup_dirs) cgroups::write_cgroup_file(cgroup_dir + "/cgroup.procs", std::to_string(process.pid()));
+    finish_cgroup_entry(plan, cgroup_entry, process.pid());
+    cgroup_entry = {};
     UniqueFd console;
     linux_setup::complete_handshake(process, [] {}, &console, [&](UniqueFd listener) {
         send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), "running", record.pid, record.bundle,

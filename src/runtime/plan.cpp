@@ -16,6 +16,7 @@
 #include "../linux/init_steps.hpp"
 #include "../linux/spawn.hpp"
 #include "../linux/mount_options.hpp"
+#include "../cgroups/cgroup_file.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
 
@@ -194,6 +195,18 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
     }
     if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
     return plan;
+}
+
+void plan_cgroup_entry(linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry) {
+    plan.into_cgroup_fd = entry.unified_dir ? entry.unified_dir.get() : -1;
+    plan.cgroup_tasks_fds.clear();
+    for (auto& fd : entry.v1_tasks) plan.cgroup_tasks_fds.push_back(fd.get());
+    plan.cgroup_tasks_paths = entry.v1_tasks_paths;
+}
+
+void finish_cgroup_entry(const linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry, pid_t pid) {
+    if (entry.unified_dir && plan.into_cgroup_fd < 0)
+        cgroups::write_cgroup_file(entry.unified_path + "/cgroup.procs", std::to_string(pid));
 }
 
 }  // namespace crunlite::runtime

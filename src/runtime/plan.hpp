@@ -1,6 +1,7 @@
 #pragma once
 #include <string>
 
+#include "../cgroups/cgroup_entry.hpp"
 #include "../linux/init_plan.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/unique_fd.hpp"
@@ -16,6 +17,12 @@ linux_setup::InitPlan make_init_plan(const spec::Spec& spec, const std::string& 
 std::vector<std::string> process_environment(const spec::Spec& spec);
 
 int last_capability();
+
+// The child enters the container's cgroups itself (see cgroups/cgroup_entry.hpp): `entry`
+// must outlive the clone. After it, finish_cgroup_entry writes cgroup.procs for the cgroup2
+// directory when the kernel would not clone into it.
+void plan_cgroup_entry(linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry);
+void finish_cgroup_entry(const linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry, pid_t pid);
 
 // libseccomp compile of linux.seccomp; syscall names it does not know are logged at debug level.
 linux_setup::SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp);

@@ -1,0 +1,39 @@
+#include "cgroup_entry.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "crunlite/error.hpp"
+
+namespace crunlite::cgroups {
+
+CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs) {
+    CgroupEntry entry;
+    for (auto& dir : dirs) {
+        UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!dir_fd) throw Error("open cgroup " + dir, errno);
+        struct statfs fs{};
+        if (::fstatfs(dir_fd.get(), &fs) != 0) throw Error("statfs " + dir, errno);
+        if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+            entry.unified_dir = std::move(dir_fd);
+            entry.unified_path = dir;
+            continue;
+        }
+        UniqueFd tasks(::openat(dir_fd.get(), "tasks", O_WRONLY | O_CLOEXEC));
+        if (!tasks) throw Error("open " + dir + "/tasks", errno);
+        entry.v1_tasks.push_back(std::move(tasks));
+        entry.v1_tasks_paths.push_back(dir + "/tasks");
+    }
+    return entry;
+}
+
+void enter_v1_hierarchies(const std::vector<int>& tasks_fds, const std::vector<std::string>& paths) {
+    for (size_t i = 0; i < tasks_fds.size(); ++i) {
+        if (::write(tasks_fds[i], "0", 1) != 1) throw Error("join the container's cgroup: write 0 to " + paths[i], errno);
+        ::close(tasks_fds[i]);
+    }
+}
+
+}  // namespace crunlite::cgroups
