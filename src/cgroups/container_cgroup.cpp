@@ -167,27 +167,39 @@ void kill_all(const std::vector<std::string>& dirs) {
     }
 }
 
-void remove(const std::vector<std::string>& dirs) {
-    // Deepest first (cgroups the container made below its own included), so that every
-    // parent is empty when its turn comes.
-    std::vector<std::string> ordered;
-    for (auto& dir : dirs) {
-        auto sub = tree(dir);
-        ordered.insert(ordered.end(), sub.begin(), sub.end());
+namespace {
+
+// The kernel may still count a task that has just been reaped for a moment: retry EBUSY,
+// sleeping from 0.1 ms up to 10 ms, about a second in all.
+void rmdir_when_empty(const std::string& dir) {
+    auto pause = std::chrono::microseconds(100);
+    for (auto waited = std::chrono::microseconds(0); waited < std::chrono::seconds(1); waited += pause) {
+        if (::rmdir(dir.c_str()) == 0 || errno != EBUSY) return;
+        std::this_thread::sleep_for(pause);
+        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(10));
     }
-    std::reverse(ordered.begin(), ordered.end());
-    for (auto& dir : ordered) {
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) break;
-            if (errno != EBUSY) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+// The shared "crun-lite" parent of default paths goes once its last container has.
+void remove_shared_parent(const std::string& dir) {
+    auto slash = dir.rfind('/');
+    if (slash == std::string::npos) return;
+    std::string parent = dir.substr(0, slash);
+    if (parent.size() >= 10 && parent.compare(parent.size() - 10, 10, "/crun-lite") == 0) ::rmdir(parent.c_str());
+}
+
+}  // namespace
+
+void remove(const std::vector<std::string>& dirs) {
+    for (auto& dir : dirs) {
+        // Usually the container made no cgroup below its own, and one rmdir does.
+        if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+            // Deepest first, so that every parent is empty when its turn comes.
+            auto ordered = tree(dir);
+            std::reverse(ordered.begin(), ordered.end());
+            for (auto& sub : ordered) rmdir_when_empty(sub);
         }
-        // The shared "crun-lite" parent of default paths goes once its last container has.
-        auto slash = dir.rfind('/');
-        if (slash != std::string::npos && dir.compare(0, slash, dir, 0, slash) == 0) {
-            std::string parent = dir.substr(0, slash);
-            if (parent.size() >= 10 && parent.compare(parent.size() - 10, 10, "/crun-lite") == 0) ::rmdir(parent.c_str());
-        }
+        remove_shared_parent(dir);
     }
 }
 

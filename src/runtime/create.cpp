@@ -49,11 +49,6 @@ std::string own_cgroup() {
     return unified.empty() ? (first.empty() ? "/" : first) : unified;
 }
 
-std::string user_name(uid_t uid) {
-    passwd* pw = ::getpwuid(uid);
-    return pw ? pw->pw_name : "#" + std::to_string(uid);
-}
-
 // Joining a pid namespace only applies to children: the runtime joins it for the one
 // clone it makes, and goes back afterwards.
 class PidNamespaceForChildren {
@@ -133,7 +128,6 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.bundle = bundle;
     record.rootfs = spec.root.path;
     record.created = log::rfc3339_now();
-    record.owner = user_name(::geteuid());
     record.oci_version = kSpecVersion;
     record.annotations = spec.annotations;
     record.hooks = hooks::to_json(spec.hooks);

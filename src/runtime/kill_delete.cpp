@@ -13,6 +13,7 @@
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
 #include "crunlite/log.hpp"
+#include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 
@@ -70,6 +71,7 @@ void kill(const std::string& root, const std::string& id, int signal, bool all) 
 }
 
 void remove(const std::string& root, const std::string& id, bool force) {
+    PhaseTimer timer;
     std::optional<state::ContainerDir> opened;
     try {
         opened.emplace(state::ContainerDir::open(root, id));
@@ -93,14 +95,18 @@ void remove(const std::string& root, const std::string& id, bool force) {
         if (status == state::Status::paused) cgroups::set_frozen(dir.record().cgroup_dirs, false);
         wait_for_exit(dir.record().pid);
     }
+    timer.mark("end-init");
     // Without a pid namespace, processes may outlive init: end them before the cgroup goes.
     cgroups::kill_all(dir.record().cgroup_dirs);
+    timer.mark("kill-all");
     cgroups::remove(dir.record().cgroup_dirs);
+    timer.mark("remove-cgroups");
     const state::Record& r = dir.record();
     hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststop, "poststop",
                                   hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
     dir.remove();
-    log::debug("container " + id + " deleted");
+    timer.mark("hooks-state");
+    log::debug("container " + id + " deleted: " + timer.summary());
 }
 
 }  // namespace crunlite::runtime

@@ -1,9 +1,25 @@
 // `state` and `list`: read-only views of the state directory.
+#include <pwd.h>
+#include <sys/stat.h>
+
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 
 namespace crunlite::runtime {
+namespace {
+
+// As runc: the user owning the container's state directory (looked up here, not at create,
+// where a passwd lookup through NSS would cost every start).
+std::string owner_of(const state::ContainerDir& dir) {
+    if (!dir.record().owner.empty()) return dir.record().owner;  // state written by an older crun-lite
+    struct stat st{};
+    if (::stat(dir.path().c_str(), &st) != 0) return "";
+    passwd* pw = ::getpwuid(st.st_uid);
+    return pw ? pw->pw_name : "#" + std::to_string(st.st_uid);
+}
+
+}  // namespace
 
 nlohmann::json state(const std::string& root, const std::string& id) {
     nlohmann::json out = state::ContainerDir::open(root, id).state_json();
@@ -17,7 +33,7 @@ std::vector<nlohmann::json> list(const std::string& root) {
         try {
             state::ContainerDir dir = state::ContainerDir::open(root, id);
             nlohmann::json s = dir.state_json();
-            s["owner"] = dir.record().owner;
+            s["owner"] = owner_of(dir);
             out.push_back(std::move(s));
         } catch (const Error&) {
             // Being created or deleted right now: not a container yet, or not any more.

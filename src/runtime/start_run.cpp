@@ -10,6 +10,7 @@
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
 #include "crunlite/log.hpp"
+#include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "internal.hpp"
@@ -66,22 +67,28 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     sigset_t all, previous;
     sigfillset(&all);
     if (!detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
+    PhaseTimer timer;
     CreatedContainer container = create_container(root, id, options, !detach);
+    timer.mark("create");
     try {
         start(root, id);
     } catch (...) {
         remove(root, id, true);
         throw;
     }
+    timer.mark("start");
     if (detach) return 0;
     int status = wait_forwarding_signals(container.pid, container.console.get());
+    timer.mark("container-ran");
     if (!keep) {
         try {
             remove(root, id, true);
         } catch (const Error& e) {
             log::warning("delete after run: " + std::string(e.what()));
         }
+        timer.mark("delete");
     }
+    log::debug("run phases: " + timer.summary());
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     return status;
 }

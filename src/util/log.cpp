@@ -60,11 +60,17 @@ bool debug_enabled() { return sink().debug; }
 std::string rfc3339_now() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    gmtime_r(&ts.tv_sec, &utc);
+    // Civil date from days since 1970 (H. Hinnant's algorithm): glibc's gmtime_r and strftime
+    // would first load the host's time zone file, which a UTC time never needs.
+    long long days = ts.tv_sec / 86400, secs = ts.tv_sec % 86400;
+    long long z = days + 719468, era = z / 146097, doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    long long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    long long year = yoe + era * 400 + (month <= 2);
     char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+    snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", year, month, day, secs / 3600,
+             secs / 60 % 60, secs % 60, ts.tv_nsec);
     return buf;
 }
 
