@@ -5,7 +5,6 @@
 
 #include <optional>
 #include <limits.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>

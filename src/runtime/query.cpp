@@ -1,6 +1,7 @@
 // `state` and `list`: read-only views of the state directory.
-#include <pwd.h>
 #include <sys/stat.h>
+
+#include <fstream>
 
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
@@ -15,8 +16,14 @@ std::string owner_of(const state::ContainerDir& dir) {
     if (!dir.record().owner.empty()) return dir.record().owner;  // state written by an older crun-lite
     struct stat st{};
     if (::stat(dir.path().c_str(), &st) != 0) return "";
-    passwd* pw = ::getpwuid(st.st_uid);
-    return pw ? pw->pw_name : "#" + std::to_string(st.st_uid);
+    // /etc/passwd read directly, as runc does: NSS would not work in the static build.
+    std::ifstream passwd("/etc/passwd");
+    for (std::string line; std::getline(passwd, line);) {
+        auto first = line.find(':'), second = line.find(':', first + 1), third = line.find(':', second + 1);
+        if (third != std::string::npos && line.compare(second + 1, third - second - 1, std::to_string(st.st_uid)) == 0)
+            return line.substr(0, first);
+    }
+    return "#" + std::to_string(st.st_uid);
 }
 
 }  // namespace
