@@ -1,5 +1,6 @@
-// One error type for the whole runtime: what failed, on which path or JSON field,
-// and the errno text. It is printed in exactly one place (cli/main.cpp).
+// One error type for the whole runtime: what failed, on which path or JSON field, the errno
+// text, and where it helps a hint on what to do: "<what>: <errno text> (hint: <hint>)", one
+// line. It is printed in exactly one place (cli/main.cpp).
 #pragma once
 #include <cerrno>
 #include <stdexcept>
@@ -11,9 +12,14 @@ class Error : public std::runtime_error {
 public:
     explicit Error(const std::string& message, int err = 0)
         : std::runtime_error(err ? message + ": " + errno_text(err) : message), errno_(err) {}
+    Error(const std::string& message, int err, const std::string& hint)
+        : std::runtime_error(with_hint(err ? message + ": " + errno_text(err) : message, hint)), errno_(err) {}
 
     int error_number() const noexcept { return errno_; }
     static std::string errno_text(int err);
+    static std::string with_hint(const std::string& message, const std::string& hint) {
+        return hint.empty() ? message : message + " (hint: " + hint + ")";
+    }
 
 private:
     int errno_;
@@ -37,7 +43,9 @@ private:
 // treat this one as success).
 class NotFoundError : public Error {
 public:
-    explicit NotFoundError(const std::string& id) : Error("container \"" + id + "\" does not exist") {}
+    explicit NotFoundError(const std::string& id)
+        : Error("container \"" + id + "\" does not exist", 0,
+                "`crun-lite list` shows the containers; give the same --root as when it was created") {}
 };
 
 }  // namespace crunlite

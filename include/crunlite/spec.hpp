@@ -9,6 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace crunlite {
+class SpecError;
+}
+
 namespace crunlite::spec {
 
 struct IdMapping {
@@ -247,6 +251,15 @@ struct Spec {
 
 // Parses and validates; throws SpecError naming the JSON path on the first problem.
 Spec parse_spec(const nlohmann::json& config);
+
+// For `crun-lite check`: the same parse, but every independent part of the config (a section,
+// a field, an item of a list) reports its first problem into `errors` and the parse goes on.
+// The Spec returned holds what could be read; a part with an error keeps its defaults.
+Spec parse_spec_collecting(const nlohmann::json& config, std::vector<SpecError>& errors);
+
+// Reads <bundle>/config.json as JSON (bounded in size and depth); throws Error when it is
+// missing or not JSON.
+nlohmann::json read_config(const std::string& bundle_dir);
 
 // Reads <bundle>/config.json, parses it and resolves root.path against the bundle.
 Spec load_bundle(const std::string& bundle_dir);

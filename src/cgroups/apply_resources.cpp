@@ -27,7 +27,7 @@ struct PendingWrite {
 
 // On v2 a controller's files appear only once every ancestor delegates it.
 void enable_v2_controller(const Hierarchy& h, const std::string& leaf, const std::string& controller, const std::string& json_path) {
-    if (!listed(read_cgroup_line(h.mount_point + "/cgroup.controllers"), controller, ' '))
+    if (!host_has_v2_controller(h, controller))
         throw Error(json_path + ": the host's cgroup v2 hierarchy has no " + controller + " controller");
     std::string dir = h.mount_point;
     std::istringstream parts(leaf.substr(h.mount_point.size()));
@@ -44,6 +44,39 @@ void enable_v2_controller(const Hierarchy& h, const std::string& leaf, const std
 
 }  // namespace
 
+Placement placement(const Layout& layout, const ControllerWrites& cw) {
+    Placement place;
+    int v1_index = -1, unified_index = -1;
+    for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
+        const Hierarchy& h = layout.hierarchies[i];
+        if (h.unified) unified_index = int(i);
+        else if (listed(h.options, cw.controller, ',')) v1_index = int(i);
+    }
+    if (v1_index >= 0 && !cw.v1.empty()) {
+        place = {v1_index, false, &cw.v1, cw.controller};
+    } else if (unified_index >= 0 && !cw.v2.empty()) {
+        place = {unified_index, true, &cw.v2, cw.controller == "blkio" ? "io" : cw.controller};
+    }
+    return place;
+}
+
+bool host_has_v2_controller(const Hierarchy& unified, const std::string& controller) {
+    return listed(read_cgroup_line(unified.mount_point + "/cgroup.controllers"), controller, ' ');
+}
+
+std::string cgroup_write_hint(int err) {
+    switch (err) {
+        case ENOENT: return "the host kernel lacks this cgroup file; `crun-lite check` lists what this host offers";
+        case EINVAL: return "the kernel refused the value: check its range and format (`crun-lite check` compares cpusets with the host)";
+        case ERANGE: return "the value is outside what the kernel accepts here (a cpuset naming CPUs or memory nodes this host lacks?); `crun-lite check` compares it with the host";
+        case EPERM:
+        case EACCES: return "the cgroup is not writable by this user: run as root, or delegate the cgroup";
+        case EBUSY: return "the value conflicts with the cgroup's current use (a memory limit below current usage, or a cpuset in use by a child)";
+        case ENOSPC: return "no room left under the parent cgroup's own limits (v1 cpuset: the parent's cpus/mems)";
+        default: return "";
+    }
+}
+
 bool resource_writes_empty(const spec::Resources& resources) { return resource_writes(resources).empty(); }
 
 void apply_resources(const Layout& layout, const std::vector<std::string>& dirs, const spec::Resources& resources,
@@ -51,27 +84,17 @@ void apply_resources(const Layout& layout, const std::vector<std::string>& dirs,
     const std::vector<ControllerWrites> all_writes = resource_writes(resources, json_path);  // `pending` points into it
     std::vector<PendingWrite> pending;
     for (const ControllerWrites& cw : all_writes) {
-        std::string v2_controller = cw.controller == "blkio" ? "io" : cw.controller;
-        int v1_index = -1, unified_index = -1;
-        for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
-            const Hierarchy& h = layout.hierarchies[i];
-            if (h.unified) unified_index = int(i);
-            else if (listed(h.options, cw.controller, ',')) v1_index = int(i);
-        }
-        const std::vector<FileWrite>* writes = nullptr;
-        std::string dir;
-        if (v1_index >= 0 && !cw.v1.empty()) {
-            writes = &cw.v1;
-            dir = dirs.at(size_t(v1_index));
-        } else if (unified_index >= 0 && !cw.v2.empty()) {
-            const Hierarchy& h = layout.hierarchies[size_t(unified_index)];
-            dir = dirs.at(size_t(unified_index));
-            const FileWrite& first = cw.v2.front();
-            if (first.unsupported.empty()) enable_v2_controller(h, dir, v2_controller, first.json_path);
-            writes = &cw.v2;
-        } else {
+        Placement place = placement(layout, cw);
+        if (!place.writes) {
             const auto& any = cw.v1.empty() ? cw.v2 : cw.v1;
             throw Error(any.front().json_path + ": this host has no " + cw.controller + " cgroup controller");
+        }
+        const std::vector<FileWrite>* writes = place.writes;
+        std::string dir = dirs.at(size_t(place.hierarchy));
+        if (place.unified) {
+            const FileWrite& first = cw.v2.front();
+            if (first.unsupported.empty())
+                enable_v2_controller(layout.hierarchies[size_t(place.hierarchy)], dir, place.controller, first.json_path);
         }
         for (const FileWrite& w : *writes) {
             if (!w.unsupported.empty()) throw Error(w.json_path + ": " + w.unsupported);
@@ -86,8 +109,7 @@ void apply_resources(const Layout& layout, const std::vector<std::string>& dirs,
     }
     for (auto& p : pending) {
         if (!p.err) continue;
-        std::string hint = p.err == ENOENT ? " (the host kernel lacks this cgroup file)" : "";
-        throw Error(p.write->json_path + ": write \"" + p.write->value + "\" to " + p.path + hint, p.err);
+        throw Error(p.write->json_path + ": write \"" + p.write->value + "\" to " + p.path, p.err, cgroup_write_hint(p.err));
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
+#include "resource_writes.hpp"
 
 namespace crunlite::cgroups {
 
@@ -21,7 +22,7 @@ inline int try_write_cgroup_file(const std::string& path, const std::string& val
 }
 
 inline void write_cgroup_file(const std::string& path, const std::string& value) {
-    if (int err = try_write_cgroup_file(path, value)) throw Error("write \"" + value + "\" to " + path, err);
+    if (int err = try_write_cgroup_file(path, value)) throw Error("write \"" + value + "\" to " + path, err, cgroup_write_hint(err));
 }
 
 // The first line of a control file ("" when it cannot be read).

@@ -67,7 +67,11 @@ ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relati
                     continue;
                 }
                 if (rc == 0) created_.push_back(dir);
-                else if (errno != EEXIST) throw Error("create cgroup " + dir, errno);
+                else if (errno != EEXIST)
+                    throw Error("create cgroup " + dir, errno,
+                                errno == EACCES || errno == EPERM ? "creating cgroups needs root (or a delegated cgroup): run as root, "
+                                                                   "or set .linux.cgroupsPath under a cgroup you own"
+                                                                 : "");
                 // A new v1 cpuset starts empty, and no task can join an empty cpuset. Checked for
                 // existing levels too: a concurrent create may have made one and not filled it yet.
                 if (!h.unified && has_controller(h, "cpuset")) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "crunlite/cgroups.hpp"
 #include "crunlite/spec.hpp"
 
 namespace crunlite::cgroups {
@@ -26,6 +27,21 @@ struct ControllerWrites {
 //   memory swap (memory+swap) -> memory.swap.max:     swap - limit
 //   cpu quota/period -> cpu.max "quota period" ("max" for no quota)
 std::vector<ControllerWrites> resource_writes(const spec::Resources& resources, const std::string& path = ".linux.resources");
+
+// Where one controller's writes go on this host: its v1 hierarchy when the host has one, else
+// the cgroup2 hierarchy. `writes` is null when neither can take them.
+struct Placement {
+    int hierarchy = -1;  // index in Layout::hierarchies
+    bool unified = false;
+    const std::vector<FileWrite>* writes = nullptr;
+    std::string controller;  // the name in that hierarchy ("io" for v1's "blkio" on v2)
+};
+Placement placement(const Layout& layout, const ControllerWrites& writes);
+// Whether the host's cgroup2 root lists `controller` in cgroup.controllers.
+bool host_has_v2_controller(const Hierarchy& unified, const std::string& controller);
+
+// What to tell the user when the kernel refuses a cgroup write with `err` (empty: nothing useful).
+std::string cgroup_write_hint(int err);
 
 uint64_t cpu_shares_to_weight(uint64_t shares);
 uint64_t blkio_weight_to_io_weight(uint64_t weight);

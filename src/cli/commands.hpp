@@ -33,5 +33,6 @@ void add_ps(CLI::App& app, Globals& globals, Action& action);
 void add_features(CLI::App& app, Globals& globals, Action& action);
 void add_update(CLI::App& app, Globals& globals, Action& action);
 void add_events(CLI::App& app, Globals& globals, Action& action);
+void add_check(CLI::App& app, Globals& globals, Action& action);
 
 }  // namespace crunlite::cli

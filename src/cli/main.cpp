@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     cli::add_features(app, globals, action);
     cli::add_update(app, globals, action);
     cli::add_events(app, globals, action);
+    cli::add_check(app, globals, action);
 
     // Writes to a hook or log that went away must fail with EPIPE, not kill the runtime.
     ::signal(SIGPIPE, SIG_IGN);

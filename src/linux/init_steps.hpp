@@ -2,6 +2,7 @@
 // Each throws crunlite::Error with the path or field it was working on.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "crunlite/unique_fd.hpp"
 #include "init_plan.hpp"
@@ -45,6 +46,8 @@ void load_seccomp_early(const InitPlan& plan, bool after_user_change);
 void apply_process_attributes(const InitPlan& plan);  // scheduler, ioPriority, personality, LSM labels
 // A label for an LSM this host does not run is an error (never silently unconfined).
 void check_lsm_available(const spec::Spec& spec);
+bool apparmor_enabled();  // /sys/module/apparmor/parameters/enabled is Y
+bool selinux_enabled();   // selinuxfs is mounted
 
 // devices.cpp
 void create_devices(const InitPlan& plan, int root_fd);
@@ -55,6 +58,12 @@ void apply_rlimits(const spec::Process& process);
 void set_oom_score_adj(const spec::Process& process);
 void change_directory(const spec::Process& process);
 void become_user(const InitPlan& plan);  // groups, uid/gid, capabilities, no_new_privs, umask
+// Where .process.args[0] is looked for, in order: itself when it holds a '/'; otherwise in each
+// directory of PATH (the last PATH= of env, else kDefaultSearchPath), an empty entry meaning
+// the working directory (".").
+constexpr const char* kDefaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& env);
+// The first candidate that is an executable file (looked up in the current root).
 std::string find_executable(const spec::Process& process, const std::vector<std::string>& env);
 [[noreturn]] void exec_process(const InitPlan& plan, const std::string& executable, int fifo_write_fd);
 

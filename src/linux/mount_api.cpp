@@ -31,9 +31,8 @@ std::string context_messages(int fs_fd) {
 
 }  // namespace
 
-UniqueFd make_filesystem(const std::string& type, const std::string& source,
-                         const std::vector<std::pair<std::string, std::string>>& options, uint64_t attrs,
-                         const std::string& what) {
+UniqueFd configure_filesystem(const std::string& type, const std::string& source,
+                              const std::vector<std::pair<std::string, std::string>>& options, const std::string& what) {
     UniqueFd fs(::fsopen(type.c_str(), FSOPEN_CLOEXEC));
     if (!fs) {
         if (errno == ENODEV) throw Error(what + ": unknown filesystem type \"" + type + "\"");
@@ -46,6 +45,13 @@ UniqueFd make_filesystem(const std::string& type, const std::string& source,
                                : ::fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0);
         if (rc != 0) fail_with_context(what + ": option \"" + key + (value.empty() ? "" : "=" + value) + "\"", fs.get(), errno);
     }
+    return fs;
+}
+
+UniqueFd make_filesystem(const std::string& type, const std::string& source,
+                         const std::vector<std::pair<std::string, std::string>>& options, uint64_t attrs,
+                         const std::string& what) {
+    UniqueFd fs = configure_filesystem(type, source, options, what);
     if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
         fail_with_context(what + ": create " + type + " filesystem", fs.get(), errno);
     UniqueFd mount_fd(::fsmount(fs.get(), FSMOUNT_CLOEXEC, unsigned(attrs)));

@@ -11,6 +11,11 @@
 
 namespace crunlite::linux_setup {
 
+// A filesystem context (fsopen) with the source and options set, not created yet: the kernel
+// has checked the type and every option. `what` names the config field for errors.
+UniqueFd configure_filesystem(const std::string& type, const std::string& source,
+                              const std::vector<std::pair<std::string, std::string>>& options, const std::string& what);
+
 // A new detached filesystem mount. `what` names the config field for errors.
 UniqueFd make_filesystem(const std::string& type, const std::string& source,
                          const std::vector<std::pair<std::string, std::string>>& options, uint64_t attrs,

@@ -115,6 +115,23 @@ void become_user(const InitPlan& plan) {
     ::umask(user.umask.value_or(022));
 }
 
+std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& env) {
+    if (name.find('/') != std::string::npos) return {name};
+    std::string search = kDefaultSearchPath;
+    for (auto& e : env)
+        if (e.rfind("PATH=", 0) == 0) search = e.substr(5);
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= search.size()) {
+        size_t end = search.find(':', pos);
+        if (end == std::string::npos) end = search.size();
+        std::string dir = search.substr(pos, end - pos);
+        pos = end + 1;
+        out.push_back((dir.empty() ? "." : dir) + "/" + name);
+    }
+    return out;
+}
+
 std::string find_executable(const spec::Process& process, const std::vector<std::string>& env) {
     const std::string& name = process.args[0];
     auto runnable = [](const std::string& path, int& err) {
@@ -125,23 +142,20 @@ std::string find_executable(const spec::Process& process, const std::vector<std:
         return true;
     };
     int err = 0;
+    std::vector<std::string> candidates = executable_candidates(name, env);
     if (name.find('/') != std::string::npos) {
-        if (!runnable(name, err)) throw Error("exec: \"" + name + "\" (.process.args[0]): stat " + name, err);
+        if (!runnable(name, err))
+            throw Error("exec: \"" + name + "\" (.process.args[0]): stat " + name + ": " + Error::errno_text(err) +
+                        (err == ENOENT ? " (hint: the path is looked up inside the container's root filesystem)" : ""));
         return name;
     }
-    std::string search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    for (auto& e : env)
-        if (e.rfind("PATH=", 0) == 0) search = e.substr(5);
-    size_t pos = 0;
-    while (pos <= search.size()) {
-        size_t end = search.find(':', pos);
-        if (end == std::string::npos) end = search.size();
-        std::string dir = search.substr(pos, end - pos);
-        pos = end + 1;
-        std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    for (auto& candidate : candidates)
         if (runnable(candidate, err)) return candidate;
-    }
-    throw Error("exec: \"" + name + "\" (.process.args[0]): executable file not found in $PATH");
+    std::string search;
+    for (auto& c : candidates) search += (search.empty() ? "" : ":") + c.substr(0, c.size() - name.size() - 1);
+    throw Error("exec: \"" + name + "\" (.process.args[0]): executable file not found in $PATH (hint: PATH=" + search +
+                " is searched inside the container's root filesystem; put the program there, give args[0] as an absolute path, "
+                "or set PATH in .process.env)");
 }
 
 void close_fds_at_exec(const InitPlan& plan) {

@@ -59,17 +59,26 @@ void apply_process_attributes(const InitPlan& plan) {
     if (!process.selinux_label.empty()) write_proc_attr("/proc/self/attr/exec", process.selinux_label, ".process.selinuxLabel");
 }
 
-void check_lsm_available(const spec::Spec& spec) {
+bool apparmor_enabled() {
     char enabled = 'N';
     if (int fd = ::open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC); fd >= 0) {
         if (::read(fd, &enabled, 1) != 1) enabled = 'N';
         ::close(fd);
     }
-    if (!spec.process->apparmor_profile.empty() && enabled != 'Y')
-        throw Error(".process.apparmorProfile: AppArmor is not enabled on this host");
-    bool selinux = ::access("/sys/fs/selinux/enforce", F_OK) == 0;
-    if (!spec.process->selinux_label.empty() && !selinux) throw Error(".process.selinuxLabel: SELinux is not enabled on this host");
-    if (!spec.linux.mount_label.empty() && !selinux) throw Error(".linux.mountLabel: SELinux is not enabled on this host");
+    return enabled == 'Y';
+}
+
+bool selinux_enabled() { return ::access("/sys/fs/selinux/enforce", F_OK) == 0; }
+
+void check_lsm_available(const spec::Spec& spec) {
+    if (!spec.process->apparmor_profile.empty() && !apparmor_enabled())
+        throw Error(".process.apparmorProfile: AppArmor is not enabled on this host (hint: remove the field, or run on a host "
+                    "with AppArmor)");
+    bool selinux = selinux_enabled();
+    if (!spec.process->selinux_label.empty() && !selinux)
+        throw Error(".process.selinuxLabel: SELinux is not enabled on this host (hint: remove the field, or run on a host with SELinux)");
+    if (!spec.linux.mount_label.empty() && !selinux)
+        throw Error(".linux.mountLabel: SELinux is not enabled on this host (hint: remove the field, or run on a host with SELinux)");
 }
 
 }  // namespace crunlite::linux_setup

@@ -116,9 +116,8 @@ void enter_root(const InitPlan& plan, int root_fd) {
     } else {
         if (::syscall(SYS_pivot_root, ".", ".") != 0) {
             int err = errno;
-            throw Error(std::string("pivot_root ") + plan.spec->root.path +
-                            (err == EINVAL ? " (the root is on a shared mount or in a ramfs: set linux.rootfsPropagation, or use --no-pivot)" : ""),
-                        err);
+            throw Error(std::string("pivot_root ") + plan.spec->root.path, err,
+                        err == EINVAL ? "the root is on a shared mount or in a ramfs: set .linux.rootfsPropagation, or run with --no-pivot" : "");
         }
         // The old root now sits on top of the new one; detach it without telling the host.
         if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw Error("make the old root a slave", errno);

@@ -66,24 +66,6 @@ private:
     UniqueFd original_;
 };
 
-// What an unprivileged user cannot have: refused up front, naming the field.
-void check_rootless(const spec::Spec& spec) {
-    const spec::Namespace* user = spec.linux.find_namespace(spec::NamespaceKind::user);
-    if (!user || !user->path.empty())
-        throw Error(".linux.namespaces: a container run by an unprivileged user needs a new \"user\" namespace "
-                    "(crun-lite spec --rootless writes such a config)");
-    if (spec.linux.resources) {
-        spec::Resources limits = *spec.linux.resources;
-        limits.devices.clear();  // a user namespace cannot create device nodes anyway: rules add nothing
-        if (!cgroups::resource_writes_empty(limits))
-            throw Error(".linux.resources: resource limits need cgroups, which an unprivileged user cannot create here");
-    }
-    if (!spec.process->user.additional_gids.empty())
-        throw Error(".process.user.additionalGids: an unprivileged user cannot give the container supplementary groups");
-    if (!spec.linux.cgroups_path.empty())
-        throw Error(".linux.cgroupsPath: an unprivileged user cannot create cgroups here");
-}
-
 }  // namespace
 
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,

@@ -48,7 +48,7 @@ void wait_for_exit(int pid) {
 int parse_signal(const std::string& text) {
     if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
         int n = std::stoi(text.size() > 4 ? "99999" : text);
-        if (n >= NSIG) throw Error("invalid signal \"" + text + "\"");  // 0 probes, as kill(1) does
+        if (n >= NSIG) throw Error("invalid signal \"" + text + "\"", 0, "signal numbers go up to " + std::to_string(NSIG - 1));  // 0 probes, as kill(1) does
         return n;
     }
     std::string name = text;
@@ -61,7 +61,7 @@ int parse_signal(const std::string& text) {
     if (name == "IOT") return SIGABRT;
     if (name == "IO") return SIGIO;  // glibc names 29 "POLL"; runc and kill(1) know it as SIGIO
     if (name == "CLD") return SIGCHLD;
-    throw Error("unknown signal \"" + text + "\"");
+    throw Error("unknown signal \"" + text + "\"", 0, "give a name such as TERM, SIGKILL or HUP, or a number (kill -l lists them)");
 }
 
 void kill(const std::string& root, const std::string& id, int signal, bool all) {

@@ -17,6 +17,7 @@
 #include "../linux/spawn.hpp"
 #include "../linux/mount_options.hpp"
 #include "../cgroups/cgroup_file.hpp"
+#include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
 
@@ -26,20 +27,6 @@ namespace {
 using linux_setup::InitPlan;
 using linux_setup::PlannedMount;
 using spec::NamespaceKind;
-
-int clone_flag(NamespaceKind kind) {
-    switch (kind) {
-        case NamespaceKind::pid: return CLONE_NEWPID;
-        case NamespaceKind::network: return CLONE_NEWNET;
-        case NamespaceKind::mount: return CLONE_NEWNS;
-        case NamespaceKind::ipc: return CLONE_NEWIPC;
-        case NamespaceKind::uts: return CLONE_NEWUTS;
-        case NamespaceKind::user: return CLONE_NEWUSER;
-        case NamespaceKind::cgroup: return CLONE_NEWCGROUP;
-        case NamespaceKind::time: return CLONE_NEWTIME;
-    }
-    return 0;
-}
 
 std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string& bundle, std::vector<UniqueFd>& owned_fds) {
     std::vector<PlannedMount> out;
@@ -54,7 +41,8 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
             p.source = m.source[0] == '/' ? m.source : bundle + "/" + m.source;
             struct stat st{};
             if (::stat(p.source.c_str(), &st) != 0)
-                throw Error(p.json_path + ".source: bind source " + p.source, errno);
+                throw Error(p.json_path + ".source: bind source " + p.source, errno,
+                            errno == ENOENT ? "create it on the host, or fix the path (a relative source is resolved against the bundle)" : "");
             p.target_is_directory = S_ISDIR(st.st_mode);
         } else if (m.type.empty() || m.type == "none") {
             throw SpecError(p.json_path + ".type", "is required unless the mount is a bind mount");
@@ -100,6 +88,38 @@ std::string home_directory(const spec::Spec& spec) {
 
 }  // namespace
 
+int namespace_clone_flag(spec::NamespaceKind kind) {
+    switch (kind) {
+        case NamespaceKind::pid: return CLONE_NEWPID;
+        case NamespaceKind::network: return CLONE_NEWNET;
+        case NamespaceKind::mount: return CLONE_NEWNS;
+        case NamespaceKind::ipc: return CLONE_NEWIPC;
+        case NamespaceKind::uts: return CLONE_NEWUTS;
+        case NamespaceKind::user: return CLONE_NEWUSER;
+        case NamespaceKind::cgroup: return CLONE_NEWCGROUP;
+        case NamespaceKind::time: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+// What an unprivileged user cannot have: refused up front, naming the field.
+void check_rootless(const spec::Spec& spec) {
+    const spec::Namespace* user = spec.linux.find_namespace(spec::NamespaceKind::user);
+    if (!user || !user->path.empty())
+        throw Error(".linux.namespaces: a container run by an unprivileged user needs a new \"user\" namespace "
+                    "(crun-lite spec --rootless writes such a config)");
+    if (spec.linux.resources) {
+        spec::Resources limits = *spec.linux.resources;
+        limits.devices.clear();  // a user namespace cannot create device nodes anyway: rules add nothing
+        if (!cgroups::resource_writes_empty(limits))
+            throw Error(".linux.resources: resource limits need cgroups, which an unprivileged user cannot create here");
+    }
+    if (!spec.process->user.additional_gids.empty())
+        throw Error(".process.user.additionalGids: an unprivileged user cannot give the container supplementary groups");
+    if (!spec.linux.cgroups_path.empty())
+        throw Error(".linux.cgroupsPath: an unprivileged user cannot create cgroups here");
+}
+
 linux_setup::SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp) {
     linux_setup::SeccompProgram program = linux_setup::compile_seccomp(seccomp);
     for (auto& name : program.skipped) log::debug("seccomp: syscall \"" + name + "\" is unknown to this libseccomp; skipped");
@@ -124,7 +144,9 @@ std::vector<std::string> process_environment(const spec::Spec& spec) {
 InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const CreateOptions& options,
                         std::vector<UniqueFd>& owned_fds, int& clone_flags, int& join_pid_fd) {
     struct stat st{};
-    if (::stat(spec.root.path.c_str(), &st) != 0) throw Error(".root.path: " + spec.root.path, errno);
+    if (::stat(spec.root.path.c_str(), &st) != 0)
+        throw Error(".root.path: " + spec.root.path, errno,
+                    errno == ENOENT ? "unpack the container's files there, or fix .root.path (a relative path is resolved against the bundle)" : "");
     if (!S_ISDIR(st.st_mode)) throw Error(".root.path: " + spec.root.path + " is not a directory");
 
     InitPlan plan;
@@ -143,7 +165,7 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
     std::vector<std::pair<int, int>> joins;
     for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
         const spec::Namespace& ns = spec.linux.namespaces[i];
-        int flag = clone_flag(ns.kind);
+        int flag = namespace_clone_flag(ns.kind);
         if (ns.path.empty()) {
             // Init is cloned straight into its user and pid namespaces; it unshares the rest
             // itself, after the parent has written the maps and joined the cgroups.
@@ -157,7 +179,9 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
         }
         std::string field = ".linux.namespaces[" + std::to_string(i) + "].path";
         UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd) throw Error(field + ": open " + ns.path, errno);
+        if (!fd)
+            throw Error(field + ": open " + ns.path, errno,
+                        "give a namespace file such as /proc/<pid>/ns/<type> or a bind-mounted one, or drop .path to create a new namespace");
         int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
         if (type != flag)
             throw Error(field + ": " + ns.path + " is not a " + spec::namespace_name(ns.kind) + " namespace");

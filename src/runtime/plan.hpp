@@ -24,6 +24,13 @@ int last_capability();
 void plan_cgroup_entry(linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry);
 void finish_cgroup_entry(const linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry, pid_t pid);
 
+// CLONE_NEW* of a namespace kind (what NS_GET_NSTYPE answers for a namespace file of it).
+int namespace_clone_flag(spec::NamespaceKind kind);
+
+// What an unprivileged user cannot have (cgroup limits, supplementary groups...): throws
+// Error naming the field.
+void check_rootless(const spec::Spec& spec);
+
 // libseccomp compile of linux.seccomp; syscall names it does not know are logged at debug level.
 linux_setup::SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp);
 

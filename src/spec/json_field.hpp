@@ -89,4 +89,57 @@ private:
     std::string path_;
 };
 
+// What a parse does with a SpecError. By default (create, run, exec) the first one is thrown
+// and nothing else changes. `crun-lite check` gives a sink: each independent part of the
+// config (a section, a field, an item of a list) then records its first error and the parse
+// goes on with the next part, so that one run reports every problem.
+class Collector {
+public:
+    Collector() = default;
+    explicit Collector(std::vector<SpecError>* sink) : sink_(sink) {}
+
+    bool collecting() const { return sink_ != nullptr; }
+
+    // Runs fn; when collecting, a SpecError it throws is recorded and false returned.
+    template <typename Fn>
+    bool guard(Fn&& fn) const {
+        if (!sink_) {
+            fn();
+            return true;
+        }
+        try {
+            fn();
+            return true;
+        } catch (const SpecError& e) {
+            record(e);
+            return false;
+        }
+    }
+    // fn(member) when the member is set, guarded.
+    template <typename Fn>
+    void member(const JsonField& object, const std::string& key, Fn&& fn) const {
+        guard([&] {
+            if (auto f = object.member(key)) fn(*f);
+        });
+    }
+    // field.each(fn), each item guarded on its own.
+    template <typename Fn>
+    void each(const JsonField& list, Fn&& fn) const {
+        list.each([&](const JsonField& item) { guard([&] { fn(item); }); });
+    }
+    template <typename Fn>
+    void each_member(const JsonField& object, Fn&& fn) const {
+        object.each_member([&](const std::string& key, const JsonField& value) { guard([&] { fn(key, value); }); });
+    }
+    void record(const SpecError& e) const {
+        if (!sink_) throw e;
+        for (auto& seen : *sink_)
+            if (seen.json_path() == e.json_path() && std::string(seen.what()) == e.what()) return;
+        sink_->push_back(e);
+    }
+
+private:
+    std::vector<SpecError>* sink_ = nullptr;
+};
+
 }  // namespace crunlite::spec

@@ -49,9 +49,9 @@ std::vector<IdMapping> parse_mappings(const JsonField& field) {
     return out;
 }
 
-std::vector<int> parse_capability_list(const JsonField& field) {
+std::vector<int> parse_capability_list(const JsonField& field, const Collector& c) {
     std::vector<int> out;
-    field.each([&](const JsonField& item) {
+    c.each(field, [&](const JsonField& item) {
         std::string name = item.string();
         std::string lower = name;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -108,10 +108,13 @@ Hook parse_hook(const JsonField& field) {
     return hook;
 }
 
-Hooks parse_hooks(const JsonField& field) {
+Hooks parse_hooks(const JsonField& field, const Collector& c) {
     Hooks hooks;
+    field.expect_object();
     auto list = [&](const char* key, std::vector<Hook>& out) {
-        if (auto f = field.member(key)) f->each([&](const JsonField& h) { out.push_back(parse_hook(h)); });
+        c.guard([&] {
+            if (auto f = field.member(key)) c.each(*f, [&](const JsonField& h) { out.push_back(parse_hook(h)); });
+        });
     };
     list("prestart", hooks.prestart);
     list("createRuntime", hooks.create_runtime);
@@ -198,8 +201,9 @@ uint16_t parse_weight(const JsonField& f) {
     return uint16_t(w);
 }
 
-Resources parse_resources_field(const JsonField& field) {
+Resources parse_resources_field(const JsonField& field, const Collector& c) {
     Resources res;
+    field.expect_object();
     auto opt_i64 = [](const JsonField& obj, const char* key) {
         auto f = obj.member(key);
         return f ? std::optional<int64_t>(f->int64()) : std::nullopt;
@@ -208,43 +212,47 @@ Resources parse_resources_field(const JsonField& field) {
         auto f = obj.member(key);
         return f ? std::optional<uint64_t>(f->uint64()) : std::nullopt;
     };
-    if (auto f = field.member("devices")) f->each([&](const JsonField& r) { res.devices.push_back(parse_device_rule(r)); });
-    if (auto f = field.member("memory")) {
+    c.member(field, "devices", [&](const JsonField& f) {
+        c.each(f, [&](const JsonField& r) { res.devices.push_back(parse_device_rule(r)); });
+    });
+    c.member(field, "memory", [&](const JsonField& f) {
         Memory m;
-        m.limit = nonzero(opt_i64(*f, "limit"));
-        m.reservation = nonzero(opt_i64(*f, "reservation"));
-        m.swap = nonzero(opt_i64(*f, "swap"));
-        m.kernel = nonzero(opt_i64(*f, "kernel"));
-        m.kernel_tcp = nonzero(opt_i64(*f, "kernelTCP"));
-        m.swappiness = opt_u64(*f, "swappiness");
-        if (m.swappiness && *m.swappiness > 100) f->required("swappiness").fail("must be between 0 and 100");
-        if (auto d = f->member("disableOOMKiller")) m.disable_oom_killer = d->boolean();
-        if (auto u = f->member("useHierarchy")) m.use_hierarchy = u->boolean();
-        if (auto c = f->member("checkBeforeUpdate")) m.check_before_update = c->boolean();
+        m.limit = nonzero(opt_i64(f, "limit"));
+        m.reservation = nonzero(opt_i64(f, "reservation"));
+        m.swap = nonzero(opt_i64(f, "swap"));
+        m.kernel = nonzero(opt_i64(f, "kernel"));
+        m.kernel_tcp = nonzero(opt_i64(f, "kernelTCP"));
+        m.swappiness = opt_u64(f, "swappiness");
+        if (m.swappiness && *m.swappiness > 100) f.required("swappiness").fail("must be between 0 and 100");
+        if (auto d = f.member("disableOOMKiller")) m.disable_oom_killer = d->boolean();
+        if (auto u = f.member("useHierarchy")) m.use_hierarchy = u->boolean();
+        if (auto check = f.member("checkBeforeUpdate")) m.check_before_update = check->boolean();
         for (auto* v : {&m.limit, &m.reservation, &m.swap})
-            if (*v && **v < -1) f->fail("memory values must be -1 (unlimited) or positive");
+            if (*v && **v < -1) f.fail("memory values must be -1 (unlimited) or positive");
         res.memory = m;
-    }
-    if (auto f = field.member("cpu")) {
-        Cpu c;
-        c.shares = nonzero(opt_u64(*f, "shares"));
-        c.quota = nonzero(opt_i64(*f, "quota"));
-        c.burst = opt_u64(*f, "burst");
-        c.period = nonzero(opt_u64(*f, "period"));
-        c.realtime_runtime = nonzero(opt_i64(*f, "realtimeRuntime"));
-        c.realtime_period = nonzero(opt_u64(*f, "realtimePeriod"));
-        if (auto s = f->member("cpus")) c.cpus = s->string();
-        if (auto s = f->member("mems")) c.mems = s->string();
-        c.idle = opt_i64(*f, "idle");
-        if (c.idle && *c.idle != 0 && *c.idle != 1) f->required("idle").fail("must be 0 or 1");
-        res.cpu = c;
-    }
-    if (auto f = field.member("pids")) res.pids_limit = nonzero(std::optional<int64_t>(f->required("limit").int64()));
-    if (auto f = field.member("blockIO")) {
+    });
+    c.member(field, "cpu", [&](const JsonField& f) {
+        Cpu cpu;
+        cpu.shares = nonzero(opt_u64(f, "shares"));
+        cpu.quota = nonzero(opt_i64(f, "quota"));
+        cpu.burst = opt_u64(f, "burst");
+        cpu.period = nonzero(opt_u64(f, "period"));
+        cpu.realtime_runtime = nonzero(opt_i64(f, "realtimeRuntime"));
+        cpu.realtime_period = nonzero(opt_u64(f, "realtimePeriod"));
+        if (auto s = f.member("cpus")) cpu.cpus = s->string();
+        if (auto s = f.member("mems")) cpu.mems = s->string();
+        cpu.idle = opt_i64(f, "idle");
+        if (cpu.idle && *cpu.idle != 0 && *cpu.idle != 1) f.required("idle").fail("must be 0 or 1");
+        res.cpu = cpu;
+    });
+    c.member(field, "pids", [&](const JsonField& f) {
+        res.pids_limit = nonzero(std::optional<int64_t>(f.required("limit").int64()));
+    });
+    c.member(field, "blockIO", [&](const JsonField& f) {
         BlockIo b;
-        if (auto w = f->member("weight")) b.weight = nonzero(std::optional<uint16_t>(parse_weight(*w)));
-        if (auto w = f->member("leafWeight")) b.leaf_weight = nonzero(std::optional<uint16_t>(parse_weight(*w)));
-        if (auto list = f->member("weightDevice")) {
+        if (auto w = f.member("weight")) b.weight = nonzero(std::optional<uint16_t>(parse_weight(*w)));
+        if (auto w = f.member("leafWeight")) b.leaf_weight = nonzero(std::optional<uint16_t>(parse_weight(*w)));
+        if (auto list = f.member("weightDevice")) {
             list->each([&](const JsonField& d) {
                 BlockIoDevice dev;
                 dev.major = d.required("major").int64();
@@ -254,42 +262,42 @@ Resources parse_resources_field(const JsonField& field) {
                 b.weight_device.push_back(dev);
             });
         }
-        if (auto l = f->member("throttleReadBpsDevice")) b.throttle_read_bps = parse_throttle(*l);
-        if (auto l = f->member("throttleWriteBpsDevice")) b.throttle_write_bps = parse_throttle(*l);
-        if (auto l = f->member("throttleReadIOPSDevice")) b.throttle_read_iops = parse_throttle(*l);
-        if (auto l = f->member("throttleWriteIOPSDevice")) b.throttle_write_iops = parse_throttle(*l);
+        if (auto l = f.member("throttleReadBpsDevice")) b.throttle_read_bps = parse_throttle(*l);
+        if (auto l = f.member("throttleWriteBpsDevice")) b.throttle_write_bps = parse_throttle(*l);
+        if (auto l = f.member("throttleReadIOPSDevice")) b.throttle_read_iops = parse_throttle(*l);
+        if (auto l = f.member("throttleWriteIOPSDevice")) b.throttle_write_iops = parse_throttle(*l);
         res.block_io = b;
-    }
-    if (auto f = field.member("hugepageLimits")) {
-        f->each([&](const JsonField& h) {
+    });
+    c.member(field, "hugepageLimits", [&](const JsonField& f) {
+        c.each(f, [&](const JsonField& h) {
             HugepageLimit limit{h.required("pageSize").string(), h.required("limit").uint64()};
             if (limit.page_size.empty() || limit.page_size.find_first_of("/.") != std::string::npos)
                 h.required("pageSize").fail("must be a page size such as \"2MB\"");
             res.hugepage_limits.push_back(limit);
         });
-    }
-    if (auto f = field.member("network")) {
-        if (auto c = f->member("classID")) res.net_class_id = nonzero(std::optional<uint32_t>(c->uint32()));
-        if (auto p = f->member("priorities"))
+    });
+    c.member(field, "network", [&](const JsonField& f) {
+        if (auto id = f.member("classID")) res.net_class_id = nonzero(std::optional<uint32_t>(id->uint32()));
+        if (auto p = f.member("priorities"))
             p->each([&](const JsonField& e) { res.net_priorities.push_back({e.required("name").string(), e.required("priority").uint32()}); });
-    }
-    if (auto f = field.member("rdma")) {
-        f->each_member([&](const std::string& device, const JsonField& v) {
+    });
+    c.member(field, "rdma", [&](const JsonField& f) {
+        f.each_member([&](const std::string& device, const JsonField& v) {
             RdmaLimit limit;
             if (auto h = v.member("hcaHandles")) limit.hca_handles = h->uint32();
             if (auto o = v.member("hcaObjects")) limit.hca_objects = o->uint32();
             res.rdma[device] = limit;
         });
-    }
-    if (auto f = field.member("unified")) {
-        f->each_member([&](const std::string& key, const JsonField& v) {
+    });
+    c.member(field, "unified", [&](const JsonField& f) {
+        c.each_member(f, [&](const std::string& key, const JsonField& v) {
             // Keys name files in the container's own cgroup directory, nothing else.
             if (key.empty() || key.find('/') != std::string::npos || key == "." || key == ".." ||
                 key.find('.') == std::string::npos || key.rfind("cgroup.", 0) == 0)
                 v.fail("must name a controller file of the container's cgroup (like \"memory.high\")");
             res.unified[key] = v.string();
         });
-    }
+    });
     return res;
 }
 
@@ -300,8 +308,9 @@ bool one_of(const std::string& value, std::initializer_list<const char*> names) 
     return false;
 }
 
-Seccomp parse_seccomp(const JsonField& field) {
+Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
     Seccomp s;
+    field.expect_object();
     auto action = [](const JsonField& f) {
         std::string a = f.string();
         if (!one_of(a, {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
@@ -309,12 +318,14 @@ Seccomp parse_seccomp(const JsonField& field) {
             f.fail("unknown seccomp action \"" + a + "\"");
         return a;
     };
-    auto default_action = field.required("defaultAction");
-    s.default_action = action(default_action);
-    if (s.default_action == "SCMP_ACT_NOTIFY") default_action.fail("SCMP_ACT_NOTIFY cannot be the default action");
-    if (auto f = field.member("defaultErrnoRet")) s.default_errno_ret = f->uint32();
-    if (auto f = field.member("architectures")) {
-        f->each([&](const JsonField& a) {
+    c.guard([&] {
+        auto default_action = field.required("defaultAction");
+        s.default_action = action(default_action);
+        if (s.default_action == "SCMP_ACT_NOTIFY") default_action.fail("SCMP_ACT_NOTIFY cannot be the default action");
+    });
+    c.member(field, "defaultErrnoRet", [&](const JsonField& f) { s.default_errno_ret = f.uint32(); });
+    c.member(field, "architectures", [&](const JsonField& f) {
+        c.each(f, [&](const JsonField& a) {
             std::string arch = a.string();
             if (!one_of(arch, {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64",
                                "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
@@ -325,20 +336,24 @@ Seccomp parse_seccomp(const JsonField& field) {
                 a.fail("unknown seccomp architecture \"" + arch + "\"");
             s.architectures.push_back(arch);
         });
-    }
-    if (auto f = field.member("flags")) {
-        f->each([&](const JsonField& fl) {
+    });
+    c.member(field, "flags", [&](const JsonField& f) {
+        c.each(f, [&](const JsonField& fl) {
             std::string flag = fl.string();
             if (!one_of(flag, {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}))
                 fl.fail("unknown seccomp flag \"" + flag + "\"");
             s.flags.push_back(flag);
         });
-    }
-    if (auto f = field.member("listenerPath")) s.listener_path = f->string();
-    if (auto f = field.member("listenerMetadata")) s.listener_metadata = f->string();
-    if (auto f = field.member("syscalls")) {
-        f->each([&](const JsonField& item) {
+    });
+    c.guard([&] {
+        if (auto f = field.member("listenerPath")) s.listener_path = f->string();
+        if (!s.listener_path.empty() && s.listener_path[0] != '/')
+            field.required("listenerPath").fail("must be an absolute path");
+    });
+    c.member(field, "listenerMetadata", [&](const JsonField& f) { s.listener_metadata = f.string(); });
+    c.member(field, "syscalls", [&](const JsonField& f) {
+        c.each(f, [&](const JsonField& item) {
             SeccompRule rule;
             rule.names = item.required("names").strings();
             if (rule.names.empty()) item.required("names").fail("must name at least one syscall");
@@ -361,17 +376,16 @@ Seccomp parse_seccomp(const JsonField& field) {
             }
             s.syscalls.push_back(rule);
         });
-    }
-    if (!s.listener_path.empty() && s.listener_path[0] != '/')
-        field.required("listenerPath").fail("must be an absolute path");
+    });
     return s;
 }
 
-Linux parse_linux(const JsonField& field) {
+Linux parse_linux(const JsonField& field, const Collector& c) {
     Linux linux;
-    if (auto f = field.member("namespaces")) {
+    field.expect_object();
+    c.member(field, "namespaces", [&](const JsonField& f) {
         std::set<NamespaceKind> seen;
-        f->each([&](const JsonField& item) {
+        c.each(f, [&](const JsonField& item) {
             Namespace ns{parse_namespace_kind(item.required("type")), ""};
             if (!seen.insert(ns.kind).second)
                 item.required("type").fail(std::string("duplicate namespace \"") + namespace_name(ns.kind) + "\"");
@@ -381,11 +395,11 @@ Linux parse_linux(const JsonField& field) {
             }
             linux.namespaces.push_back(ns);
         });
-    }
-    if (auto f = field.member("uidMappings")) linux.uid_mappings = parse_mappings(*f);
-    if (auto f = field.member("gidMappings")) linux.gid_mappings = parse_mappings(*f);
-    if (auto f = field.member("timeOffsets")) {
-        f->each_member([&](const std::string& clock, const JsonField& v) {
+    });
+    c.member(field, "uidMappings", [&](const JsonField& f) { linux.uid_mappings = parse_mappings(f); });
+    c.member(field, "gidMappings", [&](const JsonField& f) { linux.gid_mappings = parse_mappings(f); });
+    c.member(field, "timeOffsets", [&](const JsonField& f) {
+        c.each_member(f, [&](const std::string& clock, const JsonField& v) {
             if (clock != "monotonic" && clock != "boottime") v.fail("unknown clock (expected \"monotonic\" or \"boottime\")");
             TimeOffset off;
             if (auto s = v.member("secs")) off.secs = s->int64();
@@ -393,36 +407,40 @@ Linux parse_linux(const JsonField& field) {
             if (off.nanosecs >= 1000000000u) v.required("nanosecs").fail("must be below 1000000000");
             linux.time_offsets[clock] = off;
         });
-    }
-    if (auto f = field.member("devices")) f->each([&](const JsonField& d) { linux.devices.push_back(parse_device(d)); });
-    if (auto f = field.member("cgroupsPath")) linux.cgroups_path = f->string();
-    if (auto f = field.member("resources")) linux.resources = parse_resources_field(*f);
-    if (auto f = field.member("sysctl")) f->each_member([&](const std::string& k, const JsonField& v) { linux.sysctl[k] = v.string(); });
-    if (auto f = field.member("rootfsPropagation")) {
-        linux.rootfs_propagation = f->string();
+    });
+    c.member(field, "devices", [&](const JsonField& f) {
+        c.each(f, [&](const JsonField& d) { linux.devices.push_back(parse_device(d)); });
+    });
+    c.member(field, "cgroupsPath", [&](const JsonField& f) { linux.cgroups_path = f.string(); });
+    c.member(field, "resources", [&](const JsonField& f) { linux.resources = parse_resources_field(f, c); });
+    c.member(field, "sysctl", [&](const JsonField& f) {
+        c.each_member(f, [&](const std::string& k, const JsonField& v) { linux.sysctl[k] = v.string(); });
+    });
+    c.member(field, "rootfsPropagation", [&](const JsonField& f) {
+        linux.rootfs_propagation = f.string();
         static const std::set<std::string> allowed = {"", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
-        if (!allowed.count(linux.rootfs_propagation)) f->fail("unknown propagation \"" + linux.rootfs_propagation + "\"");
-    }
-    auto absolute_list = [](const JsonField& list, std::vector<std::string>& out) {
-        list.each([&](const JsonField& item) {
+        if (!allowed.count(linux.rootfs_propagation)) f.fail("unknown propagation \"" + linux.rootfs_propagation + "\"");
+    });
+    auto absolute_list = [&](const JsonField& list, std::vector<std::string>& out) {
+        c.each(list, [&](const JsonField& item) {
             std::string p = item.string();
             if (!is_absolute(p)) item.fail("must be an absolute path");
             out.push_back(p);
         });
     };
-    if (auto f = field.member("maskedPaths")) absolute_list(*f, linux.masked_paths);
-    if (auto f = field.member("readonlyPaths")) absolute_list(*f, linux.readonly_paths);
-    if (auto f = field.member("mountLabel")) linux.mount_label = f->string();
-    if (auto f = field.member("seccomp")) linux.seccomp = parse_seccomp(*f);
-    if (auto f = field.member("personality")) {
-        auto domain = f->required("domain");
+    c.member(field, "maskedPaths", [&](const JsonField& f) { absolute_list(f, linux.masked_paths); });
+    c.member(field, "readonlyPaths", [&](const JsonField& f) { absolute_list(f, linux.readonly_paths); });
+    c.member(field, "mountLabel", [&](const JsonField& f) { linux.mount_label = f.string(); });
+    c.member(field, "seccomp", [&](const JsonField& f) { linux.seccomp = parse_seccomp(f, c); });
+    c.member(field, "personality", [&](const JsonField& f) {
+        auto domain = f.required("domain");
         std::string d = domain.string();
         if (d == "LINUX") linux.personality = 0x0000;         // PER_LINUX
         else if (d == "LINUX32") linux.personality = 0x0008;  // PER_LINUX32
         else domain.fail("unknown personality domain \"" + d + "\" (expected LINUX or LINUX32)");
-        if (auto flags = f->member("flags"); flags && !flags->json().empty())
+        if (auto flags = f.member("flags"); flags && !flags->json().empty())
             flags->fail("personality flags are not supported by this version of crun-lite");
-    }
+    });
     return linux;
 }
 
@@ -448,30 +466,39 @@ const Namespace* Linux::find_namespace(NamespaceKind kind) const {
     return nullptr;
 }
 
-Process parse_process(const nlohmann::json& json, const std::string& path) {
-    JsonField field(json, path);
+namespace {
+
+Process parse_process_field(const JsonField& field, const Collector& c) {
     Process p;
-    if (auto f = field.member("terminal")) p.terminal = f->boolean();
-    if (auto f = field.member("consoleSize")) p.console_size = ConsoleSize{f->required("height").uint32(), f->required("width").uint32()};
-    p.user = parse_user(field.required("user"));
-    auto args = field.member("args");
-    if (!args || !args->json().is_array() || args->json().empty())
-        JsonField(json, path + ".args").fail("must be a non-empty array of strings");
-    p.args = args->strings();
-    if (auto f = field.member("env")) {
-        f->each([&](const JsonField& e) {
+    field.expect_object();
+    c.member(field, "terminal", [&](const JsonField& f) { p.terminal = f.boolean(); });
+    c.member(field, "consoleSize", [&](const JsonField& f) {
+        p.console_size = ConsoleSize{f.required("height").uint32(), f.required("width").uint32()};
+    });
+    c.guard([&] { p.user = parse_user(field.required("user")); });
+    c.guard([&] {
+        auto args = field.member("args");
+        if (!args || !args->json().is_array() || args->json().empty())
+            JsonField(field.json(), field.path() + ".args").fail("must be a non-empty array of strings");
+        p.args = args->strings();
+    });
+    c.member(field, "env", [&](const JsonField& f) {
+        c.each(f, [&](const JsonField& e) {
             std::string entry = e.string();
             if (entry.find('=') == std::string::npos || entry[0] == '=') e.fail("must have the form KEY=VALUE");
             p.env.push_back(entry);
         });
-    }
-    auto cwd = field.required("cwd");
-    p.cwd = cwd.string();
-    if (!is_absolute(p.cwd)) cwd.fail("must be an absolute path");
-    if (auto f = field.member("capabilities")) {
+    });
+    c.guard([&] {
+        auto cwd = field.required("cwd");
+        p.cwd = cwd.string();
+        if (!is_absolute(p.cwd)) cwd.fail("must be an absolute path");
+    });
+    c.member(field, "capabilities", [&](const JsonField& f) {
         Capabilities caps;
+        f.expect_object();
         auto set = [&](const char* key, std::vector<int>& out) {
-            if (auto s = f->member(key)) out = parse_capability_list(*s);
+            c.member(f, key, [&](const JsonField& s) { out = parse_capability_list(s, c); });
         };
         set("bounding", caps.bounding);
         set("effective", caps.effective);
@@ -479,10 +506,10 @@ Process parse_process(const nlohmann::json& json, const std::string& path) {
         set("permitted", caps.permitted);
         set("ambient", caps.ambient);
         p.capabilities = caps;
-    }
-    if (auto f = field.member("rlimits")) {
+    });
+    c.member(field, "rlimits", [&](const JsonField& f) {
         std::set<int> seen;
-        f->each([&](const JsonField& item) {
+        c.each(f, [&](const JsonField& item) {
             Rlimit r;
             auto type = item.required("type");
             r.name = type.string();
@@ -495,29 +522,29 @@ Process parse_process(const nlohmann::json& json, const std::string& path) {
             if (r.soft > r.hard) item.required("soft").fail("must not exceed hard");
             p.rlimits.push_back(r);
         });
-    }
-    if (auto f = field.member("noNewPrivileges")) p.no_new_privileges = f->boolean();
-    if (auto f = field.member("oomScoreAdj")) {
-        p.oom_score_adj = f->int32();
-        if (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000) f->fail("must be between -1000 and 1000");
-    }
-    if (auto f = field.member("apparmorProfile")) p.apparmor_profile = f->string();
-    if (auto f = field.member("selinuxLabel")) p.selinux_label = f->string();
-    if (auto f = field.member("ioPriority")) {
-        auto cls = f->required("class");
+    });
+    c.member(field, "noNewPrivileges", [&](const JsonField& f) { p.no_new_privileges = f.boolean(); });
+    c.member(field, "oomScoreAdj", [&](const JsonField& f) {
+        p.oom_score_adj = f.int32();
+        if (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000) f.fail("must be between -1000 and 1000");
+    });
+    c.member(field, "apparmorProfile", [&](const JsonField& f) { p.apparmor_profile = f.string(); });
+    c.member(field, "selinuxLabel", [&](const JsonField& f) { p.selinux_label = f.string(); });
+    c.member(field, "ioPriority", [&](const JsonField& f) {
+        auto cls = f.required("class");
         static const std::pair<const char*, int> classes[] = {{"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}};
         IoPriority io;
         std::string name = cls.string();
         auto known = std::find_if(std::begin(classes), std::end(classes), [&](auto& c) { return name == c.first; });
         if (known == std::end(classes)) cls.fail("unknown I/O priority class \"" + name + "\"");
         io.io_class = known->second;
-        if (auto pr = f->member("priority")) {
+        if (auto pr = f.member("priority")) {
             io.priority = pr->int32();
             if (io.priority < 0 || io.priority > 7) pr->fail("must be between 0 and 7");
         }
         p.io_priority = io;
-    }
-    if (auto f = field.member("scheduler")) {
+    });
+    c.member(field, "scheduler", [&](const JsonField& f) {
         static const std::pair<const char*, int> policies[] = {{"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},
                                                               {"SCHED_BATCH", 3}, {"SCHED_ISO", 4}, {"SCHED_IDLE", 5},
                                                               {"SCHED_DEADLINE", 6}};
@@ -526,17 +553,17 @@ Process parse_process(const nlohmann::json& json, const std::string& path) {
             {"SCHED_FLAG_KEEP_POLICY", 0x08},   {"SCHED_FLAG_KEEP_PARAMS", 0x10}, {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
             {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}};
         Scheduler s;
-        auto policy = f->required("policy");
+        auto policy = f.required("policy");
         std::string name = policy.string();
         auto known = std::find_if(std::begin(policies), std::end(policies), [&](auto& c) { return name == c.first; });
         if (known == std::end(policies)) policy.fail("unknown scheduling policy \"" + name + "\"");
         s.policy = known->second;
-        if (auto n = f->member("nice")) {
+        if (auto n = f.member("nice")) {
             s.nice = n->int32();
             if (s.nice < -20 || s.nice > 19) n->fail("must be between -20 and 19");
         }
-        if (auto pr = f->member("priority")) s.priority = pr->uint32();
-        if (auto fl = f->member("flags")) {
+        if (auto pr = f.member("priority")) s.priority = pr->uint32();
+        if (auto fl = f.member("flags")) {
             fl->each([&](const JsonField& item) {
                 std::string flag = item.string();
                 auto k = std::find_if(std::begin(flags), std::end(flags), [&](auto& c) { return flag == c.first; });
@@ -544,46 +571,70 @@ Process parse_process(const nlohmann::json& json, const std::string& path) {
                 s.flags |= k->second;
             });
         }
-        if (auto r = f->member("runtime")) s.runtime = r->uint64();
-        if (auto d = f->member("deadline")) s.deadline = d->uint64();
-        if (auto pe = f->member("period")) s.period = pe->uint64();
+        if (auto r = f.member("runtime")) s.runtime = r->uint64();
+        if (auto d = f.member("deadline")) s.deadline = d->uint64();
+        if (auto pe = f.member("period")) s.period = pe->uint64();
         p.scheduler = s;
-    }
+    });
     return p;
 }
 
-Resources parse_resources(const nlohmann::json& json, const std::string& path) {
-    return parse_resources_field(JsonField(json, path));
+}  // namespace
+
+Process parse_process(const nlohmann::json& json, const std::string& path) {
+    return parse_process_field(JsonField(json, path), Collector());
 }
 
-Spec parse_spec(const nlohmann::json& json) {
+Resources parse_resources(const nlohmann::json& json, const std::string& path) {
+    return parse_resources_field(JsonField(json, path), Collector());
+}
+
+namespace {
+
+Spec parse_spec_with(const nlohmann::json& json, const Collector& c) {
     JsonField top(json, "");
     top.expect_object();
     Spec spec;
-    auto version = top.required("ociVersion");
-    check_version(version);
-    spec.oci_version = version.string();
-
-    auto root = top.required("root");
-    spec.root.path = root.required("path").string();
-    if (spec.root.path.empty()) root.required("path").fail("must not be empty");
-    if (auto f = root.member("readonly")) spec.root.readonly = f->boolean();
+    c.guard([&] {
+        auto version = top.required("ociVersion");
+        check_version(version);
+        spec.oci_version = version.string();
+    });
+    c.guard([&] {
+        auto root = top.required("root");
+        spec.root.path = root.required("path").string();
+        if (spec.root.path.empty()) root.required("path").fail("must not be empty");
+        if (auto f = root.member("readonly")) spec.root.readonly = f->boolean();
+    });
 
     // Optional at create; `start` refuses a container without one (runtime-spec lifecycle).
-    if (auto f = top.member("process")) spec.process = parse_process(f->json(), ".process");
-    if (auto f = top.member("mounts")) f->each([&](const JsonField& m) { spec.mounts.push_back(parse_mount(m)); });
-    if (auto f = top.member("hostname")) spec.hostname = f->string();
-    if (auto f = top.member("domainname")) spec.domainname = f->string();
-    if (auto f = top.member("hooks")) spec.hooks = parse_hooks(*f);
-    if (auto f = top.member("annotations")) f->each_member([&](const std::string& k, const JsonField& v) { spec.annotations[k] = v.string(); });
-    if (auto f = top.member("linux")) spec.linux = parse_linux(*f);
-    else top.required("linux");  // a Linux runtime needs the linux section (namespaces at least)
-    check_cross_field_rules(spec);
-    refuse_unimplemented(json);
+    c.member(top, "process", [&](const JsonField& f) { spec.process = parse_process_field(f, c); });
+    c.member(top, "mounts", [&](const JsonField& f) { c.each(f, [&](const JsonField& m) { spec.mounts.push_back(parse_mount(m)); }); });
+    c.member(top, "hostname", [&](const JsonField& f) { spec.hostname = f.string(); });
+    c.member(top, "domainname", [&](const JsonField& f) { spec.domainname = f.string(); });
+    c.member(top, "hooks", [&](const JsonField& f) { spec.hooks = parse_hooks(f, c); });
+    c.member(top, "annotations", [&](const JsonField& f) {
+        c.each_member(f, [&](const std::string& k, const JsonField& v) { spec.annotations[k] = v.string(); });
+    });
+    // A Linux runtime needs the linux section (namespaces at least); the rules that span
+    // fields only mean something once it is there.
+    bool have_linux = c.guard([&] { spec.linux = parse_linux(top.required("linux"), c); });
+    if (have_linux) check_cross_field_rules(spec, c);
+    refuse_unimplemented(json, c);
     return spec;
 }
 
-Spec load_bundle(const std::string& bundle_dir) {
+}  // namespace
+
+Spec parse_spec(const nlohmann::json& json) { return parse_spec_with(json, Collector()); }
+
+Spec parse_spec_collecting(const nlohmann::json& json, std::vector<SpecError>& errors) {
+    Spec spec;
+    Collector(&errors).guard([&] { spec = parse_spec_with(json, Collector(&errors)); });  // not an object at all
+    return spec;
+}
+
+nlohmann::json read_config(const std::string& bundle_dir) {
     std::string config_path = bundle_dir + "/config.json";
     std::ifstream in(config_path);
     if (!in) throw Error("open " + config_path, errno);
@@ -604,6 +655,11 @@ Spec load_bundle(const std::string& bundle_dir) {
         auto pos = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101]" prefix
         throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
     }
+    return json;
+}
+
+Spec load_bundle(const std::string& bundle_dir) {
+    nlohmann::json json = read_config(bundle_dir);
     try {
         Spec spec = parse_spec(json);
         if (spec.root.path[0] != '/') spec.root.path = bundle_dir + "/" + spec.root.path;

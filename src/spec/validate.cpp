@@ -39,46 +39,45 @@ bool carries_value(const nlohmann::json& j) {
 
 }  // namespace
 
-void check_cross_field_rules(const Spec& spec) {
+void check_cross_field_rules(const Spec& spec, const Collector& c) {
     const Linux& linux = spec.linux;
+    auto rule = [&](bool broken, const std::string& path, const std::string& problem) {
+        if (broken) c.record(SpecError(path, problem));
+    };
     const Namespace* mount_ns = linux.find_namespace(NamespaceKind::mount);
-    if (!mount_ns) throw SpecError(".linux.namespaces", "a new \"mount\" namespace is required");
-    if (!mount_ns->path.empty())
-        throw SpecError(namespace_list_path(linux, NamespaceKind::mount) + ".path",
-                        "joining an existing mount namespace is not supported: the runtime sets up the root filesystem in a new one");
-    if (!spec.hostname.empty() && !creates_or_joins(linux, NamespaceKind::uts))
-        throw SpecError(".hostname", "requires a \"uts\" namespace");
-    if (!spec.domainname.empty() && !creates_or_joins(linux, NamespaceKind::uts))
-        throw SpecError(".domainname", "requires a \"uts\" namespace");
+    rule(!mount_ns, ".linux.namespaces", "a new \"mount\" namespace is required");
+    rule(mount_ns && !mount_ns->path.empty(), namespace_list_path(linux, NamespaceKind::mount) + ".path",
+         "joining an existing mount namespace is not supported: the runtime sets up the root filesystem in a new one");
+    rule(!spec.hostname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".hostname", "requires a \"uts\" namespace");
+    rule(!spec.domainname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".domainname", "requires a \"uts\" namespace");
 
     const Namespace* user_ns = linux.find_namespace(NamespaceKind::user);
     bool new_user_ns = user_ns && user_ns->path.empty();
-    if (new_user_ns && linux.uid_mappings.empty()) throw SpecError(".linux.uidMappings", "is required with a new user namespace");
-    if (new_user_ns && linux.gid_mappings.empty()) throw SpecError(".linux.gidMappings", "is required with a new user namespace");
-    if (!new_user_ns && !linux.uid_mappings.empty())
-        throw SpecError(".linux.uidMappings", "requires a new \"user\" namespace");
-    if (!new_user_ns && !linux.gid_mappings.empty())
-        throw SpecError(".linux.gidMappings", "requires a new \"user\" namespace");
+    rule(new_user_ns && linux.uid_mappings.empty(), ".linux.uidMappings", "is required with a new user namespace");
+    rule(new_user_ns && linux.gid_mappings.empty(), ".linux.gidMappings", "is required with a new user namespace");
+    rule(!new_user_ns && !linux.uid_mappings.empty(), ".linux.uidMappings", "requires a new \"user\" namespace");
+    rule(!new_user_ns && !linux.gid_mappings.empty(), ".linux.gidMappings", "requires a new \"user\" namespace");
 
     const Namespace* time_ns = linux.find_namespace(NamespaceKind::time);
-    if (!linux.time_offsets.empty() && !(time_ns && time_ns->path.empty()))
-        throw SpecError(".linux.timeOffsets", "requires a new \"time\" namespace");
+    rule(!linux.time_offsets.empty() && !(time_ns && time_ns->path.empty()), ".linux.timeOffsets",
+         "requires a new \"time\" namespace");
 
     for (auto& [raw_key, value] : linux.sysctl) {
         std::string key = raw_key;
         std::replace(key.begin(), key.end(), '/', '.');  // "net/ipv4/ip_forward" names the same sysctl
-        if ((key == "kernel.hostname" && !spec.hostname.empty()) || (key == "kernel.domainname" && !spec.domainname.empty()))
-            throw SpecError(".linux.sysctl." + raw_key, std::string("conflicts with the .") + key.substr(7) + " field");
+        std::string path = ".linux.sysctl." + raw_key;
+        if ((key == "kernel.hostname" && !spec.hostname.empty()) || (key == "kernel.domainname" && !spec.domainname.empty())) {
+            c.record(SpecError(path, std::string("conflicts with the .") + key.substr(7) + " field"));
+            continue;
+        }
         auto needed = sysctl_namespace(key);
-        if (!needed) throw SpecError(".linux.sysctl." + raw_key, "is not namespaced and would change the host");
-        if (!creates_or_joins(linux, *needed))
-            throw SpecError(".linux.sysctl." + raw_key, std::string("requires a \"") + namespace_name(*needed) + "\" namespace");
+        if (!needed) c.record(SpecError(path, "is not namespaced and would change the host"));
+        else rule(!creates_or_joins(linux, *needed), path, std::string("requires a \"") + namespace_name(*needed) + "\" namespace");
     }
-    bool has_pid_ns = creates_or_joins(linux, NamespaceKind::pid);
-    (void)has_pid_ns;  // a container without its own pid namespace is allowed, as in runc
+    // A container without its own pid namespace is allowed, as in runc.
 }
 
-void refuse_unimplemented(const nlohmann::json& config) {
+void refuse_unimplemented(const nlohmann::json& config, const Collector& c) {
     // Each entry: a JSON pointer into config.json and the issue that will implement it.
     static const std::pair<const char*, const char*> pending[] = {
         {"/process/execCPUAffinity", "CPU affinity"},
@@ -91,7 +90,7 @@ void refuse_unimplemented(const nlohmann::json& config) {
         if (config.contains(ptr) && carries_value(config.at(ptr))) {
             std::string path = pointer;
             std::replace(path.begin(), path.end(), '/', '.');
-            throw SpecError(path, std::string(feature) + " is not supported by this version of crun-lite");
+            c.record(SpecError(path, std::string(feature) + " is not supported by this version of crun-lite"));
         }
     }
 }

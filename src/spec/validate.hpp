@@ -2,8 +2,10 @@
 #include <nlohmann/json.hpp>
 
 #include "crunlite/spec.hpp"
+#include "json_field.hpp"
 
 namespace crunlite::spec {
-void check_cross_field_rules(const Spec& spec);
-void refuse_unimplemented(const nlohmann::json& config);
+// Each broken rule is thrown (the default Collector) or recorded.
+void check_cross_field_rules(const Spec& spec, const Collector& c = Collector());
+void refuse_unimplemented(const nlohmann::json& config, const Collector& c = Collector());
 }  // namespace crunlite::spec

@@ -154,7 +154,8 @@ ContainerDir ContainerDir::create(const std::string& root, const std::string& id
     make_dirs(root, 0700);
     std::string path = root + "/" + id;
     if (::mkdir(path.c_str(), 0700) != 0) {
-        if (errno == EEXIST) throw Error("container with id exists: " + id);
+        if (errno == EEXIST)
+            throw Error("container with id exists: " + id, 0, "pick another ID, or `crun-lite delete " + id + "` the old one first");
         throw Error("mkdir " + path, errno);
     }
     UniqueFd fd = lock_directory(path);

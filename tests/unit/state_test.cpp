@@ -353,7 +353,8 @@ TEST(ContainerDir, OpenMissingContainer) {
         ContainerDir::open(tmp.path(), "x");
         FAIL() << "did not throw";
     } catch (const Error& e) {
-        EXPECT_STREQ(e.what(), "container \"x\" does not exist");
+        // One line: what is missing, then where to look.
+        EXPECT_EQ(std::string(e.what()).rfind("container \"x\" does not exist (hint: `crun-lite list`", 0), 0u) << e.what();
     }
 }
 

@@ -1,0 +1,63 @@
+// `crun-lite check`: a preflight of a bundle. Every problem of config.json is reported at once
+// (not just the first), then the bundle is checked against this host: would `create` work here?
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace crunlite {
+class SpecError;
+}
+
+namespace crunlite::check {
+
+enum class Severity { error, warning };
+const char* severity_name(Severity severity);
+
+struct Finding {
+    Severity severity = Severity::error;
+    std::string path;     // JSON path in config.json (".process.args[0]"), or "config.json" for the file itself
+    std::string message;  // what is wrong
+    std::string hint;     // how to fix it
+};
+
+// The findings of one check, in the order found; the same (path, message) is kept once.
+class Report {
+public:
+    void error(const std::string& path, const std::string& message, const std::string& hint);
+    void warning(const std::string& path, const std::string& message, const std::string& hint);
+    void add(Finding finding);
+    // A config error: its path and problem, with a hint chosen from the kind of problem.
+    void add_spec_error(const SpecError& e);
+    // An error of the runtime's own code, "<json path>: <what>" (the form every crunlite::Error
+    // about a field has); `fallback_path` when the text does not start with a JSON path.
+    void add_error_text(const std::string& text, const std::string& fallback_path, const std::string& hint);
+
+    const std::vector<Finding>& findings() const { return findings_; }
+    size_t errors() const;
+    size_t warnings() const;
+    bool ok() const { return errors() == 0; }
+    // True when an error was reported at `path` or inside it (".mounts[2]" covers
+    // ".mounts[2].source"): host checks of a part the config parse already refused are skipped.
+    bool has_error_under(const std::string& path) const;
+
+    // {"findings": [{"severity","path","message","hint"}...], "summary": {"errors","warnings","ok"}}
+    nlohmann::json to_json() const;
+    // A table for people: severity, path, message, and the hint on the line below.
+    std::string to_table() const;
+
+private:
+    std::vector<Finding> findings_;
+};
+
+// The hint for a config error, from the kind of problem its message names.
+std::string hint_for_spec_problem(const std::string& message);
+
+// Splits "<.json.path>: rest" into the path and the rest; {"", text} when it does not start so.
+std::pair<std::string, std::string> split_json_path(const std::string& text);
+
+// Checks <bundle>/config.json and the host; `rootless`: as an unprivileged user would run it.
+Report check_bundle(const std::string& bundle, bool rootless);
+
+}  // namespace crunlite::check

@@ -1,0 +1,156 @@
+// Cgroups against this host: the layout (v1, hybrid, v2) is detected as create detects it;
+// every controller linux.resources needs is there, every file it would write exists, and
+// cpuset values name CPUs and memory nodes the host has.
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
+
+#include "../cgroups/resource_writes.hpp"
+#include "checks.hpp"
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+
+namespace crunlite::check {
+namespace {
+
+const char* mode_name(cgroups::Mode mode) {
+    switch (mode) {
+        case cgroups::Mode::v1: return "cgroup v1";
+        case cgroups::Mode::hybrid: return "hybrid cgroup v1 + v2";
+        case cgroups::Mode::v2: return "cgroup v2";
+    }
+    return "?";
+}
+
+bool exists(const std::string& path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+// The root cgroup lacks many control files (pids.max, memory.max...): a file counts as present
+// when the hierarchy's root or any cgroup right below it has it.
+bool hierarchy_has_file(const std::string& mount_point, const std::string& file) {
+    if (exists(mount_point + "/" + file)) return true;
+    bool found = false;
+    if (DIR* dir = ::opendir(mount_point.c_str())) {
+        while (dirent* e = ::readdir(dir)) {
+            if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+            if (exists(mount_point + "/" + e->d_name + "/" + file)) {
+                found = true;
+                break;
+            }
+        }
+        ::closedir(dir);
+    }
+    return found;
+}
+
+// "0-3,5" -> {0,1,2,3,5}; false when it does not parse.
+bool parse_list(const std::string& text, std::set<long>& out) {
+    std::istringstream ss(text);
+    for (std::string part; std::getline(ss, part, ',');) {
+        while (!part.empty() && isspace((unsigned char)part.back())) part.pop_back();
+        if (part.empty()) continue;
+        char* end = nullptr;
+        long first = strtol(part.c_str(), &end, 10);
+        if (end == part.c_str()) return false;
+        long last = first;
+        if (*end == '-') {
+            const char* second = end + 1;
+            last = strtol(second, &end, 10);
+            if (end == second) return false;
+        }
+        if (*end != '\0' || first < 0 || last < first || last - first > 65536) return false;
+        for (long i = first; i <= last; ++i) out.insert(i);
+    }
+    return true;
+}
+
+void check_cpuset_value(const std::string& path, const std::string& value, const std::string& online_file, const char* one,
+                        const char* what, Report& report) {
+    if (value.empty()) return;
+    std::set<long> wanted, online;
+    if (!parse_list(value, wanted)) {
+        report.error(path, "\"" + value + "\" is not a list of " + what + " such as \"0-2,4\"", "write ranges and numbers separated by commas");
+        return;
+    }
+    std::string online_text = read_small_file(online_file);
+    if (online_text.empty() || !parse_list(online_text, online)) return;
+    for (long n : wanted)
+        if (!online.count(n)) {
+            while (!online_text.empty() && isspace((unsigned char)online_text.back())) online_text.pop_back();
+            report.error(path, std::string(one) + " " + std::to_string(n) + " is not online on this host (online: " + online_text + ")",
+                         "use only " + std::string(what) + " listed in " + online_file);
+            return;
+        }
+}
+
+std::string controllers_of(const cgroups::Layout& layout) {
+    std::string out;
+    for (auto& h : layout.hierarchies) {
+        if (h.unified) {
+            std::string v2 = read_small_file(h.mount_point + "/cgroup.controllers");
+            while (!v2.empty() && isspace((unsigned char)v2.back())) v2.pop_back();
+            if (!v2.empty()) out += (out.empty() ? "" : ", ") + ("v2: " + v2);
+        } else if (h.options.rfind("name=", 0) != 0) {
+            out += (out.empty() ? "" : ", ") + h.options;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+void check_cgroups(const Context& ctx, Report& report) {
+    if (ctx.rootless) return;  // no cgroups are made; check_process reports limits an unprivileged user cannot have
+    cgroups::Layout layout;
+    try {
+        layout = cgroups::detect_layout();
+    } catch (const Error& e) {
+        report.error(".linux.resources", e.what(), "mount cgroup2 on /sys/fs/cgroup (or the v1 hierarchies)");
+        return;
+    }
+    if (!report.has_error_under(".linux.cgroupsPath")) {
+        try {
+            cgroups::resolve_cgroup_path(ctx.spec.linux.cgroups_path, "check", "/");
+        } catch (const SpecError& e) {
+            report.add_spec_error(e);
+        }
+    }
+    if (!ctx.spec.linux.resources || report.has_error_under(".linux.resources")) return;
+    const spec::Resources& resources = *ctx.spec.linux.resources;
+    for (const cgroups::ControllerWrites& cw : cgroups::resource_writes(resources)) {
+        cgroups::Placement place = cgroups::placement(layout, cw);
+        const auto& any = cw.v1.empty() ? cw.v2 : cw.v1;
+        if (!place.writes) {
+            report.error(any.front().json_path, "this host (" + std::string(mode_name(layout.mode)) + ") has no " + cw.controller +
+                                                    " cgroup controller (it has: " + controllers_of(layout) + ")",
+                         "remove this limit, or run on a host with the " + cw.controller + " controller mounted");
+            continue;
+        }
+        const cgroups::Hierarchy& h = layout.hierarchies[size_t(place.hierarchy)];
+        if (place.unified && !cgroups::host_has_v2_controller(h, place.controller)) {
+            report.error(place.writes->front().json_path,
+                         "the host's cgroup v2 hierarchy has no " + place.controller + " controller (it has: " + controllers_of(layout) + ")",
+                         "remove this limit, or enable the controller on the host");
+            continue;
+        }
+        for (const cgroups::FileWrite& w : *place.writes) {
+            if (!w.unsupported.empty()) {
+                report.error(w.json_path, w.unsupported, "remove it: " + std::string(mode_name(layout.mode)) + " cannot express it");
+            } else if (!hierarchy_has_file(h.mount_point, w.file)) {
+                report.error(w.json_path, "this kernel has no cgroup file " + w.file + " in " + h.mount_point,
+                             "remove this limit: the host kernel does not offer it");
+            }
+        }
+    }
+    if (resources.cpu) {
+        check_cpuset_value(".linux.resources.cpu.cpus", resources.cpu->cpus, "/sys/devices/system/cpu/online", "CPU", "CPUs", report);
+        check_cpuset_value(".linux.resources.cpu.mems", resources.cpu->mems, "/sys/devices/system/node/online", "memory node", "memory nodes", report);
+    }
+}
+
+}  // namespace crunlite::check

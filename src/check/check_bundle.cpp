@@ -1,0 +1,76 @@
+// `crun-lite check`: config errors first (all of them), then the host checks.
+#include <limits.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include "checks.hpp"
+#include "crunlite/error.hpp"
+
+namespace crunlite::check {
+
+std::string read_small_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return "";
+    std::string text;
+    std::getline(in, text, '\0');
+    return text;
+}
+
+std::string Context::item_path(const Report& report, const std::string& list_path, size_t n) const {
+    std::string pointer = list_path;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    size_t size = 0;
+    try {
+        nlohmann::json::json_pointer ptr(pointer);
+        if (config.contains(ptr) && config.at(ptr).is_array()) size = config.at(ptr).size();
+    } catch (const nlohmann::json::exception&) {
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < size; ++i) {
+        std::string path = list_path + "[" + std::to_string(i) + "]";
+        if (report.has_error_under(path)) continue;
+        if (kept++ == n) return path;
+    }
+    return list_path + "[" + std::to_string(n) + "]";
+}
+
+Report check_bundle(const std::string& bundle_arg, bool rootless) {
+    Report report;
+    char resolved[PATH_MAX];
+    if (!::realpath(bundle_arg.c_str(), resolved)) {
+        report.error("config.json", "bundle " + bundle_arg + ": " + Error::errno_text(errno),
+                     "give the bundle directory (the one holding config.json) with --bundle");
+        return report;
+    }
+    std::string bundle = resolved;
+    nlohmann::json config;
+    try {
+        config = spec::read_config(bundle);
+    } catch (const Error& e) {
+        std::string what = e.what();
+        bool missing = e.error_number() == ENOENT;
+        report.error("config.json", what,
+                     missing ? "`crun-lite spec --bundle " + bundle_arg + "` writes a default config.json"
+                             : hint_for_spec_problem(what));
+        return report;
+    }
+    std::vector<SpecError> errors;
+    spec::Spec spec = spec::parse_spec_collecting(config, errors);
+    for (auto& e : errors) report.add_spec_error(e);
+    if (!config.is_object()) return report;
+    if (!spec.root.path.empty() && spec.root.path[0] != '/') spec.root.path = bundle + "/" + spec.root.path;
+
+    Context ctx{config, spec, bundle, rootless};
+    check_root_and_executable(ctx, report);
+    check_process(ctx, report);
+    check_namespaces(ctx, report);
+    check_cgroups(ctx, report);
+    check_seccomp(ctx, report);
+    check_mounts_and_hooks(ctx, report);
+    return report;
+}
+
+}  // namespace crunlite::check

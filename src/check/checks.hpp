@@ -1,0 +1,32 @@
+// The host checks of `crun-lite check`, one area per file. Each looks at the parsed spec and
+// the host and adds findings; parts the config parse already refused are skipped.
+#pragma once
+#include <string>
+
+#include "crunlite/check.hpp"
+#include "crunlite/spec.hpp"
+
+namespace crunlite::check {
+
+struct Context {
+    const nlohmann::json& config;
+    const spec::Spec& spec;
+    std::string bundle;  // absolute
+    bool rootless = false;
+
+    // The JSON path of the n-th item the parse kept from the list at `list_path` (".mounts"):
+    // an item the parse refused is not in the Spec, so the n-th kept one may sit further down.
+    std::string item_path(const Report& report, const std::string& list_path, size_t n) const;
+};
+
+void check_root_and_executable(const Context& ctx, Report& report);  // rootfs.cpp
+void check_process(const Context& ctx, Report& report);              // process.cpp: capabilities, rlimits, LSMs, user
+void check_namespaces(const Context& ctx, Report& report);           // namespaces.cpp: kinds, paths, id mappings, sysctls
+void check_cgroups(const Context& ctx, Report& report);              // cgroups.cpp
+void check_seccomp(const Context& ctx, Report& report);              // seccomp.cpp
+void check_mounts_and_hooks(const Context& ctx, Report& report);     // files.cpp
+
+// Reads a small file (a /proc or /sys value); empty when it cannot be read.
+std::string read_small_file(const std::string& path);
+
+}  // namespace crunlite::check

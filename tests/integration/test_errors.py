@@ -1,0 +1,160 @@
+"""Every error a user can trigger is ONE line on stderr, `crun-lite: ...`: what failed, on which
+path or JSON field, the errno text, and where it helps `(hint: ...)`. The exit status is
+non-zero and nothing is left behind (no state directory, cgroup, process or mount). With
+`--log FILE --log-format json` each line of the log is {"level", "msg", "time"}, as containerd's
+shim reads it back."""
+
+import json
+import os
+import shutil
+
+from helpers import cgroup_dirs_named, host_mountinfo, live_children, pids_in_container_cgroup, wait_until
+
+LOOP = "while :; do sleep 0.1; done"
+
+
+def one_line(r, *needles, rc=1):
+    assert r.rc == rc if rc is not None else r.rc != 0, f"exit status: {r!r}"
+    lines = r.err_lines
+    assert len(lines) == 1, f"expected ONE line on stderr: {r!r}"
+    line = lines[0]
+    assert line.startswith("crun-lite: "), line
+    for n in needles:
+        assert n in line, f"{n!r} not in {line!r}"
+    return line
+
+
+def nothing_left(rt, cid, bundle, mounts_before):
+    assert not os.path.exists(os.path.join(rt.root, cid)), f"{rt.root}/{cid} left behind"
+    assert cgroup_dirs_named(cid) == [], cgroup_dirs_named(cid)
+    assert pids_in_container_cgroup(cid) == []
+    wait_until(lambda: not live_children(), timeout=5, what="no leftover process")
+    assert [l for l in set(host_mountinfo()) - mounts_before if "/netns-" not in l] == []
+    assert not [l for l in host_mountinfo() if bundle.path in l]
+
+
+def failing_create(rt, bundle, *needles):
+    """create and run both fail with one line holding every needle, and leave nothing."""
+    for command in ("create", "run"):
+        cid = rt.new_id()
+        before = set(host_mountinfo())
+        line = one_line(rt.cli(command, "--bundle", bundle, cid), *needles)
+        nothing_left(rt, cid, bundle, before)
+    return line
+
+
+def test_bad_json_syntax(rt, make_bundle):
+    bundle = make_bundle()
+    with open(bundle.config_path, "w") as f:
+        f.write('{\n  "ociVersion": "1.2.0",\n  "process": {,\n}')
+    failing_create(rt, bundle, "config.json", "invalid JSON", "line 3")
+
+
+def test_wrong_type_at_a_path(rt, make_bundle):
+    bundle = make_bundle(edit=lambda c: c["process"]["user"].update(uid="0"))
+    failing_create(rt, bundle, ".process.user.uid", "must be an integer")
+
+
+def test_missing_rootfs(rt, make_bundle):
+    bundle = make_bundle()
+    shutil.rmtree(bundle.rootfs)
+    failing_create(rt, bundle, ".root.path", bundle.rootfs, "No such file or directory", "(hint: ")
+
+
+def test_args0_not_found(rt, make_bundle):
+    bundle = make_bundle(args=["no-such-program"])
+    line = failing_create(rt, bundle, ".process.args[0]", "executable file not found in $PATH", "(hint: ")
+    assert "/usr/bin" in line and "root filesystem" in line, line
+
+
+def test_args0_absolute_missing(rt, make_bundle):
+    bundle = make_bundle(args=["/opt/no-such-program"])
+    failing_create(rt, bundle, ".process.args[0]", "No such file or directory", "(hint: ")
+
+
+def test_unknown_container_id(rt):
+    for args in (["state", "nosuch"], ["kill", "nosuch", "TERM"], ["delete", "nosuch"], ["start", "nosuch"],
+                 ["pause", "nosuch"], ["ps", "nosuch"], ["events", "--stats", "nosuch"]):
+        line = one_line(rt.cli(*args), 'container "nosuch" does not exist', "crun-lite list")
+        assert line.count("\n") == 0
+    # exec fails as runc's does: status 255.
+    one_line(rt.cli("exec", "nosuch", "true"), "does not exist", "crun-lite list", rc=255)
+    assert not os.path.isdir(rt.root) or os.listdir(rt.root) == []
+
+
+def test_id_already_exists(rt, make_bundle, new_id):
+    bundle = make_bundle(args=["sh", "-c", LOOP])
+    cid = new_id()
+    rt.create(cid, bundle)
+    pid = rt.state(cid)["pid"]
+    one_line(rt.cli("create", "--bundle", bundle, cid), f"container with id exists: {cid}", "(hint: ", "delete")
+    # The first container is untouched.
+    assert rt.status(cid) == "created" and rt.state(cid)["pid"] == pid
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_bad_signal_name(rt, make_bundle, new_id):
+    bundle = make_bundle(args=["sh", "-c", LOOP])
+    cid = new_id()
+    rt.create(cid, bundle)
+    one_line(rt.kill(cid, "SIGNOPE"), 'unknown signal "SIGNOPE"', "(hint: ")
+    one_line(rt.kill(cid, "999"), 'invalid signal "999"', "(hint: ")
+    assert rt.status(cid) == "created"
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_cgroup_value_rejected_by_the_kernel(rt, make_bundle):
+    bundle = make_bundle(args=["true"], edit=lambda c: c["linux"]["resources"].update(cpu={"cpus": "4000"}))
+    line = failing_create(rt, bundle, ".linux.resources.cpu.cpus", 'write "4000"', "(hint: ")
+    # What the kernel said, as errno text, comes before the hint.
+    assert line.index(": ", line.index("cpuset.cpus")) < line.index("(hint: "), line
+
+
+def test_mount_source_missing(rt, make_bundle):
+    bundle = make_bundle(edit=lambda c: c["mounts"].append(
+        {"destination": "/data", "type": "bind", "source": "/nonexistent-crun-lite-source", "options": ["rbind"]}))
+    failing_create(rt, bundle, ".mounts[7].source", "/nonexistent-crun-lite-source", "No such file or directory", "(hint: ")
+
+
+def test_namespace_path_missing(rt, make_bundle):
+    def edit(c):
+        c["linux"]["namespaces"][4]["path"] = "/nonexistent/netns"
+    bundle = make_bundle(edit=edit)
+    failing_create(rt, bundle, ".linux.namespaces[4].path", "No such file or directory", "(hint: ")
+
+
+def test_hook_failure(rt, make_bundle):
+    bundle = make_bundle(args=["true"], edit=lambda c: c.update(hooks={"prestart": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "echo the-hook-said-no >&2; exit 3"]}]}))
+    failing_create(rt, bundle, ".hooks.prestart[0]", "exited with status 3", "the-hook-said-no")
+
+
+def test_apparmor_on_a_host_without_it(rt, make_bundle):
+    if os.path.exists("/sys/module/apparmor/parameters/enabled"):
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            if f.read().startswith("Y"):
+                return  # this host runs AppArmor: nothing to refuse
+    bundle = make_bundle(args=["true"], edit=lambda c: c["process"].update(apparmorProfile="p"))
+    failing_create(rt, bundle, ".process.apparmorProfile", "AppArmor is not enabled", "(hint: ")
+
+
+def test_json_log_line_shape(rt, make_bundle, new_id):
+    bundle = make_bundle(args=["no-such-program"])
+    log = os.path.join(bundle.path, "log.json")
+    before = set(host_mountinfo())
+    cid = new_id()
+    r = rt.cli("--log", log, "--log-format", "json", "create", "--bundle", bundle, cid)
+    line = one_line(r, ".process.args[0]")
+    nothing_left(rt, cid, bundle, before)
+    r = rt.cli("--log", log, "--log-format", "json", "state", "nosuch")
+    one_line(r, "does not exist")
+    with open(log) as f:
+        entries = [json.loads(l) for l in f.read().splitlines() if l.strip()]
+    assert len(entries) >= 2, entries
+    for e in entries:
+        assert set(e) == {"level", "msg", "time"}, e
+        assert isinstance(e["msg"], str) and "\n" not in e["msg"], e
+        assert e["time"].startswith("20") and e["time"].endswith("Z"), e
+    errors = [e for e in entries if e["level"] == "error"]
+    assert errors[-2]["msg"] == line[len("crun-lite: "):], (errors, line)
+    assert "does not exist" in errors[-1]["msg"] and "crun-lite list" in errors[-1]["msg"], errors
