@@ -50,8 +50,24 @@ std::string own_cgroup() {
 }
 
 std::string user_name(uid_t uid) {
+#ifdef CRUNLITE_STATIC
+    // A static glibc cannot load NSS modules (getpwuid would need the shared libraries of the
+    // glibc it was linked with): read /etc/passwd itself; fgetpwent does no NSS.
+    if (FILE* f = ::fopen("/etc/passwd", "re")) {
+        std::string name;
+        while (passwd* pw = ::fgetpwent(f))
+            if (pw->pw_uid == uid) {
+                name = pw->pw_name;
+                break;
+            }
+        ::fclose(f);
+        if (!name.empty()) return name;
+    }
+    return "#" + std::to_string(uid);
+#else
     passwd* pw = ::getpwuid(uid);
     return pw ? pw->pw_name : "#" + std::to_string(uid);
+#endif
 }
 
 // Joining a pid namespace only applies to children: the runtime joins it for the one
