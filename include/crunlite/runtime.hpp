@@ -66,6 +66,8 @@ void events(const std::string& root, const std::string& id, bool stats_once, int
 
 // The runtime-spec "features" document for this build.
 nlohmann::json features();
+// What this build was compiled with, as `--version` prints it: "+CAP +SECCOMP ..." (only what it has).
+std::string compiled_features();
 
 // "KILL", "SIGKILL", "kill" or "9" -> 9; throws on anything else.
 int parse_signal(const std::string& text);

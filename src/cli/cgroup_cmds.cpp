@@ -18,7 +18,7 @@ void add_id_command(CLI::App& app, Globals& globals, Action& action, const char*
                     void (*operation)(const std::string&, const std::string&)) {
     auto* cmd = app.add_subcommand(name, help);
     auto id = std::make_shared<std::string>();
-    cmd->add_option("id", *id, "container ID")->required();
+    cmd->add_option("id", *id, "container ID")->required()->type_name(kContainer);
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             operation(globals.root, *id);
@@ -63,6 +63,9 @@ int print_ps_table(const std::vector<int>& pids, const std::vector<std::string>&
 
 void add_pause(CLI::App& app, Globals& globals, Action& action) {
     add_id_command(app, globals, action, "pause", "freeze every process of a container", runtime::pause);
+    document(app.get_subcommand("pause"), {.text = "pause uses the cgroup freezer (cgroup v2's cgroup.freeze, or the v1 "
+                                                   "freezer controller): the processes stop where they are until "
+                                                   "`resume`. The container's status is then `paused`."});
     add_id_command(app, globals, action, "resume", "thaw a paused container", runtime::resume);
 }
 
@@ -70,9 +73,14 @@ void add_ps(CLI::App& app, Globals& globals, Action& action) {
     auto* cmd = app.add_subcommand("ps", "list the processes of a container");
     auto id = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>("table");
-    cmd->add_option("-f,--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    cmd->add_option("id", *id, "container ID")->required();
+    cmd->add_option("-f,--format", *format, "ps(1)'s table, or a JSON array of host pids")
+        ->check(CLI::IsMember({"table", "json"}))
+        ->capture_default_str();
+    cmd->add_option("id", *id, "container ID")->required()->type_name(kContainer);
     cmd->prefix_command();  // what follows the ID goes to ps(1)
+    document(cmd, {.args = "ID [PS_ARGUMENT...]",
+                   .text = "The table is the host's ps(1) output (`ps -ef`, or the PS_ARGUMENTs) keeping the header and "
+                           "the rows of the container's processes, as runc does; pids are the host's."});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             std::vector<int> pids = runtime::pids(globals.root, *id);
@@ -107,9 +115,13 @@ void add_events(CLI::App& app, Globals& globals, Action& action) {
     auto id = std::make_shared<std::string>();
     auto interval = std::make_shared<std::string>("5s");
     auto stats = std::make_shared<bool>(false);
-    cmd->add_option("--interval", *interval, "how often to print stats (5s, 500ms)");
+    cmd->add_option("--interval", *interval, "how often to print stats: 5s, 500ms, 1m")->type_name("DURATION")->capture_default_str();
     cmd->add_flag("--stats", *stats, "print one stats event and exit");
-    cmd->add_option("id", *id, "container ID")->required();
+    cmd->add_option("id", *id, "container ID")->required()->type_name(kContainer);
+    document(cmd, {.text = "Each line is a JSON object {\"type\", \"id\", \"data\"} as runc prints it: `stats` "
+                           "events (cpu, memory, pids, blkio and hugetlb usage from the container's cgroups) every "
+                           "--interval, and `oom` when the kernel's OOM killer hits the container. events runs until the "
+                           "container is deleted or it is interrupted."});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             runtime::events(globals.root, *id, *stats, parse_interval(*interval), std::cout);
@@ -120,6 +132,9 @@ void add_events(CLI::App& app, Globals& globals, Action& action) {
 
 void add_features(CLI::App& app, Globals&, Action& action) {
     auto* cmd = app.add_subcommand("features", "print the runtime-spec features this build supports, as JSON");
+    document(cmd, {.text = "The runtime-spec features document (ociVersionMin/Max, hooks, mount options, namespaces, "
+                           "capabilities, cgroup, seccomp...) that engines read before using a field. Fields crun-lite "
+                           "does not implement are refused at create, never silently ignored."});
     cmd->callback([&action] {
         action = [] {
             std::cout << runtime::features().dump(4) << "\n";

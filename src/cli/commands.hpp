@@ -2,6 +2,8 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -34,5 +36,26 @@ void add_features(CLI::App& app, Globals& globals, Action& action);
 void add_update(CLI::App& app, Globals& globals, Action& action);
 void add_events(CLI::App& app, Globals& globals, Action& action);
 void add_check(CLI::App& app, Globals& globals, Action& action);
+
+// Hidden `__docs DIR`: writes the man pages, docs/cli.md and the bash completion (docs.cpp).
+void add_docs(CLI::App& app, Action& action);
+
+// A command's words beyond its one-line description, kept next to its definition. The same text
+// is its --help (after the options), its man page and its section of docs/cli.md.
+// Text: paragraphs split by blank lines, `code` in backquotes, lines indented by four spaces are
+// shown as they are (examples), lines starting with "- " are list items.
+struct CommandDoc {
+    std::string args;  // what follows [OPTIONS] when the positionals do not say it all ("ID COMMAND [ARG...]")
+    std::string text;  // DESCRIPTION of the man page
+    std::vector<std::pair<std::string, std::string>> sections;  // further man page sections (EXIT STATUS...)
+};
+void document(CLI::App* cmd, CommandDoc doc);
+const CommandDoc& documentation(const CLI::App* cmd);
+// Puts the --help formatter in place that uses the above; call before adding subcommands.
+void use_doc_formatter(CLI::App& app);
+// Value names that say what an argument is; the bash completion completes them.
+inline constexpr const char* kContainer = "CONTAINER";  // an existing container's ID
+inline constexpr const char* kDir = "DIR";
+inline constexpr const char* kFile = "FILE";
 
 }  // namespace crunlite::cli

@@ -18,24 +18,78 @@
 #define CRUNLITE_COMMIT "unknown"
 #endif
 
+namespace {
+
+// Where state goes when --root is not given: root's, or an unprivileged user's own.
+std::string default_root() {
+    if (::geteuid() == 0) return crunlite::runtime::kDefaultRoot;
+    const char* runtime_dir = ::getenv("XDG_RUNTIME_DIR");
+    return runtime_dir && *runtime_dir ? std::string(runtime_dir) + "/crun-lite" : "/tmp/crun-lite-" + std::to_string(::geteuid());
+}
+
+// The same lines as crun's --version: version, commit, state directory, spec, compiled-in features.
+std::string version_text() {
+    const scmp_version* seccomp = seccomp_version();
+    return std::string("crun-lite version ") + CRUNLITE_VERSION + "\ncommit: " + CRUNLITE_COMMIT + "\nrundir: " + default_root() +
+           "\nspec: " + crunlite::runtime::kSpecVersion + "\nlibseccomp: " + std::to_string(seccomp->major) + "." +
+           std::to_string(seccomp->minor) + "." + std::to_string(seccomp->micro) + "\n" + crunlite::runtime::compiled_features();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace crunlite;
     CLI::App app{"crun-lite: a fast, runc-compatible OCI container runtime", "crun-lite"};
+    cli::use_doc_formatter(app);
+    app.set_help_flag("-h,--help", "print this help and exit");
     app.require_subcommand(1, 1);
+    cli::document(&app, {
+        .args = "COMMAND [ARG...]",
+        .text = "crun-lite creates and runs containers from OCI bundles: a directory holding a `config.json`, the "
+                "runtime-spec configuration, and usually the root filesystem it names. It takes runc's command line, so "
+                "callers written for runc (containerd's shim, docker, podman's conmon) can use it as they are.\n\n"
+                "A container's life: `create` sets up its namespaces, mounts and cgroups and leaves its process waiting; "
+                "`start` lets the process run; `kill` signals it; `delete` removes what is left once it has stopped. `run` "
+                "does create and start in one step and, unless detached, waits for the container and exits with its "
+                "status.\n\n"
+                "Global options go before the command. Errors are one line on standard error (or a JSON line in the "
+                "--log file with --log-format json) naming what failed and, when the bundle is at fault, the JSON path of "
+                "the config field.\n\n"
+                "    mkdir -p bundle/rootfs/bin && cp /bin/busybox bundle/rootfs/bin/ && ln -s busybox bundle/rootfs/bin/sh\n"
+                "    cd bundle && crun-lite spec    # a default config.json: edit process.args etc.\n"
+                "    crun-lite run demo",
+        .sections = {
+            {"EXIT STATUS",
+             "0 when the command succeeded, 1 when it failed (the error is on standard error).\n\n"
+             "`run`, unless detached, exits with the container's status: its process's exit code, or 128 plus the number "
+             "of the signal that killed it. `exec` does the same for its process and exits with 255 when the process could "
+             "not be started. `ps` exits with the status of ps(1).\n\n"
+             "A command line crun-lite cannot parse exits with a status from 100 up (CLI11's codes: 106 for a missing "
+             "argument, 109 for one too many, 105 for a value it does not accept)."},
+            {"ENVIRONMENT",
+             "`XDG_RUNTIME_DIR`: an unprivileged user's state goes to `$XDG_RUNTIME_DIR/crun-lite` unless --root says "
+             "otherwise (`/tmp/crun-lite-UID` without it)."},
+            {"FILES",
+             "- `/run/crun-lite`: the state root (--root) for root's containers: one directory per container with its "
+             "recorded state, lock and, while it is created but not started, the fifo `start` opens.\n"
+             "- `BUNDLE/config.json`: a container's configuration, read once by `create` or `run`."},
+        }});
     cli::Globals globals;
     globals.root = runtime::kDefaultRoot;
     auto* root_option = app.add_option("--root", globals.root,
-                                       "directory for container state (default /run/crun-lite; $XDG_RUNTIME_DIR/crun-lite for an unprivileged user)");
-    app.add_option("--log", globals.log_file, "log file (default: stderr)");
-    app.add_option("--log-format", globals.log_format, "log format: text or json")
+                                       "directory for container state (default /run/crun-lite; $XDG_RUNTIME_DIR/crun-lite for an unprivileged user)")
+                            ->type_name(cli::kDir);
+    app.add_option("--log", globals.log_file, "write errors and log messages to this file instead of standard error")
+        ->type_name(cli::kFile);
+    app.add_option("--log-format", globals.log_format, "log format: text, or json (one {\"level\",\"msg\",\"time\"} object a line, as containerd reads)")
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-    app.add_flag("--debug", globals.debug, "log debug messages");
-    app.add_flag("--systemd-cgroup", globals.systemd_cgroup, "use systemd to manage cgroups (not supported yet)");
-    app.add_option("--rootless", globals.rootless, "true, false or auto")->check(CLI::IsMember({"true", "false", "auto"}));
-    app.set_version_flag("-v,--version",
-                         std::string("crun-lite version ") + CRUNLITE_VERSION + "\ncommit: " + CRUNLITE_COMMIT +
-                             "\nspec: " + runtime::kSpecVersion + "\nlibseccomp: " + std::to_string(seccomp_version()->major) +
-                             "." + std::to_string(seccomp_version()->minor) + "." + std::to_string(seccomp_version()->micro));
+    app.add_flag("--debug", globals.debug, "log debug messages, with the timing of each phase of a container's start");
+    app.add_flag("--systemd-cgroup", globals.systemd_cgroup,
+                 "use systemd to manage cgroups (not supported: crun-lite refuses it and writes cgroupfs paths)");
+    app.add_option("--rootless", globals.rootless,
+                   "accepted for runc compatibility: crun-lite runs rootless exactly when its effective user is not root")
+        ->check(CLI::IsMember({"true", "false", "auto"}));
+    app.set_version_flag("-v,--version", version_text, "print the version, commit, spec version and compiled-in features");
 
     cli::Action action;
     cli::add_spec(app, globals, action);
@@ -53,6 +107,7 @@ int main(int argc, char** argv) {
     cli::add_update(app, globals, action);
     cli::add_events(app, globals, action);
     cli::add_check(app, globals, action);
+    cli::add_docs(app, action);
 
     // Writes to a hook or log that went away must fail with EPIPE, not kill the runtime.
     ::signal(SIGPIPE, SIG_IGN);
@@ -63,11 +118,7 @@ int main(int argc, char** argv) {
     }
     try {
         log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
-        if (root_option->count() == 0 && ::geteuid() != 0) {
-            const char* runtime_dir = ::getenv("XDG_RUNTIME_DIR");
-            globals.root = runtime_dir && *runtime_dir ? std::string(runtime_dir) + "/crun-lite"
-                                                       : "/tmp/crun-lite-" + std::to_string(::geteuid());
-        }
+        if (root_option->count() == 0) globals.root = default_root();
         if (!globals.root.empty() && globals.root[0] != '/') {
             char cwd[4096];
             if (::getcwd(cwd, sizeof cwd)) globals.root = std::string(cwd) + "/" + globals.root;

@@ -35,7 +35,8 @@ void add_update(CLI::App& app, Globals& globals, Action& action) {
     auto id = std::make_shared<std::string>();
     auto resources_file = std::make_shared<std::string>();
     auto values = std::make_shared<std::map<std::string, std::string>>();
-    cmd->add_option("-r,--resources", *resources_file, "LinuxResources JSON file, or - for stdin (overrides the flags)");
+    cmd->add_option("-r,--resources", *resources_file, "LinuxResources JSON file, or - for standard input (the other flags are then ignored)")
+        ->type_name(kFile);
     struct Flag {
         const char* name;
         const char* help;
@@ -50,10 +51,13 @@ void add_update(CLI::App& app, Globals& globals, Action& action) {
         {"--memory-swap", "memory plus swap limit"},       {"--pids-limit", "maximum number of tasks"},
         {"--kernel-memory", "kernel memory limit (v1)"},   {"--kernel-memory-tcp", "kernel TCP memory limit (v1)"},
     };
-    for (auto& f : flags) cmd->add_option(f.name, (*values)[f.name + 2], f.help);
-    cmd->add_option("--l3-cache-schema", (*values)["l3-cache-schema"], "Intel RDT (not supported)");
-    cmd->add_option("--mem-bw-schema", (*values)["mem-bw-schema"], "Intel RDT (not supported)");
-    cmd->add_option("id", *id, "container ID")->required();
+    for (auto& f : flags) cmd->add_option(f.name, (*values)[f.name + 2], f.help)->type_name("VALUE");
+    cmd->add_option("--l3-cache-schema", (*values)["l3-cache-schema"], "Intel RDT (not supported)")->type_name("VALUE");
+    cmd->add_option("--mem-bw-schema", (*values)["mem-bw-schema"], "Intel RDT (not supported)")->type_name("VALUE");
+    cmd->add_option("id", *id, "container ID")->required()->type_name(kContainer);
+    document(cmd, {.text = "update writes the new limits to the container's cgroups (v1 or v2, converted as runc "
+                           "converts them). Sizes take k, m, g and t suffixes; -1 means "
+                           "no limit."});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             nlohmann::json r = nlohmann::json::object();

@@ -1,12 +1,38 @@
 // `features`: what this build really acts on, in the runtime-spec features format.
 // Keep it in step with docs/status.md: engines probe it before they use a field.
+#include <seccomp.h>
 #include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
 
 #include <fstream>
 
 #include "crunlite/runtime.hpp"
 
 namespace crunlite::runtime {
+
+std::string compiled_features() {
+    std::string out = "+CAP +SECCOMP";
+#ifdef SCMP_ACT_NOTIFY
+    out += " +SECCOMP_NOTIFY";
+#endif
+#ifdef SYS_bpf
+    out += " +EBPF";  // the cgroup v2 device filter
+#endif
+#ifdef SYS_clone3
+    out += " +CLONE3";
+#endif
+#ifdef SYS_pidfd_open
+    out += " +PIDFD";
+#endif
+#ifdef MOUNT_ATTR_IDMAP
+    out += " +IDMAP";
+#endif
+#ifdef CRUNLITE_STATIC
+    out += " +STATIC";
+#endif
+    return out;
+}
 
 nlohmann::json features() {
     nlohmann::json caps = nlohmann::json::array();

@@ -669,6 +669,10 @@ def test_global_help_and_version(rt):
     r = rt.cli("--version", raw=True)
     assert r.rc == 0, r
     assert "crun-lite" in r.stdout and "spec: 1." in r.stdout, r
+    # As crun prints it: the state directory, then the compiled-in features, only the ones present.
+    lines = r.stdout.splitlines()
+    assert any(line.startswith("rundir: ") for line in lines), r
+    assert "+CAP" in lines[-1].split() and "+SECCOMP" in lines[-1].split() and "-" not in lines[-1], r
 
 
 @pytest.mark.parametrize("argv", [

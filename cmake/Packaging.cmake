@@ -1,0 +1,44 @@
+# Packaging: the fully static build (-DCRUNLITE_STATIC=ON) and the Debian package (cpack -G DEB).
+# Included before the libraries are looked for, so a static build finds libseccomp.a and libcap.a.
+
+option(CRUNLITE_STATIC "link crun-lite fully statically (libseccomp.a, libcap.a, libstdc++ and glibc)" OFF)
+if(CRUNLITE_STATIC)
+  set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+  add_link_options(-static)
+  add_compile_definitions(CRUNLITE_STATIC)  # --version says +STATIC; no NSS calls (see src/runtime/create.cpp)
+endif()
+
+include(GNUInstallDirs)
+
+# /usr/share/doc/crun-lite/copyright in the machine-readable format Debian uses.
+file(WRITE ${CMAKE_BINARY_DIR}/copyright
+"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: crun-lite
+
+Files: *
+Copyright: the crun-lite authors
+License: Apache-2.0
+ On Debian systems, the full text of the Apache License, Version 2.0, is in
+ /usr/share/common-licenses/Apache-2.0.
+")
+install(FILES ${CMAKE_BINARY_DIR}/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+set(CRUNLITE_DEB_MAINTAINER "crun-lite maintainers <crun-lite@example.org>" CACHE STRING "Maintainer field of the .deb")
+set(CPACK_PACKAGE_NAME crun-lite)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT ${CRUNLITE_DEB_MAINTAINER})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "fast, runc-compatible OCI container runtime")
+set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # crun-lite_VERSION_ARCH.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_STRIP_FILES ON)  # the debug info of RelWithDebInfo stays in the build tree
+# The long description (CPack puts the summary above it).
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "crun-lite is an OCI runtime-spec container runtime written in C++20. It takes
+runc's command line, so containerd, docker and podman can use it as their runtime:
+namespaces, mounts, cgroups v1 and v2, seccomp, capabilities, hooks, exec,
+pause and update.")
+# Depends from what the binary links (libc6, libcap2, libseccomp2, libstdc++6...), by dpkg-shlibdeps.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+include(CPack)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# -DCRUNLITE_STATIC=ON: a fully static crun-lite (libseccomp.a, libcap.a, static libstdc++ and
+# glibc) built in its own build directory, without glibc's static-NSS link warnings, that runs a
+# container from a root holding nothing but itself, /etc/passwd and the bundle.
+# Usage: check-static.sh BUILD_DIR   (as root; the static build goes to BUILD_DIR/static)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+repo=$(cd "$here/../.." && pwd)
+build=$(realpath "$1")/static
+work=$(mktemp -d /var/tmp/crun-lite-static.XXXXXX)
+cleanup() {
+    if findmnt -rn -o TARGET | grep -q "^$work"; then
+        echo "mounts left under $work, not removing it" >&2
+        return
+    fi
+    rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+start=$SECONDS
+cmake -S "$repo" -B "$build" -DCRUNLITE_STATIC=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=Release >"$work/configure.log" 2>&1 ||
+    { cat "$work/configure.log"; fail "configure"; }
+rm -f "$build/crun-lite"  # relink, so the linker's warnings are seen on every run
+cmake --build "$build" --target crun-lite -j"$(nproc)" >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; fail "build"; }
+echo "static build in $((SECONDS - start))s"
+if grep -i "statically linked applications requires at runtime" "$work/build.log"; then
+    fail "the static binary calls NSS functions (getpwnam and the like) of glibc"
+fi
+binary=$build/crun-lite
+file "$binary"
+file "$binary" | grep -q "statically linked" || fail "file does not say statically linked"
+ldd_out=$(ldd "$binary" 2>&1 || true)
+echo "ldd: $ldd_out"
+grep -q "not a dynamic executable" <<<"$ldd_out" || fail "ldd finds a dynamic executable"
+"$binary" --version | tail -1 | grep -q "+STATIC" || fail "--version does not say +STATIC"
+
+# The root: the binary, a passwd file for list's OWNER, and a busybox bundle.
+root=$work/root
+mkdir -p "$root/sbin" "$root/etc"
+cp "$binary" "$root/sbin/crun-lite"
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+busybox_bundle "$root/bundle"
+(cd "$root/bundle" && "$binary" spec)
+python3 - "$root/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["sh", "-c", "echo hello from the static build; exit 3"]
+json.dump(c, open(sys.argv[1], "w"), indent=4)
+PY
+echo "the root holds $(cd "$root" && find . -type f | wc -l) files: $(cd "$root" && find . -type f | tr '\n' ' ')"
+
+unshare --mount --propagation private bash -euo pipefail -c '
+    source "$1/lib.sh"
+    root=$2
+    in_chroot_mounts "$root"
+    c() { chroot "$root" /sbin/crun-lite "$@"; }
+    c create --bundle /bundle static-check
+    c list | tee /dev/stderr | grep -E "^static-check +[0-9]+ +created +/bundle .* root\$" >/dev/null ||
+        { echo "FAIL: list does not show the created container owned by root"; exit 1; }
+    c delete static-check
+    set +e
+    c run --bundle /bundle static-run >"$root/run.out" 2>&1
+    rc=$?
+    set -e
+    cat "$root/run.out"
+    grep -q "^hello from the static build$" "$root/run.out" || { echo "FAIL: no output from the container"; exit 1; }
+    [ $rc -eq 3 ] || { echo "FAIL: run exited $rc, not the container status 3"; exit 1; }
+' bash "$here" "$root" || fail "in the minimal root"
+echo "ok: the static crun-lite ran a container in a root with no shared libraries"

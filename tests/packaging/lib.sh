@@ -1,0 +1,45 @@
+# Shared by the packaging checks: a clean Debian 12 root from debootstrap (cached as a tarball, so
+# only the first run downloads it), and mounts for running crun-lite in a chroot.
+
+cache_dir=${CRUNLITE_CACHE:-/var/cache/crun-lite-tests}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+# debian_root DIR: unpack a minimal Debian 12 (debootstrap --variant=minbase) into DIR.
+debian_root() {
+    local dir=$1 tarball=$cache_dir/bookworm-minbase.tar.zst
+    mkdir -p "$cache_dir" "$dir"
+    if [ ! -s "$tarball" ]; then
+        local fresh start=$SECONDS
+        fresh=$(mktemp -d "$cache_dir/debootstrap.XXXXXX")
+        echo "debootstrap bookworm from $mirror into $fresh (first run only)"
+        debootstrap --variant=minbase bookworm "$fresh" "$mirror" >"$cache_dir/debootstrap.log" 2>&1 ||
+            { tail -20 "$cache_dir/debootstrap.log"; rm -rf "$fresh"; return 1; }
+        rm -rf "$fresh"/var/cache/apt/archives/*.deb
+        chmod 755 "$fresh"
+        tar --numeric-owner -C "$fresh" -I 'zstd -T0 -3' -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+        rm -rf "$fresh"
+        echo "debootstrap and cache: $((SECONDS - start))s"
+    fi
+    tar --numeric-owner -C "$dir" -I zstd -xf "$tarball"
+    chmod 755 "$dir"  # its / (apt's _apt user walks it)
+}
+
+# in_chroot_mounts DIR: what crun-lite needs from the host inside a chroot at DIR. Call it in a
+# private mount namespace (unshare -m --propagation private) so every mount goes away with it.
+in_chroot_mounts() {
+    local dir=$1
+    mount --bind "$dir" "$dir"  # pivot_root needs the caller's root to be a mount point
+    mkdir -p "$dir/proc" "$dir/sys" "$dir/dev" "$dir/run" "$dir/tmp"
+    mount -t proc proc "$dir/proc"
+    mount --rbind /sys "$dir/sys"
+    mount --rbind /dev "$dir/dev"
+    mount -t tmpfs -o mode=755 tmpfs "$dir/run"
+}
+
+# busybox_bundle DIR: a bundle whose rootfs is Debian's busybox-static, printing a known line.
+busybox_bundle() {
+    local dir=$1
+    mkdir -p "$dir/rootfs/bin"
+    cp /bin/busybox "$dir/rootfs/bin/busybox"
+    for applet in sh echo cat id; do ln -sf busybox "$dir/rootfs/bin/$applet"; done
+}
