@@ -13,8 +13,18 @@ void add_check(CLI::App& app, Globals& globals, Action& action) {
     auto* cmd = app.add_subcommand("check", "check a bundle against the runtime-spec and this host, reporting every problem");
     auto bundle = std::make_shared<std::string>(".");
     auto format = std::make_shared<std::string>("table");
-    cmd->add_option("-b,--bundle", *bundle, "bundle directory (holding config.json)");
+    cmd->add_option("-b,--bundle", *bundle, "bundle directory (holding config.json)")->type_name(kDir);
     cmd->add_option("-f,--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    document(cmd, {.text = "A preflight no other runtime offers. First config.json is checked against the runtime-spec, "
+                           "and every error is reported with its JSON path at once, not only the first. Then the bundle "
+                           "is checked against this host: the root filesystem and `process.args[0]` in it (PATH from "
+                           "`process.env`, resolved inside the rootfs), namespace kinds and paths, the cgroup layout and "
+                           "the controllers `linux.resources` needs, seccomp actions, architectures and syscall names, "
+                           "capabilities, rlimits against the hard limits, user-namespace mappings, AppArmor/SELinux, "
+                           "sysctls, hook programs and mount sources and options. Nothing is created.\n\n"
+                           "Each finding has a severity, a JSON path, a message and a hint. `--format json` prints "
+                           "{\"findings\": [{\"severity\", \"path\", \"message\", \"hint\"}], \"summary\": {...}}.",
+                   .sections = {{"EXIT STATUS", "0 when the bundle would run here (warnings allowed), 1 when any error was found."}}});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             bool rootless = globals.rootless == "true" || (globals.rootless == "auto" && ::geteuid() != 0);
