@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "../linux/sealed_exe.hpp"
 #include "commands.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
     }
     try {
         log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
+        // Commands that put a process of ours into a container run from a copy the container
+        // cannot write (CVE-2019-5736).
+        if (app.got_subcommand("create") || app.got_subcommand("run") || app.got_subcommand("exec"))
+            linux_setup::ensure_sealed_executable(argv);
         if (root_option->count() == 0 && ::geteuid() != 0) {
             const char* runtime_dir = ::getenv("XDG_RUNTIME_DIR");
             globals.root = runtime_dir && *runtime_dir ? std::string(runtime_dir) + "/crun-lite"
