@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "../linux/sealed_exe.hpp"
 #include "commands.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
@@ -39,6 +40,7 @@ std::string version_text() {
 
 int main(int argc, char** argv) {
     using namespace crunlite;
+    linux_setup::try_sealed_executable_early(argv);  // before any other work, which a re-exec would repeat
     CLI::App app{"crun-lite: a fast, runc-compatible OCI container runtime", "crun-lite"};
     cli::use_doc_formatter(app);
     app.set_help_flag("-h,--help", "print this help and exit");
@@ -118,6 +120,10 @@ int main(int argc, char** argv) {
     }
     try {
         log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
+        // Commands that put a process of ours into a container run from a copy the container
+        // cannot write (CVE-2019-5736); main() normally did this already, before parsing.
+        if (app.got_subcommand("create") || app.got_subcommand("run") || app.got_subcommand("exec"))
+            linux_setup::ensure_sealed_executable(argv);
         if (root_option->count() == 0) globals.root = default_root();
         if (!globals.root.empty() && globals.root[0] != '/') {
             char cwd[4096];

@@ -1,3 +1,4 @@
+#include <climits>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -71,7 +72,11 @@ const char* status_name(Status status) {
 
 void validate_id(const std::string& id) {
     auto allowed = [](char c) { return isalnum((unsigned char)c) || c == '_' || c == '+' || c == '-' || c == '.'; };
-    if (id.empty() || id == "." || id == ".." || id.size() > 1024 || !std::all_of(id.begin(), id.end(), allowed))
+    // The ID names the state directory and the cgroup directories: one path component.
+    if (id.size() > NAME_MAX)
+        throw Error("invalid container ID: " + std::to_string(id.size()) + " characters, at most " + std::to_string(NAME_MAX) +
+                    " (it names a directory)");
+    if (id.empty() || id == "." || id == ".." || !std::all_of(id.begin(), id.end(), allowed))
         throw Error("invalid container ID " + nlohmann::json(id).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) +
                     ": only letters, digits and _ + - . are allowed");
 }

@@ -59,6 +59,12 @@ TEST(ValidateId, RefusesEverythingElse) {
     }
 }
 
+TEST(ValidateId, AtMostOneDirectoryNameLong) {
+    EXPECT_TRUE(DoesNotThrow([&] { validate_id(std::string(255, 'a')); }));
+    EXPECT_TRUE(ThrowsError([&] { validate_id(std::string(256, 'a')); }, "at most 255"));
+    EXPECT_TRUE(ThrowsError([&] { validate_id(std::string(2000, 'a')); }, "invalid container ID"));
+}
+
 TEST(ValidateId, ErrorQuotesTheIdAndEscapesControlCharacters) {
     try {
         validate_id("a\nb\x1b[2J");

@@ -1,0 +1,166 @@
+#include "sealed_exe.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "crunlite/error.hpp"
+#include "crunlite/unique_fd.hpp"
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+extern char** environ;
+
+namespace crunlite::linux_setup {
+namespace {
+
+constexpr const char* kReexecMarker = "_CRUN_LITE_SEALED_EXE";
+
+// Our executable is safe from the container when the file behind /proc/self/exe cannot be
+// opened for writing at all: it is on a read-only mount (a container cannot remount a mount of
+// the host's namespace), or it is a memfd sealed against writes.
+bool running_sealed() {
+    UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+    if (!exe) return false;
+    struct statvfs vfs{};
+    if (::fstatvfs(exe.get(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) return true;
+    int seals = ::fcntl(exe.get(), F_GET_SEALS);
+    return seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL);
+}
+
+// Overlayfs before Linux 6.8 has no "lowerdir+": the layers go in one colon-separated
+// "lowerdir", where a colon or backslash inside a path must be escaped.
+std::string escaped_layer(const std::string& path) {
+    std::string out;
+    for (char c : path) {
+        if (c == ':' || c == '\\' || c == ',') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+// A read-only overlayfs whose only content is the directory holding our binary (plus an empty
+// tmpfs: overlayfs wants two lower layers when it has no upper one). Nothing written through
+// it can reach the file, and overlayfs has no way to be made writable without an upper layer.
+UniqueFd overlay_copy(const std::string& exe_path) {
+    auto slash = exe_path.rfind('/');
+    if (slash == std::string::npos) return {};
+    std::string dir = slash == 0 ? "/" : exe_path.substr(0, slash), name = exe_path.substr(slash + 1);
+    UniqueFd empty_fs(::fsopen("tmpfs", FSOPEN_CLOEXEC));
+    if (!empty_fs || ::fsconfig(empty_fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return {};
+    UniqueFd empty(::fsmount(empty_fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY));
+    if (!empty) return {};
+    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (!fs) return {};
+    std::string empty_path = "/proc/self/fd/" + std::to_string(empty.get());
+    bool layers_set = ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str(), 0) == 0 &&
+                      ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", empty_path.c_str(), 0) == 0;
+    if (!layers_set) {
+        fs.reset(::fsopen("overlay", FSOPEN_CLOEXEC));
+        std::string layers = escaped_layer(dir) + ":" + empty_path;
+        if (!fs || ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir", layers.c_str(), 0) != 0) return {};
+    }
+    if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return {};
+    UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
+    if (!mnt) return {};
+    UniqueFd file(::openat(mnt.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st{};
+    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+    return mnt;  // the mount's root directory: we exec `name` relative to it
+}
+
+// The whole binary copied into a memfd, then sealed: slower (the file is copied on every
+// command), used only where overlayfs cannot be.
+UniqueFd memfd_copy() {
+    UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+    if (!exe) return {};
+    struct stat st{};
+    if (::fstat(exe.get(), &st) != 0) return {};
+    int fd = ::memfd_create("crun-lite", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) fd = ::memfd_create("crun-lite", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    UniqueFd copy(fd);
+    if (!copy) return {};
+    off_t offset = 0;
+    while (offset < st.st_size) {
+        ssize_t n = ::sendfile(copy.get(), exe.get(), &offset, size_t(st.st_size - offset));
+        if (n <= 0) return {};
+    }
+    if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) return {};
+    return copy;
+}
+
+}  // namespace
+
+namespace {
+
+// Re-executes from a sealed copy (and so does not return), or returns whether running as we
+// are is fine; errno tells why not.
+bool run_sealed(char** argv) {
+    if (::getenv(kReexecMarker)) {
+        ::unsetenv(kReexecMarker);  // never passed on (hooks, the container)
+        return true;                // re-executed once already: never loop
+    }
+    if (running_sealed()) return true;
+    char path[4096];
+    ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) return false;
+    path[n] = '\0';
+    std::string exe_path(path);
+    ::setenv(kReexecMarker, "1", 1);
+    if (UniqueFd mnt = overlay_copy(exe_path)) {
+        std::string name = exe_path.substr(exe_path.rfind('/') + 1);
+        ::execveat(mnt.get(), name.c_str(), argv, environ, 0);
+    }
+    // Without overlayfs (an unprivileged user): a binary this user cannot write, its
+    // containers (whose ids all map into this user's) cannot write either.
+    if (::geteuid() != 0 && ::faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0 && errno == EACCES) {
+        ::unsetenv(kReexecMarker);
+        return true;
+    }
+    if (UniqueFd copy = memfd_copy()) ::execveat(copy.get(), "", argv, environ, AT_EMPTY_PATH);
+    int err = errno;
+    ::unsetenv(kReexecMarker);
+    errno = err;
+    return false;
+}
+
+}  // namespace
+
+void try_sealed_executable_early(char** argv) {
+    for (char** arg = argv + 1; *arg; ++arg) {
+        std::string_view word = *arg;
+        // A word that merely looks like one of these (an option's value) costs one needless
+        // re-exec, never a missed one: the subcommand itself is always such a word.
+        if (word == "create" || word == "run" || word == "exec") {
+            int saved = errno;
+            run_sealed(argv);
+            errno = saved;
+            return;
+        }
+    }
+}
+
+void ensure_sealed_executable(char** argv) {
+    if (run_sealed(argv)) return;
+    char path[4096];
+    ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+    std::string exe_path = n > 0 ? std::string(path, size_t(n)) : "/proc/self/exe";
+    throw Error("cannot run from a sealed copy of " + exe_path +
+                    " (a container could otherwise overwrite it through /proc/self/exe, CVE-2019-5736)",
+                errno);
+}
+
+}  // namespace crunlite::linux_setup

@@ -1,0 +1,20 @@
+// CVE-2019-5736: a process of ours that enters a container (init, an exec'd process) can be
+// made to execve /proc/self/exe, i.e. this binary, as the container's program; another
+// container process then reopens /proc/<pid>/exe for writing and overwrites the host's
+// runtime. Commands that enter containers therefore first re-execute themselves from a copy
+// that cannot be written: a read-only overlayfs over the binary's directory, or a sealed memfd.
+// A binary that already sits on a read-only mount (a read-only /usr, or a read-only bind mount
+// of the file over itself) is safe as it is and costs nothing.
+#pragma once
+
+namespace crunlite::linux_setup {
+
+// Returns when already running sealed (or when the binary is not writable by this unprivileged
+// user anyway); otherwise re-executes with the same argv and environment, or throws.
+void ensure_sealed_executable(char** argv);
+
+// The same, first thing in main() for argv naming create, run or exec anywhere: it never
+// throws, so a failure is reported by ensure_sealed_executable once the log is set up.
+void try_sealed_executable_early(char** argv);
+
+}  // namespace crunlite::linux_setup
