@@ -66,14 +66,22 @@ UniqueFd overlay_copy(const std::string& exe_path) {
     UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
     if (!fs) return {};
     std::string empty_path = "/proc/self/fd/" + std::to_string(empty.get());
-    bool layers_set = ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str(), 0) == 0 &&
-                      ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", empty_path.c_str(), 0) == 0;
-    if (!layers_set) {
+    bool created = ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", dir.c_str(), 0) == 0 &&
+                   ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", empty_path.c_str(), 0) == 0 &&
+                   ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0;
+    if (!created) {
+        // A kernel before 6.8 takes "lowerdir+" as an unknown option and fails only at create,
+        // and takes no detached mount as a layer: the second layer is an empty directory made
+        // for the moment (the overlay keeps it alive once created).
+        char empty_dir[] = "/tmp/.crun-lite-empty.XXXXXX";
+        if (!::mkdtemp(empty_dir)) return {};
         fs.reset(::fsopen("overlay", FSOPEN_CLOEXEC));
-        std::string layers = escaped_layer(dir) + ":" + empty_path;
-        if (!fs || ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir", layers.c_str(), 0) != 0) return {};
+        std::string layers = escaped_layer(dir) + ":" + empty_dir;
+        created = fs && ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir", layers.c_str(), 0) == 0 &&
+                  ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0;
+        ::rmdir(empty_dir);
+        if (!created) return {};
     }
-    if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return {};
     UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
     if (!mnt) return {};
     UniqueFd file(::openat(mnt.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
