@@ -2,7 +2,6 @@
 // namespace of the right type, user-namespace mappings are allowed, sysctls exist.
 #include <fcntl.h>
 #include <linux/nsfs.h>
-#include <pwd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../util/passwd.hpp"
 #include "../runtime/plan.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
@@ -58,8 +58,7 @@ void check_namespace(const spec::Namespace& ns, const std::string& path, Report&
 // /etc/subuid or /etc/subgid ranges of the user: name or uid.
 std::vector<std::pair<uint64_t, uint64_t>> subordinate_ranges(const std::string& file, uid_t uid) {
     std::vector<std::pair<uint64_t, uint64_t>> out;
-    passwd* pw = ::getpwuid(uid);
-    std::string name = pw ? pw->pw_name : "";
+    std::string name = passwd_user_name(uid);
     std::ifstream in(file);
     for (std::string line; std::getline(in, line);) {
         std::istringstream fields(line);

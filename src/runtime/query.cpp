@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "../util/passwd.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
@@ -16,14 +17,8 @@ std::string owner_of(const state::ContainerDir& dir) {
     if (!dir.record().owner.empty()) return dir.record().owner;  // state written by an older crun-lite
     struct stat st{};
     if (::stat(dir.path().c_str(), &st) != 0) return "";
-    // /etc/passwd read directly, as runc does: NSS would not work in the static build.
-    std::ifstream passwd("/etc/passwd");
-    for (std::string line; std::getline(passwd, line);) {
-        auto first = line.find(':'), second = line.find(':', first + 1), third = line.find(':', second + 1);
-        if (third != std::string::npos && line.compare(second + 1, third - second - 1, std::to_string(st.st_uid)) == 0)
-            return line.substr(0, first);
-    }
-    return "#" + std::to_string(st.st_uid);
+    std::string name = passwd_user_name(st.st_uid);
+    return name.empty() ? "#" + std::to_string(st.st_uid) : name;
 }
 
 }  // namespace
