@@ -1,0 +1,1154 @@
+#!/usr/bin/env python3
+"""crun-lite benchmarks against runc, crun and the bare namespace cost (python3 stdlib only).
+
+    tests/bench/bench.py [--crun-lite BIN] [--out DIR]
+
+Normally started by tests/bench/run-all.sh, which installs the Debian packages this needs first.
+Must run as root (real namespaces and cgroups). See docs/benchmarks.md for the method.
+
+Benchmarks (names for BENCHES / SKIP_<NAME>=1):
+  run    `run` of a busybox-static /bin/true bundle: crun-lite, runc and the namespace floor
+         `unshare --fork --pid --mount --uts --ipc --net ROOTFS/bin/true`, interleaved
+  cycle  `create --pid-file` + `start` + wait for the container's exit + `delete`, one sample
+  exec   `exec ID /bin/true` into one long-running `sleep` container per runtime
+  rss    peak RSS (ru_maxrss of the runtime's wait4, via /usr/bin/time) of `run`, and of
+         /bin/true as a check of the method
+  conc   N containers `run` at once (N from CONC_LEVELS), wall time from the first launch to
+         the last exit, CONC_REPS repetitions per point and runtime
+  vm     `run` of the same bundle, crun-lite against crun, inside a pure cgroup v2 guest
+         (tests/vm/run-in-v2-vm.sh; qemu, usually TCG emulation)
+
+Environment (defaults in brackets):
+  RUNS [100]  WARMUP [5]               timed / untimed runs per runtime for run, cycle, exec, rss
+  BENCHES [run,cycle,exec,rss,conc,vm]  or SKIP_RUN=1, SKIP_CYCLE=1, ..., SKIP_VM=1
+  CONC_LEVELS ["10 100 500"]  CONC_REPS [3]
+  VM_RUNS [30]  VM_WARMUP [3]  VM_TIMEOUT [900 s]  VM_MEM [1024 MiB]
+  RUNC [runc in PATH]  CRUN [crun in PATH]  UNSHARE [unshare in PATH]  GNU_TIME [/usr/bin/time]
+
+Output: a markdown table on stdout (progress goes to stderr); in DIR: benchmarks.md (the table and
+the machine), results.json (every number), samples.csv (every timed sample), concurrency.dat,
+concurrency.gp and concurrency.png (gnuplot). Exit status 0 when every benchmark ran (whether or
+not the targets were met), 1 when a runtime failed (a concurrency failure is reported and the run
+goes on; any other failure aborts), 130 when interrupted. Nothing is left behind: state roots,
+bundles, containers and cgroups are removed on success, failure, Ctrl-C and SIGTERM.
+
+Internal: `bench.py --guest ...` is what runs inside the VM.
+"""
+
+import argparse
+import ctypes
+import datetime
+import json
+import math
+import os
+import platform
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+ALL_BENCHES = ["run", "cycle", "exec", "rss", "conc", "vm"]
+
+# The issue's targets: (description, predicate on the value, shown bound).
+TARGET_RUNC = 0.25        # crun-lite / runc, run, cycle and exec (median)
+TARGET_FLOOR = 2.0        # crun-lite / unshare floor, run (median)
+TARGET_RSS_KIB = 2048     # crun-lite's peak RSS for run (median)
+TARGET_CRUN = 0.8         # crun-lite / crun, run in the cgroup v2 VM (median)
+LINEAR_FACTOR = 1.5       # per-container time at the largest N / at the smallest N
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+class Failure(Exception):
+    """A runtime (or the harness) failed: abort."""
+
+
+class Stopped(Exception):
+    """SIGINT / SIGTERM: stop between iterations."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals: the first SIGINT/SIGTERM asks the loops to stop after the iteration in progress (and
+# forwards SIGTERM to the VM harness if it runs); a second one interrupts at once. Every process
+# this script starts runs in a session of its own, so a Ctrl-C at the terminal never reaches a
+# runtime half-way through a container start.
+
+stop_requested = False
+vm_proc_pid = None
+
+
+def on_signal(signum, frame):
+    global stop_requested
+    if stop_requested:
+        raise KeyboardInterrupt
+    stop_requested = True
+    log(f"signal {signum}: stopping after the current step (again to stop at once)")
+    if vm_proc_pid is not None:
+        try:
+            os.kill(vm_proc_pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def check_stop():
+    if stop_requested:
+        raise Stopped
+
+
+# ---------------------------------------------------------------------------------------------
+# Process helpers. posix_spawn (vfork-like in glibc) with stdin/stdout on /dev/null and stderr in
+# a file, never pipes: after `create` the container init holds the same stdio until it exits.
+
+inflight = set()   # pids of processes started and not yet reaped
+
+
+def spawn(argv, errpath):
+    """errpath None: stdout and stderr both go to this process's stderr (the VM harness)."""
+    actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)]
+    if errpath is None:
+        actions.append((os.POSIX_SPAWN_DUP2, 2, 1))
+    else:
+        actions += [
+            (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+        ]
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions, setsid=True)
+    inflight.add(pid)
+    return pid
+
+
+def wait_pid(pid):
+    _, status = os.waitpid(pid, 0)
+    inflight.discard(pid)
+    return os.waitstatus_to_exitcode(status)
+
+
+def read_err(path, limit=2000):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read(limit).strip() or "(no stderr)"
+    except OSError:
+        return "(no stderr)"
+
+
+def exit_text(code):
+    return f"exit status {code}" if code >= 0 else f"signal {-code}"
+
+
+class Harness:
+    """Work directories, the container IDs that may exist, and cleanup."""
+
+    def __init__(self, prefix, state_parent, bundle_parent):
+        self.prefix = prefix
+        self.counter = 0
+        self.live = {}          # container ID -> Runtime, for `delete -f` on failure
+        self.state_dir = tempfile.mkdtemp(prefix="crun-lite-bench.", dir=state_parent)
+        self.var_dir = (tempfile.mkdtemp(prefix="crun-lite-bench.", dir=bundle_parent)
+                        if bundle_parent != state_parent else self.state_dir)
+        self.errlog = os.path.join(self.state_dir, "stderr.log")
+        self.runtimes = []
+
+    def new_id(self, tag, kind):
+        self.counter += 1
+        return f"{self.prefix}-{tag}-{kind}-{self.counter:05d}"
+
+    def invoke(self, argv, errpath=None):
+        """Run argv to completion; raise Failure on a non-zero exit."""
+        errpath = errpath or self.errlog
+        pid = spawn(argv, errpath)
+        code = wait_pid(pid)
+        if code != 0:
+            raise Failure(f"`{' '.join(argv)}` failed with {exit_text(code)}: {read_err(errpath)}")
+
+    def timed(self, argv):
+        t0 = time.perf_counter()
+        pid = spawn(argv, self.errlog)
+        code = wait_pid(pid)
+        t1 = time.perf_counter()
+        if code != 0:
+            raise Failure(f"`{' '.join(argv)}` failed with {exit_text(code)}: {read_err(self.errlog)}")
+        return (t1 - t0) * 1000.0
+
+    def quiet(self, argv):
+        """Best effort (cleanup): no error, no output."""
+        try:
+            pid = spawn(argv, "/dev/null")
+            wait_pid(pid)
+        except OSError:
+            pass
+
+    def cleanup(self):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Runtime processes still running (interrupted at once): let them finish, they are short.
+        deadline = time.monotonic() + 60
+        for pid in list(inflight):
+            while time.monotonic() < deadline:
+                try:
+                    done, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done = pid
+                if done:
+                    break
+                time.sleep(0.02)
+            else:
+                try:
+                    os.kill(pid, signal.SIGKILL)   # only our own child, by its pid
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
+            inflight.discard(pid)
+        for cid, rt in list(self.live.items()):
+            self.quiet([rt.binary, "--root", rt.root, "delete", "-f", cid])
+            del self.live[cid]
+        # Anything else still in a state root.
+        for rt in self.runtimes:
+            if rt.root and os.path.isdir(rt.root):
+                for cid in os.listdir(rt.root):
+                    if os.path.isdir(os.path.join(rt.root, cid)):
+                        self.quiet([rt.binary, "--root", rt.root, "delete", "-f", cid])
+        reap_orphans(timeout=2.0)
+        for d in {self.state_dir, self.var_dir}:
+            shutil.rmtree(d, ignore_errors=True)
+        remove_leaked_cgroups(self.prefix)
+
+
+def reap_orphans(timeout=0.0):
+    """Reap exited orphans (this process is a child subreaper); with a timeout, wait up to that
+    long for all children to go. Only called while none of our own spawns is in flight."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.01)
+        else:
+            inflight.discard(pid)
+
+
+def wait_exit(pid):
+    """Wait for a container init (reparented to us, or not) to exit."""
+    try:
+        os.waitpid(pid, 0)
+        return
+    except ChildProcessError:
+        pass
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
+
+
+def remove_leaked_cgroups(prefix):
+    """Cgroups named after this run's container IDs that a runtime left behind: report them and
+    remove the empty ones (a leak is a runtime bug, worth seeing)."""
+    leaked = []
+    base = "/sys/fs/cgroup"
+    for top, dirs, _ in os.walk(base):
+        depth = top[len(base):].count("/")
+        for d in dirs:
+            if d.startswith(prefix + "-"):
+                leaked.append(os.path.join(top, d))
+        if depth >= 6:
+            dirs[:] = []
+        else:
+            dirs[:] = [d for d in dirs if not d.startswith(prefix + "-")]
+    if leaked:
+        log("warning: a runtime left these cgroups behind (removing the empty ones):")
+        for path in sorted(leaked, key=len, reverse=True):
+            print(f"  {path}", file=sys.stderr)
+            for sub, _, _ in sorted(os.walk(path), key=lambda t: -len(t[0])):
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
+
+
+class Runtime:
+    def __init__(self, name, tag, binary, root):
+        self.name, self.tag, self.binary, self.root = name, tag, binary, root
+
+    def cmd(self, *args):
+        return [self.binary, "--root", self.root, *args]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bundles
+
+def make_bundle(crun_lite, path, args, busybox="/bin/busybox"):
+    os.makedirs(os.path.join(path, "rootfs", "bin"))
+    shutil.copy2(busybox, os.path.join(path, "rootfs", "bin", "busybox"))
+    for applet in ("true", "sleep", "sh"):
+        os.symlink("busybox", os.path.join(path, "rootfs", "bin", applet))
+    r = subprocess.run([crun_lite, "spec", "--bundle", path], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise Failure(f"`{crun_lite} spec --bundle {path}` failed: {r.stderr.strip()}")
+    cfg = os.path.join(path, "config.json")
+    with open(cfg) as f:
+        spec = json.load(f)
+    spec["process"]["args"] = args
+    spec["process"]["terminal"] = False
+    # crun 1.8 (Debian 12, the VM benchmark) refuses ociVersion 1.2.0 ("unknown version
+    # specified"); the fields this bundle uses are all 1.0, and runc 1.1 speaks 1.0.2.
+    spec["ociVersion"] = "1.0.2"
+    kinds = {ns["type"] for ns in spec["linux"].get("namespaces", [])}
+    missing = {"pid", "mount", "network", "ipc", "uts"} - kinds
+    if missing:
+        raise Failure(f"`crun-lite spec` gave no {sorted(missing)} namespace(s): {sorted(kinds)}")
+    with open(cfg, "w") as f:
+        json.dump(spec, f, indent=2)
+    return sorted(kinds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+def p90(values):
+    s = sorted(values)
+    return s[max(0, math.ceil(0.9 * len(s)) - 1)]  # nearest rank
+
+
+def summary(values):
+    return {"n": len(values), "median": statistics.median(values), "p90": p90(values),
+            "min": min(values), "max": max(values)}
+
+
+def measure(contenders, n, warmup, what):
+    """contenders: [(name, fn)]; fn() returns one sample. Interleaved: a, b, c, a, b, c, ..."""
+    samples = {name: [] for name, _ in contenders}
+    t0 = time.monotonic()
+    for i in range(warmup + n):
+        for name, fn in contenders:
+            check_stop()
+            value = fn()
+            if i >= warmup:
+                samples[name].append(value)
+    log(f"{what}: {len(contenders)} contenders x ({warmup} warm-up + {n}) in "
+        f"{time.monotonic() - t0:.1f} s")
+    return samples
+
+
+def cpu_pressure():
+    """The `some` line of /proc/pressure/cpu: {avg10, avg60, avg300} in %."""
+    try:
+        with open("/proc/pressure/cpu") as f:
+            fields = f.readline().split()[1:4]
+        return {k: float(v) for k, v in (x.split("=") for x in fields)}
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def conditions():
+    return {"time": datetime.datetime.now().isoformat(timespec="seconds"),
+            "loadavg": list(os.getloadavg()), "cpu_pressure": cpu_pressure()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks (host)
+
+def bench_run(h, runtimes, bundle, unshare, n, warmup):
+    """unshare None: no floor (the VM)."""
+    def run_one(rt):
+        def fn():
+            cid = h.new_id(rt.tag, "run")
+            h.live[cid] = rt
+            ms = h.timed(rt.cmd("run", "--bundle", bundle, cid))
+            del h.live[cid]
+            reap_orphans()
+            if os.path.exists(os.path.join(rt.root, cid)):
+                raise Failure(f"state of {cid} left behind by {rt.name} `run` in {rt.root}")
+            return ms
+        return fn
+
+    floor_argv = [unshare, "--fork", "--pid", "--mount", "--uts", "--ipc", "--net",
+                  os.path.join(bundle, "rootfs", "bin", "true")]
+
+    def floor():
+        ms = h.timed(floor_argv)
+        reap_orphans()
+        return ms
+
+    contenders = [(rt.name, run_one(rt)) for rt in runtimes]
+    if unshare:
+        contenders.append(("floor", floor))
+    floor_cmd = " ".join(floor_argv[:-1]) + " ROOTFS/bin/true" if unshare else None
+    return measure(contenders, n, warmup, "run"), floor_cmd
+
+
+def bench_cycle(h, runtimes, bundle, n, warmup):
+    def cycle_one(rt):
+        def fn():
+            cid = h.new_id(rt.tag, "cyc")
+            pidfile = os.path.join(h.state_dir, f"{cid}.pid")
+            h.live[cid] = rt
+            t0 = time.perf_counter()
+            h.invoke(rt.cmd("create", "--bundle", bundle, "--pid-file", pidfile, cid))
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            h.invoke(rt.cmd("start", cid))
+            wait_exit(pid)
+            h.invoke(rt.cmd("delete", cid))
+            t1 = time.perf_counter()
+            del h.live[cid]
+            os.unlink(pidfile)
+            reap_orphans()
+            if os.path.exists(os.path.join(rt.root, cid)):
+                raise Failure(f"state of {cid} left behind by {rt.name} `delete` in {rt.root}")
+            return (t1 - t0) * 1000.0
+        return fn
+
+    return measure([(rt.name, cycle_one(rt)) for rt in runtimes], n, warmup, "create+start+delete")
+
+
+def bench_exec(h, runtimes, sleep_bundle, n, warmup):
+    # One long-running container per runtime, started before the loop.
+    sleepers = {}
+    for rt in runtimes:
+        cid = h.new_id(rt.tag, "sleep")
+        pidfile = os.path.join(h.state_dir, f"{cid}.pid")
+        h.live[cid] = rt
+        h.invoke(rt.cmd("create", "--bundle", sleep_bundle, "--pid-file", pidfile, cid))
+        with open(pidfile) as f:
+            sleepers[rt.name] = (cid, int(f.read().strip()))
+        os.unlink(pidfile)
+        h.invoke(rt.cmd("start", cid))
+
+    def exec_one(rt):
+        cid = sleepers[rt.name][0]
+
+        def fn():
+            ms = h.timed(rt.cmd("exec", cid, "/bin/true"))
+            reap_orphans()
+            return ms
+        return fn
+
+    samples = measure([(rt.name, exec_one(rt)) for rt in runtimes], n, warmup, "exec")
+    # Stop the sleepers (on failure, cleanup's `delete -f` does it).
+    for rt in runtimes:
+        cid, pid = sleepers[rt.name]
+        h.invoke(rt.cmd("kill", cid, "KILL"))
+        wait_exit(pid)
+        h.invoke(rt.cmd("delete", cid))
+        del h.live[cid]
+    reap_orphans()
+    return samples
+
+
+def bench_rss(h, runtimes, bundle, gnu_time, n, warmup):
+    """ru_maxrss (KiB) of each runtime's `run`, as wait4() reports it to /usr/bin/time.
+
+    The runtime must not be a direct child of this Python process: a child's ru_maxrss starts
+    from the RSS its parent had when it forked (fork copies the mm; posix_spawn/vfork even execs
+    from the parent's mm), so Python's ~10+ MiB would be the floor of every number. GNU time is
+    small (< 1 MiB) and forks the runtime itself. wait4's ru_maxrss is the largest peak of the
+    runtime process and of any descendant it waited for (not a sum)."""
+    rssfile = os.path.join(h.state_dir, "rss")
+
+    def timed_rss(argv):
+        code = wait_pid(spawn([gnu_time, "-f", "%M", "-o", rssfile, *argv], h.errlog))
+        if code != 0:
+            raise Failure(f"`{' '.join(argv)}` under {gnu_time} failed with {exit_text(code)}: "
+                          f"{read_err(h.errlog)}")
+        with open(rssfile) as f:
+            return int(f.read().split()[-1])
+
+    def run_one(rt):
+        def fn():
+            cid = h.new_id(rt.tag, "rss")
+            h.live[cid] = rt
+            kib = timed_rss(rt.cmd("run", "--bundle", bundle, cid))
+            del h.live[cid]
+            reap_orphans()
+            if os.path.exists(os.path.join(rt.root, cid)):
+                raise Failure(f"state of {cid} left behind by {rt.name} `run` in {rt.root}")
+            return kib
+        return fn
+
+    contenders = [(rt.name, run_one(rt)) for rt in runtimes]
+    contenders.append(("/bin/true", lambda: timed_rss(["/bin/true"])))
+    samples = measure(contenders, n, warmup, "peak RSS")
+
+    # What the naive way (this Python process posix_spawns, then wait4) would have said.
+    pid = os.posix_spawn("/bin/true", ["/bin/true"], os.environ)
+    inflight.add(pid)
+    _, _, ru = os.wait4(pid, 0)
+    inflight.discard(pid)
+    return samples, ru.ru_maxrss
+
+
+def bench_conc(h, runtimes, bundle, levels, reps):
+    """N `run`s launched back to back, timed from the first launch until the last has exited."""
+    errdir = os.path.join(h.state_dir, "conc")
+    os.makedirs(errdir, exist_ok=True)
+
+    def batch(rt, n, label):
+        ids = [h.new_id(rt.tag, f"c{label}") for _ in range(n)]
+        for cid in ids:
+            h.live[cid] = rt
+        pids = {}
+        codes = {}
+        t0 = time.perf_counter()
+        try:
+            for cid in ids:
+                pids[spawn(rt.cmd("run", "--bundle", bundle, cid),
+                           os.path.join(errdir, cid))] = cid
+        finally:
+            # Wait for every launched one, even when a launch failed; reaps orphans on the way.
+            while len(codes) < len(pids):
+                pid, status = os.waitpid(-1, 0)
+                inflight.discard(pid)
+                if pid in pids:
+                    codes[pids[pid]] = os.waitstatus_to_exitcode(status)
+        t1 = time.perf_counter()
+        failures = []
+        for cid in ids:
+            if codes[cid] != 0:
+                first = read_err(os.path.join(errdir, cid), 400).splitlines()[0]
+                failures.append(f"{exit_text(codes[cid])}: {first}")
+            if codes[cid] != 0 or os.path.exists(os.path.join(rt.root, cid)):
+                if codes[cid] == 0:
+                    failures.append(f"state of {cid} left behind")
+                h.quiet(rt.cmd("delete", "-f", cid))
+            del h.live[cid]
+            try:
+                os.unlink(os.path.join(errdir, cid))
+            except FileNotFoundError:
+                pass
+        reap_orphans()
+        return (t1 - t0), failures
+
+    # Warm-up: one batch of 10 (or the smallest N, if smaller) per runtime.
+    for rt in runtimes:
+        check_stop()
+        _, failures = batch(rt, min(10, levels[0]), "w")
+        if failures:
+            log(f"concurrency warm-up: {len(failures)} {rt.name} failure(s), first: {failures[0]}")
+    result = {}
+    for n in levels:
+        t_start = time.monotonic()
+        result[n] = {rt.name: {"total_s": [], "failures": []} for rt in runtimes}
+        for rep in range(reps):
+            for rt in runtimes:
+                check_stop()
+                secs, failures = batch(rt, n, f"{n}r{rep}")
+                result[n][rt.name]["total_s"].append(secs)
+                result[n][rt.name]["failures"].extend(failures)
+                if failures:
+                    log(f"concurrency N={n} rep {rep}: {len(failures)} {rt.name} failure(s), "
+                        f"first: {failures[0]}")
+        log(f"concurrency N={n}: {reps} reps x {len(runtimes)} runtimes in "
+            f"{time.monotonic() - t_start:.1f} s")
+    return result
+
+
+def bench_vm(h, crun_lite, crun, bundle, runs, warmup, timeout, mem):
+    """Boot the cgroup v2 guest and run this script in it (--guest)."""
+    global vm_proc_pid
+    vm_script = os.path.join(REPO, "tests", "vm", "run-in-v2-vm.sh")
+    if not os.access(vm_script, os.X_OK):
+        raise Failure(f"{vm_script} not found")
+    outdir = os.path.join(h.var_dir, "vm-out")
+    os.makedirs(outdir)
+    result = os.path.join(outdir, "result.json")
+    # The guest sees the host's / read-only except /tmp, /run, /dev: the binary goes next to the
+    # bundle under /var/tmp, the result comes back through a read-write share.
+    cl_copy = os.path.join(h.var_dir, "crun-lite")
+    shutil.copy2(crun_lite, cl_copy)
+    argv = [vm_script, "-t", str(timeout), "-m", str(mem), "-c", "2", "-w", outdir,
+            "-e", "PYTHONDONTWRITEBYTECODE=1",
+            os.path.abspath(__file__), "--guest", "--crun-lite", cl_copy, "--crun", crun,
+            "--bundle", bundle, "--runs", str(runs), "--warmup", str(warmup),
+            "--id-prefix", h.prefix, "--result", result]
+    t0 = time.monotonic()
+    log(f"vm: booting the cgroup v2 guest ({runs} runs + {warmup} warm-up per runtime, "
+        f"timeout {timeout} s)")
+    pid = spawn(argv, None)
+    vm_proc_pid = pid
+    try:
+        code = wait_pid(pid)
+    finally:
+        vm_proc_pid = None
+    check_stop()
+    data = None
+    if os.path.exists(result):
+        with open(result) as f:
+            data = json.load(f)
+    if code != 0 or data is None or data.get("error"):
+        why = (data or {}).get("error") or f"run-in-v2-vm.sh exited with {exit_text(code)}"
+        raise Failure(f"VM benchmark failed: {why}")
+    data["vm_wall_s"] = time.monotonic() - t0
+    log(f"vm: done in {data['vm_wall_s']:.1f} s")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Guest side (inside run-in-v2-vm.sh)
+
+def guest_main(args):
+    result = {"error": None}
+    roots = tempfile.mkdtemp(prefix="crun-lite-bench-vm.", dir="/run")
+    h = Harness(args.id_prefix + "vm", roots, roots)
+    runtimes = [Runtime("crun-lite", "cl", args.crun_lite, os.path.join(roots, "crun-lite")),
+                Runtime("crun", "crun", args.crun, os.path.join(roots, "crun"))]
+    for rt in runtimes:
+        os.makedirs(rt.root)
+    h.runtimes = runtimes
+    try:
+        result["guest"] = {
+            "kernel": platform.release(),
+            "cgroup": cgroup_mode(),
+            "nproc": os.cpu_count(),
+            "crun": version([args.crun, "--version"]),
+            "crun_lite": version([args.crun_lite, "--version"]),
+        }
+        print(f"guest: kernel {platform.release()}, {cgroup_mode()}, {os.cpu_count()} CPUs",
+              flush=True)
+        before = conditions()
+        samples, _ = bench_run(h, runtimes, args.bundle, None, args.runs, args.warmup)
+        result["samples"] = samples
+        result["conditions"] = {"before": before, "after": conditions()}
+    except Failure as e:
+        result["error"] = str(e)
+    except (Stopped, KeyboardInterrupt):
+        result["error"] = "interrupted"
+    finally:
+        h.cleanup()
+        with open(args.result, "w") as f:
+            json.dump(result, f)
+    if result["error"]:
+        print(f"guest: {result['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine info
+
+def version(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, check=True,
+                             stdin=subprocess.DEVNULL).stdout
+        return "; ".join([line.strip() for line in out.splitlines() if line.strip()][:2])
+    except (OSError, subprocess.CalledProcessError):
+        return "not available"
+
+
+def cgroup_mode():
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return "cgroup v2 (unified)"
+    if os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"):
+        return "cgroup v1 hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified)"
+    return "cgroup v1 (legacy)"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mem_total():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def os_release():
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "unknown"
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_info(crun_lite, runc, crun):
+    def size(path):
+        try:
+            return os.stat(path).st_size
+        except (OSError, TypeError):
+            return None
+    return {
+        "cpu": cpu_model(), "nproc": os.cpu_count(), "memory": mem_total(),
+        "os": os_release(), "kernel": platform.release(), "cgroup": cgroup_mode(),
+        "crun_lite": crun_lite, "crun_lite_version": version([crun_lite, "--version"]),
+        "crun_lite_size": size(crun_lite), "repo_commit": git_commit(),
+        "runc": runc, "runc_version": version([runc, "--version"]), "runc_size": size(runc),
+        "crun": crun, "crun_version": version([crun, "--version"]) if crun else "not installed",
+        "crun_size": size(crun), "python": platform.python_version(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+def fmt_ms(v):
+    return f"{v:.2f}" if v < 100 else f"{v:.1f}"
+
+
+def verdict(ok):
+    return "**PASS**" if ok else "**FAIL**"
+
+
+def psi_text(c):
+    p = c.get("cpu_pressure")
+    psi = f"some avg10 {p['avg10']:.1f} % / avg60 {p['avg60']:.1f} %" if p else "n/a"
+    return f"load {c['loadavg'][0]:.2f}, CPU pressure {psi}"
+
+
+def build_report(res, cfg):
+    info = res["machine"]
+    L = []
+    L.append("| Benchmark | Runs/runtime | crun-lite median (ms) | crun-lite p90 (ms) | Against "
+             "| its median (ms) | its p90 (ms) | Ratio median | Ratio p90 | Target (median) "
+             "| Result |")
+    L.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
+
+    def row(label, n, cl, other_name, other, target, bound_text):
+        a, b = summary(cl), summary(other)
+        ratio, ratio90 = a["median"] / b["median"], a["p90"] / b["p90"]
+        L.append(f"| {label} | {n} | {fmt_ms(a['median'])} | {fmt_ms(a['p90'])} | {other_name} "
+                 f"| {fmt_ms(b['median'])} | {fmt_ms(b['p90'])} | {ratio:.2f} | {ratio90:.2f} "
+                 f"| {bound_text} | {verdict(ratio <= target)} |")
+
+    b = res["benchmarks"]
+    if "run" in b:
+        s = b["run"]["samples"]
+        n = len(s["crun-lite"])
+        row("`run` /bin/true", n, s["crun-lite"], "runc", s["runc"], TARGET_RUNC,
+            f"≤ {TARGET_RUNC} × runc")
+        row("`run` /bin/true", n, s["crun-lite"], "namespace floor¹", s["floor"], TARGET_FLOOR,
+            f"≤ {TARGET_FLOOR} × floor")
+    if "cycle" in b:
+        s = b["cycle"]["samples"]
+        row("`create`+`start`+wait+`delete`", len(s["crun-lite"]), s["crun-lite"], "runc",
+            s["runc"], TARGET_RUNC, f"≤ {TARGET_RUNC} × runc")
+    if "exec" in b:
+        s = b["exec"]["samples"]
+        row("`exec` /bin/true", len(s["crun-lite"]), s["crun-lite"], "runc", s["runc"],
+            TARGET_RUNC, f"≤ {TARGET_RUNC} × runc")
+    if "vm" in b:
+        s = b["vm"]["samples"]
+        row("`run` in the cgroup v2 VM²", len(s["crun-lite"]), s["crun-lite"], "crun",
+            s["crun"], TARGET_CRUN, f"≤ {TARGET_CRUN} × crun")
+    notes = []
+    if "run" in b:
+        notes.append(f"¹ `{b['run']['floor_cmd']}`: the kernel's cost of the same namespaces "
+                     "plus one fork and exec, no runtime.")
+    if "vm" in b:
+        g = b["vm"].get("guest", {})
+        notes.append(f"² qemu microvm under TCG emulation (absolute times are large), guest kernel "
+                     f"{g.get('kernel', '?')}, {g.get('cgroup', '?')}, {g.get('nproc', '?')} vCPUs, "
+                     f"crun `{g.get('crun', '?').split(';')[0]}`; VM wall time "
+                     f"{b['vm'].get('vm_wall_s', 0):.0f} s.")
+    if len(L) > 2:
+        L.append("")
+        L.extend(n + "  " for n in notes)
+    else:
+        L = []
+
+    if "rss" in b:
+        s = b["rss"]["samples"]
+        L.append("")
+        L.append("| Peak RSS of `run` (ru_maxrss, via `/usr/bin/time -f %M`) | Runs | Median (KiB) "
+                 "| Max (KiB) | Binary size | Target | Result |")
+        L.append("|---|---:|---:|---:|---:|---|---|")
+        sizes = {"crun-lite": info.get("crun_lite_size"), "runc": info.get("runc_size")}
+        for name in ("crun-lite", "runc", "/bin/true"):
+            a = summary(s[name])
+            size = sizes.get(name)
+            size_text = f"{size / 1024 / 1024:.2f} MiB ({size} B)" if size else "–"
+            if name == "crun-lite":
+                tgt, res_text = f"≤ {TARGET_RSS_KIB} KiB", verdict(a["median"] <= TARGET_RSS_KIB)
+            elif name == "/bin/true":
+                tgt, res_text = "method check: ~1 MiB", (
+                    "ok" if a["median"] <= 1536 else "**method polluted**")
+            else:
+                tgt, res_text = "", ""
+            label = name if name != "/bin/true" else "`/bin/true` (reference)"
+            L.append(f"| {label} | {a['n']} | {a['median']:.0f} | {a['max']:.0f} | {size_text} "
+                     f"| {tgt} | {res_text} |")
+        ratio = summary(s["crun-lite"])["median"] / summary(s["runc"])["median"]
+        L.append("")
+        L.append(f"crun-lite/runc peak RSS (median): {ratio:.2f}. The same `/bin/true` spawned "
+                 f"directly from the Python harness reports {b['rss']['naive_true_kib']} KiB: a "
+                 "child's ru_maxrss starts at its parent's RSS, hence the small `time` in between.")
+
+    if "conc" in b:
+        c = b["conc"]
+        levels = sorted(int(n) for n in c["points"])
+        reps = c["reps"]
+        L.append("")
+        L.append(f"| Concurrent `run`s (N) | Reps | crun-lite total (s) | crun-lite per container "
+                 f"(ms) | runc total (s) | runc per container (ms) | Ratio (total) "
+                 f"| Failed runs crun-lite / runc (of N × reps) |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---|")
+        for n in levels:
+            p = c["points"][str(n)]
+            cl, rc = p["crun-lite"], p["runc"]
+            mcl, mrc = statistics.median(cl["total_s"]), statistics.median(rc["total_s"])
+            L.append(f"| {n} | {reps} | {mcl:.2f} | {mcl / n * 1000:.1f} | {mrc:.2f} "
+                     f"| {mrc / n * 1000:.1f} | {mcl / mrc:.2f} "
+                     f"| {len(cl['failures'])} / {len(rc['failures'])} |")
+        if len(levels) >= 2:
+            lo, hi = levels[0], levels[-1]
+            parts = []
+            for name in ("crun-lite", "runc"):
+                per = {n: statistics.median(c["points"][str(n)][name]["total_s"]) / n
+                       for n in (lo, hi)}
+                f = per[hi] / per[lo]
+                kind = "linear (or better)" if f <= LINEAR_FACTOR else "**worse than linear**"
+                parts.append(f"{name} {f:.2f} → {kind}")
+            L.append("")
+            L.append(f"Scaling: time per container at N={hi} ÷ at N={lo} (linear if ≤ "
+                     f"{LINEAR_FACTOR}): " + "; ".join(parts) + ".")
+        fails = {}
+        for n in levels:
+            for name in ("crun-lite", "runc"):
+                for msg in c["points"][str(n)][name]["failures"]:
+                    key = (name, msg[:300])
+                    fails.setdefault(key, []).append(n)
+        if fails:
+            L.append("")
+            L.append("Concurrency failures (distinct messages, most frequent first):")
+            for (name, msg), ns in sorted(fails.items(), key=lambda kv: -len(kv[1]))[:8]:
+                L.append(f"- {name}, {len(ns)}× (N={','.join(map(str, sorted(set(ns))))}): {msg}")
+    cond = []
+    for name, data in b.items():
+        c0, c1 = data["conditions"]["before"], data["conditions"]["after"]
+        if c0.get("cpu_pressure") and c1.get("cpu_pressure"):
+            cond.append(f"{name} {c0['cpu_pressure']['avg10']:.0f}→{c1['cpu_pressure']['avg10']:.0f} %")
+    if cond:
+        L.append("")
+        L.append("Host CPU pressure (`/proc/pressure/cpu` some avg10) at the start → end of each "
+                 "benchmark: " + ", ".join(cond) + ".")
+    return "\n".join(L) + "\n"
+
+
+def machine_md(res):
+    i = res["machine"]
+    size = lambda v: f"{v} B ({v / 1024 / 1024:.2f} MiB)" if v else "–"
+    rows = [
+        ("CPU", f"{i['cpu']}, nproc = {i['nproc']}, {i['memory']} RAM"),
+        ("OS / kernel", f"{i['os']}, Linux {i['kernel']}"),
+        ("cgroups", i["cgroup"]),
+        ("crun-lite", f"`{i['crun_lite']}`: {i['crun_lite_version']}; {size(i['crun_lite_size'])}"),
+        ("runc", f"`{i['runc']}`: {i['runc_version']}; {size(i['runc_size'])}"),
+        ("crun", f"`{i['crun']}`: {i['crun_version']}; {size(i['crun_size'])}"
+         if i.get("crun") else "not installed"),
+        ("Repository", f"`{i['repo_commit']}`; Python {i['python']} (harness)"),
+        ("Before", psi_text(res["before"]) + f" ({res['before']['time']})"),
+        ("After", psi_text(res["after"]) + f" ({res['after']['time']})"),
+    ]
+    out = ["| Machine | |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(out) + "\n"
+
+
+def write_outputs(res, cfg, outdir, table):
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(outdir, "samples.csv"), "w") as f:
+        f.write("benchmark,contender,iteration,value,unit\n")
+        for bench, data in res["benchmarks"].items():
+            if "samples" not in data:
+                continue
+            unit = "KiB" if bench == "rss" else "ms"
+            for name, values in data["samples"].items():
+                for i, v in enumerate(values):
+                    f.write(f"{bench},{name},{i},{v:.3f},{unit}\n")
+        if "conc" in res["benchmarks"]:
+            for n, p in res["benchmarks"]["conc"]["points"].items():
+                for name, d in p.items():
+                    for i, v in enumerate(d["total_s"]):
+                        f.write(f"conc-{n},{name},{i},{v * 1000:.3f},ms\n")
+    cmdline = os.environ.get("BENCH_CMDLINE") or " ".join(["tests/bench/bench.py", *cfg["argv"]])
+    doc = [
+        "# crun-lite benchmark results",
+        "",
+        f"Produced by `{cmdline}` on {res['before']['time']} "
+        f"(RUNS={cfg['runs']}, WARMUP={cfg['warmup']}, CONC_LEVELS=\"{' '.join(map(str, cfg['conc_levels']))}\", "
+        f"CONC_REPS={cfg['conc_reps']}, VM_RUNS={cfg['vm_runs']}, benchmarks: {','.join(cfg['benches'])}).",
+        "Ratios are crun-lite / other, so below 1 means crun-lite is faster; PASS/FAIL compares "
+        "the median ratio with the issue's target.",
+        "",
+        table,
+        machine_md(res),
+    ]
+    if "conc" in res["benchmarks"]:
+        doc.append("![Concurrent runs: total and per-container time against N](concurrency.png)\n")
+    with open(os.path.join(outdir, "benchmarks.md"), "w") as f:
+        f.write("\n".join(doc))
+
+
+def plot_concurrency(res, outdir):
+    c = res["benchmarks"]["conc"]
+    levels = sorted(int(n) for n in c["points"])
+    dat = os.path.join(outdir, "concurrency.dat")
+    with open(dat, "w") as f:
+        f.write("# N  crun-lite: total_s median min max, per-container ms  |  runc: same\n")
+        for n in levels:
+            row = [str(n)]
+            for name in ("crun-lite", "runc"):
+                t = c["points"][str(n)][name]["total_s"]
+                med = statistics.median(t)
+                row += [f"{med:.4f}", f"{min(t):.4f}", f"{max(t):.4f}", f"{med / n * 1000:.3f}"]
+            f.write(" ".join(row) + "\n")
+    gp = os.path.join(outdir, "concurrency.gp")
+    with open(gp, "w") as f:
+        f.write(f"""# gnuplot {os.path.basename(gp)} (from {os.path.basename(dat)}, written by bench.py)
+set terminal pngcairo size 1200,500 font ",10"
+set output "concurrency.png"
+set multiplot layout 1,2 title "N containers run at once (crun-lite run / runc run), median of {c['reps']} reps, bars min-max ({res['machine']['nproc']} CPUs)"
+set logscale x
+set xrange [{levels[0] / 1.6:g}:{levels[-1] * 1.6:g}]
+set xtics ({", ".join(str(n) for n in levels)})
+set xlabel "N (containers started at once)"
+set key top left
+set grid
+set title "Total wall time, first launch to last exit"
+set ylabel "seconds"
+set logscale y
+plot "concurrency.dat" using 1:2:3:4 with yerrorlines lw 2 title "crun-lite", \\
+     "" using 1:6:7:8 with yerrorlines lw 2 title "runc"
+set title "Per container (total / N)"
+set ylabel "milliseconds"
+unset logscale y
+set yrange [0:*]
+plot "concurrency.dat" using 1:5 with linespoints lw 2 title "crun-lite", \\
+     "" using 1:9 with linespoints lw 2 title "runc"
+unset multiplot
+""")
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        log("warning: gnuplot not found, concurrency.png not written (apt-get install gnuplot-nox)")
+        return False
+    r = subprocess.run([gnuplot, os.path.basename(gp)], cwd=outdir, capture_output=True, text=True)
+    if r.returncode != 0 or not os.path.exists(os.path.join(outdir, "concurrency.png")):
+        log(f"warning: gnuplot failed: {r.stderr.strip()}")
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+
+def env_int(name, default, minimum=1):
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        sys.exit(f"bench: {name} must be an integer, got '{raw}'")
+    if v < minimum:
+        sys.exit(f"bench: {name} must be ≥ {minimum}, got {v}")
+    return v
+
+
+def config(args):
+    benches = [b.strip() for b in os.environ.get("BENCHES", ",".join(ALL_BENCHES)).replace(" ", ",").split(",")
+               if b.strip()]
+    bad = [b for b in benches if b not in ALL_BENCHES]
+    if bad:
+        sys.exit(f"bench: unknown benchmark(s) in BENCHES: {bad} (known: {ALL_BENCHES})")
+    benches = [b for b in ALL_BENCHES if b in benches
+               and os.environ.get(f"SKIP_{b.upper()}", "") not in ("1", "yes", "true")]
+    try:
+        levels = sorted({int(x) for x in os.environ.get("CONC_LEVELS", "10 100 500").replace(",", " ").split()})
+    except ValueError:
+        sys.exit("bench: CONC_LEVELS must be integers, e.g. \"10 100 500\"")
+    if not levels or levels[0] < 1:
+        sys.exit("bench: CONC_LEVELS must be positive integers")
+    return {
+        "argv": args.orig_argv, "benches": benches,
+        "runs": env_int("RUNS", 100), "warmup": env_int("WARMUP", 5, 0),
+        "conc_levels": levels, "conc_reps": env_int("CONC_REPS", 3),
+        "vm_runs": env_int("VM_RUNS", 30), "vm_warmup": env_int("VM_WARMUP", 3, 0),
+        "vm_timeout": env_int("VM_TIMEOUT", 900), "vm_mem": env_int("VM_MEM", 1024, 256),
+    }
+
+
+def is_static_elf(path):
+    """An ELF file without a PT_INTERP program header (no dynamic loader needed)."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            ident = f.read(64)
+            if ident[:4] != b"\x7fELF" or ident[4] != 2:   # 64-bit only, as the hosts here
+                return False
+            phoff, = struct.unpack_from("<Q", ident, 32)
+            phentsize, phnum = struct.unpack_from("<HH", ident, 54)
+            for i in range(phnum):
+                f.seek(phoff + i * phentsize)
+                if struct.unpack("<I", f.read(4))[0] == 3:   # PT_INTERP
+                    return False
+            return True
+    except (OSError, struct.error):
+        return False
+
+
+def which_or(envname, name):
+    v = os.environ.get(envname) or shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin:/bin")
+    return os.path.abspath(v) if v else None
+
+
+def host_main(args):
+    cfg = config(args)
+    if os.geteuid() != 0:
+        sys.exit("bench: must run as root (namespaces, cgroups)")
+    crun_lite = os.path.abspath(args.crun_lite)
+    if not os.access(crun_lite, os.X_OK):
+        sys.exit(f"bench: crun-lite binary not found or not executable: {crun_lite}")
+    runc = which_or("RUNC", "runc")
+    crun = which_or("CRUN", "crun")
+    unshare = which_or("UNSHARE", "unshare")
+    gnu_time = os.environ.get("GNU_TIME", "/usr/bin/time")
+    if not runc and set(cfg["benches"]) - {"vm"}:
+        sys.exit("bench: runc not found (apt-get install runc)")
+    if not unshare and "run" in cfg["benches"]:
+        sys.exit("bench: unshare not found (apt-get install util-linux)")
+    if "rss" in cfg["benches"] and not os.access(gnu_time, os.X_OK):
+        sys.exit(f"bench: {gnu_time} not found (apt-get install time)")
+    if "vm" in cfg["benches"] and not crun:
+        sys.exit("bench: crun not found, needed in the VM (apt-get install crun), or SKIP_VM=1")
+    if not is_static_elf("/bin/busybox"):
+        sys.exit("bench: /bin/busybox missing or not statically linked (apt-get install busybox-static)")
+    outdir = os.path.abspath(args.out)
+    os.makedirs(outdir, exist_ok=True)
+
+    # A child subreaper: container inits outlive `create` (their parents exit) and are waited for.
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        sys.exit(f"bench: prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    prefix = f"bench{os.getpid()}"
+    # State roots under /run (as the runtimes' defaults); bundles under /var/tmp, where the VM
+    # guest sees them too (its /tmp and /run are its own tmpfs).
+    h = Harness(prefix, "/run", "/var/tmp")
+    runtimes = [Runtime("crun-lite", "cl", crun_lite, os.path.join(h.state_dir, "root-crun-lite")),
+                Runtime("runc", "runc", runc, os.path.join(h.state_dir, "root-runc"))]
+    h.runtimes = runtimes
+    res = {"benchmarks": {}, "config": cfg}
+    rc = 0
+    try:
+        for rt in runtimes:
+            os.makedirs(rt.root)
+        bundle = os.path.join(h.var_dir, "bundle-true")
+        sleep_bundle = os.path.join(h.var_dir, "bundle-sleep")
+        ns = make_bundle(crun_lite, bundle, ["/bin/true"])
+        make_bundle(crun_lite, sleep_bundle, ["/bin/sleep", "1000000"])
+        res["namespaces"] = ns
+        res["machine"] = machine_info(crun_lite, runc, crun)
+        res["before"] = conditions()
+        log(f"crun-lite {crun_lite}, runc {runc}; benchmarks {','.join(cfg['benches'])}; "
+            f"{psi_text(res['before'])}")
+        n, w = cfg["runs"], cfg["warmup"]
+        b = res["benchmarks"]
+        for name in cfg["benches"]:
+            start = conditions()
+            if name == "run":
+                samples, floor_cmd = bench_run(h, runtimes, bundle, unshare, n, w)
+                b["run"] = {"samples": samples, "floor_cmd": floor_cmd}
+            elif name == "cycle":
+                b["cycle"] = {"samples": bench_cycle(h, runtimes, bundle, n, w)}
+            elif name == "exec":
+                b["exec"] = {"samples": bench_exec(h, runtimes, sleep_bundle, n, w)}
+            elif name == "rss":
+                samples, naive = bench_rss(h, runtimes, bundle, gnu_time, n, w)
+                b["rss"] = {"samples": samples, "naive_true_kib": naive}
+            elif name == "conc":
+                pts = bench_conc(h, runtimes, bundle, cfg["conc_levels"], cfg["conc_reps"])
+                b["conc"] = {"points": {str(k): v for k, v in pts.items()}, "reps": cfg["conc_reps"]}
+            elif name == "vm":
+                b["vm"] = bench_vm(h, crun_lite, crun, bundle, cfg["vm_runs"], cfg["vm_warmup"],
+                                   cfg["vm_timeout"], cfg["vm_mem"])
+            b[name]["conditions"] = {"before": start, "after": conditions()}
+        res["after"] = conditions()
+    except Failure as e:
+        log(f"FAILED: {e}")
+        rc = 1
+    except (Stopped, KeyboardInterrupt):
+        log("interrupted")
+        rc = 130
+    finally:
+        h.cleanup()
+    if rc:
+        return rc
+
+    table = build_report(res, cfg)
+    written = ["benchmarks.md", "results.json", "samples.csv"]
+    if "conc" in res["benchmarks"]:
+        written += ["concurrency.dat", "concurrency.gp"]
+        if plot_concurrency(res, outdir):
+            written.append("concurrency.png")
+    write_outputs(res, cfg, outdir, table)
+    print(table)
+    print(machine_md(res))
+    print(f"Written in {outdir}: {', '.join(written)}")
+    conc_failures = sum(len(d["failures"]) for p in res["benchmarks"].get("conc", {}).get("points", {}).values()
+                        for d in p.values())
+    if conc_failures:
+        log(f"{conc_failures} container(s) failed in the concurrency benchmark (see the table)")
+        return 1
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--crun-lite", default=os.path.join(REPO, "build", "crun-lite"))
+    ap.add_argument("--out", default=os.path.join(REPO, "build", "bench-results"))
+    ap.add_argument("--guest", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--crun", help=argparse.SUPPRESS)
+    ap.add_argument("--bundle", help=argparse.SUPPRESS)
+    ap.add_argument("--runs", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--warmup", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--id-prefix", help=argparse.SUPPRESS)
+    ap.add_argument("--result", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    args.orig_argv = sys.argv[1:]
+    if args.guest:
+        return guest_main(args)
+    return host_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# crun-lite's benchmarks, on a fresh clone: installs what is missing, runs them all, reports.
+#
+#   tests/bench/run-all.sh [CRUN_LITE [OUT_DIR]]
+#
+#   CRUN_LITE  the crun-lite binary (default: build/crun-lite of this checkout); build it with
+#              cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF && cmake --build build -j2
+#   OUT_DIR    where the results go (default: build/bench-results of this checkout):
+#              benchmarks.md (table + machine), concurrency.png, concurrency.dat/.gp,
+#              results.json, samples.csv
+#
+# Installs with apt-get, when missing: runc, crun, gnuplot-nox, busybox-static, util-linux
+# (unshare), time (/usr/bin/time), python3; tests/vm/run-in-v2-vm.sh installs the qemu bits for
+# the VM benchmark itself. Then runs tests/bench/bench.py, which prints the markdown table of
+# medians, ratios and PASS/FAIL against the issue's targets on stdout (progress on stderr).
+#
+# Environment (see tests/bench/bench.py and docs/benchmarks.md):
+#   RUNS [100] WARMUP [5]                  per runtime, for run, cycle, exec and rss
+#   BENCHES [run,cycle,exec,rss,conc,vm]  or SKIP_RUN=1 SKIP_CYCLE=1 SKIP_EXEC=1 SKIP_RSS=1
+#                                         SKIP_CONC=1 SKIP_VM=1
+#   CONC_LEVELS ["10 100 500"] CONC_REPS [3]
+#   VM_RUNS [30] VM_WARMUP [3] VM_TIMEOUT [900] VM_MEM [1024]
+#   RUNC CRUN UNSHARE GNU_TIME            other binaries than the ones in PATH
+# Needs root. Takes 2-5 minutes with the defaults on a 2-CPU machine (the VM part about 40 s).
+# No network traffic besides apt-get (the containers get their own, empty network namespace).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+die() { echo "run-all.sh: $*" >&2; exit 1; }
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;; esac
+(($# <= 2)) || die "usage: $0 [CRUN_LITE [OUT_DIR]]"
+
+crun_lite=${1:-$repo/build/crun-lite}
+out=${2:-$repo/build/bench-results}
+((EUID == 0)) || die "must run as root (namespaces, cgroups)"
+[[ -x $crun_lite && -f $crun_lite ]] ||
+  die "no crun-lite binary at $crun_lite; build it first:
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF && cmake --build build -j2"
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+need=()
+command -v python3 >/dev/null || need+=(python3)
+command -v runc >/dev/null || need+=(runc)
+command -v crun >/dev/null || need+=(crun)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+command -v unshare >/dev/null || need+=(util-linux)
+[[ -x /usr/bin/time ]] || need+=(time)
+# The bundle's rootfs is a single static busybox (the dynamic "busybox" package would not do).
+installed busybox-static || need+=(busybox-static)
+if ((${#need[@]})); then
+  echo "run-all.sh: installing ${need[*]} (apt-get)" >&2
+  log=$(mktemp /tmp/crun-lite-bench-apt.XXXXXX)
+  if ! { apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+      --no-install-recommends "${need[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    die "apt-get install ${need[*]} failed"
+  fi
+  rm -f "$log"
+fi
+
+mkdir -p "$out"
+export BENCH_CMDLINE="tests/bench/run-all.sh${1:+ $1}${2:+ $2}"
+# exec: bench.py gets Ctrl-C / SIGTERM itself and cleans up after them.
+exec python3 "$here/bench.py" --crun-lite "$crun_lite" --out "$out"
