@@ -302,8 +302,11 @@ def sha256(path):
 
 
 def copy_loader_and_libraries(binary, rootfs):
-    """What a dynamically linked binary needs to run in the rootfs (an image would have them)."""
+    """What a dynamically linked binary needs to run in the rootfs (an image would have them).
+    A static binary (the default build) needs nothing."""
     r = run_cmd(["ldd", binary])
+    if "not a dynamic executable" in r.stderr:
+        return
     assert r.rc == 0, r
     copied = 0
     for path in re.findall(r"(/\S+) \(0x", r.stdout):
