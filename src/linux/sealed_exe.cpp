@@ -1,5 +1,6 @@
 #include "sealed_exe.hpp"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -92,13 +94,31 @@ UniqueFd overlay_copy(const std::string& exe_path) {
 
 // The whole binary copied into a memfd, then sealed: slower (the file is copied on every
 // command), used only where overlayfs cannot be.
-UniqueFd memfd_copy() {
+// The part of our ELF file that exec loads: up to the end of the last segment. Section
+// headers and debug information come after it and are not needed to run; 0 when unsure.
+off_t loaded_size(int exe_fd) {
+    Elf64_Ehdr header{};
+    if (::pread(exe_fd, &header, sizeof header, 0) != ssize_t(sizeof header) ||
+        std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != ELFCLASS64 ||
+        header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 || header.e_phnum > 64)
+        return 0;
+    Elf64_Phdr segments[64];
+    size_t bytes = sizeof(Elf64_Phdr) * header.e_phnum;
+    if (::pread(exe_fd, segments, bytes, off_t(header.e_phoff)) != ssize_t(bytes)) return 0;
+    off_t end = off_t(header.e_phoff + bytes);
+    for (int i = 0; i < header.e_phnum; ++i) end = std::max(end, off_t(segments[i].p_offset + segments[i].p_filesz));
+    return end;
+}
+
+// Named after the binary, so that /proc/<pid>/exe reads "/memfd:<name> (deleted)".
+UniqueFd memfd_copy(const char* name) {
     UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
     if (!exe) return {};
     struct stat st{};
     if (::fstat(exe.get(), &st) != 0) return {};
-    int fd = ::memfd_create("crun-lite", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-    if (fd < 0 && errno == EINVAL) fd = ::memfd_create("crun-lite", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (off_t loaded = loaded_size(exe.get()); loaded > 0 && loaded < st.st_size) st.st_size = loaded;
+    int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     UniqueFd copy(fd);
     if (!copy) return {};
     off_t offset = 0;
@@ -128,17 +148,20 @@ bool run_sealed(char** argv) {
     path[n] = '\0';
     std::string exe_path(path);
     ::setenv(kReexecMarker, "1", 1);
-    if (UniqueFd mnt = overlay_copy(exe_path)) {
-        std::string name = exe_path.substr(exe_path.rfind('/') + 1);
-        ::execveat(mnt.get(), name.c_str(), argv, environ, 0);
-    }
-    // Without overlayfs (an unprivileged user): a binary this user cannot write, its
-    // containers (whose ids all map into this user's) cannot write either.
+    // A binary this unprivileged user cannot write, its containers (whose ids all map into
+    // this user's) cannot write either.
     if (::geteuid() != 0 && ::faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0 && errno == EACCES) {
         ::unsetenv(kReexecMarker);
         return true;
     }
-    if (UniqueFd copy = memfd_copy()) ::execveat(copy.get(), "", argv, environ, AT_EMPTY_PATH);
+    // A sealed memfd copy of the loaded part first: a few MiB copied, where the overlayfs costs
+    // two RCU grace periods (releasing each detached mount waits for one), milliseconds each.
+    if (UniqueFd copy = memfd_copy(exe_path.substr(exe_path.rfind('/') + 1).c_str())) ::execveat(copy.get(), "", argv, environ, AT_EMPTY_PATH);
+    // Where memfds may not be executed (vm.memfd_noexec), a read-only overlayfs.
+    if (UniqueFd mnt = overlay_copy(exe_path)) {
+        std::string name = exe_path.substr(exe_path.rfind('/') + 1);
+        ::execveat(mnt.get(), name.c_str(), argv, environ, 0);
+    }
     int err = errno;
     ::unsetenv(kReexecMarker);
     errno = err;

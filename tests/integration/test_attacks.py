@@ -78,9 +78,11 @@ static const char *base(const char *p) {
 }
 
 static int matches(const char *target, const char *name) {
-    /* a deleted or replaced file reads "... (deleted)" */
+    /* a deleted or replaced file reads "... (deleted)"; the sealed copy "/memfd:NAME (deleted)" */
     size_t n = strlen(name);
-    return strncmp(base(target), name, n) == 0 && (base(target)[n] == 0 || base(target)[n] == ' ');
+    const char *b = base(target);
+    if (strncmp(b, "memfd:", 6) == 0) b += 6;
+    return strncmp(b, name, n) == 0 && (b[n] == 0 || b[n] == ' ');
 }
 
 #define MAXP 65536
