@@ -2,6 +2,7 @@
 // Parsing validates as it goes: every error names the JSON path of the offending field.
 #pragma once
 #include <cstdint>
+#include <istream>
 #include <map>
 #include <optional>
 #include <string>
@@ -247,6 +248,10 @@ struct Spec {
 
 // Parses and validates; throws SpecError naming the JSON path on the first problem.
 Spec parse_spec(const nlohmann::json& config);
+
+// Parses the bytes of a config.json (nested at most 64 levels) and validates them: what
+// load_bundle does once the file is open. Throws Error("config.json: ...") on any problem.
+Spec parse_config(std::istream& in);
 
 // Reads <bundle>/config.json, parses it and resolves root.path against the bundle.
 Spec load_bundle(const std::string& bundle_dir);

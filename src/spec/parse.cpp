@@ -583,16 +583,9 @@ Spec parse_spec(const nlohmann::json& json) {
     return spec;
 }
 
-Spec load_bundle(const std::string& bundle_dir) {
-    std::string config_path = bundle_dir + "/config.json";
-    std::ifstream in(config_path);
-    if (!in) throw Error("open " + config_path, errno);
-    // A runtime-spec config is a few KiB: these bounds keep a hostile one from costing memory.
-    constexpr std::streamoff kMaxSize = 16 << 20;
+Spec parse_config(std::istream& in) {
+    // A runtime-spec config is a few KiB: this bound keeps a hostile one from costing stack or memory.
     constexpr int kMaxDepth = 64;
-    in.seekg(0, std::ios::end);
-    if (in.tellg() > kMaxSize) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
-    in.seekg(0);
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(in, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
@@ -605,12 +598,23 @@ Spec load_bundle(const std::string& bundle_dir) {
         throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
     }
     try {
-        Spec spec = parse_spec(json);
-        if (spec.root.path[0] != '/') spec.root.path = bundle_dir + "/" + spec.root.path;
-        return spec;
+        return parse_spec(json);
     } catch (const SpecError& e) {
         throw Error(std::string("config.json: ") + e.what());
     }
+}
+
+Spec load_bundle(const std::string& bundle_dir) {
+    std::string config_path = bundle_dir + "/config.json";
+    std::ifstream in(config_path);
+    if (!in) throw Error("open " + config_path, errno);
+    constexpr std::streamoff kMaxSize = 16 << 20;  // with parse_config's depth bound, keeps a hostile config cheap
+    in.seekg(0, std::ios::end);
+    if (in.tellg() > kMaxSize) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
+    in.seekg(0);
+    Spec spec = parse_config(in);
+    if (spec.root.path[0] != '/') spec.root.path = bundle_dir + "/" + spec.root.path;
+    return spec;
 }
 
 }  // namespace crunlite::spec

@@ -138,6 +138,16 @@ Record record_from_json(const nlohmann::json& j) {
     return r;
 }
 
+Record read_record(std::istream& in, const std::string& id) {
+    try {
+        nlohmann::json json;
+        in >> json;
+        return record_from_json(json);
+    } catch (const nlohmann::json::exception&) {
+        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
+    }
+}
+
 ContainerDir ContainerDir::create(const std::string& root, const std::string& id) {
     validate_id(id);
     make_dirs(root, 0700);
@@ -167,19 +177,9 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
     }
     // A concurrent delete may have removed it while we waited for the lock.
     std::ifstream in(path + "/state.json");
-    nlohmann::json json;
-    try {
-        if (!in) throw NotFoundError(id);
-        in >> json;
-    } catch (const nlohmann::json::exception&) {
-        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
-    }
+    if (!in) throw NotFoundError(id);
     ContainerDir dir(path, std::move(fd));
-    try {
-        dir.record_ = record_from_json(json);
-    } catch (const nlohmann::json::exception&) {
-        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
-    }
+    dir.record_ = read_record(in, id);
     return dir;
 }
 
