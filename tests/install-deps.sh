@@ -6,6 +6,9 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake git pkg-config \
   nlohmann-json3-dev libcli11-dev libcap-dev libseccomp-dev libgtest-dev googletest \
-  busybox-static python3 python3-pytest iproute2 util-linux procps gcc libc6-dev passwd >/dev/null
+  busybox-static python3 python3-pytest iproute2 util-linux procps gcc libc6-dev passwd \
+  clang libclang-rt-14-dev >/dev/null
+# clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets that the ctest
+# test fuzz.bounded runs (tests/fuzz/run.sh); without clang that test is not registered at all.
 # The cgroup v2 guest (tests/vm/) and the conformance suite (tests/conformance/) install their own
 # extra packages (qemu and a kernel; Go and runtime-tools) the first time they run.
