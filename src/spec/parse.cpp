@@ -592,7 +592,7 @@ Spec parse_config(std::istream& in) {
             if (depth > kMaxDepth) throw Error("config.json: nested deeper than " + std::to_string(kMaxDepth) + " levels");
             return true;
         });
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
         std::string what = e.what();
         auto pos = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101]" prefix
         throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
