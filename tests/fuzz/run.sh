@@ -18,8 +18,9 @@ if [ -z "$cxx" ]; then
   echo "run.sh: clang++ not found (bash tests/install-deps.sh installs clang)" >&2
   exit 1
 fi
-CXX="$cxx" cmake -S "$src" -B "$build" -DCRUNLITE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log" >&2; exit 1; }
+mkdir -p "$build"
+CXX="$cxx" cmake -S "$src" -B "$build" -DCRUNLITE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_state
 
 status=0
@@ -52,5 +53,11 @@ for target in config state; do
     tail -n 80 "$build/fuzz_$target.log" >&2
   fi
   grep -E '^(stat::|Done|INFO: (seed corpus|A corpus))' "$build/fuzz_$target.log" | sed 's/^/  /' || true
+  # libFuzzer keeps every input it ever added: past 2000, keep only those that add coverage.
+  if [ "$status" = 0 ] && [ "$(ls "$corpus" | wc -l)" -gt 2000 ]; then
+    rm -rf "$corpus.merged" && mkdir "$corpus.merged"
+    "$build/tests/fuzz/fuzz_$target" -merge=1 -max_len=32768 "$corpus.merged" "$corpus" >"$build/fuzz_$target.merge.log" 2>&1 &&
+      rm -rf "$corpus" && mv "$corpus.merged" "$corpus" && echo "  kept corpus merged to $(ls "$corpus" | wc -l) inputs"
+  fi
 done
 exit $status
