@@ -2,6 +2,7 @@
 // Parsing validates as it goes: every error names the JSON path of the offending field.
 #pragma once
 #include <cstdint>
+#include <istream>
 #include <map>
 #include <optional>
 #include <string>
@@ -260,6 +261,10 @@ Spec parse_spec_collecting(const nlohmann::json& config, std::vector<SpecError>&
 // Reads <bundle>/config.json as JSON (bounded in size and depth); throws Error when it is
 // missing or not JSON.
 nlohmann::json read_config(const std::string& bundle_dir);
+
+// Parses the bytes of a config.json (nested at most 64 levels) and validates them: what
+// load_bundle does once the file is open. Throws Error("config.json: ...") on any problem.
+Spec parse_config(std::istream& in);
 
 // Reads <bundle>/config.json, parses it and resolves root.path against the bundle.
 Spec load_bundle(const std::string& bundle_dir);

@@ -2,6 +2,7 @@
 // exec.fifo. Every command on one ID holds an exclusive flock on that directory.
 #pragma once
 #include <cstdint>
+#include <istream>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct Record {
 
 nlohmann::json record_to_json(const Record& record);
 Record record_from_json(const nlohmann::json& json);
+// A state.json as ContainerDir::open reads it: JSON, then record_from_json. Throws
+// Error("container \"ID\" does not exist (its state file is unreadable)") for anything else.
+Record read_record(std::istream& in, const std::string& id);
 
 // Throws unless `id` is in runc's allowed set: [A-Za-z0-9_+\-.]+, not "." or "..".
 void validate_id(const std::string& id);

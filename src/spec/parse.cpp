@@ -634,23 +634,20 @@ Spec parse_spec_collecting(const nlohmann::json& json, std::vector<SpecError>& e
     return spec;
 }
 
-nlohmann::json read_config(const std::string& bundle_dir) {
-    std::string config_path = bundle_dir + "/config.json";
-    std::ifstream in(config_path);
-    if (!in) throw Error("open " + config_path, errno);
-    // A runtime-spec config is a few KiB: these bounds keep a hostile one from costing memory.
-    constexpr std::streamoff kMaxSize = 16 << 20;
-    constexpr int kMaxDepth = 64;
-    in.seekg(0, std::ios::end);
-    if (in.tellg() > kMaxSize) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
-    in.seekg(0);
+namespace {
+
+// A runtime-spec config is a few KiB: these bounds keep a hostile one from costing stack or memory.
+constexpr std::streamoff kMaxConfigSize = 16 << 20;
+constexpr int kMaxDepth = 64;
+
+nlohmann::json parse_config_json(std::istream& in) {
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(in, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
             if (depth > kMaxDepth) throw Error("config.json: nested deeper than " + std::to_string(kMaxDepth) + " levels");
             return true;
         });
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
         std::string what = e.what();
         auto pos = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101]" prefix
         throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
@@ -658,15 +655,32 @@ nlohmann::json read_config(const std::string& bundle_dir) {
     return json;
 }
 
-Spec load_bundle(const std::string& bundle_dir) {
-    nlohmann::json json = read_config(bundle_dir);
+Spec parse_spec_or_throw(const nlohmann::json& json) {
     try {
-        Spec spec = parse_spec(json);
-        if (spec.root.path[0] != '/') spec.root.path = bundle_dir + "/" + spec.root.path;
-        return spec;
+        return parse_spec(json);
     } catch (const SpecError& e) {
         throw Error(std::string("config.json: ") + e.what());
     }
+}
+
+}  // namespace
+
+nlohmann::json read_config(const std::string& bundle_dir) {
+    std::string config_path = bundle_dir + "/config.json";
+    std::ifstream in(config_path);
+    if (!in) throw Error("open " + config_path, errno);
+    in.seekg(0, std::ios::end);
+    if (in.tellg() > kMaxConfigSize) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
+    in.seekg(0);
+    return parse_config_json(in);
+}
+
+Spec parse_config(std::istream& in) { return parse_spec_or_throw(parse_config_json(in)); }
+
+Spec load_bundle(const std::string& bundle_dir) {
+    Spec spec = parse_spec_or_throw(read_config(bundle_dir));
+    if (spec.root.path[0] != '/') spec.root.path = bundle_dir + "/" + spec.root.path;
+    return spec;
 }
 
 }  // namespace crunlite::spec

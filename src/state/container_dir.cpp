@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "crunlite/cgroups.hpp"
@@ -55,6 +56,18 @@ void remove_tree_at(int dirfd) {
         }
     }
     ::closedir(dir);
+}
+
+// nlohmann converts a float to an integer type with a plain cast, undefined behaviour when the
+// value does not fit ("pid": 1e300): a record's numbers must be integers within their type.
+template <typename T>
+T integer_member(const nlohmann::json& j, const char* key) {
+    const nlohmann::json& v = j.at(key);
+    bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+                : v.is_number_integer() && v.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                      (std::is_unsigned_v<T> || v.get<int64_t>() <= int64_t(std::numeric_limits<T>::max()));
+    if (!fits) throw nlohmann::json::type_error::create(302, std::string(key) + " must be an integer that fits its type", &v);
+    return v.get<T>();
 }
 
 }  // namespace
@@ -140,8 +153,8 @@ nlohmann::json record_to_json(const Record& r) {
 Record record_from_json(const nlohmann::json& j) {
     Record r;
     r.id = j.at("id").get<std::string>();
-    r.pid = j.at("pid").get<int>();
-    r.pid_start_time = j.at("pid_start_time").get<uint64_t>();
+    r.pid = integer_member<int>(j, "pid");
+    r.pid_start_time = integer_member<uint64_t>(j, "pid_start_time");
     r.bundle = j.at("bundle").get<std::string>();
     r.rootfs = j.at("rootfs").get<std::string>();
     r.created = j.at("created").get<std::string>();
@@ -152,6 +165,16 @@ Record record_from_json(const nlohmann::json& j) {
     r.hooks = j.value("hooks", nlohmann::json::object());
     r.has_process = j.value("has_process", true);
     return r;
+}
+
+Record read_record(std::istream& in, const std::string& id) {
+    try {
+        nlohmann::json json;
+        in >> json;
+        return record_from_json(json);
+    } catch (const nlohmann::json::exception&) {
+        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
+    }
 }
 
 ContainerDir ContainerDir::create(const std::string& root, const std::string& id) {
@@ -184,19 +207,9 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
     }
     // A concurrent delete may have removed it while we waited for the lock.
     std::ifstream in(path + "/state.json");
-    nlohmann::json json;
-    try {
-        if (!in) throw NotFoundError(id);
-        in >> json;
-    } catch (const nlohmann::json::exception&) {
-        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
-    }
+    if (!in) throw NotFoundError(id);
     ContainerDir dir(path, std::move(fd));
-    try {
-        dir.record_ = record_from_json(json);
-    } catch (const nlohmann::json::exception&) {
-        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
-    }
+    dir.record_ = read_record(in, id);
     return dir;
 }
 

@@ -1178,6 +1178,25 @@ TEST(LoadBundle, InvalidJsonIsAnErrorWithoutTheLibraryPrefix) {
     }
 }
 
+// Found by tests/fuzz/fuzz_config: a number beyond a double is nlohmann's out_of_range.406, not a
+// parse_error, and escaped as "[json.exception.out_of_range.406] number overflow parsing '1e400'".
+TEST(LoadBundle, NumberBeyondADoubleIsInvalidJson) {
+    test::TempDir dir;
+    std::string text = base().dump();
+    text.pop_back();
+    text += ",\"x\":1e400}";
+    write_config(dir.path(), text);
+    try {
+        load_bundle(dir.path());
+        FAIL() << "did not throw";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_EQ(what.rfind("config.json: invalid JSON: ", 0), 0u) << what;
+        EXPECT_TRUE(test::contains(what, "1e400")) << what;
+        EXPECT_FALSE(test::contains(what, "[json.exception")) << what;
+    }
+}
+
 TEST(LoadBundle, SpecErrorsAreReportedWithTheirPath) {
     test::TempDir dir;
     json config = base();

@@ -167,6 +167,34 @@ TEST(Record, RequiredFieldMissingThrows) {
     EXPECT_ANY_THROW(record_from_json(j));
 }
 
+// Found by tests/fuzz/fuzz_state: nlohmann casts a float to int, undefined behaviour (UBSan:
+// "1.18447e+24 is outside the range of representable values of type 'int'") when it does not fit.
+TEST(Record, NumbersThatAreNotIntegersOfTheirTypeAreUnreadable) {
+    for (const char* pid : {"1e300", "-1e300", "1.5", "3000000000", "-2147483649", "\"1\""}) {
+        std::istringstream in(R"({"id":"c1","pid":)" + std::string(pid) +
+                              R"(,"pid_start_time":1,"bundle":"/b","rootfs":"/b/rootfs","created":"x"})");
+        EXPECT_TRUE(ThrowsError([&] { read_record(in, "c1"); }, "container \"c1\" does not exist (its state file is unreadable)"))
+            << "pid " << pid;
+    }
+    for (const char* start : {"1e300", "-1", "-1.0", "0.5"}) {
+        std::istringstream in(R"({"id":"c1","pid":1,"pid_start_time":)" + std::string(start) +
+                              R"(,"bundle":"/b","rootfs":"/b/rootfs","created":"x"})");
+        EXPECT_TRUE(ThrowsError([&] { read_record(in, "c1"); }, "its state file is unreadable")) << "pid_start_time " << start;
+    }
+    std::istringstream in(R"({"id":"c1","pid":2147483647,"pid_start_time":18446744073709551615,"bundle":"/b","rootfs":"/r","created":"x"})");
+    Record r = read_record(in, "c1");
+    EXPECT_EQ(r.pid, 2147483647);
+    EXPECT_EQ(r.pid_start_time, 18446744073709551615ULL);
+}
+
+TEST(ContainerDir, StateFileWithAnOutOfRangePidIsUnreadable) {
+    TempDir root;
+    fs::create_directories(root / "c1");
+    std::ofstream(root / "c1/state.json")
+        << R"({"id":"c1","pid":1e300,"pid_start_time":1,"bundle":"/b","rootfs":"/b/rootfs","created":"x"})";
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(root.path(), "c1"); }, "its state file is unreadable"));
+}
+
 TEST(StatusName, AllStatuses) {
     EXPECT_STREQ(status_name(Status::creating), "creating");
     EXPECT_STREQ(status_name(Status::created), "created");
