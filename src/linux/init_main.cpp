@@ -116,12 +116,15 @@ void set_up_container(const InitPlan& plan) {
 
     apply_rlimits(*spec.process);
     change_directory(*spec.process);
+    timer.mark("rlimits-cwd");
     apply_process_attributes(plan);
     close_fds_at_exec(plan);
+    timer.mark("attributes-fds");
+    // Seccomp goes before the user change without NoNewPrivileges, after it with: one phase.
     load_seccomp_early(plan, false);
     become_user(plan);
     load_seccomp_early(plan, true);
-    timer.mark("rlimits-user-caps-seccomp");
+    timer.mark("user-caps-seccomp");
     std::string executable = find_executable(*spec.process, plan.env);
 
     // From here on the parent may exit (create returns): init must outlive it.

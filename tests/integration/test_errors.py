@@ -6,6 +6,7 @@ shim reads it back."""
 
 import json
 import os
+import re
 import shutil
 
 from helpers import cgroup_dirs_named, host_mountinfo, live_children, pids_in_container_cgroup, wait_until
@@ -158,3 +159,28 @@ def test_json_log_line_shape(rt, make_bundle, new_id):
     errors = [e for e in entries if e["level"] == "error"]
     assert errors[-2]["msg"] == line[len("crun-lite: "):], (errors, line)
     assert "does not exist" in errors[-1]["msg"] and "crun-lite list" in errors[-1]["msg"], errors
+
+
+def test_debug_prints_the_phase_timeline_with_durations(rt, make_bundle):
+    # --debug goes before the command, as runc takes it.
+    bundle = make_bundle(args=["true"])
+    cid = rt.new_id()
+    r = rt.cli("--debug", "run", "--bundle", bundle.path, cid)
+    assert r.rc == 0, r
+    def phases(prefix):
+        lines = [l for l in r.stderr.splitlines() if prefix in l]
+        assert len(lines) == 1, (prefix, r.stderr)
+        return dict((k, int(v)) for k, v in re.findall(r"([a-z_-]+)=(\d+)us", lines[0]))
+    create = phases("create phases: ")
+    init = phases("init phases: ")
+    run = phases("run phases: ")
+    for name in ("parse", "cgroups", "clone", "init-setup"):
+        assert name in create, create
+    for name in ("namespaces", "mounts", "devices", "pivot_root", "rlimits-cwd", "user-caps-seccomp", "hooks-console"):
+        assert name in init, init
+    for name in ("create", "start", "container-ran", "delete"):
+        assert name in run, run
+    # The durations are real: the whole create took at least as long as its init's setup.
+    assert create["init-setup"] >= sum(v for k, v in init.items() if k != "wait-for-parent") * 0.5, (create, init)
+    assert all(v >= 0 for v in list(create.values()) + list(init.values()) + list(run.values()))
+    assert sum(create.values()) > 0 and sum(init.values()) > 0
