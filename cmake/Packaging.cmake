@@ -4,15 +4,16 @@
 # On by default: a runtime starts for every container, and a static binary skips the dynamic
 # loader and its relocations (less start-up time, about half the resident memory: see
 # docs/benchmarks.md). -DCRUNLITE_STATIC=OFF links the shared libraries (the sanitizer build does).
-# The sanitizers need the shared C library, so a -DCRUNLITE_SANITIZE=ON build defaults to OFF.
-if(CRUNLITE_SANITIZE)
+# The sanitizers (and libFuzzer, built with them) need the shared C library: a sanitizer or fuzz
+# build defaults to OFF.
+if(CRUNLITE_SANITIZE OR CRUNLITE_FUZZ)
   set(crunlite_static_default OFF)
 else()
   set(crunlite_static_default ON)
 endif()
 option(CRUNLITE_STATIC "link crun-lite fully statically (libseccomp.a, libcap.a, libstdc++ and glibc)" ${crunlite_static_default})
-if(CRUNLITE_STATIC AND CRUNLITE_SANITIZE)
-  message(FATAL_ERROR "CRUNLITE_SANITIZE needs CRUNLITE_STATIC=OFF: ASan and UBSan cannot link statically")
+if(CRUNLITE_STATIC AND (CRUNLITE_SANITIZE OR CRUNLITE_FUZZ))
+  message(FATAL_ERROR "CRUNLITE_SANITIZE and CRUNLITE_FUZZ need CRUNLITE_STATIC=OFF: ASan and UBSan cannot link statically")
 endif()
 if(CRUNLITE_STATIC)
   set(CMAKE_FIND_LIBRARY_SUFFIXES .a)

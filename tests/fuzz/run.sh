@@ -19,7 +19,7 @@ if [ -z "$cxx" ]; then
   exit 1
 fi
 mkdir -p "$build"
-CXX="$cxx" cmake -S "$src" -B "$build" -DCRUNLITE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
+CXX="$cxx" cmake -S "$src" -B "$build" -DCRUNLITE_FUZZ=ON -DCRUNLITE_STATIC=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_state
 
