@@ -748,12 +748,17 @@ def test_huge_or_deep_config_is_refused_with_bounded_memory(rt, shape):
         with open(bundle.config_path, "w") as f:
             f.write('{"ociVersion": "1.2.0", "annotations": {"deep": ' + "[" * 10000 + "]" * 10000 + "}}")
         needle = "nested deeper than"
+    # The same binary refusing a tiny bad config is the baseline (under ASan it alone is ~100 MiB).
+    small = rt.make_bundle(args=["true"])
+    with open(small.config_path, "w") as f:
+        f.write("[")
+    _, _, baseline = peak_rss_kib(rt.argv("create", "--bundle", small, rt.new_id()))
     cid = rt.new_id()
     rc, err, rss = peak_rss_kib(rt.argv("create", "--bundle", bundle, cid))
     lines = [l for l in err.splitlines() if l.strip()]
     assert rc == 1 and len(lines) == 1 and lines[0].startswith("crun-lite: config.json"), (rc, err)
     assert needle in lines[0], lines
-    assert rss < 64 * 1024, f"peak RSS {rss} KiB reading a hostile config"
+    assert rss - baseline < 48 * 1024, f"peak RSS {rss} KiB reading a hostile config ({baseline} KiB for a tiny one)"
     nothing_left(rt, cid, bundle.path)
 
 
@@ -821,7 +826,9 @@ def test_thousand_lifecycles_do_not_grow_anything(rt, make_bundle, record_proper
     rss, ids = [], []
     fds_first = fd_count_of_a_running_runtime(rt, sleeper)
     started = time.monotonic()
-    for i in range(1000):
+    # 1,000 in the normal suite; the sanitizer stage (10x slower per command) sets fewer.
+    lifecycles = int(os.environ.get("CRUN_LITE_TEST_LIFECYCLES", "1000"))
+    for i in range(lifecycles):
         cid = rt.new_id("n")
         ids.append(cid)
         rc, err, peak = peak_rss_kib(rt.argv("run", "--bundle", bundle, cid))
@@ -836,7 +843,7 @@ def test_thousand_lifecycles_do_not_grow_anything(rt, make_bundle, record_proper
         files_after = int(f.read().split()[0])
     mounts_after = len(host_mountinfo())
     first, last = max(rss[:10]), max(rss[-10:])
-    numbers = (f"1000 runs in {elapsed:.1f} s; peak RSS first 10 {first} KiB, last 10 {last} KiB, max {max(rss)} KiB; "
+    numbers = (f"{lifecycles} runs in {elapsed:.1f} s; peak RSS first 10 {first} KiB, last 10 {last} KiB, max {max(rss)} KiB; "
                f"fds of a running `run`: {len(fds_first)} then {len(fds_last)}; host mounts {mounts_before} -> "
                f"{mounts_after}; allocated files {files_before} -> {files_after}")
     print(numbers)
