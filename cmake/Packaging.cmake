@@ -19,7 +19,7 @@ if(CRUNLITE_STATIC)
   set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
   add_compile_options(-ffunction-sections -fdata-sections)
   add_link_options(-static -Wl,--gc-sections)
-  add_compile_definitions(CRUNLITE_STATIC)  # --version says +STATIC; no NSS calls (see src/runtime/create.cpp)
+  add_compile_definitions(CRUNLITE_STATIC)  # --version says +STATIC; no NSS calls (src/util/passwd.cpp)
 endif()
 
 include(GNUInstallDirs)

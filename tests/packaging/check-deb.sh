@@ -7,17 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 build=$(realpath "$1")
-work=$(mktemp -d /var/tmp/crun-lite-deb.XXXXXX)
-cleanup() {
-    # The mounts live in a private mount namespace that is gone by now; never remove through one.
-    if findmnt -rn -o TARGET | grep -q "^$work"; then
-        echo "mounts left under $work, not removing it" >&2
-        return
-    fi
-    rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+make_work_dir deb
 
 start=$SECONDS
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/pkg" >"$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack"; }

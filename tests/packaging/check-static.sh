@@ -8,16 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 repo=$(cd "$here/../.." && pwd)
 build=$(realpath "$1")/static
-work=$(mktemp -d /var/tmp/crun-lite-static.XXXXXX)
-cleanup() {
-    if findmnt -rn -o TARGET | grep -q "^$work"; then
-        echo "mounts left under $work, not removing it" >&2
-        return
-    fi
-    rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+make_work_dir static
 
 if file "$(realpath "$1")/crun-lite" | grep -q "statically linked"; then
     # The default build is static already (CRUNLITE_STATIC defaults to ON): check that binary.

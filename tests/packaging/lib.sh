@@ -43,3 +43,11 @@ busybox_bundle() {
     cp /bin/busybox "$dir/rootfs/bin/busybox"
     for applet in sh echo cat id; do ln -sf busybox "$dir/rootfs/bin/$applet"; done
 }
+
+# A scratch directory under /var/tmp removed at exit, unless mounts are still under it (the
+# chroot mounts live in a private mount namespace: never remove through one). Sets $work.
+make_work_dir() {
+    work=$(mktemp -d "/var/tmp/crun-lite-$1.XXXXXX")
+    trap 'if findmnt -rn -o TARGET | grep -q "^$work"; then echo "mounts left under $work, not removing it" >&2; else rm -rf --one-file-system "$work"; fi' EXIT
+}
+fail() { echo "FAIL: $*" >&2; exit 1; }
