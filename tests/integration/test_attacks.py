@@ -77,12 +77,39 @@ static const char *base(const char *p) {
     return s ? s + 1 : p;
 }
 
-static int matches(const char *target, const char *name) {
+static int link_matches(const char *target, const char *name) {
     /* a deleted or replaced file reads "... (deleted)"; the sealed copy "/memfd:NAME (deleted)" */
     size_t n = strlen(name);
     const char *b = base(target);
     if (strncmp(b, "memfd:", 6) == 0) b += 6;
     return strncmp(b, name, n) == 0 && (b[n] == 0 || b[n] == ' ');
+}
+
+/* NAME may end in "@DEV:INO", the runtime file's device and inode: the exe link of a binary run
+   from a detached read-only bind mount reads "/", and its process is named after the path the
+   container exec'd, so the file itself is what identifies it there. */
+static dev_t wanted_dev;
+static ino_t wanted_ino;
+
+static const char *parse_name(char *arg) {
+    char *at = strrchr(arg, '@');
+    if (at) {
+        unsigned long long dev, ino;
+        if (sscanf(at + 1, "%llu:%llu", &dev, &ino) == 2) {
+            wanted_dev = (dev_t)dev;
+            wanted_ino = (ino_t)ino;
+            *at = 0;
+        }
+    }
+    return arg;
+}
+
+static int matches(int pid, const char *target, const char *name) {
+    if (link_matches(target, name)) return 1;
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/exe", pid);
+    return wanted_ino && stat(path, &st) == 0 && st.st_dev == wanted_dev && st.st_ino == wanted_ino;
 }
 
 #define MAXP 65536
@@ -100,7 +127,7 @@ static int overwrite(const char *name, double seconds) {
             int pid = atoi(e->d_name);
             if (pid <= 0 || pid == self || pid >= MAXP || seen[pid]) continue;
             char target[4096];
-            if (exe_name(pid, target, sizeof target) != 0 || !matches(target, name)) continue;
+            if (exe_name(pid, target, sizeof target) != 0 || !matches(pid, target, name)) continue;
             seen[pid] = 1;
             found++;
             printf("found %d %s\n", pid, target);
@@ -160,7 +187,7 @@ static int grab(const char *name, double seconds) {
                 ssize_t n = readlink(link, target, sizeof target - 1);
                 target[n > 0 ? n : 0] = 0;
                 close(fd);
-                if (matches(target, name)) {
+                if (matches(pid, target, name)) {
                     printf("HIT exe %d %s\n", pid, target);
                     hits++;
                 }
@@ -172,7 +199,7 @@ static int grab(const char *name, double seconds) {
             snprintf(path, sizeof path, "/proc/%d/mem", pid);
             fd = open(path, O_RDWR | O_CLOEXEC);
             if (fd >= 0) {
-                if (exe_name(pid, target, sizeof target) == 0 && matches(target, name)) {
+                if (exe_name(pid, target, sizeof target) == 0 && matches(pid, target, name)) {
                     printf("HIT mem %d %s\n", pid, target);
                     hits++;
                 }
@@ -183,7 +210,7 @@ static int grab(const char *name, double seconds) {
             }
             /* 3. ptrace */
             if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
-                if (exe_name(pid, target, sizeof target) == 0 && matches(target, name)) {
+                if (exe_name(pid, target, sizeof target) == 0 && matches(pid, target, name)) {
                     printf("HIT ptrace %d %s\n", pid, target);
                     hits++;
                 }
@@ -246,11 +273,11 @@ int main(int argc, char **argv) {
     if (argc == 5) stop_file = argv[4];
     if (argc >= 4 && !strcmp(argv[1], "overwrite")) {
         printf("ready\n");
-        return overwrite(argv[2], atof(argv[3]));
+        return overwrite(parse_name(argv[2]), atof(argv[3]));
     }
     if (argc >= 4 && !strcmp(argv[1], "grab")) {
         printf("ready\n");
-        return grab(argv[2], atof(argv[3]));
+        return grab(parse_name(argv[2]), atof(argv[3]));
     }
     fprintf(stderr, "usage: attacker overwrite|grab NAME SECONDS [STOPFILE] | swap A B SECONDS STOPFILE | replace PATH TARGET SECONDS STOPFILE\n");
     return 2;
@@ -293,6 +320,12 @@ def runtime_copy(rt, scratch, name="crun-lite-victim"):
     shutil.copy2(CRUN_LITE, path)
     rt.binary = path
     return path, sha256(path)
+
+
+def victim_name(path):
+    """The attacker's NAME argument: the copy's file name and its device and inode."""
+    st = os.stat(path)
+    return f"{os.path.basename(path)}@{st.st_dev}:{st.st_ino}"
 
 
 def sha256(path):
@@ -378,7 +411,7 @@ def test_container_cannot_overwrite_the_runtime_binary_through_proc_exe(rt, atta
 
     def edit(c):
         c["mounts"].append(bind(out, "/out"))
-        c["process"]["args"] = ["sh", "-c", "/attacker overwrite crun-lite-victim 60 /out/stop > /out/log 2>&1; " + LOOP]
+        c["process"]["args"] = ["sh", "-c", f"/attacker overwrite {victim_name(victim)} 60 /out/stop > /out/log 2>&1; " + LOOP]
 
     bundle.edit(edit)
     cid = rt.new_id()
@@ -431,7 +464,7 @@ def test_container_cannot_overwrite_the_runtime_binary_through_proc_exe(rt, atta
 
 
 def test_container_process_cannot_reach_an_exec_before_its_program_runs(rt, attacker, scratch):
-    runtime_copy(rt, scratch)
+    victim, _ = runtime_copy(rt, scratch)
     caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_PTRACE"]
 
     def edit(c):
@@ -450,7 +483,7 @@ def test_container_process_cannot_reach_an_exec_before_its_program_runs(rt, atta
     shutil.copy2(attacker, os.path.join(bundle.rootfs, "attacker"))
     log = os.path.join(out, "log")
     bundle.edit(lambda c: (c["mounts"].append(bind(out, "/out")), c["process"].update(
-        args=["sh", "-c", "/attacker grab crun-lite-victim 60 /out/stop > /out/log 2>&1; " + LOOP])))
+        args=["sh", "-c", f"/attacker grab {victim_name(victim)} 60 /out/stop > /out/log 2>&1; " + LOOP])))
     cid = rt.new_id()
     assert rt.run(cid, bundle, "-d").rc == 0
     wait_until(lambda: os.path.exists(log) and "ready" in open(log).read(), what="the attacker")
