@@ -25,7 +25,7 @@ struct Layout {
 Layout detect_layout();
 
 // The cgroup path relative to each hierarchy's root: cgroupsPath when absolute; when relative,
-// under the runtime's own cgroup; when empty, "/crun-lite/<id>".
+// under the runtime's own cgroup; when empty, "/crun-lite/<id>" (the parent is made once and kept).
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup);
 
 // v1 device-controller lines ("c 1:3 rwm") for the config's rules plus the standard devices
@@ -39,21 +39,28 @@ std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec);
 // Where a container's directories go, one per hierarchy (nothing is created).
 std::vector<std::string> planned_dirs(const Layout& layout, const std::string& relative_path);
 
-// The directories of one container, created on construction and removed on destruction
-// unless keep() was called (so a failed create leaves no cgroup behind).
+// The directories of one container, made by make() and removed on destruction unless keep()
+// was called (so a failed create leaves no cgroup behind). The cgroup2 directory is made
+// before init is cloned (clone3 puts init straight into it), the v1 ones while init sets up.
 class ContainerCgroup {
 public:
-    ContainerCgroup(const Layout& layout, const std::string& relative_path);
+    ContainerCgroup(const Layout& layout, const std::string& relative_path);  // makes nothing
     ContainerCgroup(ContainerCgroup&&) = default;
     ~ContainerCgroup();
 
+    // Makes the directories (and missing parents) in the cgroup2 hierarchy, or in the v1 ones.
+    void make(bool unified);
     const std::vector<std::string>& dirs() const { return dirs_; }
+    // The dirs of the cgroup2 hierarchy, or of the v1 ones.
+    std::vector<std::string> dirs_of(bool unified) const;
     void apply_device_rules(const spec::Spec& spec) const;
     void apply_resources(const spec::Resources& resources) const;
     void keep() { created_.clear(); }
 
 private:
+    void make_in(const Hierarchy& hierarchy);
     const Layout& layout_;
+    std::string relative_path_;
     std::vector<std::string> dirs_;     // one per hierarchy
     std::vector<std::string> created_;  // the directories this object made, deepest last
 };
@@ -86,8 +93,10 @@ nlohmann::json stats(const std::vector<std::string>& dirs);
 // How many processes the kernel's OOM killer ended in these cgroups so far.
 uint64_t oom_kill_count(const std::vector<std::string>& dirs);
 
-// rmdir every directory (and the now-empty parents this runtime made under "crun-lite");
-// retries while the kernel still counts exiting tasks.
+// rmdir every directory and the cgroups below it; retries while the kernel still counts
+// exiting tasks. The shared "crun-lite" parent of default paths stays, as the state root does:
+// removing it with each last container cost a mkdir and an rmdir per hierarchy per container,
+// and made concurrent creates race its removal.
 void remove(const std::vector<std::string>& dirs);
 
 }  // namespace crunlite::cgroups

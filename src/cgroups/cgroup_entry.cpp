@@ -29,9 +29,10 @@ CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs) {
     return entry;
 }
 
-void enter_v1_hierarchies(const std::vector<int>& tasks_fds, const std::vector<std::string>& paths) {
-    for (size_t i = 0; i < tasks_fds.size(); ++i) {
-        if (::write(tasks_fds[i], "0", 1) != 1) throw Error("join the container's cgroup: write 0 to " + paths[i], errno);
+void enter_v1_hierarchies(const int* tasks_fds, size_t count, const std::vector<std::string>& paths) {
+    for (size_t i = 0; i < count; ++i) {
+        if (::write(tasks_fds[i], "0", 1) != 1)
+            throw Error("join the container's cgroup: write 0 to " + (i < paths.size() ? paths[i] : std::string("a v1 tasks file")), errno);
         ::close(tasks_fds[i]);
     }
 }

@@ -5,7 +5,8 @@
 //  - cgroup2: clone3(CLONE_INTO_CGROUP) puts the child there as it is born;
 //  - each v1 hierarchy: the child writes "0" to the `tasks` file, which moves only the
 //    calling thread and so skips that lock (the child has no other thread).
-// Both files are opened by the parent, before clone, with its credentials.
+// Both files are opened by the parent with its credentials: for exec before clone; for create
+// the v1 ones after clone (they are made while init sets up), sent to init over the sync socket.
 #pragma once
 #include <string>
 #include <vector>
@@ -25,6 +26,6 @@ struct CgroupEntry {
 CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs);
 
 // In the child: moves the calling thread into every v1 hierarchy. Throws naming the file.
-void enter_v1_hierarchies(const std::vector<int>& tasks_fds, const std::vector<std::string>& paths);
+void enter_v1_hierarchies(const int* tasks_fds, size_t count, const std::vector<std::string>& paths);
 
 }  // namespace crunlite::cgroups

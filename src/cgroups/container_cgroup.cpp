@@ -47,54 +47,67 @@ std::vector<std::string> planned_dirs(const Layout& layout, const std::string& r
     return dirs;
 }
 
-ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relative_path) : layout_(layout) {
-    try {
-        for (auto& h : layout.hierarchies) {
-            std::string dir = h.mount_point;
-            std::istringstream ss(relative_path);
-            std::string part;
-            int restarts = 0;
-            while (std::getline(ss, part, '/')) {
-                if (part.empty()) continue;
-                std::string parent = dir;
-                dir += "/" + part;
-                int rc = ::mkdir(dir.c_str(), 0755);
-                if (rc != 0 && errno == ENOENT && restarts++ < 100) {
-                    // The delete of the last container sharing a parent removed it just now: start over.
-                    dir = h.mount_point;
-                    ss.clear();
-                    ss.str(relative_path);
-                    continue;
-                }
-                if (rc == 0) created_.push_back(dir);
-                else if (errno != EEXIST)
-                    throw Error("create cgroup " + dir, errno,
-                                errno == EACCES || errno == EPERM ? "creating cgroups needs root (or a delegated cgroup): run as root, "
-                                                                   "or set .linux.cgroupsPath under a cgroup you own"
-                                                                 : "");
-                // A new v1 cpuset starts empty, and no task can join an empty cpuset. Checked for
-                // existing levels too: a concurrent create may have made one and not filled it yet.
-                if (!h.unified && has_controller(h, "cpuset")) {
-                    bool vanished = false;
-                    for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
-                        if (!read_cgroup_line(dir + file).empty()) continue;
-                        if (::access(dir.c_str(), F_OK) != 0) vanished = true;  // removed by a concurrent delete
-                        else write_cgroup_file(dir + file, read_cgroup_line(parent + file));
-                    }
-                    if (vanished && restarts++ < 100) {
-                        dir = h.mount_point;
-                        ss.clear();
-                        ss.str(relative_path);
-                        continue;
-                    }
-                }
-            }
-            dirs_.push_back(dir);
+ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relative_path)
+    : layout_(layout), relative_path_(relative_path) {
+    std::string normalized;
+    std::istringstream ss(relative_path);
+    for (std::string part; std::getline(ss, part, '/');)
+        if (!part.empty()) normalized += "/" + part;
+    for (auto& h : layout.hierarchies) dirs_.push_back(h.mount_point + normalized);
+}
+
+void ContainerCgroup::make(bool unified) {
+    for (auto& h : layout_.hierarchies)
+        if (h.unified == unified) make_in(h);
+}
+
+void ContainerCgroup::make_in(const Hierarchy& h) {
+    std::string dir = h.mount_point;
+    std::istringstream ss(relative_path_);
+    std::string part;
+    int restarts = 0;
+    while (std::getline(ss, part, '/')) {
+        if (part.empty()) continue;
+        std::string parent = dir;
+        dir += "/" + part;
+        int rc = ::mkdir(dir.c_str(), 0755);
+        if (rc != 0 && errno == ENOENT && restarts++ < 100) {
+            // A failed create that had made the shared parent removed it just now: start over.
+            dir = h.mount_point;
+            ss.clear();
+            ss.str(relative_path_);
+            continue;
         }
-    } catch (...) {
-        remove(created_);
-        throw;
+        if (rc == 0) created_.push_back(dir);
+        else if (errno != EEXIST)
+            throw Error("create cgroup " + dir, errno,
+                        errno == EACCES || errno == EPERM ? "creating cgroups needs root (or a delegated cgroup): run as root, "
+                                                           "or set .linux.cgroupsPath under a cgroup you own"
+                                                         : "");
+        // A new v1 cpuset starts empty, and no task can join an empty cpuset. Checked for
+        // existing levels too: a concurrent create may have made one and not filled it yet.
+        if (!h.unified && has_controller(h, "cpuset")) {
+            bool vanished = false;
+            for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
+                if (!read_cgroup_line(dir + file).empty()) continue;
+                if (::access(dir.c_str(), F_OK) != 0) vanished = true;  // removed by a concurrent delete
+                else write_cgroup_file(dir + file, read_cgroup_line(parent + file));
+            }
+            if (vanished && restarts++ < 100) {
+                dir = h.mount_point;
+                ss.clear();
+                ss.str(relative_path_);
+                continue;
+            }
+        }
     }
+}
+
+std::vector<std::string> ContainerCgroup::dirs_of(bool unified) const {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < layout_.hierarchies.size(); ++i)
+        if (layout_.hierarchies[i].unified == unified) out.push_back(dirs_[i]);
+    return out;
 }
 
 ContainerCgroup::~ContainerCgroup() {
@@ -184,14 +197,6 @@ void rmdir_when_empty(const std::string& dir) {
     }
 }
 
-// The shared "crun-lite" parent of default paths goes once its last container has.
-void remove_shared_parent(const std::string& dir) {
-    auto slash = dir.rfind('/');
-    if (slash == std::string::npos) return;
-    std::string parent = dir.substr(0, slash);
-    if (parent.size() >= 10 && parent.compare(parent.size() - 10, 10, "/crun-lite") == 0) ::rmdir(parent.c_str());
-}
-
 }  // namespace
 
 void remove(const std::vector<std::string>& dirs) {
@@ -203,7 +208,6 @@ void remove(const std::vector<std::string>& dirs) {
             std::reverse(ordered.begin(), ordered.end());
             for (auto& sub : ordered) rmdir_when_empty(sub);
         }
-        remove_shared_parent(dir);
     }
 }
 

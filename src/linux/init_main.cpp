@@ -68,6 +68,8 @@ void set_up_container(const InitPlan& plan) {
     set_names(spec);
     if (plan.new_keyring) join_session_keyring();
     timer.mark("network-names-keyring");
+    enter_cgroups(plan);
+    timer.mark("cgroups");
 
     UniqueFd root = prepare_root(plan);
     mount_all(plan, root.get());
@@ -166,7 +168,7 @@ void run_in_child(const InitPlan& plan, void (*body)(const InitPlan&)) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // the runtime ignores it; the container must not inherit that
     try {
-        cgroups::enter_v1_hierarchies(plan.cgroup_tasks_fds, plan.cgroup_tasks_paths);
+        cgroups::enter_v1_hierarchies(plan.cgroup_tasks_fds.data(), plan.cgroup_tasks_fds.size(), plan.cgroup_tasks_paths);
         body(plan);
     } catch (const Error& e) {
         send_sync(plan.sync_fd, SyncType::error, e.error_number(), e.what());

@@ -43,6 +43,9 @@ struct InitPlan {
     int into_cgroup_fd = -1;                     // cleared by clone_init when the kernel refused it
     std::vector<int> cgroup_tasks_fds;
     std::vector<std::string> cgroup_tasks_paths;
+    // create: the v1 cgroups are made after clone; init receives their `tasks` files with
+    // the CGROUPS message (sync.hpp) before it mounts anything.
+    bool cgroups_after_go = false;
 
     bool no_pivot = false;
     bool new_keyring = true;

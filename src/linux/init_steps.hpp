@@ -17,6 +17,9 @@ void continue_in_pid_namespace(const InitPlan& plan);
 void bring_up_loopback();
 void set_names(const spec::Spec& spec);
 void join_session_keyring();
+// With plan.cgroups_after_go: waits for the parent's CGROUPS message, joins the v1 hierarchies
+// it carries, then unshares the cgroup namespace (when the config asks for one).
+void enter_cgroups(const InitPlan& plan);
 
 // rootfs.cpp, mounts.cpp
 UniqueFd prepare_root(const InitPlan& plan);  // returns an O_PATH fd of the root mount

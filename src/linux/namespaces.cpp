@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "cgroups/cgroup_entry.hpp"
 #include "crunlite/error.hpp"
 #include "init_steps.hpp"
 #include "sync.hpp"
@@ -38,8 +39,22 @@ void enter_namespaces(const InitPlan& plan) {
     // below belong to the joined user namespace.
     for (auto& [fd, type] : plan.joins)
         if (::setns(fd, type) != 0) throw Error("setns into a namespace given in .linux.namespaces", errno);
-    if (plan.unshare_flags && ::unshare(plan.unshare_flags) != 0) throw Error("unshare the container's namespaces", errno);
+    // The cgroup namespace must start at the container's cgroups: with them still being made,
+    // it waits for enter_cgroups.
+    int flags = plan.cgroups_after_go ? plan.unshare_flags & ~CLONE_NEWCGROUP : plan.unshare_flags;
+    if (flags && ::unshare(flags) != 0) throw Error("unshare the container's namespaces", errno);
     if (plan.new_time_ns) write_time_offsets(*plan.spec);
+}
+
+void enter_cgroups(const InitPlan& plan) {
+    if (!plan.cgroups_after_go) return;
+    SyncMessage message;
+    int tasks[kMaxPassedFds];
+    size_t count = 0;
+    if (!receive_sync_fds(plan.sync_fd, message, tasks, &count) || message.type != SyncType::cgroups) _exit(1);  // the parent gave up
+    cgroups::enter_v1_hierarchies(tasks, count, plan.cgroup_tasks_paths);
+    if ((plan.unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
+        throw Error("unshare the container's cgroup namespace", errno);
 }
 
 void continue_in_pid_namespace(const InitPlan& plan) {

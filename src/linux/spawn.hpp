@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <vector>
 
 #include "crunlite/unique_fd.hpp"
 #include "init_plan.hpp"
@@ -40,11 +41,13 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless);
 UniqueFd make_user_namespace(const std::vector<spec::IdMapping>& uid_mappings, const std::vector<spec::IdMapping>& gid_mappings,
                              const std::string& what);
 
-// Sends GO and waits for READY, running `runtime_hooks` when init asks for them; throws
-// with init's own error message otherwise.
+// Sends GO; then, when given, runs `set_up_cgroups` while init sets up its namespaces and sends
+// CGROUPS with the descriptors it returns; then waits for READY, running `runtime_hooks` when
+// init asks for them; throws with init's own error message otherwise.
 // The pty master init sends with process.terminal lands in `console`.
 // A seccomp listener fd goes to `seccomp_listener`.
-void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr,
+void complete_handshake(InitProcess& init, const std::function<std::vector<UniqueFd>()>& set_up_cgroups,
+                        const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr,
                         const std::function<void(UniqueFd)>& seccomp_listener = {});
 
 }  // namespace crunlite::linux_setup

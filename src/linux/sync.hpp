@@ -3,8 +3,13 @@
 //
 //  step | sender | message | meaning
 //  -----+--------+---------+---------------------------------------------------------------
-//   1   | parent | GO      | uid/gid maps are written and the cgroups joined: init may unshare
-//       |        |         | its remaining namespaces (the cgroup one must come after the join)
+//   1   | parent | GO      | uid/gid maps are written (and, for exec, the cgroups joined): init
+//       |        |         | may create or join its namespaces (create: all but the cgroup one)
+//  1'   | parent | CGROUPS | (create, not rootless) the cgroups are made and configured; carries
+//       |        |         | the open `tasks` file of each v1 hierarchy, to which init writes "0"
+//       |        |         | to join it, then unshares its cgroup namespace. init waits for it
+//       |        |         | after its other namespaces, before mounting: meanwhile the parent
+//       |        |         | makes the v1 cgroups and writes the device rules and limits
 //  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
 //       |        |         | are in place, before pivot_root: the parent runs those hooks
 //  1b   | parent | DONE | they succeeded; init runs createContainer hooks itself
@@ -20,12 +25,16 @@
 //
 // A parent that sees the socket close without READY or ERROR reports how init died.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8, cgroups = 9 };
+
+// The most descriptors one message carries.
+constexpr size_t kMaxPassedFds = 32;
 
 struct SyncMessage {
     SyncType type = SyncType::none;
@@ -36,6 +45,9 @@ struct SyncMessage {
 // Both return false when the peer is gone. A message may carry one descriptor.
 bool send_sync(int fd, SyncType type, int err = 0, const char* text = "", int pass_fd = -1);
 bool receive_sync(int fd, SyncMessage& message, int* received_fd = nullptr);
+// The same with up to kMaxPassedFds descriptors; `fds` has room for that many.
+bool send_sync_fds(int fd, SyncType type, const int* fds, size_t count, int err = 0, const char* text = "");
+bool receive_sync_fds(int fd, SyncMessage& message, int* fds, size_t* count);
 
 // Sends `fd` over a unix socket with SCM_RIGHTS and `payload` as the data.
 bool send_fd(int socket_fd, int fd, const std::string& payload);

@@ -3,6 +3,7 @@
 // failure at any step leaves nothing behind.
 #include <fcntl.h>
 
+#include <functional>
 #include <optional>
 #include <limits.h>
 #include <sched.h>
@@ -120,11 +121,12 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     cgroups::CgroupEntry cgroup_entry;
     if (!rootless) {
         cgroup.emplace(layout, cgroup_path);
-        cgroup->apply_device_rules(spec);
-        if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
+        cgroup->make(true);  // cgroup2: init is cloned straight into it
         plan.cgroup_dirs = cgroup->dirs();
-        cgroup_entry = cgroups::open_cgroup_entry(cgroup->dirs());
+        cgroup_entry = cgroups::open_cgroup_entry(cgroup->dirs_of(true));
         plan_cgroup_entry(plan, cgroup_entry);
+        plan.cgroups_after_go = true;
+        for (auto& d : cgroup->dirs_of(false)) plan.cgroup_tasks_paths.push_back(d + "/tasks");
     }
     plan.id = id;
     plan.bundle = bundle;
@@ -144,8 +146,18 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
     finish_cgroup_entry(plan, cgroup_entry, init.pid());
     cgroup_entry = {};
+    // While init creates its namespaces: the v1 directories, the device rules and the limits;
+    // init then joins the v1 hierarchies through the `tasks` files sent along.
+    auto set_up_cgroups = [&] {
+        cgroup->make(false);
+        cgroup->apply_device_rules(spec);
+        if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
+        std::vector<UniqueFd> tasks = cgroups::open_cgroup_entry(cgroup->dirs_of(false)).v1_tasks;
+        timer.mark("cgroups-after-clone");
+        return tasks;
+    };
     UniqueFd console;
-    linux_setup::complete_handshake(init, [&] {
+    linux_setup::complete_handshake(init, cgroup ? std::function<std::vector<UniqueFd>()>(set_up_cgroups) : nullptr, [&] {
         std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
         hooks::run(spec.hooks.prestart, "prestart", state);
         hooks::run(spec.hooks.create_runtime, "createRuntime", state);
