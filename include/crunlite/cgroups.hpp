@@ -98,5 +98,7 @@ uint64_t oom_kill_count(const std::vector<std::string>& dirs);
 // removing it with each last container cost a mkdir and an rmdir per hierarchy per container,
 // and made concurrent creates race its removal.
 void remove(const std::vector<std::string>& dirs);
+// One rmdir per directory, no retries: false when any is still busy (tasks, or cgroups below).
+bool remove_if_empty(const std::vector<std::string>& dirs);
 
 }  // namespace crunlite::cgroups

@@ -52,6 +52,11 @@ public:
     // Lock an existing container; throws `container "ID" does not exist`.
     static ContainerDir open(const std::string& root, const std::string& id);
 
+    // Locks a container this process has just created, taking `record` as its state: only
+    // create writes state.json, so `run` need not read back what it wrote. Throws
+    // `container "ID" does not exist` when it was deleted meanwhile.
+    static ContainerDir reopen(const std::string& root, const Record& record);
+
     // Removes <root>/<id> when it holds no state file (a create killed before it wrote one),
     // under the directory's lock so a create still at work is never disturbed.
     static void remove_unrecorded(const std::string& root, const std::string& id);

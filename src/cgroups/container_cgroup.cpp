@@ -199,6 +199,13 @@ void rmdir_when_empty(const std::string& dir) {
 
 }  // namespace
 
+bool remove_if_empty(const std::vector<std::string>& dirs) {
+    bool removed_all = true;
+    for (auto& dir : dirs)
+        if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) removed_all = false;  // EBUSY: tasks or child cgroups
+    return removed_all;
+}
+
 void remove(const std::vector<std::string>& dirs) {
     for (auto& dir : dirs) {
         // Usually the container made no cgroup below its own, and one rmdir does.

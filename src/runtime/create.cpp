@@ -170,17 +170,18 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
 
     timer.mark("init-setup");
-    record.pid = init.pid();  // init may have handed over to a child in its pid namespace
-    record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
-    record.created = log::rfc3339_now();
-    dir.save(record);
+    if (record.pid != init.pid()) {  // init handed over to a child in its pid namespace
+        record.pid = init.pid();
+        record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
+        dir.save(record);
+    }
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));
 
     timer.mark("state-write");
     log::debug("create phases: " + timer.summary());
     dir.keep();
     if (cgroup) cgroup->keep();
-    return {init.release(), std::move(console)};
+    return {init.release(), std::move(record), std::move(console)};
 }
 
 int create(const std::string& root, const std::string& id, const CreateOptions& options) {

@@ -3,14 +3,23 @@
 #include <string>
 
 #include "crunlite/runtime.hpp"
+#include "crunlite/state.hpp"
 #include "crunlite/unique_fd.hpp"
 
 namespace crunlite::runtime {
 
 struct CreatedContainer {
     int pid = 0;
+    state::Record record;  // as saved in state.json
     UniqueFd console;  // the pty master, when the process has a terminal and no console socket took it
 };
+
+// The end of `delete` for a container whose init has exited: cgroups (ending what outlived
+// init), poststop hooks, the state directory.
+void remove_stopped(state::ContainerDir& dir);
+
+// The end of `start` once the status allows it: releases init from exec.fifo, runs poststart.
+void release_and_run_poststart(const state::ContainerDir& dir);
 
 // create, keeping the pty master for a foreground `run` when there is no --console-socket.
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,

@@ -16,6 +16,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
+#include "internal.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -71,7 +72,6 @@ void kill(const std::string& root, const std::string& id, int signal, bool all) 
 }
 
 void remove(const std::string& root, const std::string& id, bool force) {
-    PhaseTimer timer;
     std::optional<state::ContainerDir> opened;
     try {
         opened.emplace(state::ContainerDir::open(root, id));
@@ -95,18 +95,26 @@ void remove(const std::string& root, const std::string& id, bool force) {
         if (status == state::Status::paused) cgroups::set_frozen(dir.record().cgroup_dirs, false);
         wait_for_exit(dir.record().pid);
     }
-    timer.mark("end-init");
-    // Without a pid namespace, processes may outlive init: end them before the cgroup goes.
-    cgroups::kill_all(dir.record().cgroup_dirs);
-    timer.mark("kill-all");
-    cgroups::remove(dir.record().cgroup_dirs);
-    timer.mark("remove-cgroups");
+    remove_stopped(dir);
+}
+
+void remove_stopped(state::ContainerDir& dir) {
+    PhaseTimer timer;
     const state::Record& r = dir.record();
+    // Usually nothing is left in the cgroups once init is gone (a pid namespace ends with its
+    // init), and one rmdir each does. Otherwise processes outlived init (no pid namespace of
+    // its own): end them, then remove the trees.
+    if (!cgroups::remove_if_empty(r.cgroup_dirs)) {
+        cgroups::kill_all(r.cgroup_dirs);
+        timer.mark("kill-all");
+        cgroups::remove(r.cgroup_dirs);
+    }
+    timer.mark("remove-cgroups");
     hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststop, "poststop",
                                   hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
     dir.remove();
     timer.mark("hooks-state");
-    log::debug("container " + id + " deleted: " + timer.summary());
+    log::debug("container " + r.id + " deleted: " + timer.summary());
 }
 
 }  // namespace crunlite::runtime

@@ -55,6 +55,10 @@ void start(const std::string& root, const std::string& id) {
         case state::Status::running: throw Error("cannot start an already running container");
         default: throw Error(std::string("cannot start a container in the ") + state::status_name(dir.status()) + " state");
     }
+    release_and_run_poststart(dir);
+}
+
+void release_and_run_poststart(const state::ContainerDir& dir) {
     release_init(dir);
     const state::Record& r = dir.record();
     hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststart, "poststart",
@@ -70,8 +74,9 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     PhaseTimer timer;
     CreatedContainer container = create_container(root, id, options, !detach);
     timer.mark("create");
+    // What create saved is the state: started and deleted without reading it back.
     try {
-        start(root, id);
+        release_and_run_poststart(state::ContainerDir::reopen(root, container.record));
     } catch (...) {
         remove(root, id, true);
         throw;
@@ -82,7 +87,11 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     timer.mark("container-ran");
     if (!keep) {
         try {
-            remove(root, id, true);
+            // Init has exited and been reaped: the container is stopped, unless a `delete`
+            // from elsewhere got there first.
+            state::ContainerDir dir = state::ContainerDir::reopen(root, container.record);
+            remove_stopped(dir);
+        } catch (const NotFoundError&) {
         } catch (const Error& e) {
             log::warning("delete after run: " + std::string(e.what()));
         }

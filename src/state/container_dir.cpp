@@ -213,6 +213,20 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
     return dir;
 }
 
+ContainerDir ContainerDir::reopen(const std::string& root, const Record& record) {
+    std::string path = root + "/" + record.id;
+    UniqueFd fd = lock_directory(path);
+    if (!fd) {
+        if (errno == ENOENT) throw NotFoundError(record.id);
+        throw Error("open " + path, errno);
+    }
+    struct stat st{};
+    if (::fstatat(fd.get(), "state.json", &st, 0) != 0) throw NotFoundError(record.id);  // deleted meanwhile
+    ContainerDir dir(path, std::move(fd));
+    dir.record_ = record;
+    return dir;
+}
+
 void ContainerDir::remove_unrecorded(const std::string& root, const std::string& id) {
     validate_id(id);
     std::string path = root + "/" + id;
