@@ -21,6 +21,11 @@ struct Globals {
 // What a subcommand runs once parsing is done; its return value is the exit status.
 using Action = std::function<int()>;
 
+// Registers the subcommands. Building all of them (some hundred options) is a good part of a
+// short command's run time, so only those whose name is a word of argv are built; all of them
+// when none is, or for --help and __docs, so that help and errors read the same either way.
+void add_commands(CLI::App& app, Globals& globals, Action& action, int argc, char** argv);
+
 void add_spec(CLI::App& app, Globals& globals, Action& action);
 void add_create(CLI::App& app, Globals& globals, Action& action);
 void add_run(CLI::App& app, Globals& globals, Action& action);

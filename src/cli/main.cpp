@@ -94,22 +94,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("-v,--version", version_text, "print the version, commit, spec version and compiled-in features");
 
     cli::Action action;
-    cli::add_spec(app, globals, action);
-    cli::add_create(app, globals, action);
-    cli::add_run(app, globals, action);
-    cli::add_start(app, globals, action);
-    cli::add_state(app, globals, action);
-    cli::add_kill(app, globals, action);
-    cli::add_delete(app, globals, action);
-    cli::add_list(app, globals, action);
-    cli::add_exec(app, globals, action);
-    cli::add_pause(app, globals, action);
-    cli::add_ps(app, globals, action);
-    cli::add_features(app, globals, action);
-    cli::add_update(app, globals, action);
-    cli::add_events(app, globals, action);
-    cli::add_check(app, globals, action);
-    cli::add_docs(app, action);
+    cli::add_commands(app, globals, action, argc, argv);
 
     // Writes to a hook or log that went away must fail with EPIPE, not kill the runtime.
     ::signal(SIGPIPE, SIG_IGN);
@@ -122,8 +107,8 @@ int main(int argc, char** argv) {
         log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
         // Commands that put a process of ours into a container run from a copy the container
         // cannot write (CVE-2019-5736); main() normally did this already, before parsing.
-        if (app.got_subcommand("create") || app.got_subcommand("run") || app.got_subcommand("exec"))
-            linux_setup::ensure_sealed_executable(argv);
+        const std::string& command = app.get_subcommands().at(0)->get_name();
+        if (command == "create" || command == "run" || command == "exec") linux_setup::ensure_sealed_executable(argv);
         if (root_option->count() == 0) globals.root = default_root();
         if (!globals.root.empty() && globals.root[0] != '/') {
             char cwd[4096];
