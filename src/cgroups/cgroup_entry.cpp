@@ -9,6 +9,16 @@
 
 namespace crunlite::cgroups {
 
+std::vector<UniqueFd> open_v1_tasks(const std::vector<std::string>& dirs) {
+    std::vector<UniqueFd> tasks;
+    for (auto& dir : dirs) {
+        std::string path = dir + "/tasks";
+        tasks.emplace_back(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!tasks.back()) throw Error("open " + path, errno);
+    }
+    return tasks;
+}
+
 CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs) {
     CgroupEntry entry;
     for (auto& dir : dirs) {

@@ -24,6 +24,8 @@ struct CgroupEntry {
 
 // One open per container directory; a directory on cgroup2 is found by its file system.
 CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs);
+// The `tasks` files of directories known to be on v1 hierarchies, opened for writing.
+std::vector<UniqueFd> open_v1_tasks(const std::vector<std::string>& dirs);
 
 // In the child: moves the calling thread into every v1 hierarchy. Throws naming the file.
 void enter_v1_hierarchies(const int* tasks_fds, size_t count, const std::vector<std::string>& paths);

@@ -118,10 +118,18 @@ void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
     for (size_t i = 0; i < layout_.hierarchies.size(); ++i) {
         const Hierarchy& h = layout_.hierarchies[i];
         if (h.unified || !has_controller(h, "devices")) continue;
-        // Start from nothing, then add the allowed devices, so the result does not depend on the parent.
-        write_cgroup_file(dirs_[i] + "/devices.deny", "a");
+        // Start from nothing, then add the allowed devices, so the result does not depend on the
+        // parent. One write per rule, as the kernel takes them, through one open of each file.
+        std::string allow_path = dirs_[i] + "/devices.allow", deny_path = dirs_[i] + "/devices.deny";
+        UniqueFd allow(::open(allow_path.c_str(), O_WRONLY | O_CLOEXEC)), deny(::open(deny_path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!allow || !deny) throw Error("open " + (allow ? deny_path : allow_path), errno);
+        auto write_rule = [](int fd, const std::string& path, const std::string& rule) {
+            if (::write(fd, rule.data(), rule.size()) != ssize_t(rule.size()))
+                throw Error("write \"" + rule + "\" to " + path, errno, cgroup_write_hint(errno));
+        };
+        write_rule(deny.get(), deny_path, "a");
         for (auto& line : device_cgroup_lines(spec))
-            write_cgroup_file(dirs_[i] + (line.allow ? "/devices.allow" : "/devices.deny"), line.text);
+            write_rule(line.allow ? allow.get() : deny.get(), line.allow ? allow_path : deny_path, line.text);
         return;
     }
     // No v1 device controller: on cgroup2 the same rules become an eBPF program.

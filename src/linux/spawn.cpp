@@ -124,16 +124,17 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless) {
     run_id_map_helper("newgidmap", pid, linux.gid_mappings, ".linux.gidMappings");
 }
 
-void complete_handshake(InitProcess& init, const std::function<std::vector<UniqueFd>()>& set_up_cgroups,
+void complete_handshake(InitProcess& init, const std::function<std::optional<std::vector<UniqueFd>>()>& after_go,
                         const std::function<void()>& runtime_hooks, UniqueFd* console,
                         const std::function<void(UniqueFd)>& seccomp_listener) {
     // If init died before it could be told to go on, the wait below says how.
     send_sync(init.sync_fd(), SyncType::go);
-    if (set_up_cgroups) {
-        std::vector<UniqueFd> owned = set_up_cgroups();
-        std::vector<int> fds;
-        for (auto& fd : owned) fds.push_back(fd.get());
-        send_sync_fds(init.sync_fd(), SyncType::cgroups, fds.data(), fds.size());
+    if (after_go) {
+        if (std::optional<std::vector<UniqueFd>> owned = after_go()) {
+            std::vector<int> fds;
+            for (auto& fd : *owned) fds.push_back(fd.get());
+            send_sync_fds(init.sync_fd(), SyncType::cgroups, fds.data(), fds.size());
+        }
     }
     SyncMessage message;
     int passed_fd = -1;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "crunlite/unique_fd.hpp"
@@ -41,12 +42,12 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless);
 UniqueFd make_user_namespace(const std::vector<spec::IdMapping>& uid_mappings, const std::vector<spec::IdMapping>& gid_mappings,
                              const std::string& what);
 
-// Sends GO; then, when given, runs `set_up_cgroups` while init sets up its namespaces and sends
-// CGROUPS with the descriptors it returns; then waits for READY, running `runtime_hooks` when
-// init asks for them; throws with init's own error message otherwise.
+// Sends GO; then, when given, runs `after_go` while init sets up its namespaces and, when it
+// returns descriptors, sends CGROUPS with them; then waits for READY, running `runtime_hooks`
+// when init asks for them; throws with init's own error message otherwise.
 // The pty master init sends with process.terminal lands in `console`.
 // A seccomp listener fd goes to `seccomp_listener`.
-void complete_handshake(InitProcess& init, const std::function<std::vector<UniqueFd>()>& set_up_cgroups,
+void complete_handshake(InitProcess& init, const std::function<std::optional<std::vector<UniqueFd>>()>& after_go,
                         const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr,
                         const std::function<void(UniqueFd)>& seccomp_listener = {});
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../cgroups/cgroup_entry.hpp"
 #include "../linux/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -138,26 +139,31 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         PidNamespaceForChildren pid_namespace(join_pid_fd);
         return linux_setup::clone_init(plan, clone_flags);
     }();
-    record.pid = init.pid();
-    record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
-    dir.save(record);
     timer.mark("clone");
-    log::debug("container " + id + ": init cloned as pid " + std::to_string(init.pid()));
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
     finish_cgroup_entry(plan, cgroup_entry, init.pid());
     cgroup_entry = {};
-    // While init creates its namespaces: the v1 directories, the device rules and the limits;
-    // init then joins the v1 hierarchies through the `tasks` files sent along.
-    auto set_up_cgroups = [&] {
+    // While init creates its namespaces: init's pid goes into the state (so that even after a
+    // SIGKILL of this process `delete --force` finds it), then the v1 cgroup directories, the
+    // device rules and the limits; init joins the v1 hierarchies through the `tasks` files
+    // sent along.
+    auto after_go = [&]() -> std::optional<std::vector<UniqueFd>> {
+        record.pid = init.pid();
+        record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
+        dir.save(record);
+        if (!cgroup) {
+            timer.mark("state-cgroups");
+            return std::nullopt;
+        }
         cgroup->make(false);
         cgroup->apply_device_rules(spec);
         if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
-        std::vector<UniqueFd> tasks = cgroups::open_cgroup_entry(cgroup->dirs_of(false)).v1_tasks;
-        timer.mark("cgroups-after-clone");
+        std::vector<UniqueFd> tasks = cgroups::open_v1_tasks(cgroup->dirs_of(false));
+        timer.mark("state-cgroups");
         return tasks;
     };
     UniqueFd console;
-    linux_setup::complete_handshake(init, cgroup ? std::function<std::vector<UniqueFd>()>(set_up_cgroups) : nullptr, [&] {
+    linux_setup::complete_handshake(init, after_go, [&] {
         std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
         hooks::run(spec.hooks.prestart, "prestart", state);
         hooks::run(spec.hooks.create_runtime, "createRuntime", state);
@@ -170,6 +176,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
 
     timer.mark("init-setup");
+    log::debug("container " + id + ": init is pid " + std::to_string(init.pid()));
     if (record.pid != init.pid()) {  // init handed over to a child in its pid namespace
         record.pid = init.pid();
         record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
