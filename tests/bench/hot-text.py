@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Regenerates cmake/hot-text.ld: the code a container's life actually runs, placed first.
+
+Why: the kernel maps a binary's code 64 KiB at a time ("fault-around"), so the resident size
+of a run is set by how many 64 KiB windows of code it touches, not by how much code it runs.
+Linked in the usual order, the few hundred KiB a `run` executes (glibc's start-up, the ifunc
+resolvers of its string functions, malloc, CLI11, nlohmann, ours) are spread over nearly every
+window of the 2.4 MiB of code. Grouped, they fill a third of them.
+
+How: crun-lite is linked once more from the same objects with every input section of code on a
+page of its own (SUBALIGN(4096)). That binary is copied to a small ext4 image on a loop device
+whose read-ahead is 0, and its page cache dropped: then every page of code is read on its first
+touch, by a page fault of its own (fault-around maps only pages already cached), so `perf record
+-e page-faults -d` lists exactly the input sections a workload runs. The linker script lists them
+(whole objects for glibc, whose functions sit one per object; single functions for libstdc++ and
+crun-lite, compiled with -ffunction-sections) in an output section placed before .text.
+
+A stale list costs memory, never correctness: sections it no longer names are linked as usual.
+
+Usage (as root, on this project's machine, from the source tree):
+    tests/bench/hot-text.py [BUILD_DIR]      # default: build; rewrites cmake/hot-text.ld
+Needs: perf (linux-perf), losetup, mkfs.ext4, a static build made with CMake's Makefile generator
+(its CMakeFiles/crun-lite.dir/link.txt is reused) and busybox-static for the bundle.
+"""
+
+import bisect
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.normpath(os.path.join(HERE, "..", ".."))
+OUTPUT = os.path.join(SOURCE, "cmake", "hot-text.ld")
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, **kw)
+
+
+def input_sections(map_path):
+    """(address, size, object, section) of every input section in the link map."""
+    lines = open(map_path).read().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("Linker script and memory map"))
+    out, pending = [], None
+    for line in lines[start:]:
+        m = re.match(r"^ (\.\S+)(?:\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+))?\s*$", line)
+        if m:
+            if m.group(2):
+                out.append((int(m.group(2), 16), int(m.group(3), 16), m.group(4), m.group(1)))
+                pending = None
+            else:
+                pending = m.group(1)
+            continue
+        if pending:
+            m = re.match(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", line)
+            if m:
+                out.append((int(m.group(1), 16), int(m.group(2), 16), m.group(3), pending))
+            pending = None
+    return sorted(s for s in out if s[1] > 0 and s[3].startswith(".text"))
+
+
+def make_bundle(root):
+    rootfs = os.path.join(root, "rootfs")
+    os.makedirs(os.path.join(rootfs, "bin"))
+    shutil.copy2("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
+    for name in ("true", "sleep", "sh"):
+        os.symlink("busybox", os.path.join(rootfs, "bin", name))
+    return rootfs
+
+
+def workload(binary, work):
+    """The commands whose code counts: run, create/start/state/kill/delete, exec."""
+    bundle = os.path.join(work, "bundle")
+    os.makedirs(bundle)
+    make_bundle(bundle)
+    state = os.path.join(work, "state")
+    sh(binary, "spec", cwd=bundle)
+    cfg_path = os.path.join(bundle, "config.json")
+    cfg = json.load(open(cfg_path))
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["/bin/true"]
+    json.dump(cfg, open(cfg_path, "w"))
+    steps = [[binary, "--root", state, "run", "hot-run"]]
+    cfg["process"]["args"] = ["/bin/sleep", "30"]
+    json.dump(cfg, open(cfg_path, "w"))
+    steps += [[binary, "--root", state, "create", "hot-c"], [binary, "--root", state, "start", "hot-c"],
+              [binary, "--root", state, "state", "hot-c"], [binary, "--root", state, "exec", "hot-c", "/bin/true"],
+              [binary, "--root", state, "kill", "hot-c", "KILL"], [binary, "--root", state, "delete", "-f", "hot-c"]]
+    return bundle, steps
+
+
+def link_spread_out(build, work):
+    """crun-lite linked again with each input section of code on its own page; returns the
+    binary and its link map."""
+    script, binary, link_map = (os.path.join(work, n) for n in ("spread.ld", "crun-lite-spread", "spread.map"))
+    with open(script, "w") as f:
+        f.write("SECTIONS\n{\n  .text.spread : SUBALIGN(4096) { *(.text .text.*) }\n}\nINSERT BEFORE .text;\n")
+    command = shlex.split(open(os.path.join(build, "CMakeFiles", "crun-lite.dir", "link.txt")).read())
+    command = [c for c in command if "hot-text.ld" not in c and not c.startswith("-Wl,-Map")]
+    out = command.index("-o")
+    command[out + 1] = binary
+    sh(*command, f"-Wl,-T,{script}", f"-Wl,-Map,{link_map}", cwd=build)
+    return binary, link_map
+
+
+def main():
+    build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(SOURCE, "build"))
+    if os.geteuid() != 0:
+        sys.exit("hot-text: must run as root (loop device, containers)")
+    work = tempfile.mkdtemp(prefix="crun-lite-hot-text.", dir="/var/tmp")
+    loop = None
+    try:
+        binary, link_map = link_spread_out(build, work)
+        sections = input_sections(link_map)
+        starts = [s[0] for s in sections]
+        image, mnt = os.path.join(work, "fs.img"), os.path.join(work, "mnt")
+        with open(image, "wb") as f:
+            f.truncate(256 << 20)
+        sh("mkfs.ext4", "-q", "-F", image)
+        loop = subprocess.run(["losetup", "-f", "--show", image], check=True, capture_output=True, text=True).stdout.strip()
+        sh("blockdev", "--setra", "0", loop)
+        os.mkdir(mnt)
+        sh("mount", loop, mnt)
+        try:
+            cold = os.path.join(mnt, "crun-lite")
+            bundle, steps = workload(binary, work)
+            pages = set()
+            for i, step in enumerate(steps):
+                shutil.copy2(binary, cold + ".new")
+                os.rename(cold + ".new", cold)
+                fd = os.open(cold, os.O_RDONLY)
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                os.close(fd)
+                trace = os.path.join(work, f"faults{i}.data")
+                sh("perf", "record", "-q", "-e", "page-faults", "-c", "1", "-d", "-o", trace,
+                   cold, *step[1:], cwd=bundle, stdout=subprocess.DEVNULL)
+                out = subprocess.run(["perf", "script", "-i", trace, "-F", "addr"], check=True,
+                                     capture_output=True, text=True).stdout
+                pages |= {int(a, 16) >> 12 for a in out.split()}
+        finally:
+            subprocess.run(["umount", mnt])
+    finally:
+        if loop:
+            subprocess.run(["losetup", "-d", loop])
+        shutil.rmtree(work, ignore_errors=True)
+
+    hot, seen = [], set()
+    for page in sorted(pages):
+        lo, hi = page << 12, (page + 1) << 12
+        i = max(bisect.bisect_right(starts, lo) - 1, 0)
+        while i < len(sections) and sections[i][0] < hi:
+            address, size, obj, name = sections[i]
+            if address + size > lo and (obj, name) not in seen:
+                seen.add((obj, name))
+                hot.append((obj, name))
+            i += 1
+    lines = []
+    for obj, name in hot:
+        archive = re.match(r"(?:.*/)?(lib[^/(]+\.a)\(([^)]+)\)$", obj)
+        if archive:
+            lines.append(f"    *{archive.group(1)}:{archive.group(2)}({name})")
+        elif name != ".text":
+            lines.append(f"    *({name})")  # a function section of our own: its name is unique
+        else:
+            lines.append(f"    *{os.path.basename(obj)}(.text)")
+    kib = sum(s[1] for s in sections if (s[2], s[3]) in seen) // 1024
+    with open(OUTPUT, "w") as f:
+        f.write("/* Generated by tests/bench/hot-text.py: the code `run`, `create`, `start`, `state`, `exec`,\n"
+                f"   `kill` and `delete` touch ({len(hot)} input sections, {kib} KiB), placed before the rest so that\n"
+                "   it fills few of the 64 KiB windows the kernel maps at a time. See that script. */\n"
+                "SECTIONS\n{\n  .text.crunlite_hot :\n  {\n" + "\n".join(lines) + "\n  }\n}\nINSERT BEFORE .text;\n")
+    print(f"hot-text: {len(pages)} pages touched, {len(hot)} input sections ({kib} KiB) -> {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main()
