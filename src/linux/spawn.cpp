@@ -124,18 +124,19 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless) {
     run_id_map_helper("newgidmap", pid, linux.gid_mappings, ".linux.gidMappings");
 }
 
-void complete_handshake(InitProcess& init, const std::function<std::optional<std::vector<UniqueFd>>()>& after_go,
-                        const std::function<void()>& runtime_hooks, UniqueFd* console,
-                        const std::function<void(UniqueFd)>& seccomp_listener) {
-    // If init died before it could be told to go on, the wait below says how.
+void send_go(InitProcess& init) {
+    // If init died before it could be told to go on, complete_handshake's wait says how.
     send_sync(init.sync_fd(), SyncType::go);
-    if (after_go) {
-        if (std::optional<std::vector<UniqueFd>> owned = after_go()) {
-            std::vector<int> fds;
-            for (auto& fd : *owned) fds.push_back(fd.get());
-            send_sync_fds(init.sync_fd(), SyncType::cgroups, fds.data(), fds.size());
-        }
-    }
+}
+
+void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fds) {
+    std::vector<int> fds;
+    for (auto& fd : tasks_fds) fds.push_back(fd.get());
+    send_sync_fds(init.sync_fd(), SyncType::cgroups, fds.data(), fds.size());
+}
+
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console,
+                        const std::function<void(UniqueFd)>& seccomp_listener) {
     SyncMessage message;
     int passed_fd = -1;
     while (receive_sync(init.sync_fd(), message, &passed_fd)) {

@@ -4,7 +4,6 @@
 #include <sys/types.h>
 
 #include <functional>
-#include <optional>
 #include <vector>
 
 #include "crunlite/unique_fd.hpp"
@@ -42,13 +41,16 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless);
 UniqueFd make_user_namespace(const std::vector<spec::IdMapping>& uid_mappings, const std::vector<spec::IdMapping>& gid_mappings,
                              const std::string& what);
 
-// Sends GO; then, when given, runs `after_go` while init sets up its namespaces and, when it
-// returns descriptors, sends CGROUPS with them; then waits for READY, running `runtime_hooks`
-// when init asks for them; throws with init's own error message otherwise.
+// Step 1 of the protocol (sync.hpp): init may go on with its namespaces.
+void send_go(InitProcess& init);
+// Step 1' (create): the cgroups are ready; `tasks_fds` are v1 `tasks` files init writes "0" to.
+void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fds);
+
+// After GO: waits for READY, running `runtime_hooks` when init asks for them; throws with init's
+// own error message otherwise.
 // The pty master init sends with process.terminal lands in `console`.
 // A seccomp listener fd goes to `seccomp_listener`.
-void complete_handshake(InitProcess& init, const std::function<std::optional<std::vector<UniqueFd>>()>& after_go,
-                        const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr,
+void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr,
                         const std::function<void(UniqueFd)>& seccomp_listener = {});
 
 }  // namespace crunlite::linux_setup

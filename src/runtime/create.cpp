@@ -3,7 +3,6 @@
 // failure at any step leaves nothing behind.
 #include <fcntl.h>
 
-#include <functional>
 #include <optional>
 #include <limits.h>
 #include <sched.h>
@@ -143,27 +142,29 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
     finish_cgroup_entry(plan, cgroup_entry, init.pid());
     cgroup_entry = {};
-    // While init creates its namespaces: init's pid goes into the state (so that even after a
-    // SIGKILL of this process `delete --force` finds it), then the v1 cgroup directories, the
-    // device rules and the limits; init joins the v1 hierarchies through the `tasks` files
-    // sent along.
-    auto after_go = [&]() -> std::optional<std::vector<UniqueFd>> {
-        record.pid = init.pid();
-        record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
-        dir.save(record);
-        if (!cgroup) {
-            timer.mark("state-cgroups");
-            return std::nullopt;
-        }
+    linux_setup::send_go(init);
+    // While init creates its namespaces: the v1 cgroup directories, the device rules and the
+    // limits, and init moved into the v1 hierarchies; then init's pid goes into the state (so
+    // that even after a SIGKILL of this process `delete --force` finds it).
+    if (cgroup) {
         cgroup->make(false);
         cgroup->apply_device_rules(spec);
         if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
         std::vector<UniqueFd> tasks = cgroups::open_v1_tasks(cgroup->dirs_of(false));
-        timer.mark("state-cgroups");
-        return tasks;
-    };
+        if (!plan.fork_after_joining) {
+            // Moving one thread by its tid (`tasks`, not `cgroup.procs`) skips the global
+            // threadgroup lock: done from here, it costs init nothing.
+            cgroups::move_thread(tasks, plan.cgroup_tasks_paths, init.pid());
+            tasks.clear();
+        }  // else init forks once more after its namespaces: the process that goes on joins itself
+        linux_setup::send_cgroups_ready(init, tasks);
+    }
+    record.pid = init.pid();
+    record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
+    dir.save(record);
+    timer.mark("cgroups-state");
     UniqueFd console;
-    linux_setup::complete_handshake(init, after_go, [&] {
+    linux_setup::complete_handshake(init, [&] {
         std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
         hooks::run(spec.hooks.prestart, "prestart", state);
         hooks::run(spec.hooks.create_runtime, "createRuntime", state);

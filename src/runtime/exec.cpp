@@ -165,7 +165,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     finish_cgroup_entry(plan, cgroup_entry, process.pid());
     cgroup_entry = {};
     UniqueFd console;
-    linux_setup::complete_handshake(process, {}, [] {}, &console, [&](UniqueFd listener) {
+    linux_setup::send_go(process);
+    linux_setup::complete_handshake(process, [] {}, &console, [&](UniqueFd listener) {
         send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), "running", record.pid, record.bundle,
                                  record.annotations);
     });

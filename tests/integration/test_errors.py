@@ -174,15 +174,15 @@ def test_debug_prints_the_phase_timeline_with_durations(rt, make_bundle):
     create = phases("create phases: ")
     init = phases("init phases: ")
     run = phases("run phases: ")
-    for name in ("parse", "cgroups", "clone", "state-cgroups", "init-setup"):
+    for name in ("parse", "cgroups", "clone", "cgroups-state", "init-setup"):
         assert name in create, create
     for name in ("namespaces", "mounts", "devices", "pivot_root", "rlimits-cwd", "user-caps-seccomp", "hooks-console"):
         assert name in init, init
     for name in ("create", "start", "container-ran", "delete"):
         assert name in run, run
-    # The durations are real: from clone to READY the parent (saving the state and making
-    # cgroups, then waiting) took at least as long as its init's setup.
-    parent_side = create["state-cgroups"] + create["init-setup"]
+    # The durations are real: from clone to READY the parent (making cgroups and saving the
+    # state, then waiting) took at least as long as its init's setup.
+    parent_side = create["cgroups-state"] + create["init-setup"]
     assert parent_side >= sum(v for k, v in init.items() if k != "wait-for-parent") * 0.5, (create, init)
     assert all(v >= 0 for v in list(create.values()) + list(init.values()) + list(run.values()))
     assert sum(create.values()) > 0 and sum(init.values()) > 0

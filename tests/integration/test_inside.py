@@ -610,6 +610,41 @@ def test_join_uts_and_pid_namespaces_of_a_running_container(rt, make_bundle, new
     assert rt.delete(a, force=True).rc == 0
 
 
+def test_join_a_user_namespace_by_path_with_a_new_pid_namespace(rt, make_bundle, new_id):
+    # A pid namespace made in a joined user namespace only holds children: init forks once more
+    # after joining, and the process that goes on must still end up in the container's cgroups.
+    def user_namespace(cfg):
+        set_namespace(cfg, "user")
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+    holder = make_bundle(args=["sh", "-c", LOOP], edit=user_namespace)
+    h = new_id("userns")
+    assert rt.run(h, holder, "-d").rc == 0
+    pid = rt.state(h)["pid"]
+
+    def edit(cfg):
+        set_namespace(cfg, "user", f"/proc/{pid}/ns/user")
+        cfg["linux"].pop("uidMappings", None)
+        cfg["linux"].pop("gidMappings", None)
+
+    bundle = make_bundle(args=["sh", "-c", LOOP], edit=edit)
+    cid = new_id("joiner")
+    assert rt.run(cid, bundle, "-d").rc == 0
+    joiner = rt.state(cid)["pid"]
+    assert os.readlink(f"/proc/{joiner}/ns/user") == os.readlink(f"/proc/{pid}/ns/user")
+    assert os.readlink(f"/proc/{joiner}/ns/pid") != os.readlink(f"/proc/{pid}/ns/pid")
+    with open(f"/proc/{joiner}/status") as f:
+        nspid = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
+    assert nspid[-1] == "1", nspid  # the forked process is init of the new pid namespace
+    with open(f"/proc/{joiner}/cgroup") as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        assert line.split(":", 2)[2] == f"/crun-lite/{cid}", lines
+    assert rt.delete(cid, force=True).rc == 0
+    assert rt.delete(h, force=True).rc == 0
+
+
 def test_time_namespace_offsets(rt):
     def edit(cfg):
         set_namespace(cfg, "time")
