@@ -39,14 +39,6 @@ CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs) {
     return entry;
 }
 
-void move_thread(const std::vector<UniqueFd>& tasks, const std::vector<std::string>& paths, pid_t tid) {
-    std::string text = std::to_string(tid);
-    for (size_t i = 0; i < tasks.size(); ++i)
-        if (::write(tasks[i].get(), text.data(), text.size()) != ssize_t(text.size()))
-            throw Error("move the container's init into its cgroup: write " + text + " to " +
-                            (i < paths.size() ? paths[i] : std::string("a v1 tasks file")), errno);
-}
-
 void enter_v1_hierarchies(const int* tasks_fds, size_t count, const std::vector<std::string>& paths) {
     for (size_t i = 0; i < count; ++i) {
         if (::write(tasks_fds[i], "0", 1) != 1)

@@ -3,14 +3,12 @@
 // whose first writer waits an RCU grace period (10-15 ms on these hosts, most of a start).
 // Instead:
 //  - cgroup2: clone3(CLONE_INTO_CGROUP) puts the child there as it is born;
-//  - each v1 hierarchy: a write to the `tasks` file, which moves one thread and so skips that
-//    lock (init has no other thread). For create, the parent makes the v1 directories and
-//    writes init's tid there while init creates its namespaces; for exec (and for an init that
-//    forks again after joining its namespaces) the child writes "0" itself, to files the parent
-//    opened with its credentials (before clone, or sent over the sync socket).
+//  - each v1 hierarchy: the child writes "0" to the `tasks` file, which moves only the
+//    calling thread and so skips that lock (the kernel skips it only for "0": a tid written
+//    by another process takes it). The files are opened by the parent with its credentials:
+//    for exec before clone; for create after clone (the v1 directories are made while init
+//    creates its namespaces), sent to init over the sync socket.
 #pragma once
-#include <sys/types.h>
-
 #include <string>
 #include <vector>
 
@@ -29,10 +27,6 @@ struct CgroupEntry {
 CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs);
 // The `tasks` files of directories known to be on v1 hierarchies, opened for writing.
 std::vector<UniqueFd> open_v1_tasks(const std::vector<std::string>& dirs);
-
-// In the parent: moves the thread `tid` (a single-threaded init) into each v1 hierarchy whose
-// `tasks` file is given. Throws naming the file.
-void move_thread(const std::vector<UniqueFd>& tasks, const std::vector<std::string>& paths, pid_t tid);
 
 // In the child: moves the calling thread into every v1 hierarchy. Throws naming the file.
 void enter_v1_hierarchies(const int* tasks_fds, size_t count, const std::vector<std::string>& paths);

@@ -5,12 +5,11 @@
 //  -----+--------+---------+---------------------------------------------------------------
 //   1   | parent | GO      | uid/gid maps are written (and, for exec, the cgroups joined): init
 //       |        |         | may create or join its namespaces (create: all but the cgroup one)
-//  1'   | parent | CGROUPS | (create, not rootless) the cgroups are made and configured, and init
-//       |        |         | moved into the v1 ones; init then unshares its cgroup namespace. It
-//       |        |         | waits for this after its other namespaces, before mounting: meanwhile
-//       |        |         | the parent makes the v1 cgroups and writes the device rules and limits.
-//       |        |         | (When init forks again after joining namespaces, the message carries
-//       |        |         | the open v1 `tasks` files instead, to which the new process writes "0")
+//  1'   | parent | CGROUPS | (create, not rootless) the cgroups are made and configured; carries
+//       |        |         | the open `tasks` file of each v1 hierarchy, to which init writes "0"
+//       |        |         | to join it, then unshares its cgroup namespace. init waits for it
+//       |        |         | after its other namespaces, before mounting: meanwhile the parent
+//       |        |         | makes the v1 cgroups and writes the device rules and limits
 //  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
 //       |        |         | are in place, before pivot_root: the parent runs those hooks
 //  1b   | parent | DONE | they succeeded; init runs createContainer hooks itself

@@ -144,20 +144,16 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     cgroup_entry = {};
     linux_setup::send_go(init);
     // While init creates its namespaces: the v1 cgroup directories, the device rules and the
-    // limits, and init moved into the v1 hierarchies; then init's pid goes into the state (so
-    // that even after a SIGKILL of this process `delete --force` finds it).
+    // limits; then init's pid goes into the state (so that even after a SIGKILL of this process
+    // `delete --force` finds it).
     if (cgroup) {
         cgroup->make(false);
         cgroup->apply_device_rules(spec);
         if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
-        std::vector<UniqueFd> tasks = cgroups::open_v1_tasks(cgroup->dirs_of(false));
-        if (!plan.fork_after_joining) {
-            // Moving one thread by its tid (`tasks`, not `cgroup.procs`) skips the global
-            // threadgroup lock: done from here, it costs init nothing.
-            cgroups::move_thread(tasks, plan.cgroup_tasks_paths, init.pid());
-            tasks.clear();
-        }  // else init forks once more after its namespaces: the process that goes on joins itself
-        linux_setup::send_cgroups_ready(init, tasks);
+        // init joins them itself: only a thread writing "0" (itself) to `tasks` skips the
+        // kernel's global threadgroup lock, whose write side waits for an RCU grace period
+        // (often 10-30 ms); a pid written from here takes it.
+        linux_setup::send_cgroups_ready(init, cgroups::open_v1_tasks(cgroup->dirs_of(false)));
     }
     record.pid = init.pid();
     record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
