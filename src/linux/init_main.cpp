@@ -102,8 +102,11 @@ void set_up_container(const InitPlan& plan) {
 
     // exec.fifo is a host path: reach it now through the host's /proc, before the host
     // filesystem disappears from view.
-    UniqueFd fifo_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fifo_dir) throw Error("open /proc/self/fd", errno);
+    UniqueFd fifo_dir;
+    if (!plan.start_over_sync) {
+        fifo_dir.reset(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!fifo_dir) throw Error("open /proc/self/fd", errno);
+    }
     enter_root(plan, root.get());
     timer.mark("pivot_root");
     root.reset();
@@ -133,22 +136,28 @@ void set_up_container(const InitPlan& plan) {
     if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_PDEATHSIG", errno);
     timer.mark("exec-lookup");
     if (!send_sync(plan.sync_fd, SyncType::ready, 0, timer.summary().c_str())) _exit(1);
-    ::close(plan.sync_fd);
-
-    // Blocks until `start` opens the fifo for reading.
-    std::string fifo_name = std::to_string(plan.fifo_fd);
-    fifo_write_fd = ::openat(fifo_dir.get(), fifo_name.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fifo_write_fd < 0) {
-        dprintf(STDERR_FILENO, "crun-lite: container init: open exec.fifo: %s\n", strerror(errno));
-        _exit(1);
+    if (plan.start_over_sync) {
+        // `run`: the same process starts us; the socket closes at exec (CLOEXEC).
+        SyncMessage start;
+        if (!receive_sync(plan.sync_fd, start) || start.type != SyncType::start) _exit(1);
+    } else {
+        ::close(plan.sync_fd);
+        // Blocks until `start` opens the fifo for reading.
+        std::string fifo_name = std::to_string(plan.fifo_fd);
+        fifo_write_fd = ::openat(fifo_dir.get(), fifo_name.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fifo_write_fd < 0) {
+            dprintf(STDERR_FILENO, "crun-lite: container init: open exec.fifo: %s\n", strerror(errno));
+            _exit(1);
+        }
+        ::close(plan.fifo_fd);
+        fifo_dir.reset();
     }
-    ::close(plan.fifo_fd);
-    fifo_dir.reset();
     try {
         hooks::run(spec.hooks.start_container, "startContainer",
                    hooks::state_json(plan.id, "created", host_pid, plan.bundle, spec.annotations));
     } catch (const Error& e) {
-        // `start` is waiting for the fifo byte, not for a message: stderr is the channel left.
+        // `start` is waiting for the fifo byte (or `run` for GOING), not for a message: stderr
+        // is the channel left.
         dprintf(STDERR_FILENO, "crun-lite: %s\n", e.what());
         _exit(1);
     }

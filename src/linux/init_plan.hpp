@@ -52,6 +52,9 @@ struct InitPlan {
     int preserve_fds = 0;
     int sync_fd = -1;  // init's end of the socketpair
     int fifo_fd = -1;  // O_PATH descriptor of exec.fifo
+    // `run`: no exec.fifo; after READY init waits for START on the sync socket and answers
+    // GOING right before it execs (create + start in one process need no fifo between them).
+    bool start_over_sync = false;
     int last_capability = 40;
 
     std::vector<std::string> env;  // process.env, plus HOME when missing

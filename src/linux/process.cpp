@@ -189,8 +189,9 @@ void exec_process(const InitPlan& plan, const std::string& executable, int fifo_
     for (auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
-    // Tell `start` we are going; it waits for this byte (exec has no fifo).
+    // Tell `start` we are going; it waits for this byte (exec has no fifo), or `run` for GOING.
     if (fifo_write_fd >= 0 && ::write(fifo_write_fd, "0", 1) != 1) _exit(127);
+    if (plan.start_over_sync && !send_sync(plan.sync_fd, SyncType::going)) _exit(127);
 
 
     // As late as possible, so the filter applies to as little of the runtime as possible.

@@ -21,6 +21,8 @@ public:
     pid_t pid() const { return pid_; }
     int sync_fd() const { return sync_.get(); }
     pid_t release() { sync_.reset(); return std::exchange(pid_, -1); }
+    // The parent's end of the sync socket, for whoever starts init over it (`run`).
+    UniqueFd take_sync() { return std::move(sync_); }
     // The process handed its work to a child (PID message): reap it and own that child.
     void adopt(pid_t child);
 

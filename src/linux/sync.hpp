@@ -21,6 +21,9 @@
 //       |        |         | which sends the rest of the protocol; the first child exits
 //   2   | init   | READY   | root filesystem and process are set up; init now blocks opening
 //       |        |         | exec.fifo for writing, until `start` opens it for reading
+//  2a   | parent | START   | (`run` only: no exec.fifo) instead of the fifo: exec the process
+//  2b   | init   | GOING   | (`run` only) the startContainer hooks passed: init execs now (the
+//       |        |         | byte `start` reads from the fifo otherwise)
 //  any  | init   | ERROR   | setup failed: errno plus a one-line message; init then exits
 //
 // A parent that sees the socket close without READY or ERROR reports how init died.
@@ -31,7 +34,7 @@
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8, cgroups = 9 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8, cgroups = 9, start = 10, going = 11 };
 
 // The most descriptors one message carries.
 constexpr size_t kMaxPassedFds = 32;

@@ -70,7 +70,7 @@ private:
 }  // namespace
 
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
-                                  bool foreground) {
+                                  bool foreground, bool start_here) {
     PhaseTimer timer;
     state::validate_id(id);
     std::string bundle = absolute_bundle(options.bundle);
@@ -90,13 +90,18 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     int clone_flags = 0, join_pid_fd = -1;
     linux_setup::InitPlan plan = make_init_plan(spec, bundle, options, namespace_fds, clone_flags, join_pid_fd);
 
-    // Writable by whichever uid the container process ends up with (the umask would narrow it).
     timer.mark("state-dir-plan");
-    if (::mkfifo(dir.fifo_path().c_str(), 0622) != 0 || ::chmod(dir.fifo_path().c_str(), 0622) != 0)
-        throw Error("mkfifo " + dir.fifo_path(), errno);
-    UniqueFd fifo(::open(dir.fifo_path().c_str(), O_PATH | O_CLOEXEC));
-    if (!fifo) throw Error("open " + dir.fifo_path(), errno);
-    plan.fifo_fd = fifo.get();
+    UniqueFd fifo;
+    if (start_here) {
+        plan.start_over_sync = true;  // `run`: started over the sync socket, no exec.fifo
+    } else {
+        // Writable by whichever uid the container process ends up with (the umask would narrow it).
+        if (::mkfifo(dir.fifo_path().c_str(), 0622) != 0 || ::chmod(dir.fifo_path().c_str(), 0622) != 0)
+            throw Error("mkfifo " + dir.fifo_path(), errno);
+        fifo.reset(::open(dir.fifo_path().c_str(), O_PATH | O_CLOEXEC));
+        if (!fifo) throw Error("open " + dir.fifo_path(), errno);
+        plan.fifo_fd = fifo.get();
+    }
 
     timer.mark("fifo");
     cgroups::Layout layout = cgroups::detect_layout();
@@ -185,7 +190,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     log::debug("create phases: " + timer.summary());
     dir.keep();
     if (cgroup) cgroup->keep();
-    return {init.release(), std::move(record), std::move(console)};
+    UniqueFd start_socket = start_here ? init.take_sync() : UniqueFd();
+    return {init.release(), std::move(record), std::move(console), std::move(start_socket)};
 }
 
 int create(const std::string& root, const std::string& id, const CreateOptions& options) {
@@ -199,7 +205,7 @@ int create(const std::string& root, const std::string& id, const CreateOptions& 
         sigset_t mask;
         ~RestoreMask() { ::sigprocmask(SIG_SETMASK, &mask, nullptr); }
     } restore{previous};
-    return create_container(root, id, options, false).pid;
+    return create_container(root, id, options, false, false).pid;
 }
 
 }  // namespace crunlite::runtime

@@ -12,18 +12,22 @@ struct CreatedContainer {
     int pid = 0;
     state::Record record;  // as saved in state.json
     UniqueFd console;  // the pty master, when the process has a terminal and no console socket took it
+    UniqueFd start_socket;  // start_here: the sync socket init waits on for START
 };
 
 // The end of `delete` for a container whose init has exited: cgroups (ending what outlived
 // init), poststop hooks, the state directory.
 void remove_stopped(state::ContainerDir& dir);
 
-// The end of `start` once the status allows it: releases init from exec.fifo, runs poststart.
-void release_and_run_poststart(const state::ContainerDir& dir);
-
 // create, keeping the pty master for a foreground `run` when there is no --console-socket.
+// start_here (`run`): no exec.fifo; init waits for START on `start_socket` instead
+// (start_created_here).
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
-                                  bool foreground);
+                                  bool foreground, bool start_here);
+
+// `run`'s start of what create_container(start_here) made: START to init, then its GOING (it
+// passed the startContainer hooks and execs), then the poststart hooks.
+void start_created_here(CreatedContainer& container);
 
 // Hands the pty master to the --console-socket listener (SCM_RIGHTS), as runc does.
 void send_to_console_socket(const std::string& socket_path, int master_fd);

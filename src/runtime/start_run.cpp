@@ -13,6 +13,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
+#include "../linux/sync.hpp"
 #include "internal.hpp"
 
 namespace crunlite::runtime {
@@ -55,12 +56,20 @@ void start(const std::string& root, const std::string& id) {
         case state::Status::running: throw Error("cannot start an already running container");
         default: throw Error(std::string("cannot start a container in the ") + state::status_name(dir.status()) + " state");
     }
-    release_and_run_poststart(dir);
-}
-
-void release_and_run_poststart(const state::ContainerDir& dir) {
     release_init(dir);
     const state::Record& r = dir.record();
+    hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststart, "poststart",
+                                  hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
+}
+
+void start_created_here(CreatedContainer& container) {
+    if (!linux_setup::send_sync(container.start_socket.get(), linux_setup::SyncType::start))
+        throw Error("container init exited before it could start the process");
+    linux_setup::SyncMessage reply;
+    bool going = linux_setup::receive_sync(container.start_socket.get(), reply) && reply.type == linux_setup::SyncType::going;
+    container.start_socket.reset();
+    if (!going) throw Error("container init exited before it could start the process");
+    const state::Record& r = container.record;
     hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststart, "poststart",
                                   hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
 }
@@ -72,11 +81,10 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     sigfillset(&all);
     if (!detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
     PhaseTimer timer;
-    CreatedContainer container = create_container(root, id, options, !detach);
+    CreatedContainer container = create_container(root, id, options, !detach, true);
     timer.mark("create");
-    // What create saved is the state: started and deleted without reading it back.
     try {
-        release_and_run_poststart(state::ContainerDir::reopen(root, container.record));
+        start_created_here(container);
     } catch (...) {
         remove(root, id, true);
         throw;
