@@ -40,7 +40,6 @@ std::string version_text() {
 
 int main(int argc, char** argv) {
     using namespace crunlite;
-    linux_setup::try_sealed_executable_early(argv);  // before any other work, which a re-exec would repeat
     CLI::App app{"crun-lite: a fast, runc-compatible OCI container runtime", "crun-lite"};
     cli::use_doc_formatter(app);
     app.set_help_flag("-h,--help", "print this help and exit");

@@ -90,8 +90,9 @@ void set_up_container(const InitPlan& plan) {
         pty = open_container_pty(root.get(), *spec.process);
         bind_console(root.get(), pty.slave.get());
     }
-    hooks::run(spec.hooks.create_container, "createContainer",
-               hooks::state_json(plan.id, "creating", host_pid, plan.bundle, spec.annotations));
+    if (!spec.hooks.create_container.empty())
+        hooks::run(spec.hooks.create_container, "createContainer",
+                   hooks::state_json(plan.id, "creating", host_pid, plan.bundle, spec.annotations));
     timer.mark("hooks-console");
     apply_sysctls(spec);
     set_oom_score_adj(*spec.process);
@@ -153,8 +154,9 @@ void set_up_container(const InitPlan& plan) {
         fifo_dir.reset();
     }
     try {
-        hooks::run(spec.hooks.start_container, "startContainer",
-                   hooks::state_json(plan.id, "created", host_pid, plan.bundle, spec.annotations));
+        if (!spec.hooks.start_container.empty())
+            hooks::run(spec.hooks.start_container, "startContainer",
+                       hooks::state_json(plan.id, "created", host_pid, plan.bundle, spec.annotations));
     } catch (const Error& e) {
         // `start` is waiting for the fifo byte (or `run` for GOING), not for a message: stderr
         // is the channel left.

@@ -201,6 +201,17 @@ void try_sealed_executable_early(char** argv) {
     }
 }
 
+namespace {
+
+// Before the C++ run-time's own start-up (iostreams, locales) and ours: the first image does
+// nothing that the re-executed one would only repeat. glibc hands ELF constructors argc, argv
+// and envp.
+__attribute__((constructor(101))) void reexec_sealed_before_static_init(int, char** argv, char**) {
+    if (argv && argv[0]) try_sealed_executable_early(argv);
+}
+
+}  // namespace
+
 void ensure_sealed_executable(char** argv) {
     if (run_sealed(argv)) return;
     char path[4096];

@@ -14,8 +14,9 @@ namespace crunlite::linux_setup {
 // user anyway); otherwise re-executes with the same argv and environment, or throws.
 void ensure_sealed_executable(char** argv);
 
-// The same, first thing in main() for argv naming create, run or exec anywhere: it never
-// throws, so a failure is reported by ensure_sealed_executable once the log is set up.
+// The same for argv naming create, run or exec anywhere, run by a constructor before any other
+// static initialisation: it never throws, so a failure is reported by ensure_sealed_executable
+// once the log is set up.
 void try_sealed_executable_early(char** argv);
 
 }  // namespace crunlite::linux_setup

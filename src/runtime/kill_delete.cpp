@@ -110,8 +110,9 @@ void remove_stopped(state::ContainerDir& dir) {
         cgroups::remove(r.cgroup_dirs);
     }
     timer.mark("remove-cgroups");
-    hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststop, "poststop",
-                                  hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
+    std::vector<spec::Hook> poststop = hooks::from_json(r.hooks).poststop;
+    if (!poststop.empty())
+        hooks::run_warning_on_failure(poststop, "poststop", hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
     dir.remove();
     timer.mark("hooks-state");
     log::debug("container " + r.id + " deleted: " + timer.summary());

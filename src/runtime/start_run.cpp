@@ -43,6 +43,13 @@ void release_init(const state::ContainerDir& dir) {
     ::unlink(dir.fifo_path().c_str());
 }
 
+// Only when there are any: the state JSON they get on stdin costs a serialisation.
+void run_poststart_hooks(const state::Record& r) {
+    std::vector<spec::Hook> poststart = hooks::from_json(r.hooks).poststart;
+    if (!poststart.empty())
+        hooks::run_warning_on_failure(poststart, "poststart", hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
+}
+
 }  // namespace
 
 void start(const std::string& root, const std::string& id) {
@@ -57,9 +64,7 @@ void start(const std::string& root, const std::string& id) {
         default: throw Error(std::string("cannot start a container in the ") + state::status_name(dir.status()) + " state");
     }
     release_init(dir);
-    const state::Record& r = dir.record();
-    hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststart, "poststart",
-                                  hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
+    run_poststart_hooks(dir.record());
 }
 
 void start_created_here(CreatedContainer& container) {
@@ -69,9 +74,7 @@ void start_created_here(CreatedContainer& container) {
     bool going = linux_setup::receive_sync(container.start_socket.get(), reply) && reply.type == linux_setup::SyncType::going;
     container.start_socket.reset();
     if (!going) throw Error("container init exited before it could start the process");
-    const state::Record& r = container.record;
-    hooks::run_warning_on_failure(hooks::from_json(r.hooks).poststart, "poststart",
-                                  hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
+    run_poststart_hooks(container.record);
 }
 
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep) {
