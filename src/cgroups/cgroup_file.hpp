@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <string>
 
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
 #include "resource_writes.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::cgroups {
 
@@ -27,10 +27,9 @@ inline void write_cgroup_file(const std::string& path, const std::string& value)
 
 // The first line of a control file ("" when it cannot be read).
 inline std::string read_cgroup_line(const std::string& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    return line;
+    std::string content;
+    if (!text::read_file(path, content)) return "";
+    return content.substr(0, content.find('\n'));
 }
 
 }  // namespace crunlite::cgroups

@@ -13,17 +13,12 @@
 #include "crunlite/error.hpp"
 #include "cgroup_file.hpp"
 #include "device_filter.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::cgroups {
 namespace {
 
-bool has_controller(const Hierarchy& h, const std::string& controller) {
-    std::istringstream ss(h.options);
-    std::string c;
-    while (std::getline(ss, c, ','))
-        if (c == controller) return true;
-    return false;
-}
+bool has_controller(const Hierarchy& h, const std::string& controller) { return text::has_item(h.options, controller); }
 
 std::string device_line(char type, const std::optional<int64_t>& major, const std::optional<int64_t>& minor,
                         const std::string& access) {
@@ -50,9 +45,10 @@ std::vector<std::string> planned_dirs(const Layout& layout, const std::string& r
 ContainerCgroup::ContainerCgroup(const Layout& layout, const std::string& relative_path)
     : layout_(layout), relative_path_(relative_path) {
     std::string normalized;
-    std::istringstream ss(relative_path);
-    for (std::string part; std::getline(ss, part, '/');)
-        if (!part.empty()) normalized += "/" + part;
+    for (std::string_view part : text::split(relative_path, '/')) {
+        normalized += '/';
+        normalized += part;
+    }
     for (auto& h : layout.hierarchies) dirs_.push_back(h.mount_point + normalized);
 }
 
@@ -62,20 +58,18 @@ void ContainerCgroup::make(bool unified) {
 }
 
 void ContainerCgroup::make_in(const Hierarchy& h) {
+    std::vector<std::string_view> parts = text::split(relative_path_, '/');
     std::string dir = h.mount_point;
-    std::istringstream ss(relative_path_);
-    std::string part;
     int restarts = 0;
-    while (std::getline(ss, part, '/')) {
-        if (part.empty()) continue;
+    for (size_t i = 0; i < parts.size(); ++i) {
         std::string parent = dir;
-        dir += "/" + part;
+        dir += '/';
+        dir += parts[i];
         int rc = ::mkdir(dir.c_str(), 0755);
         if (rc != 0 && errno == ENOENT && restarts++ < 100) {
             // A failed create that had made the shared parent removed it just now: start over.
             dir = h.mount_point;
-            ss.clear();
-            ss.str(relative_path_);
+            i = size_t(-1);
             continue;
         }
         if (rc == 0) created_.push_back(dir);
@@ -95,8 +89,7 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
             }
             if (vanished && restarts++ < 100) {
                 dir = h.mount_point;
-                ss.clear();
-                ss.str(relative_path_);
+                i = size_t(-1);
                 continue;
             }
         }

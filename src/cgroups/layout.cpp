@@ -1,38 +1,38 @@
-#include <fstream>
-#include <sstream>
+#include <cerrno>
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::cgroups {
 
 Layout detect_layout() {
     Layout layout;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
+    std::string mountinfo;
+    if (!text::read_file("/proc/self/mountinfo", mountinfo)) throw Error("read /proc/self/mountinfo", errno);
     bool have_v1 = false, have_v2 = false;
-    while (std::getline(in, line)) {
+    for (std::string_view line : text::split(mountinfo, '\n')) {
         // mountinfo: id parent maj:min root mount-point options [optional...] - fstype source super-options
-        std::istringstream fields(line);
-        std::string id, parent, dev, root, mount_point, options, field;
-        fields >> id >> parent >> dev >> root >> mount_point >> options;
-        while (fields >> field && field != "-") {}
-        std::string fstype, source, super_options;
-        fields >> fstype >> source >> super_options;
-        if (mount_point.rfind("/sys/fs/cgroup", 0) != 0) continue;
+        std::vector<std::string_view> fields = text::split(line, ' ');
+        if (fields.size() < 7 || fields[4].substr(0, 14) != "/sys/fs/cgroup") continue;
+        size_t dash = 6;
+        while (dash < fields.size() && fields[dash] != "-") ++dash;
+        if (dash + 1 >= fields.size()) continue;
+        std::string_view fstype = fields[dash + 1];
+        std::string_view super_options = dash + 3 < fields.size() ? fields[dash + 3] : std::string_view();
+        std::string mount_point(fields[4]);
         if (fstype == "cgroup2") {
             layout.hierarchies.push_back({mount_point, "", true});
             have_v2 = true;
         } else if (fstype == "cgroup") {
             std::string controllers;
-            std::istringstream opts(super_options);
-            std::string opt;
-            while (std::getline(opts, opt, ',')) {
+            for (std::string_view opt : text::split(super_options, ',')) {
                 if (opt == "rw" || opt == "ro" || opt == "relatime" || opt == "noatime" || opt == "nosuid" ||
-                    opt == "nodev" || opt == "noexec" || opt.rfind("release_agent", 0) == 0 || opt == "xattr" ||
+                    opt == "nodev" || opt == "noexec" || opt.substr(0, 13) == "release_agent" || opt == "xattr" ||
                     opt == "clone_children" || opt == "noprefix" || opt == "cpuset_v2_mode")
                     continue;
-                controllers += (controllers.empty() ? "" : ",") + opt;
+                if (!controllers.empty()) controllers += ',';
+                controllers += opt;
             }
             layout.hierarchies.push_back({mount_point, controllers, false});
             have_v1 = true;
@@ -48,17 +48,18 @@ std::string resolve_cgroup_path(const std::string& cgroups_path, const std::stri
                        : cgroups_path[0] == '/' ? cgroups_path
                                                 : (own_cgroup == "/" ? "" : own_cgroup) + "/" + cgroups_path;
     // Normalise and refuse escapes: the path is joined under each hierarchy's mount point.
-    std::vector<std::string> parts;
-    std::istringstream ss(path);
-    std::string part;
-    while (std::getline(ss, part, '/')) {
-        if (part.empty() || part == ".") continue;
+    std::vector<std::string_view> parts;
+    for (std::string_view part : text::split(path, '/')) {
+        if (part == ".") continue;
         if (part == "..") throw SpecError(".linux.cgroupsPath", "must not contain \"..\"");
         parts.push_back(part);
     }
     if (parts.empty()) throw SpecError(".linux.cgroupsPath", "must not be the root cgroup");
     std::string out;
-    for (auto& p : parts) out += "/" + p;
+    for (auto& p : parts) {
+        out += '/';
+        out += p;
+    }
     return out;
 }
 

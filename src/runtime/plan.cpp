@@ -20,6 +20,7 @@
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -127,10 +128,9 @@ linux_setup::SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp)
 }
 
 int last_capability() {
-    std::ifstream in("/proc/sys/kernel/cap_last_cap");
-    int last = 40;
-    in >> last;
-    return last;
+    std::string text;
+    if (!text::read_file("/proc/sys/kernel/cap_last_cap", text) || text.empty() || text[0] < '0' || text[0] > '9') return 40;
+    return std::atoi(text.c_str());
 }
 
 std::vector<std::string> process_environment(const spec::Spec& spec) {

@@ -9,6 +9,7 @@
 #include "crunlite/spec.hpp"
 #include "json_field.hpp"
 #include "validate.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::spec {
 namespace {
@@ -640,7 +641,8 @@ namespace {
 constexpr std::streamoff kMaxConfigSize = 16 << 20;
 constexpr int kMaxDepth = 64;
 
-nlohmann::json parse_config_json(std::istream& in) {
+template <typename Input>
+nlohmann::json parse_config_json(Input&& in) {
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(in, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
@@ -666,13 +668,12 @@ Spec parse_spec_or_throw(const nlohmann::json& json) {
 }  // namespace
 
 nlohmann::json read_config(const std::string& bundle_dir) {
-    std::string config_path = bundle_dir + "/config.json";
-    std::ifstream in(config_path);
-    if (!in) throw Error("open " + config_path, errno);
-    in.seekg(0, std::ios::end);
-    if (in.tellg() > kMaxConfigSize) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
-    in.seekg(0);
-    return parse_config_json(in);
+    std::string config_path = bundle_dir + "/config.json", content;
+    if (!text::read_file(config_path, content, size_t(kMaxConfigSize))) {
+        if (errno == EFBIG) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
+        throw Error("open " + config_path, errno);
+    }
+    return parse_config_json(content);
 }
 
 Spec parse_config(std::istream& in) { return parse_spec_or_throw(parse_config_json(in)); }

@@ -14,17 +14,16 @@
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/state.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::state {
 namespace {
 
 void make_dirs(const std::string& path, mode_t mode) {
     std::string partial = path.empty() || path[0] != '/' ? "." : "";
-    std::stringstream ss(path);
-    std::string part;
-    while (std::getline(ss, part, '/')) {
-        if (part.empty()) continue;
-        partial += "/" + part;
+    for (std::string_view part : text::split(path, '/')) {
+        partial += '/';
+        partial += part;
         if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) throw Error("mkdir " + partial, errno);
     }
 }
@@ -96,20 +95,17 @@ void validate_id(const std::string& id) {
 
 std::optional<uint64_t> live_process_start_time(int pid) {
     if (pid <= 0) return std::nullopt;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string stat;
-    if (!std::getline(in, stat)) return std::nullopt;
+    if (!text::read_file("/proc/" + std::to_string(pid) + "/stat", stat) || stat.empty()) return std::nullopt;
     auto close_paren = stat.rfind(')');  // the command name may itself hold spaces and ')'
-    if (close_paren == std::string::npos) return std::nullopt;
-    std::istringstream fields(stat.substr(close_paren + 2));
-    std::string field;
+    if (close_paren == std::string::npos || close_paren + 2 > stat.size()) return std::nullopt;
+    std::vector<std::string_view> fields = text::split(std::string_view(stat).substr(close_paren + 2), ' ');
+    // fields[0] is field 3 (the state), fields[19] field 22 (the start time)
+    if (fields.size() < 20 || fields[0] == "Z" || fields[0] == "X") return std::nullopt;
     uint64_t start_time = 0;
-    for (int index = 3; fields >> field; ++index) {
-        if (index == 3 && (field == "Z" || field == "X")) return std::nullopt;
-        if (index == 22) {
-            start_time = std::stoull(field);
-            break;
-        }
+    for (char c : fields[19]) {
+        if (c < '0' || c > '9') break;
+        start_time = start_time * 10 + uint64_t(c - '0');
     }
     return start_time;
 }

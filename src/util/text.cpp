@@ -1,0 +1,48 @@
+#include "text.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "crunlite/unique_fd.hpp"
+
+namespace crunlite::text {
+
+bool read_file(const std::string& path, std::string& out, size_t limit) {
+    out.clear();
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    char buffer[8192];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return false;
+        if (n == 0) return true;
+        if (out.size() + size_t(n) > limit) {
+            errno = EFBIG;
+            return false;
+        }
+        out.append(buffer, size_t(n));
+    }
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator) {
+    std::vector<std::string_view> parts;
+    while (!text.empty()) {
+        size_t end = text.find(separator);
+        std::string_view part = text.substr(0, end);
+        if (!part.empty()) parts.push_back(part);
+        if (end == std::string_view::npos) break;
+        text.remove_prefix(end + 1);
+    }
+    return parts;
+}
+
+bool has_item(std::string_view list, std::string_view token, char separator) {
+    for (std::string_view item : split(list, separator))
+        if (item == token) return true;
+    return false;
+}
+
+}  // namespace crunlite::text

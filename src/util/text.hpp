@@ -1,0 +1,21 @@
+// Small files and short lists read without iostreams: a stream costs a locale and a buffer
+// per use, which adds up on the path of a container start (mountinfo, /proc/<pid>/stat,
+// cgroup control files, config.json).
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crunlite::text {
+
+// The whole file (up to `limit` bytes, then false with errno EFBIG) into `out`; false with
+// errno set when it cannot be opened or read.
+bool read_file(const std::string& path, std::string& out, size_t limit = 1 << 20);
+
+// The pieces of `text` between `separator`s, empty ones dropped.
+std::vector<std::string_view> split(std::string_view text, char separator);
+
+// Whether `token` is one of the `separator`-separated items of `list`.
+bool has_item(std::string_view list, std::string_view token, char separator = ',');
+
+}  // namespace crunlite::text

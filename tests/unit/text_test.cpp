@@ -1,0 +1,51 @@
+// The stream-free readers used on the container start path (src/util/text.hpp).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "test_util.hpp"
+#include "util/text.hpp"
+
+using crunlite::text::has_item;
+using crunlite::text::read_file;
+using crunlite::text::split;
+
+TEST(TextSplit, DropsEmptyPieces) {
+    EXPECT_EQ(split("/crun-lite//abc/", '/'), (std::vector<std::string_view>{"crun-lite", "abc"}));
+    EXPECT_EQ(split("", ','), std::vector<std::string_view>{});
+    EXPECT_EQ(split(",,,", ','), std::vector<std::string_view>{});
+    EXPECT_EQ(split("a b  c", ' '), (std::vector<std::string_view>{"a", "b", "c"}));
+    EXPECT_EQ(split("one", ' '), std::vector<std::string_view>{"one"});
+}
+
+TEST(TextHasItem, MatchesWholeItemsOnly) {
+    EXPECT_TRUE(has_item("cpu,cpuacct", "cpuacct"));
+    EXPECT_TRUE(has_item("cpu,cpuacct", "cpu"));
+    EXPECT_FALSE(has_item("cpuacct", "cpu"));
+    EXPECT_FALSE(has_item("", "cpu"));
+    EXPECT_TRUE(has_item("name=systemd", "name=systemd"));
+}
+
+TEST(TextReadFile, ReadsWholeFilesAndHonoursTheLimit) {
+    char dir_template[] = "/tmp/crunlite-text-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    std::string dir = dir_template, path = dir + "/f", content(20000, 'x');
+    content += "\nend";
+    std::ofstream(path) << content;
+    std::string out;
+    ASSERT_TRUE(read_file(path, out));
+    EXPECT_EQ(out, content);  // more than one read(2) buffer
+    EXPECT_FALSE(read_file(path, out, 100));
+    EXPECT_EQ(errno, EFBIG);
+    EXPECT_FALSE(read_file(dir + "/missing", out));
+    EXPECT_EQ(errno, ENOENT);
+    ASSERT_TRUE(read_file("/proc/self/stat", out));  // procfs reports size 0: read until EOF
+    EXPECT_EQ(out.substr(0, std::to_string(getpid()).size() + 1), std::to_string(getpid()) + " ");
+    unlink(path.c_str());
+    rmdir(dir.c_str());
+}
