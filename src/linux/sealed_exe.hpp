@@ -2,8 +2,10 @@
 // made to execve /proc/self/exe, i.e. this binary, as the container's program; another
 // container process then reopens /proc/<pid>/exe for writing and overwrites the host's
 // runtime. Commands that enter containers therefore first re-execute themselves from a copy
-// that cannot be written: a sealed memfd holding the loaded part of the binary, or (where memfds
-// may not be executed) a read-only overlayfs over the binary's directory.
+// that cannot be written: a detached read-only bind mount of the binary itself, else a sealed
+// memfd holding the loaded part of the binary, else (where memfds may not be executed) a
+// read-only overlayfs over the binary's directory. The static build makes the bind mount even
+// earlier, at its ELF entry point (early_entry.cpp).
 // A binary that already sits on a read-only mount (a read-only /usr, or a read-only bind mount
 // of the file over itself) is safe as it is and costs nothing.
 #pragma once
