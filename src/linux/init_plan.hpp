@@ -46,6 +46,9 @@ struct InitPlan {
     // create: the v1 cgroups are made after clone; init receives their `tasks` files with
     // the CGROUPS message (sync.hpp) before it mounts anything.
     bool cgroups_after_go = false;
+    // The parent makes the cgroup mounts of the config's "cgroup" mount in init's cgroup
+    // namespace and sends them (CGROUPNS / CGROUP_MOUNTS in sync.hpp).
+    bool cgroup_mounts_from_parent = false;
 
     bool no_pivot = false;
     bool new_keyring = true;

@@ -21,6 +21,11 @@ void join_session_keyring();
 // it carries, then unshares the cgroup namespace (when the config asks for one).
 void enter_cgroups(const InitPlan& plan);
 
+// mounts.cpp, for the parent (CGROUP_MOUNTS in sync.hpp): one hierarchy's mount for a "cgroup"
+// mount, made in the caller's cgroup namespace; and the attributes a planned mount asks for.
+UniqueFd make_cgroup_mount(const cgroups::Hierarchy& hierarchy, uint64_t attrs, const std::string& json_path);
+uint64_t mount_attributes(const PlannedMount& m);
+
 // rootfs.cpp, mounts.cpp
 UniqueFd prepare_root(const InitPlan& plan);  // returns an O_PATH fd of the root mount
 void mount_all(const InitPlan& plan, int root_fd);

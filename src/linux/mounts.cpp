@@ -16,6 +16,7 @@
 #include "in_root.hpp"
 #include "init_steps.hpp"
 #include "mount_api.hpp"
+#include "sync.hpp"
 
 namespace crunlite::linux_setup {
 namespace {
@@ -127,13 +128,24 @@ std::vector<std::pair<std::string, std::string>> cgroup_v1_options(const cgroups
     return out;
 }
 
+}  // namespace
+
+UniqueFd make_cgroup_mount(const cgroups::Hierarchy& h, uint64_t attrs, const std::string& json_path) {
+    std::string what = json_path + " (" + h.name() + ")";
+    return h.unified ? make_filesystem("cgroup2", "cgroup", {}, attrs, what)
+                     : make_filesystem("cgroup", "cgroup", cgroup_v1_options(h), attrs, what);
+}
+
+uint64_t mount_attributes(const PlannedMount& m) { return m.options.attr_set | m.options.recursive_attr_set; }
+
+namespace {
+
 // "cgroup" mounts show the container's own cgroups. With a cgroup namespace they are real
 // cgroup mounts (rooted at the container's cgroup by the namespace); without one, or where
 // a user namespace may not mount cgroup v1, the container's directories are bind-mounted.
 void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
     const cgroups::Layout& layout = *plan.cgroup_layout;
-    const MountOptions& o = m.options;
-    uint64_t attrs = o.attr_set | o.recursive_attr_set;
+    uint64_t attrs = mount_attributes(m);
     if (plan.cgroup_dirs.empty()) {
         // No cgroups of its own (an unprivileged user's container): the host's tree, as it is.
         UniqueFd tree = clone_tree(AT_FDCWD, "/sys/fs/cgroup", true, m.json_path);
@@ -152,6 +164,21 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
     }
     UniqueFd tmpfs = make_filesystem("tmpfs", "tmpfs", {{"mode", "755"}}, attrs & ~uint64_t(MOUNT_ATTR_RDONLY), m.json_path);
     attach(tmpfs.get(), target_fd, m.json_path);
+    // The parent may have made the hierarchies' mounts already, in our cgroup namespace
+    // (only for the first "cgroup" mount of the config).
+    int made[kMaxPassedFds];
+    size_t made_count = 0;
+    static bool received = false;
+    if (plan.cgroup_mounts_from_parent && real_mounts && !received) {
+        received = true;
+        SyncMessage message;
+        if (!receive_sync_fds(plan.sync_fd, message, made, &made_count) || message.type != SyncType::cgroup_mounts) _exit(1);
+        if (made_count != layout.hierarchies.size()) {
+            for (size_t i = 0; i < made_count; ++i) ::close(made[i]);
+            throw Error(m.json_path + ": the runtime sent " + std::to_string(made_count) + " cgroup mounts for " +
+                        std::to_string(layout.hierarchies.size()) + " hierarchies");
+        }
+    }
     for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
         const cgroups::Hierarchy& h = layout.hierarchies[i];
         std::string name = h.name();
@@ -159,9 +186,10 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
         UniqueFd sub(::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!sub) throw Error(m.json_path + ": open " + name, errno);
         UniqueFd mnt;
-        if (real_mounts)
-            mnt = h.unified ? make_filesystem("cgroup2", "cgroup", {}, attrs, m.json_path + " (" + name + ")")
-                            : make_filesystem("cgroup", "cgroup", cgroup_v1_options(h), attrs, m.json_path + " (" + name + ")");
+        if (made_count)
+            mnt.reset(made[i]);
+        else if (real_mounts)
+            mnt = make_cgroup_mount(h, attrs, m.json_path);
         else {
             mnt = clone_tree(AT_FDCWD, plan.cgroup_dirs.at(i), false, m.json_path + " (" + name + ")");
             set_attributes(mnt.get(), attrs, 0, false, m.json_path + ".options");

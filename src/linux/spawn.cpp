@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -12,6 +13,7 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
+#include "init_steps.hpp"
 #include "sync.hpp"
 
 namespace crunlite::linux_setup {
@@ -133,6 +135,47 @@ void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fd
     std::vector<int> fds;
     for (auto& fd : tasks_fds) fds.push_back(fd.get());
     send_sync_fds(init.sync_fd(), SyncType::cgroups, fds.data(), fds.size());
+}
+
+namespace {
+
+// Enters a cgroup namespace (an open ns file) for as long as it lives, then goes back.
+class CgroupNamespaceVisit {
+public:
+    explicit CgroupNamespaceVisit(int target) : own_(::open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC)) {
+        if (!own_ || ::setns(target, CLONE_NEWCGROUP) != 0)
+            throw Error("enter the container's cgroup namespace to make its cgroup mounts", errno);
+    }
+    ~CgroupNamespaceVisit() { ::setns(own_.get(), CLONE_NEWCGROUP); }
+
+private:
+    UniqueFd own_;
+};
+
+}  // namespace
+
+void send_cgroup_mounts(InitProcess& init, const cgroups::Layout& layout, const PlannedMount& m) {
+    SyncMessage message;
+    for (;;) {
+        if (!receive_sync(init.sync_fd(), message)) return;
+        if (message.type == SyncType::cgroupns) break;
+        if (message.type == SyncType::pid) init.adopt(message.err);
+        else if (message.type == SyncType::error) throw Error(message.text);
+        else return;
+    }
+    // Init may have failed (and exited) right after it said so: its ERROR is still in the
+    // socket, for complete_handshake to report.
+    std::string path = "/proc/" + std::to_string(init.pid()) + "/ns/cgroup";
+    UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!target) return;
+    std::vector<UniqueFd> mounts;
+    {
+        CgroupNamespaceVisit visit(target.get());
+        for (auto& hierarchy : layout.hierarchies) mounts.push_back(make_cgroup_mount(hierarchy, mount_attributes(m), m.json_path));
+    }
+    std::vector<int> fds;
+    for (auto& fd : mounts) fds.push_back(fd.get());
+    send_sync_fds(init.sync_fd(), SyncType::cgroup_mounts, fds.data(), fds.size());
 }
 
 void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console,

@@ -48,6 +48,12 @@ void send_go(InitProcess& init);
 // Step 1' (create): the cgroups are ready; `tasks_fds` are v1 `tasks` files init writes "0" to.
 void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fds);
 
+// Step 1b' (plan.cgroup_mounts_from_parent): waits until init has its cgroup namespace, then
+// makes one detached mount per hierarchy inside it (for the config's "cgroup" mount `m`) and
+// sends them (step 1b''). Returns without sending when init died meanwhile: the handshake then
+// reports how.
+void send_cgroup_mounts(InitProcess& init, const cgroups::Layout& layout, const PlannedMount& m);
+
 // After GO: waits for READY, running `runtime_hooks` when init asks for them; throws with init's
 // own error message otherwise.
 // The pty master init sends with process.terminal lands in `console`.

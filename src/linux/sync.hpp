@@ -10,6 +10,11 @@
 //       |        |         | to join it, then unshares its cgroup namespace. init waits for it
 //       |        |         | after its other namespaces, before mounting: meanwhile the parent
 //       |        |         | makes the v1 cgroups and writes the device rules and limits
+//  1b'  | init   | CGROUPNS| (plan.cgroup_mounts_from_parent: a new cgroup namespace on cgroup v1,
+//       |        |         | no user namespace) init has unshared its cgroup namespace
+//  1b'' | parent | CGROUP_ | the mounts for /sys/fs/cgroup, one detached mount per hierarchy,
+//       |        | MOUNTS  | made by the parent inside init's cgroup namespace while init mounts
+//       |        |         | the rest; init attaches them (their making is off init's path)
 //  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
 //       |        |         | are in place, before pivot_root: the parent runs those hooks
 //  1b   | parent | DONE | they succeeded; init runs createContainer hooks itself
@@ -34,7 +39,7 @@
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8, cgroups = 9, start = 10, going = 11 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8, cgroups = 9, start = 10, going = 11, cgroupns = 12, cgroup_mounts = 13 };
 
 // The most descriptors one message carries.
 constexpr size_t kMaxPassedFds = 32;

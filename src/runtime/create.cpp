@@ -124,6 +124,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
 
     std::optional<cgroups::ContainerCgroup> cgroup;
     cgroups::CgroupEntry cgroup_entry;
+    const linux_setup::PlannedMount* cgroup_mount = nullptr;
     if (!rootless) {
         cgroup.emplace(layout, cgroup_path);
         cgroup->make(true);  // cgroup2: init is cloned straight into it
@@ -131,6 +132,12 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         cgroup_entry = cgroups::open_cgroup_entry(cgroup->dirs_of(true));
         plan_cgroup_entry(plan, cgroup_entry);
         plan.cgroups_after_go = true;
+        // On v1 with a new cgroup namespace (and no user namespace), the parent makes the
+        // /sys/fs/cgroup mounts while init mounts the rest.
+        for (auto& m : plan.mounts)
+            if (m.config->type == "cgroup" && !cgroup_mount) cgroup_mount = &m;
+        plan.cgroup_mounts_from_parent =
+            cgroup_mount && plan.new_cgroup_ns && !plan.in_user_ns && layout.mode != cgroups::Mode::v2;
         for (auto& d : cgroup->dirs_of(false)) plan.cgroup_tasks_paths.push_back(d + "/tasks");
     }
     plan.id = id;
@@ -163,6 +170,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.pid = init.pid();
     record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
     dir.save(record);
+    if (plan.cgroup_mounts_from_parent) linux_setup::send_cgroup_mounts(init, layout, *cgroup_mount);
     timer.mark("cgroups-state");
     UniqueFd console;
     linux_setup::complete_handshake(init, [&] {
