@@ -7,8 +7,10 @@ apt-get install -y -qq --no-install-recommends \
   build-essential cmake git pkg-config \
   nlohmann-json3-dev libcli11-dev libcap-dev libseccomp-dev libgtest-dev googletest \
   busybox-static python3 python3-pytest iproute2 util-linux procps gcc libc6-dev passwd \
-  man-db groff-base file debootstrap zstd clang libclang-rt-14-dev >/dev/null
+  man-db groff-base file debootstrap zstd clang libclang-rt-14-dev linux-perf e2fsprogs >/dev/null
 # man-db, groff-base, file, debootstrap and zstd: the packaging tests (tests/packaging/).
+# linux-perf and e2fsprogs: the hot-code list check (tests/bench/check-hot-text.sh) traces page
+# faults with perf on a loop-mounted ext4 image.
 # clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets that the ctest
 # test fuzz.bounded runs (tests/fuzz/run.sh); without clang that test is not registered at all.
 # The cgroup v2 guest (tests/vm/) and the conformance suite (tests/conformance/) install their own

@@ -20,6 +20,8 @@ namespace {
 
 bool has_controller(const Hierarchy& h, const std::string& controller) { return text::has_item(h.options, controller); }
 
+void rmdir_when_empty(const std::string& dir);
+
 std::string device_line(char type, const std::optional<int64_t>& major, const std::optional<int64_t>& minor,
                         const std::string& access) {
     auto number = [](const std::optional<int64_t>& n) { return n && *n >= 0 ? std::to_string(*n) : std::string("*"); };
@@ -104,7 +106,14 @@ std::vector<std::string> ContainerCgroup::dirs_of(bool unified) const {
 }
 
 ContainerCgroup::~ContainerCgroup() {
-    if (!created_.empty()) remove(created_);
+    // A failed create: deepest first, only what this object made, and never a walk of what is
+    // below (the shared parent it made may hold other containers' cgroups by now). Its own
+    // directories may still count an init just reaped for a moment.
+    for (auto dir = created_.rbegin(); dir != created_.rend(); ++dir) {
+        bool own = dir->size() >= relative_path_.size() && dir->compare(dir->size() - relative_path_.size(), std::string::npos, relative_path_) == 0;
+        if (own) rmdir_when_empty(*dir);
+        else ::rmdir(dir->c_str());
+    }
 }
 
 void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
@@ -114,8 +123,10 @@ void ContainerCgroup::apply_device_rules(const spec::Spec& spec) const {
         // Start from nothing, then add the allowed devices, so the result does not depend on the
         // parent. One write per rule, as the kernel takes them, through one open of each file.
         std::string allow_path = dirs_[i] + "/devices.allow", deny_path = dirs_[i] + "/devices.deny";
-        UniqueFd allow(::open(allow_path.c_str(), O_WRONLY | O_CLOEXEC)), deny(::open(deny_path.c_str(), O_WRONLY | O_CLOEXEC));
-        if (!allow || !deny) throw Error("open " + (allow ? deny_path : allow_path), errno);
+        UniqueFd allow(::open(allow_path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!allow) throw Error("open " + allow_path, errno);
+        UniqueFd deny(::open(deny_path.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!deny) throw Error("open " + deny_path, errno);
         auto write_rule = [](int fd, const std::string& path, const std::string& rule) {
             if (::write(fd, rule.data(), rule.size()) != ssize_t(rule.size()))
                 throw Error("write \"" + rule + "\" to " + path, errno, cgroup_write_hint(errno));

@@ -9,7 +9,8 @@ namespace crunlite::cgroups {
 Layout detect_layout() {
     Layout layout;
     std::string mountinfo;
-    if (!text::read_file("/proc/self/mountinfo", mountinfo)) throw Error("read /proc/self/mountinfo", errno);
+    // A busy host can have tens of thousands of mounts: no small limit here.
+    if (!text::read_file("/proc/self/mountinfo", mountinfo, size_t(256) << 20)) throw Error("read /proc/self/mountinfo", errno);
     bool have_v1 = false, have_v2 = false;
     for (std::string_view line : text::split(mountinfo, '\n')) {
         // mountinfo: id parent maj:min root mount-point options [optional...] - fstype source super-options

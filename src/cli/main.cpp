@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
     try {
         log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, globals.debug);
         // Commands that put a process of ours into a container run from a copy the container
-        // cannot write (CVE-2019-5736); main() normally did this already, before parsing.
+        // cannot write (CVE-2019-5736); the entry point or a constructor normally did this
+        // already, before parsing: this reports why it could not.
         const std::string& command = app.get_subcommands().at(0)->get_name();
         if (command == "create" || command == "run" || command == "exec") linux_setup::ensure_sealed_executable(argv);
         if (root_option->count() == 0) globals.root = default_root();

@@ -53,7 +53,8 @@ extern "C" void crunlite_early_reexec(long* stack) {
     if (!wanted) return;
     int exe = int(raw_syscall(SYS_open, reinterpret_cast<long>("/proc/self/exe"), O_RDONLY | O_CLOEXEC, 0, 0, 0));
     if (exe < 0) return;
-    int sealed = read_only_file(exe) || raw_syscall(SYS_fcntl, exe, F_GET_SEALS, 0, 0, 0) > 0;
+    long seals = raw_syscall(SYS_fcntl, exe, F_GET_SEALS, 0, 0, 0);
+    int sealed = read_only_file(exe) || (seals > 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL));
     raw_syscall(SYS_close, exe, 0, 0, 0, 0);
     if (sealed) return;  /* already running from a copy that cannot be written */
     int tree = int(raw_syscall(SYS_open_tree, AT_FDCWD, reinterpret_cast<long>("/proc/self/exe"), OPEN_TREE_CLONE | O_CLOEXEC, 0, 0));

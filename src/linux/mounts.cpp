@@ -173,7 +173,7 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
         received = true;
         SyncMessage message;
         if (!receive_sync_fds(plan.sync_fd, message, made, &made_count) || message.type != SyncType::cgroup_mounts) _exit(1);
-        if (made_count != layout.hierarchies.size()) {
+        if (made_count != 0 && made_count != layout.hierarchies.size()) {
             for (size_t i = 0; i < made_count; ++i) ::close(made[i]);
             throw Error(m.json_path + ": the runtime sent " + std::to_string(made_count) + " cgroup mounts for " +
                         std::to_string(layout.hierarchies.size()) + " hierarchies");

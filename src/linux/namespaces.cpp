@@ -52,6 +52,11 @@ void enter_cgroups(const InitPlan& plan) {
     int tasks[kMaxPassedFds];
     size_t count = 0;
     if (!receive_sync_fds(plan.sync_fd, message, tasks, &count) || message.type != SyncType::cgroups) _exit(1);  // the parent gave up
+    if (count != plan.cgroup_tasks_paths.size()) {
+        for (size_t i = 0; i < count; ++i) ::close(tasks[i]);
+        throw Error("join the container's cgroups: " + std::to_string(count) + " tasks files received for " +
+                    std::to_string(plan.cgroup_tasks_paths.size()) + " v1 hierarchies");
+    }
     cgroups::enter_v1_hierarchies(tasks, count, plan.cgroup_tasks_paths);
     if ((plan.unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
         throw Error("unshare the container's cgroup namespace", errno);

@@ -203,9 +203,10 @@ void try_sealed_executable_early(char** argv) {
 
 namespace {
 
-// Before the C++ run-time's own start-up (iostreams, locales) and ours: the first image does
-// nothing that the re-executed one would only repeat. glibc hands ELF constructors argc, argv
-// and envp.
+// Before the C++ run-time's static initialisation (iostreams, locales) and ours, in a static
+// build (a dynamic one has run its libraries' constructors by then): the first image does
+// little that the re-executed one would only repeat. glibc hands ELF constructors argc, argv
+// and envp. The static build's entry point (early_entry.cpp) usually got here first.
 __attribute__((constructor(101))) void reexec_sealed_before_static_init(int, char** argv, char**) {
     if (argv && argv[0]) try_sealed_executable_early(argv);
 }

@@ -131,10 +131,21 @@ void send_go(InitProcess& init) {
     send_sync(init.sync_fd(), SyncType::go);
 }
 
+namespace {
+
+// A send init cannot receive because it died is left to complete_handshake, which reports how;
+// any other failure would leave init waiting for good.
+void send_or_throw(InitProcess& init, SyncType type, const std::vector<int>& fds, const char* what) {
+    if (send_sync_fds(init.sync_fd(), type, fds.data(), fds.size()) || errno == EPIPE || errno == ECONNRESET) return;
+    throw Error(std::string("send ") + what + " to the container's init", errno);
+}
+
+}  // namespace
+
 void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fds) {
     std::vector<int> fds;
     for (auto& fd : tasks_fds) fds.push_back(fd.get());
-    send_sync_fds(init.sync_fd(), SyncType::cgroups, fds.data(), fds.size());
+    send_or_throw(init, SyncType::cgroups, fds, "its cgroups' tasks files");
 }
 
 namespace {
@@ -146,7 +157,10 @@ public:
         if (!own_ || ::setns(target, CLONE_NEWCGROUP) != 0)
             throw Error("enter the container's cgroup namespace to make its cgroup mounts", errno);
     }
-    ~CgroupNamespaceVisit() { ::setns(own_.get(), CLONE_NEWCGROUP); }
+    ~CgroupNamespaceVisit() {
+        // Hooks run later by this process would otherwise start in the container's namespace.
+        if (::setns(own_.get(), CLONE_NEWCGROUP) != 0) log::warning(std::string("return to the runtime's cgroup namespace: ") + strerror(errno));
+    }
 
 private:
     UniqueFd own_;
@@ -164,18 +178,17 @@ void send_cgroup_mounts(InitProcess& init, const cgroups::Layout& layout, const 
         else return;
     }
     // Init may have failed (and exited) right after it said so: its ERROR is still in the
-    // socket, for complete_handshake to report.
+    // socket, for complete_handshake to report. No mounts at all tells init to make them itself.
     std::string path = "/proc/" + std::to_string(init.pid()) + "/ns/cgroup";
     UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!target) return;
     std::vector<UniqueFd> mounts;
-    {
+    if (target) {
         CgroupNamespaceVisit visit(target.get());
         for (auto& hierarchy : layout.hierarchies) mounts.push_back(make_cgroup_mount(hierarchy, mount_attributes(m), m.json_path));
     }
     std::vector<int> fds;
     for (auto& fd : mounts) fds.push_back(fd.get());
-    send_sync_fds(init.sync_fd(), SyncType::cgroup_mounts, fds.data(), fds.size());
+    send_or_throw(init, SyncType::cgroup_mounts, fds, "its cgroup mounts");
 }
 
 void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console,

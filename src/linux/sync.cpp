@@ -83,6 +83,7 @@ bool receive_sync_fds(int fd, SyncMessage& message, int* fds, size_t* count) {
         n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     message.text[sizeof message.text - 1] = '\0';
+    bool truncated = n >= 0 && (msg.msg_flags & MSG_CTRUNC);  // descriptors the kernel could not hand over
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
         if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
         size_t n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -93,7 +94,7 @@ bool receive_sync_fds(int fd, SyncMessage& message, int* fds, size_t* count) {
             else ::close(passed);
         }
     }
-    return n >= ssize_t(offsetof(SyncMessage, text));
+    return !truncated && n >= ssize_t(offsetof(SyncMessage, text));
 }
 
 }  // namespace crunlite::linux_setup

@@ -169,6 +169,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
     record.pid = init.pid();
     record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
+    record.created = log::rfc3339_now();  // the container exists from here on
     dir.save(record);
     if (plan.cgroup_mounts_from_parent) linux_setup::send_cgroup_mounts(init, layout, *cgroup_mount);
     timer.mark("cgroups-state");

@@ -68,6 +68,8 @@ void start(const std::string& root, const std::string& id) {
 }
 
 void start_created_here(CreatedContainer& container) {
+    if (!container.record.has_process)
+        throw Error("cannot start a container without a process: its config.json has no .process");
     if (!linux_setup::send_sync(container.start_socket.get(), linux_setup::SyncType::start))
         throw Error("container init exited before it could start the process");
     linux_setup::SyncMessage reply;

@@ -8,9 +8,7 @@ set -euo pipefail
 build=${1:?usage: check-hot-text.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
-if ! command -v perf >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null
-fi
+command -v perf >/dev/null || { echo "check-hot-text: perf is missing (bash tests/install-deps.sh installs linux-perf)" >&2; exit 1; }
 fresh=$(mktemp /tmp/crun-lite-hot-text.XXXXXX)
 trap 'rm -f "$fresh"' EXIT
 python3 "$here/hot-text.py" "$build" "$fresh"

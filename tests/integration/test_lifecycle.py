@@ -60,6 +60,19 @@ def test_run_exit_status_is_the_containers(rt, make_bundle, new_id):
     assert rt.cli("state", cid).rc != 0
 
 
+@pytest.mark.parametrize("detach", [False, True])
+def test_run_of_a_config_without_process_is_refused_and_leaves_nothing(rt, make_bundle, new_id, detach):
+    # Such a container can be created (and deleted) but never started: `run` says so, as `start`
+    # does, and removes what its create made.
+    bundle = make_bundle(edit=lambda cfg: cfg.pop("process") and None)
+    cid = new_id()
+    r = rt.run(cid, bundle, *(["-d"] if detach else []))
+    assert r.rc != 0, r
+    assert len(r.err_lines) == 1 and "cannot start a container without a process" in r.err_lines[0], r
+    assert not os.path.exists(os.path.join(rt.root, cid))
+    assert cgroup_dirs_named(cid) == []
+
+
 def test_run_stdout_and_stderr_reach_the_caller(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", "echo to-stdout; echo to-stderr >&2"])
     r = rt.run(new_id(), bundle)
