@@ -14,7 +14,8 @@
 //       |        |         | no user namespace) init has unshared its cgroup namespace
 //  1b'' | parent | CGROUP_ | the mounts for /sys/fs/cgroup, one detached mount per hierarchy,
 //       |        | MOUNTS  | made by the parent inside init's cgroup namespace while init mounts
-//       |        |         | the rest; init attaches them (their making is off init's path)
+//       |        |         | the rest; init attaches them (their making is off init's path). None
+//       |        |         | at all (the parent could not reach the namespace): init makes them
 //  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
 //       |        |         | are in place, before pivot_root: the parent runs those hooks
 //  1b   | parent | DONE | they succeeded; init runs createContainer hooks itself
