@@ -91,6 +91,10 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     linux_setup::InitPlan plan = make_init_plan(spec, bundle, options, namespace_fds, clone_flags, join_pid_fd);
 
     timer.mark("state-dir-plan");
+    // A seccomp filter loaded before READY (without noNewPrivileges) would also judge the
+    // recvmsg/sendmsg of START and GOING: such a container keeps exec.fifo, whose open and write
+    // are what runc's init needs under the filter too.
+    if (spec.linux.seccomp && !spec.process->no_new_privileges) start_here = false;
     UniqueFd fifo;
     if (start_here) {
         plan.start_over_sync = true;  // `run`: started over the sync socket, no exec.fifo

@@ -21,7 +21,7 @@ void remove_stopped(state::ContainerDir& dir);
 
 // create, keeping the pty master for a foreground `run` when there is no --console-socket.
 // start_here (`run`): no exec.fifo; init waits for START on `start_socket` instead
-// (start_created_here).
+// (start_created_here). Ignored (a fifo, no socket) when seccomp is loaded before READY.
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
                                   bool foreground, bool start_here);
 

@@ -89,7 +89,8 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     CreatedContainer container = create_container(root, id, options, !detach, true);
     timer.mark("create");
     try {
-        start_created_here(container);
+        if (container.start_socket) start_created_here(container);
+        else start(root, id);
     } catch (...) {
         remove(root, id, true);
         throw;

@@ -242,6 +242,21 @@ def test_errno_rule_on_mkdir(rt, probe):
     assert not os.path.exists(os.path.join(bundle.rootfs, "tmp", "x"))
 
 
+@pytest.mark.parametrize("no_new_privileges", [False, True])
+def test_run_works_under_a_filter_that_denies_receiving_messages(rt, probe, no_new_privileges):
+    # Without noNewPrivileges the filter is loaded before init is started: `run` then starts it
+    # through exec.fifo (open and write), as `start` does, not over its sync socket, where init
+    # would have to receive START (recvmsg) under a filter that may deny it. With
+    # noNewPrivileges the filter is loaded right before execve.
+    profile = allow_all_but(seccomp_rule(["recvmsg", "recvfrom"], "SCMP_ACT_ERRNO", errno_ret=1))
+    bundle = probe_bundle(rt, probe, ["sh", "-c", "echo ran"], seccomp=profile,
+                          edit=lambda cfg: cfg["process"].update(noNewPrivileges=no_new_privileges))
+    cid = rt.new_id()
+    r = rt.run(cid, bundle)
+    assert r.rc == 0 and r.stdout == "ran\n", r
+    assert not os.path.exists(os.path.join(rt.root, cid))
+
+
 def test_argument_conditions_eq_and_masked_eq(rt, probe):
     personality = NR["personality"]
     profile = allow_all_but(
