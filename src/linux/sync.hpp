@@ -27,7 +27,8 @@
 //       |        |         | which sends the rest of the protocol; the first child exits
 //   2   | init   | READY   | root filesystem and process are set up; init now blocks opening
 //       |        |         | exec.fifo for writing, until `start` opens it for reading
-//  2a   | parent | START   | (`run` only: no exec.fifo) instead of the fifo: exec the process
+//  2a   | parent | START   | (`run` only: no exec.fifo, unless seccomp is loaded before READY)
+//       |        |         | instead of the fifo: exec the process
 //  2b   | init   | GOING   | (`run` only) the startContainer hooks passed: init execs now (the
 //       |        |         | byte `start` reads from the fifo otherwise)
 //  any  | init   | ERROR   | setup failed: errno plus a one-line message; init then exits
