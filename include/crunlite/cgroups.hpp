@@ -25,7 +25,7 @@ struct Layout {
 Layout detect_layout();
 
 // The cgroup path relative to each hierarchy's root: cgroupsPath when absolute; when relative,
-// under the runtime's own cgroup; when empty, "/crun-lite/<id>" (the parent is made once and kept).
+// under the runtime's own cgroup; when empty, "/crun-lite/<id>" (the parent goes with its last container).
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup);
 
 // v1 device-controller lines ("c 1:3 rwm") for the config's rules plus the standard devices
@@ -94,11 +94,10 @@ nlohmann::json stats(const std::vector<std::string>& dirs);
 uint64_t oom_kill_count(const std::vector<std::string>& dirs);
 
 // rmdir every directory and the cgroups below it; retries while the kernel still counts
-// exiting tasks. The shared "crun-lite" parent of default paths stays, as the state root does:
-// removing it with each last container cost a mkdir and an rmdir per hierarchy per container,
-// and made concurrent creates race its removal.
+// exiting tasks. The shared "crun-lite" parent of default paths goes with its last container.
 void remove(const std::vector<std::string>& dirs);
-// One rmdir per directory, no retries: false when any is still busy (tasks, or cgroups below).
+// One rmdir per directory (and the shared parent when it is the last), no retries: false when
+// any is still busy (tasks, or cgroups below).
 bool remove_if_empty(const std::vector<std::string>& dirs);
 
 }  // namespace crunlite::cgroups

@@ -69,7 +69,7 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
         dir += parts[i];
         int rc = ::mkdir(dir.c_str(), 0755);
         if (rc != 0 && errno == ENOENT && restarts++ < 100) {
-            // A failed create that had made the shared parent removed it just now: start over.
+            // The delete of the last container below the shared parent removed it just now: start over.
             dir = h.mount_point;
             i = size_t(-1);
             continue;
@@ -211,10 +211,21 @@ void rmdir_when_empty(const std::string& dir) {
 
 }  // namespace
 
+// The shared "crun-lite" parent of default paths goes with its last container (EBUSY while
+// another container is below it). A create racing this starts its path over (make_in).
+static void remove_shared_parent(const std::string& dir) {
+    auto slash = dir.rfind('/');
+    if (slash == std::string::npos) return;
+    std::string parent = dir.substr(0, slash);
+    if (parent.size() >= 10 && parent.compare(parent.size() - 10, 10, "/crun-lite") == 0) ::rmdir(parent.c_str());
+}
+
 bool remove_if_empty(const std::vector<std::string>& dirs) {
     bool removed_all = true;
-    for (auto& dir : dirs)
+    for (auto& dir : dirs) {
         if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) removed_all = false;  // EBUSY: tasks or child cgroups
+        else remove_shared_parent(dir);
+    }
     return removed_all;
 }
 
@@ -227,6 +238,7 @@ void remove(const std::vector<std::string>& dirs) {
             std::reverse(ordered.begin(), ordered.end());
             for (auto& sub : ordered) rmdir_when_empty(sub);
         }
+        remove_shared_parent(dir);
     }
 }
 

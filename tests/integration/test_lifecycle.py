@@ -73,6 +73,21 @@ def test_run_of_a_config_without_process_is_refused_and_leaves_nothing(rt, make_
     assert cgroup_dirs_named(cid) == []
 
 
+def test_shared_cgroup_parent_goes_with_the_last_container(rt, make_bundle, new_id):
+    import glob
+    others = glob.glob("/sys/fs/cgroup/*/crun-lite/*/")
+    assert others == [], f"containers of another test still exist: {others}"
+    first, second = new_id(), new_id()
+    bundle = make_bundle(args=["sh", "-c", "sleep 100"])
+    assert rt.run(first, bundle, "-d").rc == 0
+    assert rt.run(second, bundle, "-d").rc == 0
+    assert glob.glob("/sys/fs/cgroup/*/crun-lite")
+    assert rt.delete(first, force=True).rc == 0
+    assert glob.glob("/sys/fs/cgroup/*/crun-lite"), "removed while another container was below it"
+    assert rt.delete(second, force=True).rc == 0
+    assert glob.glob("/sys/fs/cgroup/*/crun-lite") == [], "the shared parent stayed on the host"
+
+
 def test_run_stdout_and_stderr_reach_the_caller(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", "echo to-stdout; echo to-stderr >&2"])
     r = rt.run(new_id(), bundle)
