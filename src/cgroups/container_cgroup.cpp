@@ -61,8 +61,16 @@ void ContainerCgroup::make(bool unified) {
 
 void ContainerCgroup::make_in(const Hierarchy& h) {
     std::vector<std::string_view> parts = text::split(relative_path_, '/');
+    const bool cpuset = !h.unified && has_controller(h, "cpuset");
+    static constexpr const char* kCpusetFiles[] = {"/cpuset.cpus", "/cpuset.mems"};
     std::string dir = h.mount_point;
+    std::string inherited[2];  // cpuset: the parent level's values, once read
     int restarts = 0;
+    auto start_over = [&] {
+        dir = h.mount_point;
+        inherited[0].clear();
+        inherited[1].clear();
+    };
     for (size_t i = 0; i < parts.size(); ++i) {
         std::string parent = dir;
         dir += '/';
@@ -70,7 +78,7 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
         int rc = ::mkdir(dir.c_str(), 0755);
         if (rc != 0 && errno == ENOENT && restarts++ < 100) {
             // The delete of the last container below the shared parent removed it just now: start over.
-            dir = h.mount_point;
+            start_over();
             i = size_t(-1);
             continue;
         }
@@ -80,20 +88,26 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
                         errno == EACCES || errno == EPERM ? "creating cgroups needs root (or a delegated cgroup): run as root, "
                                                            "or set .linux.cgroupsPath under a cgroup you own"
                                                          : "");
-        // A new v1 cpuset starts empty, and no task can join an empty cpuset. Checked for
-        // existing levels too: a concurrent create may have made one and not filled it yet.
-        if (!h.unified && has_controller(h, "cpuset")) {
-            bool vanished = false;
-            for (const char* file : {"/cpuset.cpus", "/cpuset.mems"}) {
-                if (!read_cgroup_line(dir + file).empty()) continue;
-                if (::access(dir.c_str(), F_OK) != 0) vanished = true;  // removed by a concurrent delete
-                else write_cgroup_file(dir + file, read_cgroup_line(parent + file));
-            }
-            if (vanished && restarts++ < 100) {
-                dir = h.mount_point;
-                i = size_t(-1);
+        if (!cpuset) continue;
+        // A new v1 cpuset starts empty, and no task can join an empty cpuset. A level that
+        // already existed is checked too: a concurrent create may have made it and not filled it
+        // yet. A level made just now is known to be empty, and gets its parent's values.
+        bool vanished = false;
+        for (int f = 0; f < 2 && !vanished; ++f) {
+            std::string own = rc == 0 ? std::string() : read_cgroup_line(dir + kCpusetFiles[f]);
+            if (!own.empty()) {
+                inherited[f] = std::move(own);
                 continue;
             }
+            if (inherited[f].empty()) inherited[f] = read_cgroup_line(parent + kCpusetFiles[f]);
+            int err = try_write_cgroup_file(dir + kCpusetFiles[f], inherited[f]);
+            if (err == ENOENT) vanished = true;  // removed by a concurrent delete
+            else if (err) throw Error("write \"" + inherited[f] + "\" to " + dir + kCpusetFiles[f], err, cgroup_write_hint(err));
+        }
+        if (vanished && restarts++ < 100) {
+            start_over();
+            i = size_t(-1);
+            continue;
         }
     }
 }
