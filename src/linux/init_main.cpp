@@ -68,14 +68,24 @@ void set_up_container(const InitPlan& plan) {
     set_names(spec);
     if (plan.new_keyring) join_session_keyring();
     timer.mark("network-names-keyring");
-    enter_cgroups(plan);
-    timer.mark("cgroups");
+    // The parent's bind mounts for /sys/fs/cgroup need no cgroup namespace: then init mounts
+    // while the parent still makes the v1 cgroups, and joins them after its mknods. Real
+    // cgroup mounts (cgroup v2) are made in the cgroup namespace, so it comes first.
+    bool join_cgroups_after_mounts = plan.cgroup_mounts_from_parent;
+    if (!join_cgroups_after_mounts) {
+        enter_cgroups(plan);
+        timer.mark("cgroups");
+    }
 
     UniqueFd root = prepare_root(plan);
     mount_all(plan, root.get());
     timer.mark("mounts");
     create_devices(plan, root.get());
     timer.mark("devices");
+    if (join_cgroups_after_mounts) {
+        enter_cgroups(plan);
+        timer.mark("cgroups");
+    }
     // The host's /proc still answers here, with init's pid as the host sees it.
     char self[32] = {};
     int host_pid = ::readlink("/proc/self", self, sizeof self - 1) > 0 ? atoi(self) : 0;

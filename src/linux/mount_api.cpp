@@ -83,6 +83,16 @@ void set_propagation(int mount_fd, uint64_t propagation, bool recursive, const s
         throw Error(what + ": set mount propagation", errno);
 }
 
+UniqueFd private_bind(const std::string& path, uint64_t attrs, const std::string& what) {
+    UniqueFd mnt = clone_tree(AT_FDCWD, path, false, what);
+    mount_attr attr{};
+    attr.attr_set = attrs;
+    attr.propagation = MS_PRIVATE;
+    if (::mount_setattr(mnt.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+        throw Error(what + ": set the options of the bind mount of " + path, errno);
+    return mnt;
+}
+
 void attach(int mount_fd, int target_fd, const std::string& what) {
     if (::move_mount(mount_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
         throw Error(what + ": attach mount", errno);

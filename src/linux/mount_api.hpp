@@ -26,6 +26,8 @@ UniqueFd clone_tree(int dirfd, const std::string& path, bool recursive, const st
 
 void set_attributes(int mount_fd, uint64_t set, uint64_t clear, bool recursive, const std::string& what);
 void set_propagation(int mount_fd, uint64_t propagation, bool recursive, const std::string& what);
+// A detached private bind mount of `path`, with mount attributes `attrs` (one mount_setattr).
+UniqueFd private_bind(const std::string& path, uint64_t attrs, const std::string& what);
 
 // Attaches a detached mount onto the object target_fd refers to.
 void attach(int mount_fd, int target_fd, const std::string& what);

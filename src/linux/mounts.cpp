@@ -164,16 +164,15 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
     }
     UniqueFd tmpfs = make_filesystem("tmpfs", "tmpfs", {{"mode", "755"}}, attrs & ~uint64_t(MOUNT_ATTR_RDONLY), m.json_path);
     attach(tmpfs.get(), target_fd, m.json_path);
-    // The parent may have made the hierarchies' mounts already, in our cgroup namespace
-    // (only for the first "cgroup" mount of the config).
+    // The parent makes the bind mounts for the config's first "cgroup" mount (CGROUP_MOUNTS).
     int made[kMaxPassedFds];
     size_t made_count = 0;
     static bool received = false;
-    if (plan.cgroup_mounts_from_parent && real_mounts && !received) {
+    if (plan.cgroup_mounts_from_parent && !received) {
         received = true;
         SyncMessage message;
         if (!receive_sync_fds(plan.sync_fd, message, made, &made_count) || message.type != SyncType::cgroup_mounts) _exit(1);
-        if (made_count != 0 && made_count != layout.hierarchies.size()) {
+        if (made_count != layout.hierarchies.size()) {
             for (size_t i = 0; i < made_count; ++i) ::close(made[i]);
             throw Error(m.json_path + ": the runtime sent " + std::to_string(made_count) + " cgroup mounts for " +
                         std::to_string(layout.hierarchies.size()) + " hierarchies");

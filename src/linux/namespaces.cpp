@@ -60,7 +60,6 @@ void enter_cgroups(const InitPlan& plan) {
     cgroups::enter_v1_hierarchies(tasks, count, plan.cgroup_tasks_paths);
     if ((plan.unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
         throw Error("unshare the container's cgroup namespace", errno);
-    if (plan.cgroup_mounts_from_parent && !send_sync(plan.sync_fd, SyncType::cgroupns)) _exit(1);
 }
 
 void continue_in_pid_namespace(const InitPlan& plan) {

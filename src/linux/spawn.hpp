@@ -45,14 +45,12 @@ UniqueFd make_user_namespace(const std::vector<spec::IdMapping>& uid_mappings, c
 
 // Step 1 of the protocol (sync.hpp): init may go on with its namespaces.
 void send_go(InitProcess& init);
-// Step 1' (create): the cgroups are ready; `tasks_fds` are v1 `tasks` files init writes "0" to.
+// Step 1'' (create): the cgroups are ready; `tasks_fds` are v1 `tasks` files init writes "0" to.
 void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fds);
 
-// Step 1b' (plan.cgroup_mounts_from_parent): waits until init has its cgroup namespace, then
-// makes one detached mount per hierarchy inside it (for the config's "cgroup" mount `m`) and
-// sends them (step 1b''). Returns without sending when init died meanwhile: the handshake then
-// reports how.
-void send_cgroup_mounts(InitProcess& init, const cgroups::Layout& layout, const PlannedMount& m);
+// Step 1' (plan.cgroup_mounts_from_parent): one detached bind mount of each of the container's
+// cgroup directories (in hierarchy order, for the config's "cgroup" mount `m`), sent to init.
+void send_cgroup_mounts(InitProcess& init, const std::vector<std::string>& cgroup_dirs, const PlannedMount& m);
 
 // After GO: waits for READY, running `runtime_hooks` when init asks for them; throws with init's
 // own error message otherwise.

@@ -5,17 +5,17 @@
 //  -----+--------+---------+---------------------------------------------------------------
 //   1   | parent | GO      | uid/gid maps are written (and, for exec, the cgroups joined): init
 //       |        |         | may create or join its namespaces (create: all but the cgroup one)
-//  1'   | parent | CGROUPS | (create, not rootless) the cgroups are made and configured; carries
-//       |        |         | the open `tasks` file of each v1 hierarchy, to which init writes "0"
-//       |        |         | to join it, then unshares its cgroup namespace. init waits for it
-//       |        |         | after its other namespaces, before mounting: meanwhile the parent
-//       |        |         | makes the v1 cgroups and writes the device rules and limits
-//  1b'  | init   | CGROUPNS| (plan.cgroup_mounts_from_parent: a new cgroup namespace on cgroup v1,
-//       |        |         | no user namespace) init has unshared its cgroup namespace
-//  1b'' | parent | CGROUP_ | the mounts for /sys/fs/cgroup, one detached mount per hierarchy,
-//       |        | MOUNTS  | made by the parent inside init's cgroup namespace while init mounts
-//       |        |         | the rest; init attaches them (their making is off init's path). None
-//       |        |         | at all (the parent could not reach the namespace): init makes them
+//  1'   | parent | CGROUP_ | (plan.cgroup_mounts_from_parent: cgroup v1 or hybrid, no user
+//       |        | MOUNTS  | namespace) the mounts for /sys/fs/cgroup: a detached bind mount of
+//       |        |         | the container's directory in each hierarchy; init attaches them at
+//       |        |         | the config's first "cgroup" mount. Sent as soon as the v1 cgroups
+//       |        |         | exist, while init mounts the rest
+//  1''  | parent | CGROUPS | (create, not rootless) the cgroups are made and their device rules
+//       |        |         | written; carries the open `tasks` file of each v1 hierarchy, to which
+//       |        |         | init writes "0" to join it, then unshares its cgroup namespace. With
+//       |        |         | step 1' init joins after its mounts and mknods; without, after its
+//       |        |         | other namespaces (a cgroup2 mount needs the cgroup namespace). The
+//       |        |         | limits are written after it
 //  1a   | init   | HOOKS   | (only when prestart/createRuntime hooks exist) namespaces and mounts
 //       |        |         | are in place, before pivot_root: the parent runs those hooks
 //  1b   | parent | DONE | they succeeded; init runs createContainer hooks itself
@@ -41,7 +41,7 @@
 
 namespace crunlite::linux_setup {
 
-enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8, cgroups = 9, start = 10, going = 11, cgroupns = 12, cgroup_mounts = 13 };
+enum class SyncType : uint32_t { none = 0, go = 1, ready = 2, error = 3, hooks = 4, done = 5, console = 6, seccomp = 7, pid = 8, cgroups = 9, start = 10, going = 11, cgroup_mounts = 13 };
 
 // The most descriptors one message carries.
 constexpr size_t kMaxPassedFds = 32;

@@ -136,12 +136,11 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         cgroup_entry = cgroups::open_cgroup_entry(cgroup->dirs_of(true));
         plan_cgroup_entry(plan, cgroup_entry);
         plan.cgroups_after_go = true;
-        // On v1 with a new cgroup namespace (and no user namespace), the parent makes the
-        // /sys/fs/cgroup mounts while init mounts the rest.
+        // On v1 (and no user namespace), the parent makes the /sys/fs/cgroup mounts while init
+        // mounts the rest.
         for (auto& m : plan.mounts)
             if (m.config->type == "cgroup" && !cgroup_mount) cgroup_mount = &m;
-        plan.cgroup_mounts_from_parent =
-            cgroup_mount && plan.new_cgroup_ns && !plan.in_user_ns && layout.mode != cgroups::Mode::v2;
+        plan.cgroup_mounts_from_parent = cgroup_mount && !plan.in_user_ns && layout.mode != cgroups::Mode::v2;
         for (auto& d : cgroup->dirs_of(false)) plan.cgroup_tasks_paths.push_back(d + "/tasks");
     }
     plan.id = id;
@@ -159,13 +158,17 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     finish_cgroup_entry(plan, cgroup_entry, init.pid());
     cgroup_entry = {};
     linux_setup::send_go(init);
-    // While init creates its namespaces: the v1 cgroup directories, the device rules and the
-    // limits; then init's pid goes into the state (so that even after a SIGKILL of this process
-    // `delete --force` finds it).
+    // While init creates its namespaces: the v1 cgroup directories, the bind mounts of them
+    // that init attaches at /sys/fs/cgroup, the device rules; then init's pid goes into the
+    // state (so that even after a SIGKILL of this process `delete --force` finds it).
     if (cgroup) {
         cgroup->make(false);
+        // Sent first: init attaches them while mounting, before it joins the cgroups.
+        if (plan.cgroup_mounts_from_parent) linux_setup::send_cgroup_mounts(init, cgroup->dirs(), *cgroup_mount);
+        // Before CGROUPS: init's mknods must not meet the moment between "deny all" and the
+        // allow rules. On v1 init makes them before it joins; on cgroup2 it is in its cgroup
+        // from clone on, and makes them once CGROUPS came.
         cgroup->apply_device_rules(spec);
-        if (spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
         // init joins them itself: only a thread writing "0" (itself) to `tasks` skips the
         // kernel's global threadgroup lock, whose write side waits for an RCU grace period
         // (often 10-30 ms); a pid written from here takes it.
@@ -175,7 +178,10 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
     record.created = log::rfc3339_now();  // the container exists from here on
     dir.save(record);
-    if (plan.cgroup_mounts_from_parent) linux_setup::send_cgroup_mounts(init, layout, *cgroup_mount);
+    // The limits while init mounts its root filesystem: they must bind the container's
+    // process, which init execs only after the handshake below (runc, too, sets them once
+    // init has joined).
+    if (cgroup && spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
     timer.mark("cgroups-state");
     UniqueFd console;
     linux_setup::complete_handshake(init, [&] {

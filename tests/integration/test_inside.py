@@ -326,6 +326,24 @@ def test_cgroup_mount_shows_the_containers_own_cgroups(rt, cgroupns):
     assert nested.strip() == "0", "the host's hierarchy is visible, not the container's cgroup"
 
 
+def test_cgroup_mounts_are_the_containers_own_directories(rt):
+    # The /sys/fs/cgroup/<hierarchy> mounts: each rooted at the container's cgroup ("/" seen
+    # from its cgroup namespace, as a fresh cgroup mount there would be), with the config's
+    # options, and in no peer group or master of the host's.
+    with open("/proc/self/mountinfo") as f:
+        host = {l.split()[4]: l for l in f.read().splitlines() if l.split()[4].startswith("/sys/fs/cgroup/")}
+    out = inside(rt, "grep ' /sys/fs/cgroup/' /proc/self/mountinfo")
+    lines = out.splitlines()
+    assert sorted(l.split()[4] for l in lines) == sorted(host), (out, sorted(host))
+    for line in lines:
+        fields = line.split(" - ")[0].split()
+        assert fields[3] == "/", line
+        assert {"ro", "nosuid", "nodev", "noexec"} <= set(fields[5].split(",")), line
+        host_groups = {o.split(":")[1] for o in host[fields[4]].split(" - ")[0].split()[6:]}
+        groups = {o.split(":")[1] for o in fields[6:]}
+        assert not (groups & host_groups), (line, host[fields[4]])
+
+
 def test_no_pivot(rt, make_bundle):
     bundle = make_bundle(args=["sh", "-c", "echo $$; ls /bin/busybox; grep -c ' / ' /proc/self/mountinfo"])
     out = inside(rt, None, bundle=bundle, flags=("--no-pivot",)).splitlines()
