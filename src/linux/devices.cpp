@@ -26,33 +26,55 @@ struct NodeRequest {
     std::string what;  // config field, for errors
 };
 
-void create_node(const InitPlan& plan, int root_fd, const NodeRequest& node) {
+// The directory nodes go in, opened once for a run of nodes in the same one (/dev).
+struct ParentDirectory {
+    std::string path;
+    UniqueFd fd;
+    bool owner_is_ours = false;  // new nodes get our uid and gid: no chown needed for 0:0
+};
+
+void create_node(const InitPlan& plan, int root_fd, const NodeRequest& node, ParentDirectory& parent) {
     auto [parent_path, name] = split_parent(node.path);
-    UniqueFd parent;
-    try {
-        // /dev itself must not be a symlink out of the root (CVE-2026-41579).
-        parent = make_directory_in_root(root_fd, parent_path);
-    } catch (const Error& e) {
-        throw Error(node.what + ": " + e.what());
+    if (!parent.fd || parent.path != parent_path) {
+        try {
+            // /dev itself must not be a symlink out of the root (CVE-2026-41579).
+            parent.fd = make_directory_in_root(root_fd, parent_path);
+        } catch (const Error& e) {
+            throw Error(node.what + ": " + e.what());
+        }
+        parent.path = parent_path;
+        struct stat dir{};
+        // A set-group-ID directory would give new nodes its group.
+        parent.owner_is_ours = ::fstat(parent.fd.get(), &dir) == 0 && !(dir.st_mode & S_ISGID);
     }
-    struct stat st{};
-    if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        if ((st.st_mode & S_IFMT) == node.type && st.st_rdev == node.device) return;  // already right
-        if (S_ISDIR(st.st_mode)) throw Error(node.what + ": " + node.path + " is a directory");
-        // Whatever the image put there (a file, a symlink) is replaced, never followed.
-        if (::unlinkat(parent.get(), name.c_str(), 0) != 0) throw Error(node.what + ": remove " + node.path, errno);
-    }
+    int at = parent.fd.get();
     if (plan.in_user_ns && node.type != S_IFIFO) {
-        UniqueFd placeholder(::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
+        struct stat st{};
+        if (::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if ((st.st_mode & S_IFMT) == node.type && st.st_rdev == node.device) return;  // already right
+            if (S_ISDIR(st.st_mode)) throw Error(node.what + ": " + node.path + " is a directory");
+            if (::unlinkat(at, name.c_str(), 0) != 0) throw Error(node.what + ": remove " + node.path, errno);
+        }
+        UniqueFd placeholder(::openat(at, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!placeholder) throw Error(node.what + ": create " + node.path, errno);
-        UniqueFd target(::openat(parent.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd target(::openat(at, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         UniqueFd host = clone_tree(AT_FDCWD, node.path, false, node.what);
         attach(host.get(), target.get(), node.what);
         return;
     }
-    if (::mknodat(parent.get(), name.c_str(), node.type | node.permissions, node.device) != 0)
-        throw Error(node.what + ": mknod " + node.path, errno);
-    if (::fchownat(parent.get(), name.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::mknodat(at, name.c_str(), node.type | node.permissions, node.device) != 0) {
+        struct stat st{};
+        if (errno != EEXIST || ::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            throw Error(node.what + ": mknod " + node.path, errno);
+        if ((st.st_mode & S_IFMT) == node.type && st.st_rdev == node.device) return;  // already right
+        if (S_ISDIR(st.st_mode)) throw Error(node.what + ": " + node.path + " is a directory");
+        // Whatever the image put there (a file, a symlink) is replaced, never followed.
+        if (::unlinkat(at, name.c_str(), 0) != 0) throw Error(node.what + ": remove " + node.path, errno);
+        if (::mknodat(at, name.c_str(), node.type | node.permissions, node.device) != 0)
+            throw Error(node.what + ": mknod " + node.path, errno);
+    }
+    bool owned = parent.owner_is_ours && node.uid == ::geteuid() && node.gid == ::getegid();
+    if (!owned && ::fchownat(at, name.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw Error(node.what + ": chown " + node.path, errno);
 }
 
@@ -68,17 +90,19 @@ void create_devices(const InitPlan& plan, int root_fd) {
             if (d.path == path) return true;
         return false;
     };
+    ParentDirectory parent;
     for (auto& d : standard) {
         std::string path = std::string("/dev/") + d.name;
         if (configured(path)) continue;  // linux.devices overrides the default node
-        create_node(plan, root_fd, {path, S_IFCHR, makedev(d.major, d.minor), 0666, 0, 0, "default device " + path});
+        create_node(plan, root_fd, {path, S_IFCHR, makedev(d.major, d.minor), 0666, 0, 0, "default device " + path}, parent);
     }
     for (size_t i = 0; i < spec.linux.devices.size(); ++i) {
         const spec::Device& d = spec.linux.devices[i];
         mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
         create_node(plan, root_fd,
                     {d.path, type, makedev(unsigned(d.major), unsigned(d.minor)), d.file_mode.value_or(0666) & 07777,
-                     d.uid.value_or(0), d.gid.value_or(0), ".linux.devices[" + std::to_string(i) + "]"});
+                     d.uid.value_or(0), d.gid.value_or(0), ".linux.devices[" + std::to_string(i) + "]"},
+                    parent);
     }
 
     UniqueFd dev = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);

@@ -34,6 +34,17 @@ UniqueFd make_directory_in_root(int root_fd, const std::string& path, mode_t mod
     if (dir) return dir;
     if (errno != ENOENT) throw Error("open " + path + " in the container's root", errno);
 
+    // Usually only the last component is missing (a mount point in a new /dev): make it in its
+    // in-root resolved parent and reopen it in-root. Anything else takes the walk below.
+    auto [parent_path, name] = split_parent(path);
+    if (!name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos) {
+        UniqueFd parent = open_in_root(root_fd, parent_path, O_PATH | O_DIRECTORY);
+        if (parent && ::mkdirat(parent.get(), name.c_str(), mode) == 0) {
+            dir = open_in_root(root_fd, path, O_PATH | O_DIRECTORY);
+            if (dir) return dir;
+        }
+    }
+
     // Walk from the root, creating what is missing one component at a time. Each new
     // component is made with mkdirat in its (in-root resolved) parent, then reopened
     // in-root, so a symlink swapped in by a racing process still cannot lead outside.
