@@ -110,7 +110,10 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     timer.mark("fifo");
     cgroups::Layout layout = cgroups::detect_layout();
     plan.cgroup_layout = &layout;
-    std::string cgroup_path = rootless ? "" : cgroups::resolve_cgroup_path(spec.linux.cgroups_path, id, own_cgroup());
+    // Our own cgroup matters only to a relative path.
+    const std::string& wanted_cgroup = spec.linux.cgroups_path;
+    bool relative_cgroup = !wanted_cgroup.empty() && wanted_cgroup[0] != '/';
+    std::string cgroup_path = rootless ? "" : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? own_cgroup() : "/");
 
     // Written now and again as the work goes on, so that even after a SIGKILL of this process
     // `delete --force` finds every cgroup and the init process to end.

@@ -175,9 +175,13 @@ Record read_record(std::istream& in, const std::string& id) {
 
 ContainerDir ContainerDir::create(const std::string& root, const std::string& id) {
     validate_id(id);
-    make_dirs(root, 0700);
     std::string path = root + "/" + id;
-    if (::mkdir(path.c_str(), 0700) != 0) {
+    int made = ::mkdir(path.c_str(), 0700);
+    if (made != 0 && errno == ENOENT) {  // the first container under this root
+        make_dirs(root, 0700);
+        made = ::mkdir(path.c_str(), 0700);
+    }
+    if (made != 0) {
         if (errno == EEXIST)
             throw Error("container with id exists: " + id, 0, "pick another ID, or `crun-lite delete " + id + "` the old one first");
         throw Error("mkdir " + path, errno);
