@@ -105,20 +105,26 @@ std::vector<bpf_insn> device_filter_program(const std::vector<spec::DeviceRule>&
 
 void attach_device_filter(const std::string& cgroup_dir, const std::vector<bpf_insn>& program) {
     static char license[] = "Apache-2.0";
-    char log[4096] = {};
     bpf_attr load{};
     load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
     load.insns = reinterpret_cast<uint64_t>(program.data());
     load.insn_cnt = uint32_t(program.size());
     load.license = reinterpret_cast<uint64_t>(license);
-    load.log_buf = reinterpret_cast<uint64_t>(log);
-    load.log_size = sizeof log;
-    load.log_level = 1;
+    // Without a log first: a kernel before 6.4 fails the whole load (ENOSPC) when the
+    // verifier's log outgrows its buffer, which a few dozen rules do. The log is asked for
+    // only to say why a load failed.
     UniqueFd prog(int(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load)));
     if (!prog) {
         int err = errno;
-        std::string detail = log;
+        std::vector<char> log(1 << 20);
+        load.log_buf = reinterpret_cast<uint64_t>(log.data());
+        load.log_size = uint32_t(log.size());
+        load.log_level = 1;
+        UniqueFd again(int(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load)));
+        std::string detail = again ? "" : std::string(log.data());
+        // The verifier's verdict is its last line.
         while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+        if (auto nl = detail.rfind('\n'); nl != std::string::npos) detail = detail.substr(nl + 1);
         throw Error(".linux.resources.devices: load the device filter" + (detail.empty() ? "" : " (" + detail.substr(0, 200) + ")"), err);
     }
     UniqueFd cgroup(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
