@@ -68,6 +68,7 @@ void mask_paths(const spec::Spec& spec, int root_fd) {
     struct stat st{};
     if (!null_device || ::fstat(null_device.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
         throw Error("the host's /dev/null is not the null device");
+    UniqueFd empty_directory;
     for (size_t i = 0; i < spec.linux.masked_paths.size(); ++i) {
         const std::string& path = spec.linux.masked_paths[i];
         std::string what = ".linux.maskedPaths[" + std::to_string(i) + "]";
@@ -77,9 +78,18 @@ void mask_paths(const spec::Spec& spec, int root_fd) {
             throw Error(what + ": open " + path, errno);
         }
         if (::fstat(target.get(), &st) != 0) throw Error(what + ": stat " + path, errno);
-        UniqueFd mask = S_ISDIR(st.st_mode) ? make_filesystem("tmpfs", "tmpfs", {}, MOUNT_ATTR_RDONLY, what)
-                                            : clone_tree(null_device.get(), "", false, what);
-        attach(mask.get(), target.get(), what);
+        if (!S_ISDIR(st.st_mode)) {
+            attach(clone_tree(null_device.get(), "", false, what).get(), target.get(), what);
+            continue;
+        }
+        // Directories get a read-only empty tmpfs: one instance, whose attached mount the
+        // others copy (a superblock fewer to make, and to tear down when the container ends).
+        if (empty_directory) {
+            attach(clone_tree(empty_directory.get(), "", false, what).get(), target.get(), what);
+            continue;
+        }
+        empty_directory = make_filesystem("tmpfs", "tmpfs", {}, MOUNT_ATTR_RDONLY, what);
+        attach(empty_directory.get(), target.get(), what);
     }
 }
 

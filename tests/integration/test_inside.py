@@ -191,17 +191,22 @@ def test_masked_paths(rt):
 
 
 def test_custom_masked_path_file_and_directory(rt, make_bundle):
+    # Masked directories share one read-only tmpfs: each is a copy of the first one's mount.
     def edit(cfg):
-        cfg["linux"]["maskedPaths"] += ["/etc/secret", "/etc/secretdir", "/does/not/exist"]
+        cfg["linux"]["maskedPaths"] = ["/etc/secret", "/etc/secretdir", "/does/not/exist", "/etc/otherdir"]
 
-    bundle = make_bundle(args=["sh", "-c", "cat /etc/secret | wc -c; ls -A /etc/secretdir | wc -l"], edit=edit)
+    bundle = make_bundle(args=["sh", "-c", "cat /etc/secret | wc -c; ls -A /etc/secretdir | wc -l; "
+                                           "ls -A /etc/otherdir | wc -l; touch /etc/otherdir/new 2>/dev/null || "
+                                           "echo refused; grep -c ' /etc/[a-z]*dir ro,' /proc/self/mountinfo"],
+                         edit=edit)
     with open(os.path.join(bundle.rootfs, "etc/secret"), "w") as f:
         f.write("password")
-    os.makedirs(os.path.join(bundle.rootfs, "etc/secretdir"))
-    with open(os.path.join(bundle.rootfs, "etc/secretdir/key"), "w") as f:
-        f.write("key")
+    for d in ("secretdir", "otherdir"):
+        os.makedirs(os.path.join(bundle.rootfs, "etc", d))
+        with open(os.path.join(bundle.rootfs, "etc", d, "key"), "w") as f:
+            f.write("key")
     out = inside(rt, None, bundle=bundle)
-    assert [l.strip() for l in out.splitlines()] == ["0", "0"]
+    assert [l.strip() for l in out.splitlines()] == ["0", "0", "0", "refused", "2"], out
 
 
 def test_readonly_paths(rt):
