@@ -4,7 +4,9 @@
 #   tests/bench/run-all.sh [CRUN_LITE [OUT_DIR]]
 #
 #   CRUN_LITE  the crun-lite binary (default: build/crun-lite of this checkout); build it with
-#              cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF && cmake --build build -j2
+#              cmake -S . -B build -DBUILD_TESTING=OFF && cmake --build build -j2
+#              (the default build type: cmake/hot-text.ld, which keeps the peak RSS low, is made
+#              for it)
 #   OUT_DIR    where the results go (default: build/bench-results of this checkout):
 #              benchmarks.md (table + machine), concurrency.png, concurrency.dat/.gp,
 #              results.json, samples.csv
@@ -38,7 +40,7 @@ out=${2:-$repo/build/bench-results}
 ((EUID == 0)) || die "must run as root (namespaces, cgroups)"
 [[ -x $crun_lite && -f $crun_lite ]] ||
   die "no crun-lite binary at $crun_lite; build it first:
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF && cmake --build build -j2"
+  cmake -S . -B build -DBUILD_TESTING=OFF && cmake --build build -j2"
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 need=()
