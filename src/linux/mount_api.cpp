@@ -98,4 +98,8 @@ void attach(int mount_fd, int target_fd, const std::string& what) {
         throw Error(what + ": attach mount", errno);
 }
 
+void attach_at(int mount_fd, int dir_fd, const std::string& name, const std::string& what) {
+    if (::move_mount(mount_fd, "", dir_fd, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) throw Error(what + ": attach mount", errno);
+}
+
 }  // namespace crunlite::linux_setup

@@ -31,5 +31,7 @@ UniqueFd private_bind(const std::string& path, uint64_t attrs, const std::string
 
 // Attaches a detached mount onto the object target_fd refers to.
 void attach(int mount_fd, int target_fd, const std::string& what);
+// Attaches it onto `name` in the directory dir_fd: only for a directory no one else can change.
+void attach_at(int mount_fd, int dir_fd, const std::string& name, const std::string& what);
 
 }  // namespace crunlite::linux_setup

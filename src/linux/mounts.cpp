@@ -182,8 +182,6 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
         const cgroups::Hierarchy& h = layout.hierarchies[i];
         std::string name = h.name();
         if (::mkdirat(tmpfs.get(), name.c_str(), 0755) != 0) throw Error(m.json_path + ": mkdir " + name, errno);
-        UniqueFd sub(::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!sub) throw Error(m.json_path + ": open " + name, errno);
         UniqueFd mnt;
         if (made_count)
             mnt.reset(made[i]);
@@ -193,7 +191,8 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
             mnt = clone_tree(AT_FDCWD, plan.cgroup_dirs.at(i), false, m.json_path + " (" + name + ")");
             set_attributes(mnt.get(), attrs, 0, false, m.json_path + ".options");
         }
-        attach(mnt.get(), sub.get(), m.json_path + " (" + name + ")");
+        // By name in the tmpfs made just above, which nothing else can reach yet.
+        attach_at(mnt.get(), tmpfs.get(), name, m.json_path + " (" + name + ")");
     }
     if (attrs & MOUNT_ATTR_RDONLY) set_attributes(tmpfs.get(), MOUNT_ATTR_RDONLY, 0, false, m.json_path);
 }
