@@ -15,6 +15,9 @@
 #ifndef CRUNLITE_VERSION
 #define CRUNLITE_VERSION "0.0.0"
 #endif
+#if __has_include("crunlite_commit.h")
+#include "crunlite_commit.h"  // generated at build time (cmake/Commit.cmake)
+#endif
 #ifndef CRUNLITE_COMMIT
 #define CRUNLITE_COMMIT "unknown"
 #endif
