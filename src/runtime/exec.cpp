@@ -9,7 +9,6 @@
 
 #include <fstream>
 
-#include "../cgroups/cgroup_file.hpp"
 #include "../linux/init_steps.hpp"
 #include "../linux/spawn.hpp"
 #include "crunlite/cgroups.hpp"
