@@ -57,8 +57,8 @@ public:
     // `container "ID" does not exist` when it was deleted meanwhile.
     static ContainerDir reopen(const std::string& root, const Record& record);
 
-    // Removes <root>/<id> when it holds no state file (a create killed before it wrote one),
-    // under the directory's lock so a create still at work is never disturbed.
+    // Removes <root>/<id> when it holds no state file, or an empty one (a create killed before
+    // it wrote one), under the directory's lock so a create still at work is never disturbed.
     static void remove_unrecorded(const std::string& root, const std::string& id);
 
     ContainerDir(ContainerDir&&) = default;

@@ -205,9 +205,10 @@ ContainerDir ContainerDir::open(const std::string& root, const std::string& id) 
         if (errno == ENOENT) throw NotFoundError(id);
         throw Error("open " + path, errno);
     }
-    // A concurrent delete may have removed it while we waited for the lock.
+    // A concurrent delete may have removed it while we waited for the lock; an empty one is
+    // what a create killed between creating and writing it leaves.
     std::ifstream in(path + "/state.json");
-    if (!in) throw NotFoundError(id);
+    if (!in || in.peek() == std::ifstream::traits_type::eof()) throw NotFoundError(id);
     ContainerDir dir(path, std::move(fd));
     dir.record_ = read_record(in, id);
     return dir;
@@ -233,7 +234,7 @@ void ContainerDir::remove_unrecorded(const std::string& root, const std::string&
     UniqueFd fd = lock_directory(path);
     if (!fd) return;
     struct stat st{};
-    if (::fstatat(fd.get(), "state.json", &st, 0) == 0) return;  // recorded after all: not ours to remove
+    if (::fstatat(fd.get(), "state.json", &st, 0) == 0 && st.st_size > 0) return;  // recorded after all: not ours to remove
     remove_tree_at(fd.get());
     ::rmdir(path.c_str());
 }
@@ -242,8 +243,31 @@ ContainerDir::~ContainerDir() {
     if (remove_on_destroy_ && fd_) remove();
 }
 
+namespace {
+
+// One page: a write within it is never cut short by a signal, so it lands whole or not at all.
+constexpr size_t kInPlaceLimit = 4096;
+
+}  // namespace
+
 void ContainerDir::save(const Record& record) {
-    write_file_atomically(path_ + "/state.json", record_to_json(record).dump(), 0600);
+    std::string content = record_to_json(record).dump();
+    // Every reader and writer of state.json holds the directory's lock (open, create, reopen),
+    // so it may be rewritten in place: no new inode per save, which on a journal-less ext4
+    // (this project's /run) costs a scan of every recently deleted inode of the group.
+    // Shorter content is padded with spaces, which JSON allows, so one write does.
+    if (content.size() <= kInPlaceLimit) {
+        UniqueFd file(::openat(fd_.get(), "state.json", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+        struct stat st{};
+        if (file && ::fstat(file.get(), &st) == 0 && S_ISREG(st.st_mode) && size_t(st.st_size) <= kInPlaceLimit) {
+            if (content.size() < size_t(st.st_size)) content.append(size_t(st.st_size) - content.size(), ' ');
+            if (::pwrite(file.get(), content.data(), content.size(), 0) != ssize_t(content.size()))
+                throw Error("write " + path_ + "/state.json", errno);
+            record_ = record;
+            return;
+        }
+    }
+    write_file_atomically(path_ + "/state.json", content, 0600);
     record_ = record;
 }
 

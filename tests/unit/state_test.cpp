@@ -444,6 +444,55 @@ TEST(ContainerDir, SaveThenOpenReadsTheRecordBack) {
     expect_same(opened.record(), r);
 }
 
+// Saves rewrite the one state.json in place (all of its readers hold the lock): no new inode,
+// and shorter content is padded so that one write replaces the old content whole.
+TEST(ContainerDir, SavesRewriteTheSameFileInPlace) {
+    TempDir tmp;
+    Record small = record_for("c1", 7, 8);
+    struct stat first {}, second {};
+    {
+        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+        Record big = record_for("c1", 123456, 987654321);
+        big.annotations["note"] = std::string(1000, 'x');
+        dir.save(big);
+        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &first), 0);
+        dir.save(small);
+        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &second), 0);
+        dir.keep();
+    }
+    EXPECT_EQ(second.st_ino, first.st_ino);
+    EXPECT_EQ(second.st_size, first.st_size);  // padded, not truncated
+    expect_same(ContainerDir::open(tmp.path(), "c1").record(), small);
+}
+
+// Past one page a write could be cut short by a signal: then a new file replaces the old one.
+TEST(ContainerDir, ALargeStateIsReplacedWhole) {
+    TempDir tmp;
+    Record large = record_for("c1", 2, 2);
+    large.annotations["note"] = std::string(5000, 'y');
+    struct stat first {}, second {};
+    {
+        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+        dir.save(record_for("c1", 1, 1));
+        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &first), 0);
+        dir.save(large);
+        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &second), 0);
+        dir.keep();
+    }
+    EXPECT_NE(second.st_ino, first.st_ino);
+    expect_same(ContainerDir::open(tmp.path(), "c1").record(), large);
+}
+
+// An empty state.json is what a create killed between creating and writing it leaves.
+TEST(ContainerDir, EmptyStateFileIsNoRecord) {
+    TempDir tmp;
+    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
+    std::ofstream(tmp / "c1/state.json").close();
+    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
+    ContainerDir::remove_unrecorded(tmp.path(), "c1");
+    EXPECT_FALSE(fs::exists(tmp / "c1"));
+}
+
 TEST(ContainerDir, OpenedDirectoryIsNotRemovedOnDestruction) {
     TempDir tmp;
     {
