@@ -14,7 +14,8 @@ Benchmarks (names for BENCHES / SKIP_<NAME>=1):
   rss    peak RSS (ru_maxrss of the runtime's wait4, via /usr/bin/time) of `run`, and of
          /bin/true as a check of the method
   conc   N containers `run` at once (N from CONC_LEVELS), wall time from the first launch to
-         the last exit, CONC_REPS repetitions per point and runtime
+         the last exit, CONC_REPS repetitions per point and runtime (at least 9 below N=100,
+         where a batch takes milliseconds and one hiccup would move the scaling factor)
   vm     `run` of the same bundle, crun-lite against crun, inside a pure cgroup v2 guest
          (tests/vm/run-in-v2-vm.sh; qemu, usually TCG emulation)
 
@@ -345,6 +346,30 @@ def measure(contenders, n, warmup, what):
     return samples
 
 
+def cpu_busy_fraction(interval):
+    """The share of all CPUs' time spent on anything but idle/iowait over `interval` seconds."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + v[4], sum(v[:8])  # idle + iowait, user..steal
+    idle0, total0 = sample()
+    time.sleep(interval)
+    idle1, total1 = sample()
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+def settle(max_s=15.0, busy=0.10, interval=0.1):
+    """Waits until the CPUs are idle (at most `busy` for two samples in a row), at most max_s.
+    A batch of hundreds of containers leaves the kernel seconds of work: network namespaces and
+    cgroups are torn down by kernel workers after the processes are gone. The next batch, of
+    either runtime, should not pay for the previous one's. Returns the time waited."""
+    t0 = time.monotonic()
+    calm = 0
+    while time.monotonic() - t0 < max_s and calm < 2:
+        calm = calm + 1 if cpu_busy_fraction(interval) <= busy else 0
+    return time.monotonic() - t0
+
+
 def cpu_pressure():
     """The `some` line of /proc/pressure/cpu: {avg10, avg60, avg300} in %."""
     try:
@@ -544,16 +569,19 @@ def bench_conc(h, runtimes, bundle, levels, reps):
     for n in levels:
         t_start = time.monotonic()
         result[n] = {rt.name: {"total_s": [], "failures": []} for rt in runtimes}
-        for rep in range(reps):
+        for rep in range(reps if n >= 100 else max(reps, 9)):
             for rt in runtimes:
                 check_stop()
+                waited = settle()
+                if waited > 1:
+                    log(f"concurrency N={n} rep {rep} {rt.name}: waited {waited:.1f} s for the CPUs to go idle")
                 secs, failures = batch(rt, n, f"{n}r{rep}")
                 result[n][rt.name]["total_s"].append(secs)
                 result[n][rt.name]["failures"].extend(failures)
                 if failures:
                     log(f"concurrency N={n} rep {rep}: {len(failures)} {rt.name} failure(s), "
                         f"first: {failures[0]}")
-        log(f"concurrency N={n}: {reps} reps x {len(runtimes)} runtimes in "
+        log(f"concurrency N={n}: {len(result[n][runtimes[0].name]['total_s'])} reps x {len(runtimes)} runtimes in "
             f"{time.monotonic() - t_start:.1f} s")
     return result
 
@@ -814,7 +842,6 @@ def build_report(res, cfg):
     if "conc" in b:
         c = b["conc"]
         levels = sorted(int(n) for n in c["points"])
-        reps = c["reps"]
         L.append("")
         L.append(f"| Concurrent `run`s (N) | Reps | crun-lite total (s) | crun-lite per container "
                  f"(ms) | runc total (s) | runc per container (ms) | Ratio (total) "
@@ -824,7 +851,7 @@ def build_report(res, cfg):
             p = c["points"][str(n)]
             cl, rc = p["crun-lite"], p["runc"]
             mcl, mrc = statistics.median(cl["total_s"]), statistics.median(rc["total_s"])
-            L.append(f"| {n} | {reps} | {mcl:.2f} | {mcl / n * 1000:.1f} | {mrc:.2f} "
+            L.append(f"| {n} | {len(cl['total_s'])} | {mcl:.2f} | {mcl / n * 1000:.1f} | {mrc:.2f} "
                      f"| {mrc / n * 1000:.1f} | {mcl / mrc:.2f} "
                      f"| {len(cl['failures'])} / {len(rc['failures'])} |")
         if len(levels) >= 2:
@@ -936,7 +963,7 @@ def plot_concurrency(res, outdir):
         f.write(f"""# gnuplot {os.path.basename(gp)} (from {os.path.basename(dat)}, written by bench.py)
 set terminal pngcairo size 1200,500 font ",10"
 set output "concurrency.png"
-set multiplot layout 1,2 title "N containers run at once (crun-lite run / runc run), median of {c['reps']} reps, bars min-max ({res['machine']['nproc']} CPUs)"
+set multiplot layout 1,2 title "N containers run at once (crun-lite run / runc run), medians of {c['reps']}+ reps, bars min-max ({res['machine']['nproc']} CPUs)"
 set logscale x
 set xrange [{levels[0] / 1.6:g}:{levels[-1] * 1.6:g}]
 set xtics ({", ".join(str(n) for n in levels)})
