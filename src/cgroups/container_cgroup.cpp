@@ -231,7 +231,12 @@ static void remove_shared_parent(const std::string& dir) {
     auto slash = dir.rfind('/');
     if (slash == std::string::npos) return;
     std::string parent = dir.substr(0, slash);
-    if (parent.size() >= 10 && parent.compare(parent.size() - 10, 10, "/crun-lite") == 0) ::rmdir(parent.c_str());
+    if (parent.size() < 10 || parent.compare(parent.size() - 10, 10, "/crun-lite") != 0) return;
+    // A cgroup directory counts 2 links plus one per child cgroup. With other containers below
+    // it, an rmdir would only take the kernel's global cgroup mutex to say EBUSY, which hundreds
+    // of concurrent deletes queue for; the last container's own stat sees 2 and removes it.
+    struct stat st{};
+    if (::stat(parent.c_str(), &st) == 0 && st.st_nlink <= 2) ::rmdir(parent.c_str());
 }
 
 bool remove_if_empty(const std::vector<std::string>& dirs) {

@@ -22,7 +22,7 @@ Benchmarks (names for BENCHES / SKIP_<NAME>=1):
 Environment (defaults in brackets):
   RUNS [100]  WARMUP [5]               timed / untimed runs per runtime for run, cycle, exec, rss
   BENCHES [run,cycle,exec,rss,conc,vm]  or SKIP_RUN=1, SKIP_CYCLE=1, ..., SKIP_VM=1
-  CONC_LEVELS ["10 100 500"]  CONC_REPS [3]
+  CONC_LEVELS ["10 100 500"]  CONC_REPS [5]
   VM_RUNS [30]  VM_WARMUP [3]  VM_TIMEOUT [900 s]  VM_MEM [1024 MiB]
   RUNC [runc in PATH]  CRUN [crun in PATH]  UNSHARE [unshare in PATH]  GNU_TIME [/usr/bin/time]
 
@@ -1026,7 +1026,7 @@ def config(args):
     return {
         "argv": args.orig_argv, "benches": benches,
         "runs": env_int("RUNS", 100), "warmup": env_int("WARMUP", 5, 0),
-        "conc_levels": levels, "conc_reps": env_int("CONC_REPS", 3),
+        "conc_levels": levels, "conc_reps": env_int("CONC_REPS", 5),
         "vm_runs": env_int("VM_RUNS", 30), "vm_warmup": env_int("VM_WARMUP", 3, 0),
         "vm_timeout": env_int("VM_TIMEOUT", 900), "vm_mem": env_int("VM_MEM", 1024, 256),
     }

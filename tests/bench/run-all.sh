@@ -20,7 +20,7 @@
 #   RUNS [100] WARMUP [5]                  per runtime, for run, cycle, exec and rss
 #   BENCHES [run,cycle,exec,rss,conc,vm]  or SKIP_RUN=1 SKIP_CYCLE=1 SKIP_EXEC=1 SKIP_RSS=1
 #                                         SKIP_CONC=1 SKIP_VM=1
-#   CONC_LEVELS ["10 100 500"] CONC_REPS [3]
+#   CONC_LEVELS ["10 100 500"] CONC_REPS [5]
 #   VM_RUNS [30] VM_WARMUP [3] VM_TIMEOUT [900] VM_MEM [1024]
 #   RUNC CRUN UNSHARE GNU_TIME            other binaries than the ones in PATH
 # Needs root. Takes 2-5 minutes with the defaults on a 2-CPU machine (the VM part about 40 s).
