@@ -140,9 +140,9 @@ uint64_t mount_attributes(const PlannedMount& m) { return m.options.attr_set | m
 
 namespace {
 
-// "cgroup" mounts show the container's own cgroups. With a cgroup namespace they are real
-// cgroup mounts (rooted at the container's cgroup by the namespace); without one, or where
-// a user namespace may not mount cgroup v1, the container's directories are bind-mounted.
+// "cgroup" mounts show the container's own cgroups. On cgroup2 with a cgroup namespace they
+// are real cgroup mounts (rooted at the container's cgroup by the namespace); otherwise the
+// container's directories are bind-mounted (by the runtime on v1 without a user namespace).
 void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
     const cgroups::Layout& layout = *plan.cgroup_layout;
     uint64_t attrs = mount_attributes(m);
@@ -153,7 +153,11 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
         attach(tree.get(), target_fd, m.json_path);
         return;
     }
-    bool real_mounts = plan.new_cgroup_ns && (layout.mode == cgroups::Mode::v2 || !plan.in_user_ns);
+    // Real cgroup mounts need init inside its cgroups and cgroup namespace. With the runtime's
+    // mounts (CGROUP_MOUNTS) init joins only after mounting: any other cgroup mount is a bind
+    // of the container's own directories too, never the view from the host's namespace.
+    bool real_mounts = plan.new_cgroup_ns && (layout.mode == cgroups::Mode::v2 || !plan.in_user_ns) &&
+                       !plan.cgroup_mounts_from_parent;
 
     if (layout.mode == cgroups::Mode::v2) {
         UniqueFd mnt = real_mounts ? make_filesystem("cgroup2", "cgroup", {}, attrs, m.json_path)

@@ -349,6 +349,17 @@ def test_cgroup_mounts_are_the_containers_own_directories(rt):
         assert not (groups & host_groups), (line, host[fields[4]])
 
 
+def test_a_second_cgroup_mount_shows_the_containers_own_cgroups_too(rt):
+    # Only the first "cgroup" mount comes from the runtime: a later one is made by init, which
+    # must not show the host's hierarchy either (init joins its cgroups after mounting).
+    def edit(cfg):
+        cfg["mounts"].append({"destination": "/cg2", "type": "cgroup", "source": "cgroup",
+                              "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]})
+
+    out = inside(rt, "ls /cg2/memory | grep -c '^crun-lite$'; grep -c ' /cg2/memory ' /proc/self/mountinfo; true", edit=edit)
+    assert out.split() == ["0", "1"], out
+
+
 def test_no_pivot(rt, make_bundle):
     bundle = make_bundle(args=["sh", "-c", "echo $$; ls /bin/busybox; grep -c ' / ' /proc/self/mountinfo"])
     out = inside(rt, None, bundle=bundle, flags=("--no-pivot",)).splitlines()
