@@ -1,0 +1,101 @@
+// A container's Record and its JSON form, the ID rule and the liveness of its init process.
+#include <climits>
+
+#include <algorithm>
+#include <limits>
+
+#include "crunlite/error.hpp"
+#include "crunlite/state.hpp"
+#include "util/text.hpp"
+
+namespace crunlite::state {
+namespace {
+
+// nlohmann converts a float to an integer type with a plain cast, undefined behaviour when the
+// value does not fit ("pid": 1e300): a record's numbers must be integers within their type.
+template <typename T>
+T integer_member(const nlohmann::json& j, const char* key) {
+    const nlohmann::json& v = j.at(key);
+    bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+                : v.is_number_integer() && v.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                      (std::is_unsigned_v<T> || v.get<int64_t>() <= int64_t(std::numeric_limits<T>::max()));
+    if (!fits) throw nlohmann::json::type_error::create(302, std::string(key) + " must be an integer that fits its type", &v);
+    return v.get<T>();
+}
+
+}  // namespace
+
+const char* status_name(Status status) {
+    switch (status) {
+        case Status::creating: return "creating";
+        case Status::created: return "created";
+        case Status::running: return "running";
+        case Status::paused: return "paused";
+        case Status::stopped: return "stopped";
+    }
+    return "unknown";
+}
+
+void validate_id(const std::string& id) {
+    auto allowed = [](char c) { return isalnum((unsigned char)c) || c == '_' || c == '+' || c == '-' || c == '.'; };
+    // The ID names the state directory and the cgroup directories: one path component.
+    if (id.size() > NAME_MAX)
+        throw Error("invalid container ID: " + std::to_string(id.size()) + " characters, at most " + std::to_string(NAME_MAX) +
+                    " (it names a directory)");
+    if (id.empty() || id == "." || id == ".." || !std::all_of(id.begin(), id.end(), allowed))
+        throw Error("invalid container ID " + nlohmann::json(id).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) +
+                    ": only letters, digits and _ + - . are allowed");
+}
+
+std::optional<uint64_t> live_process_start_time(int pid) {
+    if (pid <= 0) return std::nullopt;
+    std::string stat;
+    if (!text::read_file("/proc/" + std::to_string(pid) + "/stat", stat) || stat.empty()) return std::nullopt;
+    auto close_paren = stat.rfind(')');  // the command name may itself hold spaces and ')'
+    if (close_paren == std::string::npos || close_paren + 2 > stat.size()) return std::nullopt;
+    std::vector<std::string_view> fields = text::split(std::string_view(stat).substr(close_paren + 2), ' ');
+    // fields[0] is field 3 (the state), fields[19] field 22 (the start time)
+    if (fields.size() < 20 || fields[0] == "Z" || fields[0] == "X") return std::nullopt;
+    uint64_t start_time = 0;
+    for (char c : fields[19]) {
+        if (c < '0' || c > '9') break;
+        start_time = start_time * 10 + uint64_t(c - '0');
+    }
+    return start_time;
+}
+
+nlohmann::json record_to_json(const Record& r) {
+    return {{"id", r.id},           {"pid", r.pid},         {"pid_start_time", r.pid_start_time},
+            {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
+            {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
+            {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process}};
+}
+
+Record record_from_json(const nlohmann::json& j) {
+    Record r;
+    r.id = j.at("id").get<std::string>();
+    r.pid = integer_member<int>(j, "pid");
+    r.pid_start_time = integer_member<uint64_t>(j, "pid_start_time");
+    r.bundle = j.at("bundle").get<std::string>();
+    r.rootfs = j.at("rootfs").get<std::string>();
+    r.created = j.at("created").get<std::string>();
+    r.owner = j.value("owner", "");
+    r.oci_version = j.value("oci_version", "");
+    r.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    r.cgroup_dirs = j.value("cgroup_dirs", std::vector<std::string>{});
+    r.hooks = j.value("hooks", nlohmann::json::object());
+    r.has_process = j.value("has_process", true);
+    return r;
+}
+
+Record read_record(std::istream& in, const std::string& id) {
+    try {
+        nlohmann::json json;
+        in >> json;
+        return record_from_json(json);
+    } catch (const nlohmann::json::exception&) {
+        throw Error("container \"" + id + "\" does not exist (its state file is unreadable)");
+    }
+}
+
+}  // namespace crunlite::state
