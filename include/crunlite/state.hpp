@@ -1,6 +1,10 @@
-// Container state on disk: <root>/<id>/ (0700) holds state.json and, until `start`,
-// exec.fifo. Every command on one ID holds an exclusive flock on that directory.
+// Container state on disk: one file, <root>/<id> (0600), holds the state JSON and is the
+// container's lock: every command on one ID holds an exclusive flock on it. Until `start`, a
+// created container also has a fifo, <root>/:exec.fifo.<random>, named in its record. IDs never
+// hold ':', so these names cannot collide with a container's.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <istream>
 #include <map>
@@ -31,11 +35,12 @@ struct Record {
     std::vector<std::string> cgroup_dirs;  // absolute host paths, one per hierarchy
     nlohmann::json hooks = nlohmann::json::object();  // the config's hooks, for poststart/poststop
     bool has_process = true;  // false: config.json had no process, and `start` must refuse
+    std::string exec_fifo;    // a created container's fifo, a name under the root; empty for `run`
 };
 
 nlohmann::json record_to_json(const Record& record);
 Record record_from_json(const nlohmann::json& json);
-// A state.json as ContainerDir::open reads it: JSON, then record_from_json. Throws
+// A state file as StateFile::open reads it: JSON, then record_from_json. Throws
 // Error("container \"ID\" does not exist (its state file is unreadable)") for anything else.
 Record read_record(std::istream& in, const std::string& id);
 
@@ -45,41 +50,47 @@ void validate_id(const std::string& id);
 // Reads /proc/<pid>/stat: start time in clock ticks, or nullopt when the pid is gone or a zombie.
 std::optional<uint64_t> live_process_start_time(int pid);
 
-class ContainerDir {
+class StateFile {
 public:
-    // mkdir <root>/<id> and lock it; the directory is removed on destruction unless keep() is called.
-    static ContainerDir create(const std::string& root, const std::string& id);
-    // Lock an existing container; throws `container "ID" does not exist`.
-    static ContainerDir open(const std::string& root, const std::string& id);
+    // Creates <root>/<id>, empty, and locks it; it is removed on destruction unless keep() is called.
+    static StateFile create(const std::string& root, const std::string& id);
+    // Locks an existing container; throws `container "ID" does not exist`.
+    static StateFile open(const std::string& root, const std::string& id);
 
     // Locks a container this process has just created, taking `record` as its state: only
-    // create writes state.json, so `run` need not read back what it wrote. Throws
+    // create writes the state, so `run` need not read back what it wrote. Throws
     // `container "ID" does not exist` when it was deleted meanwhile.
-    static ContainerDir reopen(const std::string& root, const Record& record);
+    static StateFile reopen(const std::string& root, const Record& record);
 
-    // Removes <root>/<id> when it holds no state file, or an empty one (a create killed before
-    // it wrote one), under the directory's lock so a create still at work is never disturbed.
+    // Removes <root>/<id> when it is empty (a create killed before it recorded anything), under
+    // its lock so a create still at work is never disturbed.
     static void remove_unrecorded(const std::string& root, const std::string& id);
 
-    ContainerDir(ContainerDir&&) = default;
-    ContainerDir& operator=(ContainerDir&&) = default;
-    ~ContainerDir();
+    StateFile(StateFile&&) = default;
+    StateFile& operator=(StateFile&&) = default;
+    ~StateFile();
 
     const std::string& path() const { return path_; }
-    std::string fifo_path() const { return path_ + "/exec.fifo"; }
     const Record& record() const { return record_; }
     void save(const Record& record);
+    // Makes the fifo that `start` opens, named in record.exec_fifo, and saves the record.
+    void make_exec_fifo(Record& record);
+    // The fifo's path while the record names one, otherwise "".
+    std::string fifo_path() const;
     Status status() const;
     // The runtime-spec state object with runc's extra fields (rootfs, created, owner).
     nlohmann::json state_json() const;
 
     void keep() { remove_on_destroy_ = false; }
-    void remove();  // delete the directory and all it holds
+    void remove();  // the state file, the fifo and an unfinished replacement
 
 private:
-    ContainerDir(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+    StateFile(std::string path, UniqueFd fd, ino_t inode) : path_(std::move(path)), fd_(std::move(fd)), inode_(inode) {}
+    static StateFile lock_existing(const std::string& root, const std::string& id);
+    void replace_whole(const std::string& content);
     std::string path_;
     UniqueFd fd_;
+    ino_t inode_;  // the state file's, which names an unfinished replacement
     Record record_;
     bool remove_on_destroy_ = false;
 };

@@ -48,7 +48,7 @@ void add_delete(CLI::App& app, Globals& globals, Action& action) {
     cmd->add_flag("-f,--force", *force, "SIGKILL the container first if it is still running or paused");
     cmd->add_option("id", *id, "container ID")->required()->type_name(kContainer);
     document(cmd, {.text = "delete removes a stopped or created container (with --force also a running or paused one, "
-                           "killed first): the processes left in its cgroups, its cgroups and its state directory, then "
+                           "killed first): the processes left in its cgroups, its cgroups and its state file, then "
                            "runs the poststop hooks (a failing one is a warning). With --force, a container that does not "
                            "exist is not an error."});
     cmd->callback([=, &globals, &action] {

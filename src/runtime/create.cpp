@@ -1,5 +1,5 @@
 // `create`: from bundle to an init process blocked on exec.fifo. Every resource made on
-// the way (state dir, cgroups, init) is owned by an RAII object until the very end, so a
+// the way (state file, cgroups, init) is owned by an RAII object until the very end, so a
 // failure at any step leaves nothing behind.
 #include <fcntl.h>
 
@@ -85,29 +85,17 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     timer.mark("parse");
     bool rootless = ::geteuid() != 0;
     if (rootless) check_rootless(spec);
-    state::ContainerDir dir = state::ContainerDir::create(root, id);
+    state::StateFile state_file = state::StateFile::create(root, id);
     std::vector<UniqueFd> namespace_fds;
     int clone_flags = 0, join_pid_fd = -1;
     linux_setup::InitPlan plan = make_init_plan(spec, bundle, options, namespace_fds, clone_flags, join_pid_fd);
 
-    timer.mark("state-dir-plan");
+    timer.mark("plan");
     // A seccomp filter loaded before READY (without noNewPrivileges) would also judge the
     // recvmsg/sendmsg of START and GOING: such a container keeps exec.fifo, whose open and write
     // are what runc's init needs under the filter too.
     if (spec.linux.seccomp && !spec.process->no_new_privileges) start_here = false;
-    UniqueFd fifo;
-    if (start_here) {
-        plan.start_over_sync = true;  // `run`: started over the sync socket, no exec.fifo
-    } else {
-        // Writable by whichever uid the container process ends up with (the umask would narrow it).
-        if (::mkfifo(dir.fifo_path().c_str(), 0622) != 0 || ::chmod(dir.fifo_path().c_str(), 0622) != 0)
-            throw Error("mkfifo " + dir.fifo_path(), errno);
-        fifo.reset(::open(dir.fifo_path().c_str(), O_PATH | O_CLOEXEC));
-        if (!fifo) throw Error("open " + dir.fifo_path(), errno);
-        plan.fifo_fd = fifo.get();
-    }
-
-    timer.mark("fifo");
+    plan.start_over_sync = start_here;  // `run`: started over the sync socket, no exec.fifo
     cgroups::Layout layout = cgroups::detect_layout();
     plan.cgroup_layout = &layout;
     // Our own cgroup matters only to a relative path.
@@ -127,7 +115,15 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.hooks = hooks::to_json(spec.hooks);
     record.has_process = has_process;
     if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
-    dir.save(record);
+    state_file.save(record);
+    UniqueFd fifo;
+    if (!start_here) {
+        state_file.make_exec_fifo(record);
+        fifo.reset(::open(state_file.fifo_path().c_str(), O_PATH | O_CLOEXEC));
+        if (!fifo) throw Error("open " + state_file.fifo_path(), errno);
+        plan.fifo_fd = fifo.get();
+    }
+    timer.mark("state-fifo");
 
     std::optional<cgroups::ContainerCgroup> cgroup;
     cgroups::CgroupEntry cgroup_entry;
@@ -180,7 +176,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.pid = init.pid();
     record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
     record.created = log::rfc3339_now();  // the container exists from here on
-    dir.save(record);
+    state_file.save(record);
     // The limits while init mounts its root filesystem: they must bind the container's
     // process, which init execs only after the handshake below (runc, too, sets them once
     // init has joined).
@@ -204,13 +200,13 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (record.pid != init.pid()) {  // init handed over to a child in its pid namespace
         record.pid = init.pid();
         record.pid_start_time = state::live_process_start_time(init.pid()).value_or(0);
-        dir.save(record);
+        state_file.save(record);
     }
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(init.pid()));
 
     timer.mark("state-write");
     log::debug("create phases: " + timer.summary());
-    dir.keep();
+    state_file.keep();
     if (cgroup) cgroup->keep();
     UniqueFd start_socket = start_here ? init.take_sync() : UniqueFd();
     return {init.release(), std::move(record), std::move(console), std::move(start_socket)};

@@ -9,9 +9,9 @@ namespace crunlite::runtime {
 
 void events(const std::string& root, const std::string& id, bool stats_once, int interval_ms, std::ostream& out) {
     auto record = [&] {
-        state::ContainerDir dir = state::ContainerDir::open(root, id);
-        if (dir.status() == state::Status::stopped) throw Error("container not running");
-        return dir.record();
+        state::StateFile state_file = state::StateFile::open(root, id);
+        if (state_file.status() == state::Status::stopped) throw Error("container not running");
+        return state_file.record();
     };
     state::Record r = record();
     auto emit = [&](const char* type, const nlohmann::json& data) {

@@ -94,11 +94,11 @@ spec::Process process_from_flags(const spec::Spec& container, const ExecOptions&
 }  // namespace
 
 int exec(const std::string& root, const std::string& id, const ExecOptions& options) {
-    std::optional<state::ContainerDir> dir = state::ContainerDir::open(root, id);
-    state::Status status = dir->status();
+    std::optional<state::StateFile> state_file = state::StateFile::open(root, id);
+    state::Status status = state_file->status();
     if (status == state::Status::stopped) throw Error("cannot exec in a stopped container");
     if (status == state::Status::paused && !options.ignore_paused) throw Error("cannot exec in a paused container");
-    state::Record record = dir->record();
+    state::Record record = state_file->record();
 
     spec::Spec container = spec::load_bundle(record.bundle);
     spec::Spec spec = container;
@@ -175,7 +175,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     }
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(process.pid()));
     int pid = process.release();
-    dir.reset();  // unlock: the container may be signalled or deleted while this process runs
+    state_file.reset();  // unlock: the container may be signalled or deleted while this process runs
     if (options.detach) return 0;
     int exit_status = wait_forwarding_signals(pid, console.get());
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);

@@ -16,8 +16,8 @@ struct CreatedContainer {
 };
 
 // The end of `delete` for a container whose init has exited: cgroups (ending what outlived
-// init), poststop hooks, the state directory.
-void remove_stopped(state::ContainerDir& dir);
+// init), poststop hooks, the state file.
+void remove_stopped(state::StateFile& dir);
 
 // create, keeping the pty master for a foreground `run` when there is no --console-socket.
 // start_here (`run`): no exec.fifo; init waits for START on `start_socket` instead

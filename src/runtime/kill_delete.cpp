@@ -21,8 +21,8 @@
 namespace crunlite::runtime {
 namespace {
 
-void signal_container(const state::ContainerDir& dir, int signal, bool all) {
-    const state::Record& r = dir.record();
+void signal_container(const state::StateFile& state_file, int signal, bool all) {
+    const state::Record& r = state_file.record();
     if (all) {
         for (int pid : cgroups::pids_in(r.cgroup_dirs))
             if (::kill(pid, signal) != 0 && errno != ESRCH) throw Error("kill pid " + std::to_string(pid), errno);
@@ -66,41 +66,41 @@ int parse_signal(const std::string& text) {
 }
 
 void kill(const std::string& root, const std::string& id, int signal, bool all) {
-    state::ContainerDir dir = state::ContainerDir::open(root, id);
-    if (dir.status() == state::Status::stopped) throw Error("container not running");
-    signal_container(dir, signal, all);
+    state::StateFile state_file = state::StateFile::open(root, id);
+    if (state_file.status() == state::Status::stopped) throw Error("container not running");
+    signal_container(state_file, signal, all);
 }
 
 void remove(const std::string& root, const std::string& id, bool force) {
-    std::optional<state::ContainerDir> opened;
+    std::optional<state::StateFile> opened;
     try {
-        opened.emplace(state::ContainerDir::open(root, id));
+        opened.emplace(state::StateFile::open(root, id));
     } catch (const NotFoundError&) {
         if (!force) throw;
         // Callers clean up with `delete --force` and expect success when it is gone; a directory
         // without a state file is what a create killed right after mkdir leaves: remove it.
-        state::ContainerDir::remove_unrecorded(root, id);
+        state::StateFile::remove_unrecorded(root, id);
         return;
     }
-    state::ContainerDir& dir = *opened;
-    state::Status status = dir.status();
+    state::StateFile& state_file = *opened;
+    state::Status status = state_file.status();
     if (status == state::Status::running || status == state::Status::paused) {
         if (!force)
             throw Error("cannot delete container " + id + " that is not stopped: " + state::status_name(status));
     }
     if (status != state::Status::stopped) {
         // A created container has no user program yet: deleting it just ends init, as runc does.
-        signal_container(dir, SIGKILL, true);
+        signal_container(state_file, SIGKILL, true);
         // Frozen tasks cannot act on SIGKILL until they are thawed.
-        if (status == state::Status::paused) cgroups::set_frozen(dir.record().cgroup_dirs, false);
-        wait_for_exit(dir.record().pid);
+        if (status == state::Status::paused) cgroups::set_frozen(state_file.record().cgroup_dirs, false);
+        wait_for_exit(state_file.record().pid);
     }
-    remove_stopped(dir);
+    remove_stopped(state_file);
 }
 
-void remove_stopped(state::ContainerDir& dir) {
+void remove_stopped(state::StateFile& state_file) {
     PhaseTimer timer;
-    const state::Record& r = dir.record();
+    const state::Record& r = state_file.record();
     // Usually nothing is left in the cgroups once init is gone (a pid namespace ends with its
     // init), and one rmdir each does. Otherwise processes outlived init (no pid namespace of
     // its own): end them, then remove the trees.
@@ -113,7 +113,7 @@ void remove_stopped(state::ContainerDir& dir) {
     std::vector<spec::Hook> poststop = hooks::from_json(r.hooks).poststop;
     if (!poststop.empty())
         hooks::run_warning_on_failure(poststop, "poststop", hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));
-    dir.remove();
+    state_file.remove();
     timer.mark("hooks-state");
     log::debug("container " + r.id + " deleted: " + timer.summary());
 }

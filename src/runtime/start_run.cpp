@@ -19,15 +19,15 @@
 namespace crunlite::runtime {
 namespace {
 
-void release_init(const state::ContainerDir& dir) {
+void release_init(const state::StateFile& state_file) {
     // The pidfd first: once the fifo is open, init may exec, run a short program, exit and be
     // reaped by its subreaper before we look, and its byte in the fifo then still says it started.
-    UniqueFd init(int(::syscall(SYS_pidfd_open, dir.record().pid, 0)));
-    if (!init) throw Error("container init (pid " + std::to_string(dir.record().pid) + ") is gone", errno);
+    UniqueFd init(int(::syscall(SYS_pidfd_open, state_file.record().pid, 0)));
+    if (!init) throw Error("container init (pid " + std::to_string(state_file.record().pid) + ") is gone", errno);
     // Non-blocking open: it never waits for a writer, and init, blocked in its own open
     // for writing, goes on as soon as this one exists.
-    UniqueFd fifo(::open(dir.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) throw Error("open " + dir.fifo_path(), errno);
+    UniqueFd fifo(::open(state_file.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw Error("open " + state_file.fifo_path(), errno);
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {init.get(), POLLIN, 0}};
     char byte;
     for (;;) {
@@ -40,7 +40,7 @@ void release_init(const state::ContainerDir& dir) {
             throw Error("container init exited before it could start the process");
         }
     }
-    ::unlink(dir.fifo_path().c_str());
+    ::unlink(state_file.fifo_path().c_str());
 }
 
 // Only when there are any: the state JSON they get on stdin costs a serialisation.
@@ -53,18 +53,18 @@ void run_poststart_hooks(const state::Record& r) {
 }  // namespace
 
 void start(const std::string& root, const std::string& id) {
-    state::ContainerDir dir = state::ContainerDir::open(root, id);
-    switch (dir.status()) {
+    state::StateFile state_file = state::StateFile::open(root, id);
+    switch (state_file.status()) {
         case state::Status::created:
-            if (!dir.record().has_process)
+            if (!state_file.record().has_process)
                 throw Error("cannot start a container without a process: its config.json has no .process");
             break;
         case state::Status::stopped: throw Error("cannot start a container that has stopped");
         case state::Status::running: throw Error("cannot start an already running container");
-        default: throw Error(std::string("cannot start a container in the ") + state::status_name(dir.status()) + " state");
+        default: throw Error(std::string("cannot start a container in the ") + state::status_name(state_file.status()) + " state");
     }
-    release_init(dir);
-    run_poststart_hooks(dir.record());
+    release_init(state_file);
+    run_poststart_hooks(state_file.record());
 }
 
 void start_created_here(CreatedContainer& container) {
@@ -103,8 +103,8 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
         try {
             // Init has exited and been reaped: the container is stopped, unless a `delete`
             // from elsewhere got there first.
-            state::ContainerDir dir = state::ContainerDir::reopen(root, container.record);
-            remove_stopped(dir);
+            state::StateFile state_file = state::StateFile::reopen(root, container.record);
+            remove_stopped(state_file);
         } catch (const NotFoundError&) {
         } catch (const Error& e) {
             log::warning("delete after run: " + std::string(e.what()));

@@ -7,8 +7,8 @@
 namespace crunlite::runtime {
 
 void update(const std::string& root, const std::string& id, const nlohmann::json& json, const std::string& json_path) {
-    state::ContainerDir dir = state::ContainerDir::open(root, id);
-    if (dir.status() == state::Status::stopped) throw Error("container not running");
+    state::StateFile state_file = state::StateFile::open(root, id);
+    if (state_file.status() == state::Status::stopped) throw Error("container not running");
     spec::Resources resources;
     try {
         resources = spec::parse_resources(json, json_path);
@@ -17,17 +17,17 @@ void update(const std::string& root, const std::string& id, const nlohmann::json
     }
     if (!resources.devices.empty()) throw Error(json_path + ".devices: device rules cannot be changed by update");
     cgroups::Layout layout = cgroups::detect_layout();
-    if (layout.hierarchies.size() != dir.record().cgroup_dirs.size())
+    if (layout.hierarchies.size() != state_file.record().cgroup_dirs.size())
         throw Error("the host's cgroup hierarchies changed since the container was created");
     if (resources.memory && resources.memory->check_before_update && resources.memory->limit && *resources.memory->limit > 0) {
         // checkBeforeUpdate: refuse a memory limit below what the container already uses.
-        auto stats = cgroups::stats(dir.record().cgroup_dirs);
+        auto stats = cgroups::stats(state_file.record().cgroup_dirs);
         uint64_t usage = stats["memory"]["usage"].value("usage", uint64_t(0));
         if (usage > uint64_t(*resources.memory->limit))
             throw Error(json_path + ".memory.limit: the container uses " + std::to_string(usage) + " bytes, more than the new limit " +
                         std::to_string(*resources.memory->limit) + " (checkBeforeUpdate)");
     }
-    cgroups::apply_resources(layout, dir.record().cgroup_dirs, resources, json_path);
+    cgroups::apply_resources(layout, state_file.record().cgroup_dirs, resources, json_path);
 }
 
 }  // namespace crunlite::runtime

@@ -38,10 +38,10 @@ const char* status_name(Status status) {
 
 void validate_id(const std::string& id) {
     auto allowed = [](char c) { return isalnum((unsigned char)c) || c == '_' || c == '+' || c == '-' || c == '.'; };
-    // The ID names the state directory and the cgroup directories: one path component.
+    // The ID names the state file and the cgroup directories: one path component.
     if (id.size() > NAME_MAX)
         throw Error("invalid container ID: " + std::to_string(id.size()) + " characters, at most " + std::to_string(NAME_MAX) +
-                    " (it names a directory)");
+                    " (it names a file)");
     if (id.empty() || id == "." || id == ".." || !std::all_of(id.begin(), id.end(), allowed))
         throw Error("invalid container ID " + nlohmann::json(id).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) +
                     ": only letters, digits and _ + - . are allowed");
@@ -68,7 +68,8 @@ nlohmann::json record_to_json(const Record& r) {
     return {{"id", r.id},           {"pid", r.pid},         {"pid_start_time", r.pid_start_time},
             {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
             {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
-            {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process}};
+            {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process},
+            {"exec_fifo", r.exec_fifo}};
 }
 
 Record record_from_json(const nlohmann::json& j) {
@@ -85,6 +86,10 @@ Record record_from_json(const nlohmann::json& j) {
     r.cgroup_dirs = j.value("cgroup_dirs", std::vector<std::string>{});
     r.hooks = j.value("hooks", nlohmann::json::object());
     r.has_process = j.value("has_process", true);
+    r.exec_fifo = j.value("exec_fifo", "");
+    // A name under the root, as make_exec_fifo gives it: never a path that could lead elsewhere.
+    if (r.exec_fifo.find('/') != std::string::npos || (!r.exec_fifo.empty() && r.exec_fifo[0] != ':'))
+        throw nlohmann::json::type_error::create(302, "exec_fifo must be a name under the root", &j);
     return r;
 }
 

@@ -1,5 +1,5 @@
-// libFuzzer target: state.json bytes -> state::Record, exactly as ContainerDir::open reads them
-// (state::read_record). A Record that reads back must also survive what ContainerDir::save does
+// libFuzzer target: state.json bytes -> state::Record, exactly as StateFile::open reads them
+// (state::read_record). A Record that reads back must also survive what StateFile::save does
 // with it: record_to_json, dump, and reading that again gives the same record.
 //
 // Anything but a crunlite::Error escaping is a bug, as are ASan/UBSan reports.

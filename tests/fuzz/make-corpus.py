@@ -6,7 +6,7 @@
 config/: `crun-lite spec` and `spec --rootless` output, that config with seccomp profiles
 (/work/shared/fixtures/ when present), hooks, mounts, resources, user/time namespaces, the
 process fields, bare --process and --resources objects, and some bad ones.
-state/: the state.json files `crun-lite create` writes for a few of those configs (busybox
+state/: the state files `crun-lite create` writes for a few of those configs (busybox
 rootfs), plus a few damaged ones.
 """
 import copy
@@ -194,7 +194,7 @@ def states(rt, base):
             write(bundle, "config.json", cfg)
             cid = "fuzz-" + name
             subprocess.run([rt, "--root", root, "create", "--bundle", bundle, cid], check=True, timeout=30)
-            with open(os.path.join(root, cid, "state.json")) as f:
+            with open(os.path.join(root, cid)) as f:
                 out[name + ".json"] = f.read()
             subprocess.run([rt, "--root", root, "delete", "--force", cid], check=True, timeout=30)
     finally:

@@ -374,6 +374,13 @@ class Runtime:
     def status(self, cid):
         return self.state(cid)["status"]
 
+    def recorded(self, cid):
+        """The container's state file exists and holds a record (create writes it as it goes)."""
+        try:
+            return os.path.getsize(os.path.join(self.root, cid)) > 0
+        except OSError:
+            return False
+
     def wait_status(self, cid, status, timeout=10.0):
         return wait_until(lambda: self.status(cid) == status, timeout=timeout,
                           what=f"container {cid} to be {status}")
@@ -386,7 +393,7 @@ class Runtime:
 
     def remember_pid(self, cid):
         try:
-            with open(os.path.join(self.root, cid, "state.json")) as f:
+            with open(os.path.join(self.root, cid)) as f:
                 pid = json.load(f).get("pid")
             if pid:
                 self.pids.add(pid)
@@ -409,7 +416,8 @@ class Runtime:
                     f.close()
                 except Exception:
                     pass
-        entries = sorted(os.listdir(self.root)) if os.path.isdir(self.root) else []
+        # State files; "<id>:exec.fifo" and such go with their container.
+        entries = sorted(e for e in (os.listdir(self.root) if os.path.isdir(self.root) else []) if ":" not in e)
         all_ids = list(dict.fromkeys(self.ids + entries))
         for cid in entries:
             self.remember_pid(cid)

@@ -758,13 +758,29 @@ def test_hostile_container_id_is_refused_without_raw_control_characters(rt, bad,
 
 
 def test_id_of_255_characters_is_the_longest_accepted(rt):
-    # The ID names the state directory and the cgroup directories: a name, at most NAME_MAX.
+    # The ID names the state file and the cgroup directories: a name, at most NAME_MAX.
     bundle = rt.make_bundle(args=["true"])
     cid = "a" * 255
     rt.ids.append(cid)
     r = rt.run(cid, bundle)
     assert r.rc == 0, r
     nothing_left(rt, cid)
+
+
+def test_id_of_255_characters_goes_through_create_start_and_delete(rt):
+    # A created container also has a fifo beside its state file, whose name therefore cannot be
+    # the ID with a suffix.
+    bundle = rt.make_bundle(args=["true"])
+    cid = "b" * 255
+    rt.create(cid, bundle)
+    assert rt.status(cid) == "created"
+    assert len(os.listdir(rt.root)) == 2, os.listdir(rt.root)  # the state file and the fifo
+    rt.start(cid)
+    rt.wait_status(cid, "stopped")
+    r = rt.delete(cid)
+    assert r.rc == 0, r
+    nothing_left(rt, cid)
+    assert os.listdir(rt.root) == []
 
 
 def peak_rss_kib(argv, timeout=60):
@@ -854,7 +870,7 @@ def fd_count_of_a_running_runtime(rt, bundle):
     """The descriptors a foreground `run` holds while its container runs."""
     cid = rt.new_id("fd")
     p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: os.path.exists(os.path.join(rt.root, cid, "state.json")) and rt.status(cid) == "running",
+    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
                what="the sleeping container")
     time.sleep(0.05)
     fds = sorted(re.sub(r"#\d+", "#N", os.readlink(f"/proc/{p.pid}/fd/{n}")) for n in os.listdir(f"/proc/{p.pid}/fd"))

@@ -5,7 +5,7 @@ cgroup removal on delete.
 Layout-agnostic: the tests find out at run time whether /sys/fs/cgroup is a pure cgroup2 hierarchy
 (v2) or v1 hierarchies (v1 or hybrid), and read the container's files either inside the container
 (its cgroup namespace roots its view: /sys/fs/cgroup/<file> on v2, /sys/fs/cgroup/<controller>/<file>
-on v1) or on the host, in the directories listed in <root>/<id>/state.json under "cgroup_dirs".
+on v1) or on the host, in the directories listed in the state file <root>/<id> under "cgroup_dirs".
 """
 
 import json
@@ -55,18 +55,18 @@ def inside_path(key):
 
 
 def state_json(rt, cid):
-    with open(os.path.join(rt.root, cid, "state.json")) as f:
+    with open(os.path.join(rt.root, cid)) as f:
         return json.load(f)
 
 
 def cgroup_dirs(rt, cid):
     dirs = state_json(rt, cid).get("cgroup_dirs")
-    assert dirs, f"state.json of {cid} lists no cgroup_dirs"
+    assert dirs, f"the state file of {cid} lists no cgroup_dirs"
     return dirs
 
 
 def host_dir(rt, cid, controller):
-    """The container's directory holding `controller`'s files, from state.json's cgroup_dirs."""
+    """The container's directory holding `controller`'s files, from the state file's cgroup_dirs."""
     dirs = cgroup_dirs(rt, cid)
     if V2:
         v2 = [d for d in dirs if os.path.exists(os.path.join(d, "cgroup.controllers"))]
@@ -189,7 +189,7 @@ def test_memory_hog_is_oom_killed_and_events_reports_oom(rt, new_id):
     # the counter every --interval, sees it grow. (Without --keep, `run` removes the cgroup at once
     # and crun-lite's events misses the oom kill of the init: see the report.)
     run_p = rt.popen("run", "--keep", "--bundle", b, cid)
-    wait_until(lambda: os.path.exists(os.path.join(rt.root, cid, "state.json")) and rt.status(cid) == "running",
+    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
                timeout=20, what="container running")
     rt.remember_pid(cid)
     ev = rt.popen("events", "--interval", "200ms", cid)

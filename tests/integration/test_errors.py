@@ -1,6 +1,6 @@
 """Every error a user can trigger is ONE line on stderr, `crun-lite: ...`: what failed, on which
 path or JSON field, the errno text, and where it helps `(hint: ...)`. The exit status is
-non-zero and nothing is left behind (no state directory, cgroup, process or mount). With
+non-zero and nothing is left behind (no state file, cgroup, process or mount). With
 `--log FILE --log-format json` each line of the log is {"level", "msg", "time"}, as containerd's
 shim reads it back."""
 

@@ -21,7 +21,7 @@ KILL_DELAYS_MS = [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 17, 20, 25, 30, 40, 60]
 
 
 def assert_no_trace(rt, cid, bundle):
-    assert not os.path.exists(os.path.join(rt.root, cid)), f"state dir of {cid} left behind"
+    assert not os.path.exists(os.path.join(rt.root, cid)), f"state file of {cid} left behind"
     assert cgroup_dirs_named(cid) == [], f"cgroups of {cid} left behind: {cgroup_dirs_named(cid)}"
     assert pids_in_container_cgroup(cid) == [], f"processes of {cid} left behind"
     assert mounts_mentioning(bundle.path) == [], f"mounts of {cid} left behind"

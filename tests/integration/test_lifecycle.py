@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import stat
 import threading
 import time
 
@@ -119,7 +120,7 @@ def test_run_foreground_with_a_concurrent_delete_force(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", LOOP])
     cid = new_id()
     p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: os.path.exists(os.path.join(rt.root, cid, "state.json")) and rt.status(cid) == "running",
+    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
                what="the container to run")
     r = rt.delete(cid, force=True)
     assert r.rc == 0, r
@@ -164,7 +165,7 @@ def test_run_keep_leaves_a_stopped_container(rt, make_bundle, new_id):
     s = rt.state(cid)
     assert s["status"] == "stopped"
     assert s["pid"] == 0
-    assert os.path.isdir(os.path.join(rt.root, cid))
+    assert os.path.isfile(os.path.join(rt.root, cid))
     r = rt.delete(cid)
     assert r.rc == 0, r
     assert not os.path.exists(os.path.join(rt.root, cid))
@@ -174,7 +175,7 @@ def test_run_killed_by_sigkill_exits_137(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", LOOP])
     cid = new_id()
     p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: os.path.exists(os.path.join(rt.root, cid, "state.json")) and rt.status(cid) == "running",
+    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
                what="the container to run")
     r = rt.kill(cid, "KILL")
     assert r.rc == 0, r
@@ -241,7 +242,9 @@ def test_create_start_state_delete(rt, make_bundle, new_id):
     assert process_alive(pid)
     with open(pid_file) as f:
         assert f.read() == str(pid), "the pid file holds the decimal pid, no newline"
-    assert os.path.exists(os.path.join(rt.root, cid, "exec.fifo"))
+    with open(os.path.join(rt.root, cid)) as f:
+        fifo = os.path.join(rt.root, json.load(f)["exec_fifo"])
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), fifo
 
     # The user program must not have started.
     time.sleep(0.3)
@@ -254,7 +257,7 @@ def test_create_start_state_delete(rt, make_bundle, new_id):
     s = rt.state(cid)
     assert s["status"] == "running"
     assert s["pid"] == pid
-    assert not os.path.exists(os.path.join(rt.root, cid, "exec.fifo"))
+    assert not os.path.exists(fifo)
 
     open(os.path.join(out, "finish"), "w").close()
     rt.wait_status(cid, "stopped")

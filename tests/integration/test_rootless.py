@@ -81,7 +81,7 @@ class Rootless:
         for cid in self.ids:
             if os.path.exists(os.path.join(self.state_root, cid)):
                 try:
-                    with open(os.path.join(self.state_root, cid, "state.json")) as f:
+                    with open(os.path.join(self.state_root, cid)) as f:
                         pid = json.load(f).get("pid")
                     if pid:
                         self.rt.pids.add(pid)
@@ -131,7 +131,7 @@ def test_rootless_create_start_state_delete(rootless):
     cid = rootless.new_id()
     r = rootless.cli("create", "--bundle", bundle.path, cid)
     assert r.rc == 0, r
-    assert os.path.isdir(os.path.join(rootless.state_root, cid)), os.listdir(rootless.runtime_dir)
+    assert os.path.isfile(os.path.join(rootless.state_root, cid)), os.listdir(rootless.runtime_dir)
     r = rootless.cli("state", cid)
     assert r.rc == 0, r
     state = json.loads(r.stdout)

@@ -1,5 +1,5 @@
-// Container state on disk: IDs, state.json records, atomic writes, process liveness and the
-// per-container directory. Everything runs in a temporary root; no container is started.
+// Container state on disk: IDs, records, atomic writes, process liveness and the per-container
+// state file. Everything runs in a temporary root; no container is started.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -187,12 +188,11 @@ TEST(Record, NumbersThatAreNotIntegersOfTheirTypeAreUnreadable) {
     EXPECT_EQ(r.pid_start_time, 18446744073709551615ULL);
 }
 
-TEST(ContainerDir, StateFileWithAnOutOfRangePidIsUnreadable) {
+TEST(StateFile, StateFileWithAnOutOfRangePidIsUnreadable) {
     TempDir root;
-    fs::create_directories(root / "c1");
-    std::ofstream(root / "c1/state.json")
+    std::ofstream(root / "c1")
         << R"({"id":"c1","pid":1e300,"pid_start_time":1,"bundle":"/b","rootfs":"/b/rootfs","created":"x"})";
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(root.path(), "c1"); }, "its state file is unreadable"));
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(root.path(), "c1"); }, "its state file is unreadable"));
 }
 
 TEST(StatusName, AllStatuses) {
@@ -326,7 +326,7 @@ TEST(LiveProcessStartTime, RunningChildHasItsOwnStartTime) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ContainerDir
+// StateFile
 
 Record record_for(const std::string& id, int pid, uint64_t start_time) {
     Record r = sample_record();
@@ -337,54 +337,73 @@ Record record_for(const std::string& id, int pid, uint64_t start_time) {
     return r;
 }
 
-TEST(ContainerDir, CreateMakesAPrivateDirectoryUnderANewRoot) {
+// A container as a finished create leaves it.
+void make_recorded(const std::string& root, const Record& r) {
+    StateFile file = StateFile::create(root, r.id);
+    file.save(r);
+    file.keep();
+}
+
+TEST(StateFile, CreateMakesAPrivateEmptyFileUnderANewRoot) {
     TempDir tmp;
     std::string root = tmp / "a/b/root";
     {
-        ContainerDir dir = ContainerDir::create(root, "c1");
-        EXPECT_EQ(dir.path(), root + "/c1");
-        EXPECT_EQ(dir.fifo_path(), root + "/c1/exec.fifo");
+        StateFile file = StateFile::create(root, "c1");
+        EXPECT_EQ(file.path(), root + "/c1");
+        EXPECT_EQ(file.fifo_path(), "");  // none unless make_exec_fifo
         struct stat st {};
-        ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
-        EXPECT_TRUE(S_ISDIR(st.st_mode));
+        ASSERT_EQ(::stat(file.path().c_str(), &st), 0);
+        EXPECT_TRUE(S_ISREG(st.st_mode));
+        EXPECT_EQ(st.st_mode & 0777, 0600u);
+        EXPECT_EQ(st.st_size, 0);  // nothing saved yet
+        ASSERT_EQ(::stat(root.c_str(), &st), 0);
         EXPECT_EQ(st.st_mode & 0777, 0700u);
-        dir.keep();
+        file.keep();
     }
-    EXPECT_TRUE(fs::is_directory(root + "/c1"));
+    EXPECT_TRUE(fs::is_regular_file(root + "/c1"));
 }
 
-TEST(ContainerDir, CreateWithoutKeepIsRolledBack) {
+TEST(StateFile, CreateWithoutKeepIsRolledBack) {
     TempDir tmp;
-    { ContainerDir dir = ContainerDir::create(tmp.path(), "c1"); }
+    { StateFile file = StateFile::create(tmp.path(), "c1"); }
     EXPECT_FALSE(fs::exists(tmp / "c1"));
 }
 
-TEST(ContainerDir, CreateTwiceIsAnExistsError) {
+TEST(StateFile, CreateTwiceIsAnExistsError) {
     TempDir tmp;
-    {
-        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
-        dir.keep();
-    }
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::create(tmp.path(), "c1"); }, "exists"));
-    EXPECT_TRUE(fs::is_directory(tmp / "c1"));  // the failed create removed nothing
+    make_recorded(tmp.path(), record_for("c1", 1, 1));
+    EXPECT_TRUE(ThrowsError([&] { StateFile::create(tmp.path(), "c1"); }, "exists"));
+    expect_same(StateFile::open(tmp.path(), "c1").record(), record_for("c1", 1, 1));  // the failed create removed nothing
 }
 
-TEST(ContainerDir, CreateTwiceWhileTheFirstIsHeldIsAnExistsError) {
+TEST(StateFile, CreateTwiceWhileTheFirstIsHeldIsAnExistsError) {
     TempDir tmp;
-    ContainerDir first = ContainerDir::create(tmp.path(), "c1");
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::create(tmp.path(), "c1"); }, "exists"));
+    StateFile first = StateFile::create(tmp.path(), "c1");
+    EXPECT_TRUE(ThrowsError([&] { StateFile::create(tmp.path(), "c1"); }, "exists"));
 }
 
-TEST(ContainerDir, CreateValidatesTheId) {
+// The state file is made with O_EXCL|O_NOFOLLOW: a symlink at its name is an existing name,
+// never followed to create or truncate its target.
+TEST(StateFile, CreateOverASymlinkIsAnExistsErrorAndLeavesItsTargetAlone) {
     TempDir tmp;
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::create(tmp.path(), "../escape"); }, "invalid container ID"));
+    std::ofstream(tmp / "target") << "keep";
+    ASSERT_EQ(::symlink((tmp / "target").c_str(), (tmp / "c1").c_str()), 0);
+    EXPECT_TRUE(ThrowsError([&] { StateFile::create(tmp.path(), "c1"); }, "exists"));
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(tmp.path(), "c1"); }, "open"));
+    EXPECT_EQ(read_file(tmp / "target"), "keep");
+}
+
+TEST(StateFile, CreateValidatesTheId) {
+    TempDir tmp;
+    EXPECT_TRUE(ThrowsError([&] { StateFile::create(tmp.path(), "../escape"); }, "invalid container ID"));
+    EXPECT_TRUE(ThrowsError([&] { StateFile::create(tmp.path(), "c1:exec.fifo"); }, "invalid container ID"));
     EXPECT_FALSE(fs::exists(tmp.path() + "/../escape"));
 }
 
-TEST(ContainerDir, OpenMissingContainer) {
+TEST(StateFile, OpenMissingContainer) {
     TempDir tmp;
     try {
-        ContainerDir::open(tmp.path(), "x");
+        StateFile::open(tmp.path(), "x");
         FAIL() << "did not throw";
     } catch (const Error& e) {
         // One line: what is missing, then where to look.
@@ -392,141 +411,190 @@ TEST(ContainerDir, OpenMissingContainer) {
     }
 }
 
-TEST(ContainerDir, OpenUnderMissingRoot) {
+TEST(StateFile, OpenUnderMissingRoot) {
     TempDir tmp;
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp / "nope", "x"); }, "container \"x\" does not exist"));
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(tmp / "nope", "x"); }, "container \"x\" does not exist"));
 }
 
-TEST(ContainerDir, OpenWithoutStateFileDoesNotExist) {
+TEST(StateFile, OpenWithCorruptStateFile) {
     TempDir tmp;
-    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
+    std::ofstream(tmp / "c1") << "{not json";
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
 }
 
-TEST(ContainerDir, OpenWithCorruptStateFile) {
-    TempDir tmp;
-    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
-    std::ofstream(tmp / "c1/state.json") << "{not json";
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
-}
-
-// A state.json that is valid JSON but not a record (truncated by an older version, edited by
+// A state file that is valid JSON but not a record (truncated by an older version, edited by
 // hand) must be reported like an unreadable one, as a crunlite::Error; open() lets
 // nlohmann's out_of_range ("[json.exception.out_of_range.403] key 'id' not found") escape.
-TEST(ContainerDir, OpenWithStateFileMissingFieldsIsACrunliteError) {
+TEST(StateFile, OpenWithStateFileMissingFieldsIsACrunliteError) {
     TempDir tmp;
-    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
-    std::ofstream(tmp / "c1/state.json") << "{}";
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "c1"));
+    std::ofstream(tmp / "c1") << "{}";
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(tmp.path(), "c1"); }, "c1"));
 }
 
-TEST(ContainerDir, OpenValidatesTheId) {
+TEST(StateFile, OpenValidatesTheId) {
     TempDir tmp;
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), ".."); }, "invalid container ID"));
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(tmp.path(), ".."); }, "invalid container ID"));
 }
 
-TEST(ContainerDir, SaveThenOpenReadsTheRecordBack) {
+TEST(StateFile, SaveThenOpenReadsTheRecordBack) {
     TempDir tmp;
     Record r = record_for("c1", 4242, 99);
     {
-        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
-        EXPECT_FALSE(fs::exists(tmp / "c1/state.json"));  // nothing saved yet
-        dir.save(r);
-        expect_same(dir.record(), r);
-        dir.keep();
+        StateFile file = StateFile::create(tmp.path(), "c1");
+        file.save(r);
+        expect_same(file.record(), r);
+        file.keep();
     }
-    EXPECT_TRUE(fs::exists(tmp / "c1/state.json"));
     struct stat st {};
-    ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &st), 0);
+    ASSERT_EQ(::stat((tmp / "c1").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    ContainerDir opened = ContainerDir::open(tmp.path(), "c1");
+    StateFile opened = StateFile::open(tmp.path(), "c1");
     EXPECT_EQ(opened.path(), tmp / "c1");
     expect_same(opened.record(), r);
 }
 
-// Saves rewrite the one state.json in place (all of its readers hold the lock): no new inode,
+// Saves rewrite the one state file in place (all of its readers hold the lock): no new inode,
 // and shorter content is padded so that one write replaces the old content whole.
-TEST(ContainerDir, SavesRewriteTheSameFileInPlace) {
+TEST(StateFile, SavesRewriteTheSameFileInPlace) {
     TempDir tmp;
     Record small = record_for("c1", 7, 8);
     struct stat first {}, second {};
     {
-        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+        StateFile file = StateFile::create(tmp.path(), "c1");
         Record big = record_for("c1", 123456, 987654321);
         big.annotations["note"] = std::string(1000, 'x');
-        dir.save(big);
-        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &first), 0);
-        dir.save(small);
-        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &second), 0);
-        dir.keep();
+        file.save(big);
+        ASSERT_EQ(::stat((tmp / "c1").c_str(), &first), 0);
+        file.save(small);
+        ASSERT_EQ(::stat((tmp / "c1").c_str(), &second), 0);
+        file.keep();
     }
     EXPECT_EQ(second.st_ino, first.st_ino);
     EXPECT_EQ(second.st_size, first.st_size);  // padded, not truncated
-    expect_same(ContainerDir::open(tmp.path(), "c1").record(), small);
+    expect_same(StateFile::open(tmp.path(), "c1").record(), small);
 }
 
-// Past one page a write could be cut short by a signal: then a new file replaces the old one.
-TEST(ContainerDir, ALargeStateIsReplacedWhole) {
+// Past one page a write could be cut short by a SIGKILL: then a new file, written and locked
+// first, takes the name, and nothing is left under the replacement's name.
+TEST(StateFile, ALargeStateIsReplacedWhole) {
     TempDir tmp;
     Record large = record_for("c1", 2, 2);
     large.annotations["note"] = std::string(5000, 'y');
     struct stat first {}, second {};
     {
-        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
-        dir.save(record_for("c1", 1, 1));
-        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &first), 0);
-        dir.save(large);
-        ASSERT_EQ(::stat((tmp / "c1/state.json").c_str(), &second), 0);
-        dir.keep();
+        StateFile file = StateFile::create(tmp.path(), "c1");
+        file.save(record_for("c1", 1, 1));
+        ASSERT_EQ(::stat((tmp / "c1").c_str(), &first), 0);
+        file.save(large);
+        ASSERT_EQ(::stat((tmp / "c1").c_str(), &second), 0);
+        file.save(record_for("c1", 3, 3));  // and back below a page: the new file, rewritten
+        file.save(large);
+        file.keep();
     }
     EXPECT_NE(second.st_ino, first.st_ino);
-    expect_same(ContainerDir::open(tmp.path(), "c1").record(), large);
+    EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);  // no replacement left
+    expect_same(StateFile::open(tmp.path(), "c1").record(), large);
 }
 
-// An empty state.json is what a create killed between creating and writing it leaves.
-TEST(ContainerDir, EmptyStateFileIsNoRecord) {
+// A command that waited for the lock of a file a large save replaced must read the new file,
+// and then hold the new file's lock, not the old one's.
+TEST(StateFile, AWaiterOnAReplacedFileGetsTheNewOne) {
     TempDir tmp;
-    ASSERT_TRUE(fs::create_directory(tmp / "c1"));
-    std::ofstream(tmp / "c1/state.json").close();
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
-    ContainerDir::remove_unrecorded(tmp.path(), "c1");
-    EXPECT_FALSE(fs::exists(tmp / "c1"));
+    Record large = record_for("c1", 5, 5);
+    large.annotations["note"] = std::string(6000, 'z');
+    std::optional<StateFile> holder(StateFile::create(tmp.path(), "c1"));
+    holder->save(record_for("c1", 4, 4));
+    holder->keep();
+    std::optional<Record> seen;
+    std::thread waiter([&] { seen = StateFile::open(tmp.path(), "c1").record(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the waiter is blocked on the old file by now
+    holder->save(large);
+    EXPECT_FALSE(seen.has_value());  // still held: the new file was locked before it got the name
+    holder.reset();
+    waiter.join();
+    ASSERT_TRUE(seen.has_value());
+    expect_same(*seen, large);
 }
 
-TEST(ContainerDir, OpenedDirectoryIsNotRemovedOnDestruction) {
+// A command that waited for the lock of a container that was deleted meanwhile finds nothing.
+TEST(StateFile, AWaiterOnARemovedContainerFindsItGone) {
     TempDir tmp;
+    std::optional<StateFile> holder(StateFile::create(tmp.path(), "c1"));
+    holder->save(record_for("c1", 4, 4));
+    std::string error;
+    std::thread waiter([&] {
+        try {
+            StateFile::open(tmp.path(), "c1");
+        } catch (const Error& e) {
+            error = e.what();
+        }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    holder->remove();
+    holder.reset();
+    waiter.join();
+    EXPECT_NE(error.find("container \"c1\" does not exist"), std::string::npos) << error;
+}
+
+ino_t inode_of(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_ino;
+}
+
+// An empty state file is what a create killed between creating and writing it leaves; a large
+// first save may also have left its replacement behind.
+TEST(StateFile, AnEmptyStateFileIsNoRecordAndIsRemovedWithAnUnfinishedReplacement) {
+    TempDir tmp;
+    std::ofstream(tmp / "c1").close();
+    std::string replacement = tmp / (":state.new." + std::to_string(inode_of(tmp / "c1")));
+    std::ofstream(replacement) << "{\"id\":";
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(tmp.path(), "c1"); }, "container \"c1\" does not exist"));
+    StateFile::remove_unrecorded(tmp.path(), "c1");
+    EXPECT_TRUE(fs::is_empty(tmp.path()));
+}
+
+TEST(StateFile, RemoveUnrecordedLeavesARecordedContainer) {
+    TempDir tmp;
+    make_recorded(tmp.path(), record_for("c1", 1, 1));
+    StateFile::remove_unrecorded(tmp.path(), "c1");
+    expect_same(StateFile::open(tmp.path(), "c1").record(), record_for("c1", 1, 1));
+}
+
+TEST(StateFile, OpenedFileIsNotRemovedOnDestruction) {
+    TempDir tmp;
+    make_recorded(tmp.path(), record_for("c1", 1, 1));
+    { StateFile opened = StateFile::open(tmp.path(), "c1"); }
+    EXPECT_TRUE(fs::is_regular_file(tmp / "c1"));
+}
+
+TEST(StateFile, RemoveDeletesTheFileTheFifoAndAnUnfinishedReplacement) {
+    TempDir tmp;
+    make_recorded(tmp.path(), record_for("c1", 1, 1));
+    std::string fifo;
     {
-        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
-        dir.save(record_for("c1", 1, 1));
-        dir.keep();
+        StateFile file = StateFile::open(tmp.path(), "c1");
+        Record r = file.record();
+        file.make_exec_fifo(r);
+        fifo = file.fifo_path();
     }
-    { ContainerDir opened = ContainerDir::open(tmp.path(), "c1"); }
-    EXPECT_TRUE(fs::exists(tmp / "c1/state.json"));
-}
-
-TEST(ContainerDir, RemoveDeletesTheDirectoryAndEverythingInIt) {
-    TempDir tmp;
-    {
-        ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
-        dir.save(record_for("c1", 1, 1));
-        dir.keep();
-    }
-    ASSERT_TRUE(fs::create_directories(tmp / "c1/sub/deeper"));
-    std::ofstream(tmp / "c1/sub/deeper/file") << "x";
-    ASSERT_EQ(::mkfifo((tmp / "c1/exec.fifo").c_str(), 0600), 0);
-    ASSERT_EQ(::symlink("/etc/passwd", (tmp / "c1/link").c_str()), 0);
-    ContainerDir dir = ContainerDir::open(tmp.path(), "c1");
-    dir.remove();
-    EXPECT_FALSE(fs::exists(tmp / "c1"));
-    EXPECT_TRUE(fs::exists("/etc/passwd"));  // a symlink is removed, not followed
-    EXPECT_TRUE(fs::is_directory(tmp.path()));
-    EXPECT_TRUE(ThrowsError([&] { ContainerDir::open(tmp.path(), "c1"); }, "does not exist"));
+    struct stat st {};
+    ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0622u);
+    // a large save cut short by SIGKILL
+    std::ofstream(tmp / (":state.new." + std::to_string(inode_of(tmp / "c1")))) << "{\"id\":";
+    StateFile file = StateFile::open(tmp.path(), "c1");
+    EXPECT_EQ(file.fifo_path(), fifo);
+    file.remove();
+    EXPECT_TRUE(fs::is_empty(tmp.path()));
+    EXPECT_TRUE(ThrowsError([&] { StateFile::open(tmp.path(), "c1"); }, "does not exist"));
 }
 
 // The --root flag is used as given (cli/main.cpp): a relative root such as `--root state`
 // must be created relative to the working directory, as runc does (it makes --root absolute).
 // make_dirs() builds "/" + part, so it creates "/<root>" at the filesystem root instead.
-TEST(ContainerDir, RelativeRootIsRelativeToTheWorkingDirectory) {
+TEST(StateFile, RelativeRootIsRelativeToTheWorkingDirectory) {
     TempDir tmp;
     std::string rel = "crunlite-unit-relroot-" + std::to_string(getpid());
     std::string cwd = fs::current_path().string();
@@ -534,7 +602,7 @@ TEST(ContainerDir, RelativeRootIsRelativeToTheWorkingDirectory) {
     bool created = false;
     std::string error;
     try {
-        ContainerDir dir = ContainerDir::create(rel + "/state", "c1");
+        StateFile file = StateFile::create(rel + "/state", "c1");
         created = true;
     } catch (const std::exception& e) {
         error = e.what();
@@ -551,25 +619,35 @@ TEST(ContainerDir, RelativeRootIsRelativeToTheWorkingDirectory) {
 // ---------------------------------------------------------------------------------------------
 // status() and state_json()
 
-TEST(ContainerDir, StatusFollowsInitAndTheFifo) {
+TEST(StateFile, StatusFollowsInitAndTheFifo) {
     TempDir tmp;
-    ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+    StateFile file = StateFile::create(tmp.path(), "c1");
     uint64_t me = start_time_of(getpid());
-    dir.save(record_for("c1", getpid(), me));
-    EXPECT_EQ(dir.status(), Status::running);
-    ASSERT_EQ(::mkfifo(dir.fifo_path().c_str(), 0600), 0);
-    EXPECT_EQ(dir.status(), Status::created);
-    dir.save(record_for("c1", getpid(), me + 1));  // same pid, another process: recycled
-    EXPECT_EQ(dir.status(), Status::stopped);
-    dir.save(record_for("c1", 0, 0));
-    EXPECT_EQ(dir.status(), Status::stopped);
+    file.save(record_for("c1", getpid(), me));
+    EXPECT_EQ(file.status(), Status::running);
+    Record r = record_for("c1", getpid(), me);
+    file.make_exec_fifo(r);
+    EXPECT_EQ(file.status(), Status::created);
+    EXPECT_NE(read_file(tmp / "c1").find("\"exec_fifo\":\"" + r.exec_fifo + "\""), std::string::npos);  // saved
+    r.pid_start_time = me + 1;  // same pid, another process: recycled
+    file.save(r);
+    EXPECT_EQ(file.status(), Status::stopped);
+    r.pid = r.pid_start_time = 0;
+    file.save(r);
+    EXPECT_EQ(file.status(), Status::stopped);
+    r.pid = getpid();
+    r.pid_start_time = me;
+    file.save(r);
+    EXPECT_EQ(file.status(), Status::created);
+    ASSERT_EQ(::unlink(file.fifo_path().c_str()), 0);  // `start` took it
+    EXPECT_EQ(file.status(), Status::running);
 }
 
-TEST(ContainerDir, StateJsonHasTheRuntimeSpecFields) {
+TEST(StateFile, StateJsonHasTheRuntimeSpecFields) {
     TempDir tmp;
-    ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
-    dir.save(record_for("c1", getpid(), start_time_of(getpid())));
-    nlohmann::json s = dir.state_json();
+    StateFile file = StateFile::create(tmp.path(), "c1");
+    file.save(record_for("c1", getpid(), start_time_of(getpid())));
+    nlohmann::json s = file.state_json();
     EXPECT_EQ(s.at("ociVersion"), "1.2.0");
     EXPECT_EQ(s.at("id"), "c1");
     EXPECT_EQ(s.at("pid"), getpid());
@@ -581,13 +659,13 @@ TEST(ContainerDir, StateJsonHasTheRuntimeSpecFields) {
     EXPECT_EQ(s.at("annotations").at("org.example.a"), "1");
 }
 
-TEST(ContainerDir, StoppedStateReportsPidZeroAndNoEmptyAnnotations) {
+TEST(StateFile, StoppedStateReportsPidZeroAndNoEmptyAnnotations) {
     TempDir tmp;
-    ContainerDir dir = ContainerDir::create(tmp.path(), "c1");
+    StateFile file = StateFile::create(tmp.path(), "c1");
     Record r = record_for("c1", getpid(), start_time_of(getpid()) + 1);
     r.annotations.clear();
-    dir.save(r);
-    nlohmann::json s = dir.state_json();
+    file.save(r);
+    nlohmann::json s = file.state_json();
     EXPECT_EQ(s.at("status"), "stopped");
     EXPECT_EQ(s.at("pid"), 0);
     EXPECT_FALSE(s.contains("annotations"));
@@ -601,19 +679,23 @@ TEST(ListIds, MissingRootIsEmpty) {
     EXPECT_TRUE(list_ids(tmp / "does-not-exist").empty());
 }
 
-TEST(ListIds, SortedDirectoriesOnly) {
+// State files only: not a directory (as an older crun-lite made), a fifo or a replacement.
+TEST(ListIds, SortedStateFilesOnly) {
     TempDir tmp;
-    for (const char* id : {"zeta", "alpha", "Mid", "m2"}) ASSERT_TRUE(fs::create_directory(tmp / id));
-    std::ofstream(tmp / "not-a-container") << "x";
+    for (const char* id : {"zeta", "alpha", "Mid", "m2"}) std::ofstream(tmp / id) << "{}";
+    ASSERT_TRUE(fs::create_directory(tmp / "a-directory"));
+    ASSERT_EQ(::mkfifo((tmp / ":exec.fifo.0123456789abcdef").c_str(), 0600), 0);
+    std::ofstream(tmp / ":state.new.12") << "x";
+    ASSERT_EQ(::symlink("zeta", (tmp / "link").c_str()), 0);
     EXPECT_EQ(list_ids(tmp.path()), (std::vector<std::string>{"Mid", "alpha", "m2", "zeta"}));
 }
 
 TEST(ListIds, SeesCreatedContainers) {
     TempDir tmp;
     {
-        ContainerDir a = ContainerDir::create(tmp.path(), "b");
+        StateFile a = StateFile::create(tmp.path(), "b");
         a.keep();
-        ContainerDir b = ContainerDir::create(tmp.path(), "a");
+        StateFile b = StateFile::create(tmp.path(), "a");
         b.keep();
     }
     EXPECT_EQ(list_ids(tmp.path()), (std::vector<std::string>{"a", "b"}));

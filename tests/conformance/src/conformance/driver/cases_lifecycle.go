@@ -244,7 +244,7 @@ func lifecycleFull(t *T) {
 	t.Ok(res.OK(), "delete of the stopped container succeeds", "%s", res)
 	t.Ok(stateGone(b.ID), "state errors after delete", "state still answers")
 	_, err = os.Stat(filepath.Join(rt.Root, b.ID))
-	t.Ok(os.IsNotExist(err), "its state directory is removed", "%v", err)
+	t.Ok(os.IsNotExist(err), "its state in the root is removed", "%v", err)
 
 	os.Remove(filepath.Join(b.Dir, "out.log"))
 	res = rt.Create(b, b.ID, "")
