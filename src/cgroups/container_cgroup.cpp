@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -19,6 +20,16 @@ namespace crunlite::cgroups {
 namespace {
 
 bool has_controller(const Hierarchy& h, const std::string& controller) { return text::has_item(h.options, controller); }
+
+// Whether the v1 cpuset `dir`, or one above it up to the hierarchy's root, asks for load
+// balancing across its CPUs (cpuset.sched_load_balance).
+bool load_balanced_at_or_above(const std::string& mount_point, std::string dir) {
+    for (;;) {
+        if (read_cgroup_line(dir + "/cpuset.sched_load_balance") == "1") return true;
+        if (dir.size() <= mount_point.size()) return false;
+        dir.erase(dir.rfind('/'));
+    }
+}
 
 void rmdir_when_empty(const std::string& dir);
 
@@ -65,11 +76,13 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
     static constexpr const char* kCpusetFiles[] = {"/cpuset.cpus", "/cpuset.mems"};
     std::string dir = h.mount_point;
     std::string inherited[2];  // cpuset: the parent level's values, once read
+    std::optional<bool> balanced_above;  // cpuset: load balancing asked for above the new levels
     int restarts = 0;
     auto start_over = [&] {
         dir = h.mount_point;
         inherited[0].clear();
         inherited[1].clear();
+        balanced_above.reset();
     };
     for (size_t i = 0; i < parts.size(); ++i) {
         std::string parent = dir;
@@ -93,6 +106,20 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
         // already existed is checked too: a concurrent create may have made it and not filled it
         // yet. A level made just now is known to be empty, and gets its parent's values.
         bool vanished = false;
+        // A new v1 cpuset asks for load balancing across its CPUs, and then giving it CPUs and
+        // removing it each rebuild the scheduler domains: a walk of every cpuset on the host
+        // under a global mutex, twice per container, which grows with the number of containers.
+        // Where a cpuset above already balances these CPUs the flag changes nothing else (the
+        // kernel's cpuset documentation), and while the new one has no CPUs, clearing it costs no
+        // rebuild.
+        if (rc == 0) {
+            if (!balanced_above) balanced_above = load_balanced_at_or_above(h.mount_point, parent);
+            if (*balanced_above) {
+                int err = try_write_cgroup_file(dir + "/cpuset.sched_load_balance", "0");
+                if (err == ENOENT) vanished = true;
+                else if (err) throw Error("write \"0\" to " + dir + "/cpuset.sched_load_balance", err, cgroup_write_hint(err));
+            }
+        }
         for (int f = 0; f < 2 && !vanished; ++f) {
             std::string own = rc == 0 ? std::string() : read_cgroup_line(dir + kCpusetFiles[f]);
             if (!own.empty()) {

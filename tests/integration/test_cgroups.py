@@ -10,6 +10,7 @@ on v1) or on the host, in the directories listed in the state file <root>/<id> u
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -453,3 +454,39 @@ def test_delete_removes_every_cgroup_dir(rt, new_id):
     r = rt.delete(cid3, force=True)
     assert r.rc == 0, r
     assert [d for d in dirs3 if os.path.exists(d)] == []
+
+
+def test_container_cpuset_spans_the_parents_cpus_without_asking_for_its_own_load_balancing(rt, new_id):
+    # On v1 a new cpuset asks for load balancing, and giving it CPUs and removing it then each
+    # rebuild the scheduler domains, a walk of every cpuset under a global mutex. The host's
+    # root cpuset already balances all CPUs, so crun-lite's cpusets do not ask again; the
+    # container still gets, and is balanced over, all of its parent's CPUs.
+    b = bundle_with(rt, ["sleep", "30"])
+    pids = {}
+    for cid in (new_id(), new_id()):  # the second finds the shared parent already made
+        pids[cid] = run_detached(rt, cid, b)
+    def cpu_set(text):
+        cpus = set()
+        for part in filter(None, text.strip().split(",")):
+            first, _, last = part.partition("-")
+            cpus.update(range(int(first), int(last or first) + 1))
+        return cpus
+
+    for cid, pid in pids.items():
+        with open(f"/proc/{pid}/status") as f:
+            allowed = re.search(r"^Cpus_allowed_list:\s*(\S+)", f.read(), re.M).group(1)
+        leaf = host_dir(rt, cid, "cpuset")
+        parent_cpus = os.path.join(os.path.dirname(leaf), "cpuset.cpus.effective" if V2 else "cpuset.effective_cpus")
+        if os.path.exists(parent_cpus):
+            with open(parent_cpus) as f:
+                assert cpu_set(allowed) == cpu_set(f.read()), (cid, allowed)
+        else:  # cgroup2 without the cpuset controller below the root: all of this test's CPUs
+            assert cpu_set(allowed) == set(os.sched_getaffinity(0)), allowed
+        if not V2:
+            with open("/sys/fs/cgroup/cpuset/cpuset.sched_load_balance") as f:
+                assert f.read().strip() == "1", "the host's root cpuset balances all CPUs"
+            assert host_read_file(rt, cid, "cpuset", "cpuset.sched_load_balance") == "0", cid
+            assert host_read_file(rt, cid, "cpuset", "cpuset.cpus") == allowed
+    for cid in pids:
+        r = rt.delete(cid, force=True)
+        assert r.rc == 0, r
