@@ -15,7 +15,8 @@ Benchmarks (names for BENCHES / SKIP_<NAME>=1):
          /bin/true as a check of the method
   conc   N containers `run` at once (N from CONC_LEVELS), wall time from the first launch to
          the last exit, CONC_REPS repetitions per point and runtime (at least 9 below N=100,
-         where a batch takes milliseconds and one hiccup would move the scaling factor)
+         where a batch takes milliseconds and one hiccup would move the scaling factor); the
+         points take turns, repetition by repetition, as the runtimes do
   vm     `run` of the same bundle, crun-lite against crun, inside a pure cgroup v2 guest
          (tests/vm/run-in-v2-vm.sh; qemu, usually TCG emulation)
 
@@ -579,11 +580,15 @@ def bench_conc(h, runtimes, bundle, levels, reps):
         _, failures = batch(rt, min(10, levels[0]), "w")
         if failures:
             log(f"concurrency warm-up: {len(failures)} {rt.name} failure(s), first: {failures[0]}")
-    result = {}
-    for n in levels:
-        t_start = time.monotonic()
-        result[n] = {rt.name: {"total_s": [], "failures": []} for rt in runtimes}
-        for rep in range(reps if n >= 100 else max(reps, 9)):
+    # The levels take turns as the runtimes do (rep 0 of every N, then rep 1, ...): a slow spell
+    # of the shared host then falls on all of them alike, not on whichever N it happens to meet.
+    result = {n: {rt.name: {"total_s": [], "failures": []} for rt in runtimes} for n in levels}
+    reps_of = {n: reps if n >= 100 else max(reps, 9) for n in levels}
+    t_start = time.monotonic()
+    for rep in range(max(reps_of.values())):
+        for n in levels:
+            if rep >= reps_of[n]:
+                continue
             for rt in runtimes:
                 check_stop()
                 waited = settle()
@@ -595,8 +600,8 @@ def bench_conc(h, runtimes, bundle, levels, reps):
                 if failures:
                     log(f"concurrency N={n} rep {rep}: {len(failures)} {rt.name} failure(s), "
                         f"first: {failures[0]}")
-        log(f"concurrency N={n}: {len(result[n][runtimes[0].name]['total_s'])} reps x {len(runtimes)} runtimes in "
-            f"{time.monotonic() - t_start:.1f} s")
+        log(f"concurrency rep {rep}: {' '.join(str(n) for n in levels if rep < reps_of[n])} x "
+            f"{len(runtimes)} runtimes done after {time.monotonic() - t_start:.1f} s")
     return result
 
 
