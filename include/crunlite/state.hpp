@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,9 @@ Record record_from_json(const nlohmann::json& json);
 // Error("container \"ID\" does not exist (its state file is unreadable)") for anything else.
 Record read_record(std::istream& in, const std::string& id);
 
+// ":exec.fifo." and 16 lowercase hex digits, the name StateFile::make_exec_fifo gives a fifo.
+bool is_exec_fifo_name(std::string_view name);
+
 // Throws unless `id` is in runc's allowed set: [A-Za-z0-9_+\-.]+, not "." or "..".
 void validate_id(const std::string& id);
 
@@ -59,8 +63,9 @@ public:
 
     // Locks a container this process has just created, taking `record` as its state: only
     // create writes the state, so `run` need not read back what it wrote. Throws
-    // `container "ID" does not exist` when it was deleted meanwhile.
-    static StateFile reopen(const std::string& root, const Record& record);
+    // `container "ID" does not exist` when it was deleted meanwhile, also when another
+    // container of that ID has taken its place (a file of another inode, or an empty one).
+    static StateFile reopen(const std::string& root, const Record& record, ino_t inode);
 
     // Removes <root>/<id> when it is empty (a create killed before it recorded anything), under
     // its lock so a create still at work is never disturbed.
@@ -71,7 +76,9 @@ public:
     ~StateFile();
 
     const std::string& path() const { return path_; }
+    ino_t inode() const { return inode_; }
     const Record& record() const { return record_; }
+    // Only on a file this process created: the others are opened read-only.
     void save(const Record& record);
     // Makes the fifo that `start` opens, named in record.exec_fifo, and saves the record.
     void make_exec_fifo(Record& record);

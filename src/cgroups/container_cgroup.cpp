@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -76,13 +75,11 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
     static constexpr const char* kCpusetFiles[] = {"/cpuset.cpus", "/cpuset.mems"};
     std::string dir = h.mount_point;
     std::string inherited[2];  // cpuset: the parent level's values, once read
-    std::optional<bool> balanced_above;  // cpuset: load balancing asked for above the new levels
     int restarts = 0;
     auto start_over = [&] {
         dir = h.mount_point;
         inherited[0].clear();
         inherited[1].clear();
-        balanced_above.reset();
     };
     for (size_t i = 0; i < parts.size(); ++i) {
         std::string parent = dir;
@@ -111,12 +108,12 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
         // under a global mutex, twice per container, which grows with the number of containers.
         // Where a cpuset above already balances these CPUs the flag changes nothing else (the
         // kernel's cpuset documentation), and while the new one has no CPUs, clearing it costs no
-        // rebuild.
-        if (rc == 0) {
-            if (!balanced_above) balanced_above = load_balanced_at_or_above(h.mount_point, parent);
-            if (*balanced_above) {
+        // rebuild. Only the container's own level, which goes with it: a shared level made here
+        // may outlive the host's choice, and keeps the default.
+        if (rc == 0 && i + 1 == parts.size()) {
+            if (load_balanced_at_or_above(h.mount_point, parent)) {
                 int err = try_write_cgroup_file(dir + "/cpuset.sched_load_balance", "0");
-                if (err == ENOENT) vanished = true;
+                if (err == ENOENT || err == ENODEV) vanished = true;  // removed by a concurrent delete
                 else if (err) throw Error("write \"0\" to " + dir + "/cpuset.sched_load_balance", err, cgroup_write_hint(err));
             }
         }
@@ -128,7 +125,7 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
             }
             if (inherited[f].empty()) inherited[f] = read_cgroup_line(parent + kCpusetFiles[f]);
             int err = try_write_cgroup_file(dir + kCpusetFiles[f], inherited[f]);
-            if (err == ENOENT) vanished = true;  // removed by a concurrent delete
+            if (err == ENOENT || err == ENODEV) vanished = true;  // removed by a concurrent delete
             else if (err) throw Error("write \"" + inherited[f] + "\" to " + dir + kCpusetFiles[f], err, cgroup_write_hint(err));
         }
         if (vanished && restarts++ < 100) {

@@ -10,14 +10,15 @@ namespace crunlite::runtime {
 
 struct CreatedContainer {
     int pid = 0;
-    state::Record record;  // as saved in state.json
+    state::Record record;  // as saved in its state file
+    ino_t state_inode = 0;  // that file's, to know it again (StateFile::reopen)
     UniqueFd console;  // the pty master, when the process has a terminal and no console socket took it
     UniqueFd start_socket;  // start_here: the sync socket init waits on for START
 };
 
 // The end of `delete` for a container whose init has exited: cgroups (ending what outlived
 // init), poststop hooks, the state file.
-void remove_stopped(state::StateFile& dir);
+void remove_stopped(state::StateFile& state_file);
 
 // create, keeping the pty master for a foreground `run` when there is no --console-socket.
 // start_here (`run`): no exec.fifo; init waits for START on `start_socket` instead

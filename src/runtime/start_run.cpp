@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,8 +27,10 @@ void release_init(const state::StateFile& state_file) {
     if (!init) throw Error("container init (pid " + std::to_string(state_file.record().pid) + ") is gone", errno);
     // Non-blocking open: it never waits for a writer, and init, blocked in its own open
     // for writing, goes on as soon as this one exists.
-    UniqueFd fifo(::open(state_file.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    UniqueFd fifo(::open(state_file.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
     if (!fifo) throw Error("open " + state_file.fifo_path(), errno);
+    struct stat st{};
+    if (::fstat(fifo.get(), &st) != 0 || !S_ISFIFO(st.st_mode)) throw Error(state_file.fifo_path() + " is not the container's fifo");
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {init.get(), POLLIN, 0}};
     char byte;
     for (;;) {
@@ -103,7 +106,7 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
         try {
             // Init has exited and been reaped: the container is stopped, unless a `delete`
             // from elsewhere got there first.
-            state::StateFile state_file = state::StateFile::reopen(root, container.record);
+            state::StateFile state_file = state::StateFile::reopen(root, container.record, container.state_inode);
             remove_stopped(state_file);
         } catch (const NotFoundError&) {
         } catch (const Error& e) {

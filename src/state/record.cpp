@@ -25,6 +25,12 @@ T integer_member(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
+bool is_exec_fifo_name(std::string_view name) {
+    constexpr std::string_view kPrefix = ":exec.fifo.";
+    if (name.size() != kPrefix.size() + 16 || name.substr(0, kPrefix.size()) != kPrefix) return false;
+    return std::all_of(name.begin() + kPrefix.size(), name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 const char* status_name(Status status) {
     switch (status) {
         case Status::creating: return "creating";
@@ -87,9 +93,10 @@ Record record_from_json(const nlohmann::json& j) {
     r.hooks = j.value("hooks", nlohmann::json::object());
     r.has_process = j.value("has_process", true);
     r.exec_fifo = j.value("exec_fifo", "");
-    // A name under the root, as make_exec_fifo gives it: never a path that could lead elsewhere.
-    if (r.exec_fifo.find('/') != std::string::npos || (!r.exec_fifo.empty() && r.exec_fifo[0] != ':'))
-        throw nlohmann::json::type_error::create(302, "exec_fifo must be a name under the root", &j);
+    // Exactly a name make_exec_fifo gives: never a path that leads elsewhere, nor another file
+    // of the root that `delete` would then remove.
+    if (!r.exec_fifo.empty() && !is_exec_fifo_name(r.exec_fifo))
+        throw nlohmann::json::type_error::create(302, "exec_fifo must be a name \":exec.fifo.<16 hex digits>\"", &j);
     return r;
 }
 

@@ -57,10 +57,11 @@ struct stat stat_of(int fd, const std::string& path) {
 
 // Opens and locks the state file at `path`; an invalid fd and `open_errno` when there is none.
 // A file unlinked while we waited for its lock was deleted, or replaced by a large save: then
-// whatever the path names now is the container's state (or nothing, and ENOENT).
+// whatever the path names now is the container's state (or nothing, and ENOENT). Read-only:
+// flock needs no more, and only the process that created the file writes it.
 UniqueFd open_locked(const std::string& path, int& open_errno, struct stat& st) {
     for (;;) {
-        UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) {
             open_errno = errno;
             return fd;
@@ -145,7 +146,8 @@ StateFile StateFile::lock_existing(const std::string& root, const std::string& i
     UniqueFd fd = open_locked(path, open_errno, st);
     if (!fd) {
         if (open_errno == ENOENT) throw NotFoundError(id);
-        throw Error("open " + path, open_errno);
+        throw Error("open " + path, open_errno,
+                    open_errno == EISDIR ? "a directory here is the state of a crun-lite from before the state became one file" : "");
     }
     return StateFile(path, std::move(fd), st.st_ino);
 }
@@ -161,8 +163,10 @@ StateFile StateFile::open(const std::string& root, const std::string& id) {
     return file;
 }
 
-StateFile StateFile::reopen(const std::string& root, const Record& record) {
+StateFile StateFile::reopen(const std::string& root, const Record& record, ino_t inode) {
     StateFile file = lock_existing(root, record.id);  // NotFoundError: deleted meanwhile
+    struct stat st = stat_of(file.fd_.get(), file.path_);
+    if (st.st_ino != inode || st.st_size == 0) throw NotFoundError(record.id);  // and made anew
     file.record_ = record;
     return file;
 }
@@ -202,7 +206,8 @@ void StateFile::save(const Record& record) {
 // Commands waiting for the old file's lock then find it unlinked and wait for this one's.
 void StateFile::replace_whole(const std::string& content) {
     std::string next = replacement_path(path_, inode_);
-    UniqueFd fd(::open(next.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    ::unlink(next.c_str());  // what a save killed half-way left; never written through
+    UniqueFd fd(::open(next.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) throw Error("create " + next, errno);
     try {
         lock(fd.get(), next);

@@ -1,6 +1,7 @@
 // Container state on disk: IDs, records, atomic writes, process liveness and the per-container
 // state file. Everything runs in a temporary root; no container is started.
 #include <gtest/gtest.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -561,6 +562,66 @@ TEST(StateFile, RemoveUnrecordedLeavesARecordedContainer) {
     expect_same(StateFile::open(tmp.path(), "c1").record(), record_for("c1", 1, 1));
 }
 
+// `run` deletes its container through reopen once it has exited: not another container that a
+// `delete --force` and a `create` of the same ID put in its place meanwhile.
+TEST(StateFile, ReopenKnowsItsOwnFileAgain) {
+    TempDir tmp;
+    Record r = record_for("c1", 1, 1);
+    ino_t mine = 0;
+    {
+        StateFile file = StateFile::create(tmp.path(), "c1");
+        file.save(r);
+        file.keep();
+        mine = file.inode();
+    }
+    EXPECT_TRUE(DoesNotThrow([&] { StateFile::reopen(tmp.path(), r, mine); }));
+    StateFile::open(tmp.path(), "c1").remove();
+    EXPECT_TRUE(ThrowsError([&] { StateFile::reopen(tmp.path(), r, mine); }, "container \"c1\" does not exist"));
+    make_recorded(tmp.path(), r);  // the same ID again: another file
+    ASSERT_NE(inode_of(tmp / "c1"), mine);  // (a freed inode number is not handed out again at once)
+    EXPECT_TRUE(ThrowsError([&] { StateFile::reopen(tmp.path(), r, mine); }, "container \"c1\" does not exist"));
+    expect_same(StateFile::open(tmp.path(), "c1").record(), r);  // untouched
+}
+
+// Reading a container's state needs no write access to it (flock does not): a user who may only
+// read the file, as from a read-only mount of the root, still gets `state`.
+TEST(StateFile, OpenNeedsOnlyReadAccess) {
+    TempDir tmp;
+    make_recorded(tmp.path(), record_for("c1", 1, 1));
+    constexpr uid_t kNobody = 65534;
+    ASSERT_EQ(::chmod(tmp.path().c_str(), 0711), 0);
+    ASSERT_EQ(::chown((tmp / "c1").c_str(), kNobody, kNobody), 0);
+    ASSERT_EQ(::chmod((tmp / "c1").c_str(), 0400), 0);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) ::_exit(2);
+        try {
+            ::_exit(StateFile::open(tmp.path(), "c1").record().pid == 1 ? 0 : 3);
+        } catch (...) {
+            ::_exit(1);
+        }
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit status " << WEXITSTATUS(status);
+}
+
+// The record names its fifo; anything but a name make_exec_fifo gives is refused, so that a
+// damaged state file cannot make `delete` remove, or `start` open, another file.
+TEST(Record, ExecFifoMustBeANameMakeExecFifoGives) {
+    EXPECT_TRUE(is_exec_fifo_name(":exec.fifo.0123456789abcdef"));
+    for (const char* bad : {":exec.fifo.0123456789ABCDEF", ":exec.fifo.0123", ":state.new.12", "c1", "../../etc/passwd",
+                            ":exec.fifo./123456789abcdef", ":exec.fifo.0123456789abcdef0"})
+        EXPECT_FALSE(is_exec_fifo_name(bad)) << bad;
+    nlohmann::json j = record_to_json(sample_record());
+    j["exec_fifo"] = ":state.new.12";
+    std::istringstream in(j.dump());
+    EXPECT_TRUE(ThrowsError([&] { read_record(in, "c1"); }, "its state file is unreadable"));
+    j["exec_fifo"] = ":exec.fifo.0123456789abcdef";
+    EXPECT_EQ(record_from_json(j).exec_fifo, ":exec.fifo.0123456789abcdef");
+}
+
 TEST(StateFile, OpenedFileIsNotRemovedOnDestruction) {
     TempDir tmp;
     make_recorded(tmp.path(), record_for("c1", 1, 1));
@@ -570,14 +631,16 @@ TEST(StateFile, OpenedFileIsNotRemovedOnDestruction) {
 
 TEST(StateFile, RemoveDeletesTheFileTheFifoAndAnUnfinishedReplacement) {
     TempDir tmp;
-    make_recorded(tmp.path(), record_for("c1", 1, 1));
     std::string fifo;
     {
-        StateFile file = StateFile::open(tmp.path(), "c1");
-        Record r = file.record();
+        StateFile file = StateFile::create(tmp.path(), "c1");
+        Record r = record_for("c1", 1, 1);
+        file.save(r);
         file.make_exec_fifo(r);
         fifo = file.fifo_path();
+        file.keep();
     }
+    EXPECT_TRUE(is_exec_fifo_name(fs::path(fifo).filename().string())) << fifo;
     struct stat st {};
     ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
     EXPECT_TRUE(S_ISFIFO(st.st_mode));
