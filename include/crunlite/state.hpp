@@ -64,8 +64,8 @@ public:
     // Locks a container this process has just created, taking `record` as its state: only
     // create writes the state, so `run` need not read back what it wrote. Throws
     // `container "ID" does not exist` when it was deleted meanwhile, also when another
-    // container of that ID has taken its place (a file of another inode, or an empty one).
-    static StateFile reopen(const std::string& root, const Record& record, ino_t inode);
+    // container of that ID has taken its place (its state has another creation time).
+    static StateFile reopen(const std::string& root, const Record& record);
 
     // Removes <root>/<id> when it is empty (a create killed before it recorded anything), under
     // its lock so a create still at work is never disturbed.
@@ -76,7 +76,6 @@ public:
     ~StateFile();
 
     const std::string& path() const { return path_; }
-    ino_t inode() const { return inode_; }
     const Record& record() const { return record_; }
     // Only on a file this process created: the others are opened read-only.
     void save(const Record& record);

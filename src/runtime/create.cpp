@@ -209,7 +209,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state_file.keep();
     if (cgroup) cgroup->keep();
     UniqueFd start_socket = start_here ? init.take_sync() : UniqueFd();
-    return {init.release(), std::move(record), state_file.inode(), std::move(console), std::move(start_socket)};
+    return {init.release(), std::move(record), std::move(console), std::move(start_socket)};
 }
 
 int create(const std::string& root, const std::string& id, const CreateOptions& options) {

@@ -11,7 +11,6 @@ namespace crunlite::runtime {
 struct CreatedContainer {
     int pid = 0;
     state::Record record;  // as saved in its state file
-    ino_t state_inode = 0;  // that file's, to know it again (StateFile::reopen)
     UniqueFd console;  // the pty master, when the process has a terminal and no console socket took it
     UniqueFd start_socket;  // start_here: the sync socket init waits on for START
 };

@@ -106,7 +106,7 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
         try {
             // Init has exited and been reaped: the container is stopped, unless a `delete`
             // from elsewhere got there first.
-            state::StateFile state_file = state::StateFile::reopen(root, container.record, container.state_inode);
+            state::StateFile state_file = state::StateFile::reopen(root, container.record);
             remove_stopped(state_file);
         } catch (const NotFoundError&) {
         } catch (const Error& e) {

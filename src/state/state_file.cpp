@@ -163,10 +163,13 @@ StateFile StateFile::open(const std::string& root, const std::string& id) {
     return file;
 }
 
-StateFile StateFile::reopen(const std::string& root, const Record& record, ino_t inode) {
+StateFile StateFile::reopen(const std::string& root, const Record& record) {
     StateFile file = lock_existing(root, record.id);  // NotFoundError: deleted meanwhile
-    struct stat st = stat_of(file.fd_.get(), file.path_);
-    if (st.st_ino != inode || st.st_size == 0) throw NotFoundError(record.id);  // and made anew
+    // And perhaps made anew by a `delete --force` and a `create` from elsewhere, which an inode
+    // number does not tell (ext4 hands a freed one out again within the second): the creation
+    // time, to the nanosecond, does, without parsing the record.
+    std::string content = read_all(file.fd_.get(), file.path_);
+    if (content.find("\"created\":\"" + record.created + "\"") == std::string::npos) throw NotFoundError(record.id);
     file.record_ = record;
     return file;
 }

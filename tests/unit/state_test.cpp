@@ -563,24 +563,26 @@ TEST(StateFile, RemoveUnrecordedLeavesARecordedContainer) {
 }
 
 // `run` deletes its container through reopen once it has exited: not another container that a
-// `delete --force` and a `create` of the same ID put in its place meanwhile.
-TEST(StateFile, ReopenKnowsItsOwnFileAgain) {
+// `delete --force` and a `create` of the same ID put in its place meanwhile, even in the same
+// file system inode (ext4 hands a freed one out again within the second).
+TEST(StateFile, ReopenKnowsItsOwnContainerAgain) {
     TempDir tmp;
-    Record r = record_for("c1", 1, 1);
-    ino_t mine = 0;
-    {
-        StateFile file = StateFile::create(tmp.path(), "c1");
-        file.save(r);
-        file.keep();
-        mine = file.inode();
-    }
-    EXPECT_TRUE(DoesNotThrow([&] { StateFile::reopen(tmp.path(), r, mine); }));
+    Record mine = record_for("c1", 1, 1);
+    make_recorded(tmp.path(), mine);
+    EXPECT_TRUE(DoesNotThrow([&] { StateFile::reopen(tmp.path(), mine); }));
     StateFile::open(tmp.path(), "c1").remove();
-    EXPECT_TRUE(ThrowsError([&] { StateFile::reopen(tmp.path(), r, mine); }, "container \"c1\" does not exist"));
-    make_recorded(tmp.path(), r);  // the same ID again: another file
-    ASSERT_NE(inode_of(tmp / "c1"), mine);  // (a freed inode number is not handed out again at once)
-    EXPECT_TRUE(ThrowsError([&] { StateFile::reopen(tmp.path(), r, mine); }, "container \"c1\" does not exist"));
-    expect_same(StateFile::open(tmp.path(), "c1").record(), r);  // untouched
+    EXPECT_TRUE(ThrowsError([&] { StateFile::reopen(tmp.path(), mine); }, "container \"c1\" does not exist"));
+    Record other = record_for("c1", 1, 1);
+    other.created = "2024-01-02T03:04:05.123456790Z";  // one nanosecond later
+    make_recorded(tmp.path(), other);
+    EXPECT_TRUE(ThrowsError([&] { StateFile::reopen(tmp.path(), mine); }, "container \"c1\" does not exist"));
+    expect_same(StateFile::open(tmp.path(), "c1").record(), other);  // untouched
+    StateFile::open(tmp.path(), "c1").remove();
+    {
+        StateFile unrecorded = StateFile::create(tmp.path(), "c1");  // a create still at work
+        unrecorded.keep();
+    }
+    EXPECT_TRUE(ThrowsError([&] { StateFile::reopen(tmp.path(), mine); }, "container \"c1\" does not exist"));
 }
 
 // Reading a container's state needs no write access to it (flock does not): a user who may only
