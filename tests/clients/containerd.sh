@@ -39,6 +39,9 @@ ctr_() { ctr --address "$SOCK" --namespace "$NS" "$@"; }
 # Teardown (registered before the daemon starts; runs in reverse order).
 cl_defer 'cl_umount_under "$T"'
 cl_defer 'rmdir "/run/containerd/runc/$NS" 2>/dev/null'
+# ctr gives a container the cgroupsPath /<namespace>/<id>; the runtime removes the container's
+# own directory and, as runc does, leaves the parent: this test's namespace made it, so it goes.
+cl_defer 'for d in /sys/fs/cgroup/"$NS" /sys/fs/cgroup/*/"$NS"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null || cl_log "cgroup $d left: not empty"; done'
 cl_defer 'for p in $(pgrep -f -- "-address $SOCK" || true); do cl_stop_pid "$p"; done'
 cl_defer 'cl_stop_pid "${CTRD_PID:-}"'
 cl_defer 'ctr_cleanup'
