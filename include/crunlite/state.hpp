@@ -3,8 +3,6 @@
 // created container also has a fifo, <root>/:exec.fifo.<random>, named in its record. IDs never
 // hold ':', so these names cannot collide with a container's.
 #pragma once
-#include <sys/types.h>
-
 #include <cstdint>
 #include <istream>
 #include <map>
@@ -79,7 +77,7 @@ public:
     const Record& record() const { return record_; }
     // Only on a file this process created: the others are opened read-only.
     void save(const Record& record);
-    // Makes the fifo that `start` opens, named in record.exec_fifo, and saves the record.
+    // Saves `record`, naming in its exec_fifo the fifo that `start` opens, then makes the fifo.
     void make_exec_fifo(Record& record);
     // The fifo's path while the record names one, otherwise "".
     std::string fifo_path() const;
@@ -91,12 +89,11 @@ public:
     void remove();  // the state file, the fifo and an unfinished replacement
 
 private:
-    StateFile(std::string path, UniqueFd fd, ino_t inode) : path_(std::move(path)), fd_(std::move(fd)), inode_(inode) {}
+    StateFile(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
     static StateFile lock_existing(const std::string& root, const std::string& id);
     void replace_whole(const std::string& content);
     std::string path_;
     UniqueFd fd_;
-    ino_t inode_;  // the state file's, which names an unfinished replacement
     Record record_;
     bool remove_on_destroy_ = false;
 };

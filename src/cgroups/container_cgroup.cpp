@@ -99,10 +99,14 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
                                                            "or set .linux.cgroupsPath under a cgroup you own"
                                                          : "");
         if (!cpuset) continue;
-        // A new v1 cpuset starts empty, and no task can join an empty cpuset. A level that
-        // already existed is checked too: a concurrent create may have made it and not filled it
-        // yet. A level made just now is known to be empty, and gets its parent's values.
         bool vanished = false;
+        // A write to a level that a concurrent delete removed meanwhile (ENOENT before the open,
+        // ENODEV after it) starts the path over.
+        auto write_unless_vanished = [&](const std::string& file, const std::string& value) {
+            int err = try_write_cgroup_file(dir + file, value);
+            if (err == ENOENT || err == ENODEV) vanished = true;
+            else if (err) throw Error("write \"" + value + "\" to " + dir + file, err, cgroup_write_hint(err));
+        };
         // A new v1 cpuset asks for load balancing across its CPUs, and then giving it CPUs and
         // removing it each rebuild the scheduler domains: a walk of every cpuset on the host
         // under a global mutex, twice per container, which grows with the number of containers.
@@ -110,13 +114,11 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
         // kernel's cpuset documentation), and while the new one has no CPUs, clearing it costs no
         // rebuild. Only the container's own level, which goes with it: a shared level made here
         // may outlive the host's choice, and keeps the default.
-        if (rc == 0 && i + 1 == parts.size()) {
-            if (load_balanced_at_or_above(h.mount_point, parent)) {
-                int err = try_write_cgroup_file(dir + "/cpuset.sched_load_balance", "0");
-                if (err == ENOENT || err == ENODEV) vanished = true;  // removed by a concurrent delete
-                else if (err) throw Error("write \"0\" to " + dir + "/cpuset.sched_load_balance", err, cgroup_write_hint(err));
-            }
-        }
+        if (rc == 0 && i + 1 == parts.size() && load_balanced_at_or_above(h.mount_point, parent))
+            write_unless_vanished("/cpuset.sched_load_balance", "0");
+        // A new v1 cpuset starts empty, and no task can join an empty cpuset. A level that
+        // already existed is checked too: a concurrent create may have made it and not filled it
+        // yet. A level made just now is known to be empty, and gets its parent's values.
         for (int f = 0; f < 2 && !vanished; ++f) {
             std::string own = rc == 0 ? std::string() : read_cgroup_line(dir + kCpusetFiles[f]);
             if (!own.empty()) {
@@ -124,9 +126,7 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
                 continue;
             }
             if (inherited[f].empty()) inherited[f] = read_cgroup_line(parent + kCpusetFiles[f]);
-            int err = try_write_cgroup_file(dir + kCpusetFiles[f], inherited[f]);
-            if (err == ENOENT || err == ENODEV) vanished = true;  // removed by a concurrent delete
-            else if (err) throw Error("write \"" + inherited[f] + "\" to " + dir + kCpusetFiles[f], err, cgroup_write_hint(err));
+            write_unless_vanished(kCpusetFiles[f], inherited[f]);
         }
         if (vanished && restarts++ < 100) {
             start_over();

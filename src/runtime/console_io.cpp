@@ -17,6 +17,7 @@
 #include "../linux/sync.hpp"
 #include "crunlite/error.hpp"
 #include "internal.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -40,16 +41,6 @@ private:
     termios saved_{};
 };
 
-bool write_all(int fd, const char* data, size_t size) {
-    while (size > 0) {
-        ssize_t n = ::write(fd, data, size);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        data += n;
-        size -= size_t(n);
-    }
-    return true;
-}
 
 void copy_window_size(int from, int to) {
     winsize size{};
@@ -61,7 +52,7 @@ void drain(int from, int to) {
     ::fcntl(from, F_SETFL, ::fcntl(from, F_GETFL) | O_NONBLOCK);
     char buf[8192];
     ssize_t n;
-    while ((n = ::read(from, buf, sizeof buf)) > 0) write_all(to, buf, size_t(n));
+    while ((n = ::read(from, buf, sizeof buf)) > 0) text::write_all(to, std::string_view(buf, size_t(n)));
 }
 
 }  // namespace
@@ -99,12 +90,12 @@ int wait_forwarding_signals(int pid, int console_fd) {
         }
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = ::read(console_fd, buf, sizeof buf);
-            if (n > 0) write_all(STDOUT_FILENO, buf, size_t(n));
+            if (n > 0) text::write_all(STDOUT_FILENO, std::string_view(buf, size_t(n)));
             else console_fd = -1;  // every slave is closed: the container is leaving
         }
         if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-            if (n <= 0 || !write_all(console_fd, buf, size_t(n))) relay_stdin = false;
+            if (n <= 0 || !text::write_all(console_fd, std::string_view(buf, size_t(n)))) relay_stdin = false;
         }
         if (!(fds[0].revents & POLLIN)) continue;
         signalfd_siginfo info{};

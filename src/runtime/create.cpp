@@ -115,10 +115,11 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.hooks = hooks::to_json(spec.hooks);
     record.has_process = has_process;
     if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
-    state_file.save(record);
     UniqueFd fifo;
-    if (!start_here) {
-        state_file.make_exec_fifo(record);
+    if (start_here) {
+        state_file.save(record);
+    } else {
+        state_file.make_exec_fifo(record);  // saves the record, which names the fifo, first
         fifo.reset(::open(state_file.fifo_path().c_str(), O_PATH | O_CLOEXEC));
         if (!fifo) throw Error("open " + state_file.fifo_path(), errno);
         plan.fifo_fd = fifo.get();

@@ -30,7 +30,8 @@ void release_init(const state::StateFile& state_file) {
     UniqueFd fifo(::open(state_file.fifo_path().c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
     if (!fifo) throw Error("open " + state_file.fifo_path(), errno);
     struct stat st{};
-    if (::fstat(fifo.get(), &st) != 0 || !S_ISFIFO(st.st_mode)) throw Error(state_file.fifo_path() + " is not the container's fifo");
+    if (::fstat(fifo.get(), &st) != 0 || !S_ISFIFO(st.st_mode)) throw Error(state_file.fifo_path() + " is not the container's fifo", 0,
+                    "the state in --root was changed by hand: `crun-lite delete --force " + state_file.record().id + "`");
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {init.get(), POLLIN, 0}};
     char byte;
     for (;;) {

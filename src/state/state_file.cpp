@@ -72,25 +72,11 @@ UniqueFd open_locked(const std::string& path, int& open_errno, struct stat& st) 
     }
 }
 
+// A state file opened just now, read from its start.
 std::string read_all(int fd, const std::string& path) {
     std::string content;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, off_t(content.size()));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw Error("read " + path, errno);
-        if (n == 0) return content;
-        content.append(buf, size_t(n));
-    }
-}
-
-void write_all(int fd, const std::string& content, const std::string& path) {
-    for (size_t done = 0; done < content.size();) {
-        ssize_t n = ::pwrite(fd, content.data() + done, content.size() - done, off_t(done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw Error("write " + path, n < 0 ? errno : EIO);
-        done += size_t(n);
-    }
+    if (!text::read_fd(fd, content)) throw Error("read " + path, errno);
+    return content;
 }
 
 // The state file goes last: whatever a crash leaves is found through it.
@@ -124,14 +110,12 @@ StateFile StateFile::create(const std::string& root, const std::string& id) {
             throw Error("container with id exists: " + id, 0, "pick another ID, or `crun-lite delete " + id + "` the old one first");
         throw Error("create " + path, errno);
     }
-    StateFile file(path, std::move(fd), 0);
+    StateFile file(path, std::move(fd));
     file.remove_on_destroy_ = true;
     lock(file.fd_.get(), path);
-    struct stat st = stat_of(file.fd_.get(), path);
-    file.inode_ = st.st_ino;
     // A `delete --force` of this ID that came between the open and the lock took the empty
     // file for what a killed create leaves, and removed it; the name may be another's by now.
-    if (st.st_nlink == 0) {
+    if (stat_of(file.fd_.get(), path).st_nlink == 0) {
         file.remove_on_destroy_ = false;
         throw Error("container " + id + " was deleted while it was being created");
     }
@@ -149,7 +133,7 @@ StateFile StateFile::lock_existing(const std::string& root, const std::string& i
         throw Error("open " + path, open_errno,
                     open_errno == EISDIR ? "a directory here is the state of a crun-lite from before the state became one file" : "");
     }
-    return StateFile(path, std::move(fd), st.st_ino);
+    return StateFile(path, std::move(fd));
 }
 
 StateFile StateFile::open(const std::string& root, const std::string& id) {
@@ -208,19 +192,18 @@ void StateFile::save(const Record& record) {
 // new: it is written to a file of its own, locked before it takes the state file's name.
 // Commands waiting for the old file's lock then find it unlinked and wait for this one's.
 void StateFile::replace_whole(const std::string& content) {
-    std::string next = replacement_path(path_, inode_);
+    std::string next = replacement_path(path_, stat_of(fd_.get(), path_).st_ino);
     ::unlink(next.c_str());  // what a save killed half-way left; never written through
     UniqueFd fd(::open(next.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) throw Error("create " + next, errno);
     try {
         lock(fd.get(), next);
-        write_all(fd.get(), content, next);
+        if (!text::write_all(fd.get(), content)) throw Error("write " + next, errno);
         if (::rename(next.c_str(), path_.c_str()) != 0) throw Error("rename " + next + " to " + path_, errno);
     } catch (...) {
         ::unlink(next.c_str());
         throw;
     }
-    inode_ = stat_of(fd.get(), next).st_ino;
     fd_ = std::move(fd);  // closing the old, unlinked file releases its lock
 }
 
@@ -244,7 +227,9 @@ std::string StateFile::fifo_path() const {
 
 void StateFile::remove() {
     if (!fd_) return;
-    unlink_all(path_, inode_, fifo_path());
+    struct stat st{};  // no throw: the destructor of a failed create comes here
+    ::fstat(fd_.get(), &st);
+    unlink_all(path_, st.st_ino, fifo_path());
     remove_on_destroy_ = false;
 }
 

@@ -8,6 +8,7 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::log {
 namespace {
@@ -30,16 +31,6 @@ const char* level_name(Level level) {
         case Level::error: return "error";
     }
     return "error";
-}
-
-void write_all(int fd, const std::string& text) {
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // logging must never be the reason a container fails
-        done += size_t(n);
-    }
 }
 
 }  // namespace
@@ -83,10 +74,10 @@ void write(Level level, const std::string& message) {
                        -1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         else
             line = "time=\"" + rfc3339_now() + "\" level=" + level_name(level) + " msg=" + nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-        write_all(s.file.get(), line);
+        (void)text::write_all(s.file.get(), line);  // logging must never be why a container fails
     }
     // stderr is never the container's stdout; errors always reach the user there too.
-    if (!s.file || level == Level::error) write_all(STDERR_FILENO, "crun-lite: " + message + "\n");
+    if (!s.file || level == Level::error) (void)text::write_all(STDERR_FILENO, "crun-lite: " + message + "\n");
 }
 
 }  // namespace crunlite::log

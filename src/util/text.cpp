@@ -12,10 +12,14 @@ namespace crunlite::text {
 bool read_file(const std::string& path, std::string& out, size_t limit) {
     out.clear();
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return false;
+    return fd && read_fd(fd.get(), out, limit);
+}
+
+bool read_fd(int fd, std::string& out, size_t limit) {
+    out.clear();
     char buffer[8192];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return false;
         if (n == 0) return true;
@@ -25,6 +29,19 @@ bool read_file(const std::string& path, std::string& out, size_t limit) {
         }
         out.append(buffer, size_t(n));
     }
+}
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n == 0) errno = EIO;
+            return false;
+        }
+        data.remove_prefix(size_t(n));
+    }
+    return true;
 }
 
 std::vector<std::string_view> split(std::string_view text, char separator) {

@@ -11,6 +11,12 @@ namespace crunlite::text {
 // The whole file (up to `limit` bytes, then false with errno EFBIG) into `out`; false with
 // errno set when it cannot be opened or read.
 bool read_file(const std::string& path, std::string& out, size_t limit = 1 << 20);
+// The same from an open descriptor, from its current offset to the end.
+bool read_fd(int fd, std::string& out, size_t limit = 1 << 20);
+
+// All of `data` to `fd`, going on after short writes and EINTR; false with errno set when a
+// write fails (EIO when it writes nothing).
+bool write_all(int fd, std::string_view data);
 
 // The pieces of `text` between `separator`s, empty ones dropped.
 std::vector<std::string_view> split(std::string_view text, char separator);
