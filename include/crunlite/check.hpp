@@ -12,7 +12,8 @@ class SpecError;
 
 namespace crunlite::check {
 
-enum class Severity { error, warning };
+// info: what the runtime will do on this host (the systemd unit properties), not a problem.
+enum class Severity { error, warning, info };
 const char* severity_name(Severity severity);
 
 struct Finding {
@@ -27,6 +28,7 @@ class Report {
 public:
     void error(const std::string& path, const std::string& message, const std::string& hint);
     void warning(const std::string& path, const std::string& message, const std::string& hint);
+    void info(const std::string& path, const std::string& message, const std::string& hint = "");
     void add(Finding finding);
     // A config error: its path and problem, with a hint chosen from the kind of problem.
     void add_spec_error(const SpecError& e);
@@ -57,7 +59,9 @@ std::string hint_for_spec_problem(const std::string& message);
 // Splits "<.json.path>: rest" into the path and the rest; {"", text} when it does not start so.
 std::pair<std::string, std::string> split_json_path(const std::string& text);
 
-// Checks <bundle>/config.json and the host; `rootless`: as an unprivileged user would run it.
-Report check_bundle(const std::string& bundle, bool rootless);
+// Checks <bundle>/config.json and the host; `rootless`: as an unprivileged user would run it;
+// `systemd_cgroup`: as `--systemd-cgroup create` would place it (systemd answers, the unit name,
+// the properties the unit will carry).
+Report check_bundle(const std::string& bundle, bool rootless, bool systemd_cgroup = false);
 
 }  // namespace crunlite::check

@@ -19,6 +19,7 @@ struct CreateOptions {
     bool no_pivot = false;
     bool no_new_keyring = false;
     unsigned preserve_fds = 0;
+    bool systemd_cgroup = false;  // --systemd-cgroup: the cgroup is a systemd unit (cgroupsPath slice:prefix:name)
 };
 
 struct ExecOptions {

@@ -32,6 +32,7 @@ struct Record {
     std::string oci_version;
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;  // absolute host paths, one per hierarchy
+    std::string systemd_unit;  // --systemd-cgroup: the unit holding the cgroup ("docker-<id>.scope")
     nlohmann::json hooks = nlohmann::json::object();  // the config's hooks, for poststart/poststop
     bool has_process = true;  // false: config.json had no process, and `start` must refuse
     std::string exec_fifo;    // a created container's fifo, a name under the root; empty for `run`

@@ -37,7 +37,7 @@ std::string Context::item_path(const Report& report, const std::string& list_pat
     return list_path + "[" + std::to_string(n) + "]";
 }
 
-Report check_bundle(const std::string& bundle_arg, bool rootless) {
+Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_cgroup) {
     Report report;
     char resolved[PATH_MAX];
     if (!::realpath(bundle_arg.c_str(), resolved)) {
@@ -63,10 +63,11 @@ Report check_bundle(const std::string& bundle_arg, bool rootless) {
     if (!config.is_object()) return report;
     if (!spec.root.path.empty() && spec.root.path[0] != '/') spec.root.path = bundle + "/" + spec.root.path;
 
-    Context ctx{config, spec, bundle, rootless};
+    Context ctx{config, spec, bundle, rootless, systemd_cgroup};
     check_root_and_executable(ctx, report);
     check_process(ctx, report);
     check_namespaces(ctx, report);
+    if (ctx.systemd_cgroup) check_systemd(ctx, report);
     check_cgroups(ctx, report);
     check_seccomp(ctx, report);
     check_mounts_and_hooks(ctx, report);

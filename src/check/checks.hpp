@@ -13,6 +13,7 @@ struct Context {
     const spec::Spec& spec;
     std::string bundle;  // absolute
     bool rootless = false;
+    bool systemd_cgroup = false;  // --systemd-cgroup
 
     // The JSON path of the n-th item the parse kept from the list at `list_path` (".mounts"):
     // an item the parse refused is not in the Spec, so the n-th kept one may sit further down.
@@ -23,6 +24,7 @@ void check_root_and_executable(const Context& ctx, Report& report);  // rootfs.c
 void check_process(const Context& ctx, Report& report);              // process.cpp: capabilities, rlimits, LSMs, user
 void check_namespaces(const Context& ctx, Report& report);           // namespaces.cpp: kinds, paths, id mappings, sysctls
 void check_cgroups(const Context& ctx, Report& report);              // cgroups.cpp
+void check_systemd(const Context& ctx, Report& report);              // systemd.cpp: --systemd-cgroup
 void check_seccomp(const Context& ctx, Report& report);              // seccomp.cpp
 void check_mounts_and_hooks(const Context& ctx, Report& report);     // files.cpp
 

@@ -7,7 +7,14 @@
 
 namespace crunlite::check {
 
-const char* severity_name(Severity severity) { return severity == Severity::error ? "error" : "warning"; }
+const char* severity_name(Severity severity) {
+    switch (severity) {
+        case Severity::error: return "error";
+        case Severity::warning: return "warning";
+        case Severity::info: return "info";
+    }
+    return "?";
+}
 
 void Report::error(const std::string& path, const std::string& message, const std::string& hint) {
     add({Severity::error, path, message, hint});
@@ -15,6 +22,10 @@ void Report::error(const std::string& path, const std::string& message, const st
 
 void Report::warning(const std::string& path, const std::string& message, const std::string& hint) {
     add({Severity::warning, path, message, hint});
+}
+
+void Report::info(const std::string& path, const std::string& message, const std::string& hint) {
+    add({Severity::info, path, message, hint});
 }
 
 void Report::add(Finding finding) {
@@ -40,7 +51,9 @@ size_t Report::errors() const {
     return size_t(std::count_if(findings_.begin(), findings_.end(), [](auto& f) { return f.severity == Severity::error; }));
 }
 
-size_t Report::warnings() const { return findings_.size() - errors(); }
+size_t Report::warnings() const {
+    return size_t(std::count_if(findings_.begin(), findings_.end(), [](auto& f) { return f.severity == Severity::warning; }));
+}
 
 bool Report::has_error_under(const std::string& path) const {
     for (auto& f : findings_) {

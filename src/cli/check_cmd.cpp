@@ -21,14 +21,16 @@ void add_check(CLI::App& app, Globals& globals, Action& action) {
                            "`process.env`, resolved inside the rootfs), namespace kinds and paths, the cgroup layout and "
                            "the controllers `linux.resources` needs, seccomp actions, architectures and syscall names, "
                            "capabilities, rlimits against the hard limits, user-namespace mappings, AppArmor/SELinux, "
-                           "sysctls, hook programs and mount sources and options. Nothing is created.\n\n"
+                           "sysctls, hook programs and mount sources and options. With --systemd-cgroup: whether systemd "
+                           "answers on the system bus, the unit and cgroup `.linux.cgroupsPath` names, and each unit "
+                           "property the unit will carry (as info lines). Nothing is created.\n\n"
                            "Each finding has a severity, a JSON path, a message and a hint. `--format json` prints "
                            "{\"findings\": [{\"severity\", \"path\", \"message\", \"hint\"}], \"summary\": {...}}.",
                    .sections = {{"EXIT STATUS", "0 when the bundle would run here (warnings allowed), 1 when any error was found."}}});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             bool rootless = globals.rootless == "true" || (globals.rootless == "auto" && ::geteuid() != 0);
-            check::Report report = check::check_bundle(*bundle, rootless);
+            check::Report report = check::check_bundle(*bundle, rootless, globals.systemd_cgroup);
             if (*format == "json") std::cout << report.to_json().dump(2) << "\n";
             else std::cout << report.to_table();
             return report.ok() ? 0 : 1;

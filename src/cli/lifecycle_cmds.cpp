@@ -32,6 +32,7 @@ void add_create(CLI::App& app, Globals& globals, Action& action) {
                            "once the container is created; its process is not a child of the caller."});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
+            options->systemd_cgroup = globals.systemd_cgroup;
             runtime::create(globals.root, *id, *options);
             return 0;
         };
@@ -55,7 +56,10 @@ void add_run(CLI::App& app, Globals& globals, Action& action) {
                            "process, deletes the container (unless --keep) and exits with the container's status. "
                            "Detached (-d) it returns once the process runs, and a terminal goes to --console-socket."});
     cmd->callback([=, &globals, &action] {
-        action = [=, &globals] { return runtime::run(globals.root, *id, *options, *detach, *keep); };
+        action = [=, &globals] {
+            options->systemd_cgroup = globals.systemd_cgroup;
+            return runtime::run(globals.root, *id, *options, *detach, *keep);
+        };
     });
 }
 

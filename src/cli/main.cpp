@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
     app.add_flag("--debug", globals.debug, "log debug messages, with the timing of each phase of a container's start");
     app.add_flag("--systemd-cgroup", globals.systemd_cgroup,
-                 "use systemd to manage cgroups (not supported: crun-lite refuses it and writes cgroupfs paths)");
+                 "make each container's cgroup a systemd unit (a transient scope; .linux.cgroupsPath is \"slice:prefix:name\"); "
+                 "commands on an existing container follow what create chose, with or without it");
     app.add_option("--rootless", globals.rootless,
                    "accepted for runc compatibility: crun-lite runs rootless exactly when its effective user is not root")
         ->check(CLI::IsMember({"true", "false", "auto"}));
@@ -117,11 +118,6 @@ int main(int argc, char** argv) {
             char cwd[4096];
             if (::getcwd(cwd, sizeof cwd)) globals.root = std::string(cwd) + "/" + globals.root;
         }
-        if (globals.systemd_cgroup)
-            throw Error(::access("/run/systemd/system", F_OK) == 0
-                            ? "--systemd-cgroup: the systemd cgroup driver is not supported by this version of crun-lite; use cgroupfs paths"
-                            : "--systemd-cgroup: systemd is not running on this host (/run/systemd/system is missing), and crun-lite "
-                              "does not implement the systemd cgroup driver; use cgroupfs paths");
         return action();
     } catch (const std::exception& e) {
         log::error(e.what());

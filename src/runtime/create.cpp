@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../cgroups/cgroup_entry.hpp"
+#include "../cgroups/systemd/scope.hpp"
 #include "../linux/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -101,7 +102,26 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     // Our own cgroup matters only to a relative path.
     const std::string& wanted_cgroup = spec.linux.cgroups_path;
     bool relative_cgroup = !wanted_cgroup.empty() && wanted_cgroup[0] != '/';
-    std::string cgroup_path = rootless ? "" : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? own_cgroup() : "/");
+    // --systemd-cgroup: systemd makes the container's cgroup, a transient unit holding init, and
+    // the cgroup files then fill in what its properties cannot say. Everything that can be
+    // refused is refused here, before anything exists.
+    std::optional<cgroups::systemd::UnitPlacement> unit_placement;
+    std::optional<cgroups::systemd::Bus> systemd_bus;
+    std::vector<cgroups::systemd::UnitProperty> unit_properties;
+    if (options.systemd_cgroup && !rootless) {
+        unit_placement = cgroups::systemd::place_unit(wanted_cgroup, id);
+        if (layout.mode != cgroups::Mode::v2)
+            throw Error("--systemd-cgroup: this host has cgroup v1 hierarchies; crun-lite drives systemd on pure cgroup v2 hosts only", 0,
+                        "boot with systemd.unified_cgroup_hierarchy=1, or leave out --systemd-cgroup and give a cgroupfs .linux.cgroupsPath");
+        unit_properties = cgroups::systemd::scope_properties(id, unit_placement->slice, unit_placement->is_slice);
+        if (spec.linux.resources)
+            for (auto& p : cgroups::systemd::resource_properties(*spec.linux.resources)) unit_properties.push_back(std::move(p));
+        for (auto& p : cgroups::systemd::annotation_properties(spec.annotations)) unit_properties.push_back(std::move(p));
+        systemd_bus.emplace(cgroups::systemd::Bus::connect());
+    }
+    std::string cgroup_path = rootless          ? ""
+                              : unit_placement ? unit_placement->cgroup_path
+                                               : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? own_cgroup() : "/");
 
     // Written now and again as the work goes on, so that even after a SIGKILL of this process
     // `delete --force` finds every cgroup and the init process to end.
@@ -115,6 +135,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.hooks = hooks::to_json(spec.hooks);
     record.has_process = has_process;
     if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
+    if (unit_placement) record.systemd_unit = unit_placement->unit;
     UniqueFd fifo;
     if (start_here) {
         state_file.save(record);
@@ -131,9 +152,12 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     const linux_setup::PlannedMount* cgroup_mount = nullptr;
     if (!rootless) {
         cgroup.emplace(layout, cgroup_path);
-        cgroup->make(true);  // cgroup2: init is cloned straight into it
         plan.cgroup_dirs = cgroup->dirs();
-        cgroup_entry = cgroups::open_cgroup_entry(cgroup->dirs_of(true));
+        // cgroup2: init is cloned straight into it; under systemd, the unit's start moves it.
+        if (!unit_placement) {
+            cgroup->make(true);
+            cgroup_entry = cgroups::open_cgroup_entry(cgroup->dirs_of(true));
+        }
         plan_cgroup_entry(plan, cgroup_entry);
         plan.cgroups_after_go = true;
         // On v1 (and no user namespace), the parent makes the /sys/fs/cgroup mounts while init
@@ -149,12 +173,19 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     plan.no_process = !has_process;
 
     timer.mark("cgroups");
+    std::optional<cgroups::systemd::ContainerUnit> unit;  // stopped after init is gone, on failure
     linux_setup::InitProcess init = [&] {
         PidNamespaceForChildren pid_namespace(join_pid_fd);
         return linux_setup::clone_init(plan, clone_flags);
     }();
     timer.mark("clone");
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
+    if (unit_placement) {
+        // Before GO: init makes its cgroup namespace after GO, rooted where it then is.
+        unit.emplace(cgroups::systemd::ContainerUnit::start(*systemd_bus, *unit_placement, init.pid(), std::move(unit_properties)));
+        cgroup->make(true);  // systemd made it: this only finds it
+        timer.mark("systemd-unit");
+    }
     finish_cgroup_entry(plan, cgroup_entry, init.pid());
     cgroup_entry = {};
     linux_setup::send_go(init);
@@ -209,6 +240,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     log::debug("create phases: " + timer.summary());
     state_file.keep();
     if (cgroup) cgroup->keep();
+    if (unit) unit->keep();
     UniqueFd start_socket = start_here ? init.take_sync() : UniqueFd();
     return {init.release(), std::move(record), std::move(console), std::move(start_socket)};
 }

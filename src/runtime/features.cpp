@@ -12,7 +12,7 @@
 namespace crunlite::runtime {
 
 std::string compiled_features() {
-    std::string out = "+CAP +SECCOMP";
+    std::string out = "+SYSTEMD +CAP +SECCOMP";  // +SYSTEMD: the systemd cgroup driver (libdbus-1)
 #ifdef SCMP_ACT_NOTIFY
     out += " +SECCOMP_NOTIFY";
 #endif
@@ -59,7 +59,7 @@ nlohmann::json features() {
         {"linux",
          {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},
           {"capabilities", caps},
-          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", false}}},
+          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}, {"rdma", false}}},
           {"seccomp",
            {{"enabled", true},
             {"actions",

@@ -9,6 +9,7 @@
 #include <optional>
 #include <cctype>
 
+#include "../cgroups/systemd/scope.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
@@ -101,6 +102,14 @@ void remove(const std::string& root, const std::string& id, bool force) {
 void remove_stopped(state::StateFile& state_file) {
     PhaseTimer timer;
     const state::Record& r = state_file.record();
+    if (!r.systemd_unit.empty()) {
+        // The unit goes first, so that systemd removes its cgroup; whatever outlived init is
+        // ended before, or stopping the unit would wait for it (SIGTERM, then 90 s).
+        if (!cgroups::pids_in(r.cgroup_dirs).empty()) cgroups::kill_all(r.cgroup_dirs);
+        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect();
+        cgroups::systemd::remove_unit(bus, r.systemd_unit);
+        timer.mark("systemd-unit");
+    }
     // Usually nothing is left in the cgroups once init is gone (a pid namespace ends with its
     // init), and one rmdir each does. Otherwise processes outlived init (no pid namespace of
     // its own): end them, then remove the trees.

@@ -1,4 +1,5 @@
 // `update`: apply new resource limits to a running container's cgroups.
+#include "../cgroups/systemd/bus.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
@@ -26,6 +27,12 @@ void update(const std::string& root, const std::string& id, const nlohmann::json
         if (usage > uint64_t(*resources.memory->limit))
             throw Error(json_path + ".memory.limit: the container uses " + std::to_string(usage) + " bytes, more than the new limit " +
                         std::to_string(*resources.memory->limit) + " (checkBeforeUpdate)");
+    }
+    // Under systemd the unit's properties change too: a `systemctl daemon-reload` re-applies
+    // them, and would otherwise put the old limits back.
+    if (const std::string& unit = state_file.record().systemd_unit; !unit.empty()) {
+        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect();
+        bus.set_unit_properties(unit, cgroups::systemd::resource_properties(resources));
     }
     cgroups::apply_resources(layout, state_file.record().cgroup_dirs, resources, json_path);
 }

@@ -75,7 +75,7 @@ nlohmann::json record_to_json(const Record& r) {
             {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
             {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
             {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process},
-            {"exec_fifo", r.exec_fifo}};
+            {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit}};
 }
 
 Record record_from_json(const nlohmann::json& j) {
@@ -93,6 +93,7 @@ Record record_from_json(const nlohmann::json& j) {
     r.hooks = j.value("hooks", nlohmann::json::object());
     r.has_process = j.value("has_process", true);
     r.exec_fifo = j.value("exec_fifo", "");
+    r.systemd_unit = j.value("systemd_unit", "");
     // Exactly a name make_exec_fifo gives: never a path that leads elsewhere, nor another file
     // of the root that `delete` would then remove.
     if (!r.exec_fifo.empty() && !is_exec_fifo_name(r.exec_fifo))

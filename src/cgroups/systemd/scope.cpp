@@ -1,0 +1,35 @@
+#include "scope.hpp"
+
+#include "../cgroup_file.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
+
+namespace crunlite::cgroups::systemd {
+
+ContainerUnit ContainerUnit::start(Bus& bus, const UnitPlacement& placement, pid_t pid, std::vector<UnitProperty> properties) {
+    if (!placement.is_slice) properties.push_back({"PIDs", std::vector<uint32_t>{uint32_t(pid)}});
+    bus.start_transient_unit(placement.unit, properties);
+    ContainerUnit unit(&bus, placement.unit);
+    if (placement.is_slice) write_cgroup_file("/sys/fs/cgroup" + placement.cgroup_path + "/cgroup.procs", std::to_string(pid));
+    return unit;
+}
+
+ContainerUnit::ContainerUnit(ContainerUnit&& other) noexcept : bus_(other.bus_), unit_(std::move(other.unit_)) {
+    other.bus_ = nullptr;
+}
+
+ContainerUnit::~ContainerUnit() {
+    if (!bus_) return;
+    try {
+        remove_unit(*bus_, unit_);
+    } catch (const std::exception& e) {
+        log::warning("could not remove systemd unit " + unit_ + " of the failed create: " + e.what());
+    }
+}
+
+void remove_unit(Bus& bus, const std::string& unit) {
+    bus.stop_unit(unit);
+    bus.reset_failed_unit(unit);
+}
+
+}  // namespace crunlite::cgroups::systemd
