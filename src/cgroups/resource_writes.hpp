@@ -21,8 +21,8 @@ struct ControllerWrites {
     std::vector<FileWrite> v1, v2;
 };
 
-// Conversions for v2, as runc makes them (docs/cgroups.md explains each):
-//   cpu.shares (2..262144) -> cpu.weight (1..10000): 1 + (shares - 2) * 9999 / 262142
+// Conversions for v2, as runc (>= 1.3.2) and crun (>= 1.23) make them (docs/cgroups.md explains each):
+//   cpu.shares (2..262144) -> cpu.weight (1..10000): ceil(10^((l² + 125 l) / 612 - 7/34)), l = log2(shares)
 //   blkio weight (10..1000) -> io.weight (1..10000):  1 + (weight - 10) * 9999 / 990
 //   memory swap (memory+swap) -> memory.swap.max:     swap - limit
 //   cpu quota/period -> cpu.max "quota period" ("max" for no quota)
@@ -43,6 +43,9 @@ bool host_has_v2_controller(const Hierarchy& unified, const std::string& control
 // What to tell the user when the kernel refuses a cgroup write with `err` (empty: nothing useful).
 std::string cgroup_write_hint(int err);
 
+// cpu.shares -> cpu.weight: 2 -> 1, 1024 (v1's default) -> 100 (v2's default), 262144 -> 10000,
+// clamped at both ends. 0 ("unset") never reaches here; it gives 1, not runc's 0, which systemd's
+// CPUWeight would read as "idle".
 uint64_t cpu_shares_to_weight(uint64_t shares);
 uint64_t blkio_weight_to_io_weight(uint64_t weight);
 

@@ -9,15 +9,17 @@ on v1) or on the host, in the directories listed in the state file <root>/<id> u
 """
 
 import json
+import math
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from helpers import parse_mountinfo, process_alive, wait_until
+from helpers import parse_mountinfo, process_alive, run_cmd, wait_until
 
 MiB = 1024 * 1024
 
@@ -101,7 +103,71 @@ def memory_limit_text(n):
 
 
 def cpu_weight(shares):
-    return 1 + (shares - 2) * 9999 // 262142
+    """cpu.shares -> cpu.weight as runc >= 1.3.2 and crun >= 1.23 convert it: a quadratic in
+    log2(shares) through (2, 1), (1024, 100) and (262144, 10000), rounded up."""
+    if shares <= 2:
+        return 1
+    if shares >= 262144:
+        return 10000
+    l = math.log2(shares)
+    return math.ceil(10 ** ((l * l + 125 * l) / 612.0 - 7.0 / 34.0))
+
+
+# --------------------------------------------------------------------------------------------
+# runc on the same bundles, for the tests that compare: RUNC=/path/to/runc (Debian's 1.1.5 is
+# older than the conversions tested here; those tests skip when RUNC is unset or too old).
+
+RUNC = os.environ.get("RUNC")
+
+
+class Runc:
+    def __init__(self, binary):
+        self.binary = binary
+        self.root = tempfile.mkdtemp(prefix="runc-root-", dir="/run")
+        self.ids = []
+        r = run_cmd([binary, "--version"])
+        m = re.search(r"runc version (\d+)\.(\d+)\.(\d+)", r.stdout)
+        assert m, f"RUNC={binary}: no version in {r}"
+        self.version = tuple(int(x) for x in m.groups())
+
+    def cli(self, *args):
+        return run_cmd([self.binary, "--root", self.root, *[str(a) for a in args]])
+
+    def run_detached(self, cid, bundle):
+        self.ids.append(cid)
+        r = self.cli("run", "-d", "--bundle", bundle, cid)
+        assert r.rc == 0, r
+        return json.loads(self.cli("state", cid).stdout)["pid"]
+
+    def v2_file(self, pid, name):
+        """A file of the cgroup2 directory that process `pid` is in."""
+        with open(f"/proc/{pid}/cgroup") as f:
+            path = next(l.split(":", 2)[2].strip() for l in f if l.startswith("0::"))
+        with open(f"/sys/fs/cgroup{path}/{name}") as f:
+            return f.read().strip()
+
+    def cleanup(self):
+        for cid in self.ids:
+            self.cli("delete", "--force", cid)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def runc_peer():
+    """A Runc for RUNC, or None."""
+    if not RUNC:
+        yield None
+        return
+    peer = Runc(RUNC)
+    yield peer
+    peer.cleanup()
+
+
+def need_runc(peer, version, what):
+    if peer is None:
+        pytest.skip(f"set RUNC to a runc >= {'.'.join(map(str, version))} to compare {what}")
+    if peer.version < version:
+        pytest.skip(f"RUNC is runc {'.'.join(map(str, peer.version))}; {what} changed in {'.'.join(map(str, version))}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,6 +345,49 @@ def test_cpu_quota_and_shares_files(rt, new_id):
         assert r.rc == 0, r
         assert r.stdout.split() == [str(quota), str(period), str(shares)], r
     assert rt.delete(cid, force=True).rc == 0
+
+
+# Shares read back after `update --cpu-share`: the v1 bounds, v1's default and values between.
+SHARES = [2, 3, 100, 512, 1023, 1024, 2000, 10000, 262144]
+
+
+def cpu_weights_after_updates(cli, cid, read):
+    """{shares: the cpu.weight file} after `update --cpu-share shares` for each of SHARES."""
+    out = {}
+    for shares in SHARES:
+        r = cli("update", "--cpu-share", shares, cid)
+        assert r.rc == 0, r
+        out[shares] = read()
+    return out
+
+
+def test_cpu_shares_become_cpu_weight_on_v2(rt, new_id):
+    if not V2:
+        pytest.skip("cpu.weight is cgroup v2's; v1 takes cpu.shares as it is")
+    b = bundle_with(rt, ["sleep", "60"], {"cpu": {"shares": 1024}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    assert host_read(rt, cid, "cpu.shares") == "100"  # v1's default becomes v2's
+    got = cpu_weights_after_updates(rt.cli, cid, lambda: host_read(rt, cid, "cpu.shares"))
+    assert got == {s: str(cpu_weight(s)) for s in SHARES}
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_cpu_weight_same_as_runcs(rt, new_id, runc_peer):
+    if not V2:
+        pytest.skip("cpu.weight is cgroup v2's")
+    need_runc(runc_peer, (1, 3, 2), "the cpu.shares -> cpu.weight conversion")
+    b = bundle_with(rt, ["sleep", "60"], {"cpu": {"shares": 1024}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    ours = {1024: host_read(rt, cid, "cpu.shares")}
+    ours.update(cpu_weights_after_updates(rt.cli, cid, lambda: host_read(rt, cid, "cpu.shares")))
+    assert rt.delete(cid, force=True).rc == 0
+    rid = new_id()
+    pid = runc_peer.run_detached(rid, b)
+    theirs = {1024: runc_peer.v2_file(pid, "cpu.weight")}
+    theirs.update(cpu_weights_after_updates(runc_peer.cli, rid, lambda: runc_peer.v2_file(pid, "cpu.weight")))
+    assert ours == theirs
 
 
 def test_pause_freezes_and_resume_thaws(rt, new_id):

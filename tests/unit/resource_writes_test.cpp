@@ -64,17 +64,33 @@ TEST(ResourceWrites, SwapBelowLimitCannotBeExpressedOnV2) {
     EXPECT_TRUE(found);
 }
 
+TEST(ResourceWrites, CpuSharesToWeightMatchesRuncs) {
+    // Expected values from runc's ConvertCPUSharesToCgroupV2Value (opencontainers/cgroups, runc
+    // >= 1.3.2): ceil(10^((l*l + 125*l)/612 - 7/34)), l = log2(shares), clamped to [1, 10000].
+    const std::pair<uint64_t, uint64_t> cases[] = {
+        {0, 1},         {1, 1},         {2, 1},       {3, 2},       {10, 4},         {100, 17},
+        {512, 59},      {1023, 100},    {1024, 100},  {1025, 101},  {2000, 170},     {2048, 174},
+        {4096, 303},    {10000, 627},   {100000, 4340}, {262143, 10000}, {262144, 10000}, {1000000, 10000},
+    };
+    for (auto [shares, weight] : cases) EXPECT_EQ(cgroups::cpu_shares_to_weight(shares), weight) << shares;
+    // Every valid input lands in cpu.weight's range, and more shares never mean less weight.
+    uint64_t previous = 1;
+    for (uint64_t shares = 2; shares <= 262144; ++shares) {
+        uint64_t weight = cgroups::cpu_shares_to_weight(shares);
+        ASSERT_GE(weight, previous) << shares;
+        ASSERT_LE(weight, 10000u) << shares;
+        previous = weight;
+    }
+}
+
 TEST(ResourceWrites, CpuSharesConvertToWeight) {
-    EXPECT_EQ(cgroups::cpu_shares_to_weight(2), 1u);
-    EXPECT_EQ(cgroups::cpu_shares_to_weight(1024), 39u);
-    EXPECT_EQ(cgroups::cpu_shares_to_weight(262144), 10000u);
     auto all = writes_for(json::parse(R"({"cpu":{"shares":1024,"quota":50000,"period":100000,"cpus":"0-1","mems":"0"}})"));
     auto* cpu = find(all, "cpu");
     ASSERT_NE(cpu, nullptr);
     EXPECT_EQ(value_of(cpu->v1, "cpu.shares"), "1024");
     EXPECT_EQ(value_of(cpu->v1, "cpu.cfs_quota_us"), "50000");
     EXPECT_EQ(value_of(cpu->v1, "cpu.cfs_period_us"), "100000");
-    EXPECT_EQ(value_of(cpu->v2, "cpu.weight"), "39");
+    EXPECT_EQ(value_of(cpu->v2, "cpu.weight"), "100");
     EXPECT_EQ(value_of(cpu->v2, "cpu.max"), "50000 100000");
     auto* cpuset = find(all, "cpuset");
     ASSERT_NE(cpuset, nullptr);
