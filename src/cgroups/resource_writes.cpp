@@ -157,7 +157,7 @@ std::vector<ControllerWrites> resource_writes(const spec::Resources& r, const st
         net_cls{"net_cls"}, net_prio{"net_prio"}, rdma{"rdma"};
     if (r.memory) memory_writes(*r.memory, p + ".memory", memory);
     if (r.cpu) cpu_writes(*r.cpu, p + ".cpu", cpu, cpuset);
-    if (r.pids_limit) {
+    if (r.pids_limit) {  // 0 included: a real limit since runtime-spec 1.3 (runc >= 1.4 writes it too)
         std::string value = *r.pids_limit < 0 ? "max" : std::to_string(*r.pids_limit);
         pids.v1.push_back({"pids.max", value, p + ".pids.limit"});
         pids.v2.push_back({"pids.max", value, p + ".pids.limit"});

@@ -26,6 +26,8 @@ struct ControllerWrites {
 //   blkio weight (10..1000) -> io.weight (1..10000):  1 + (weight - 10) * 9999 / 990
 //   memory swap (memory+swap) -> memory.swap.max:     swap - limit
 //   cpu quota/period -> cpu.max "quota period" ("max" for no quota)
+// pids.limit (runtime-spec 1.3, runc >= 1.4), v1 and v2 alike: absent -> no write, negative ->
+// "max", 0 and up -> that number (0: no task can fork in).
 std::vector<ControllerWrites> resource_writes(const spec::Resources& resources, const std::string& path = ".linux.resources");
 
 // Where one controller's writes go on this host: its v1 hierarchy when the host has one, else

@@ -164,6 +164,8 @@ def runc_peer():
 
 
 def need_runc(peer, version, what):
+    if not V2:
+        pytest.skip("the comparisons with runc read cgroup v2 files")
     if peer is None:
         pytest.skip(f"set RUNC to a runc >= {'.'.join(map(str, version))} to compare {what}")
     if peer.version < version:
@@ -322,6 +324,43 @@ def test_fork_loop_stops_at_pids_limit(rt, new_id):
     assert rt.delete(cid, force=True).rc == 0
 
 
+def test_pids_limit_zero_is_a_limit(rt, new_id):
+    # runtime-spec 1.3 (and runc >= 1.4): pids.limit 0 is written as it is, no task can fork in;
+    # negative means "max"; a pids object without a limit leaves pids.max alone.
+    b = bundle_with(rt, ["sleep", "60"], {"pids": {"limit": 0}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    assert host_read(rt, cid, "pids.max") == "0"
+    # exec joins the cgroup (joining is not a fork, so the limit lets it in) but cannot fork there
+    r = rt.cli("exec", cid, "cat", inside_path("pids.max"))
+    assert (r.rc, r.stdout.strip()) == (0, "0"), r
+    r = rt.cli("exec", cid, "sh", "-c", "sleep 1 & wait; echo forked")
+    assert r.rc != 0 and "forked" not in r.stdout and "can't fork" in r.stderr, r
+    for flag, file in (("-1", "max"), ("0", "0"), ("5", "5")):
+        r = rt.cli("update", "--pids-limit", flag, cid)
+        assert r.rc == 0, r
+        assert host_read(rt, cid, "pids.max") == file, flag
+    r = rt.cli("update", "--resources", "-", cid, input_data=json.dumps({"pids": {}}))
+    assert r.rc == 0, r
+    assert host_read(rt, cid, "pids.max") == "5"
+    assert rt.delete(cid, force=True).rc == 0
+    b2 = bundle_with(rt, ["sleep", "60"], {"pids": {}})
+    cid2 = new_id()
+    run_detached(rt, cid2, b2)
+    assert host_read(rt, cid2, "pids.max") == "max"  # the new cgroup's default: nothing written
+    assert rt.delete(cid2, force=True).rc == 0
+
+
+def test_pids_limit_zero_same_as_runcs(rt, new_id, runc_peer):
+    need_runc(runc_peer, (1, 4, 0), "pids.limit 0 (0 was 'unset' before)")
+    b = bundle_with(rt, ["sleep", "60"], {"pids": {"limit": 0}})
+    cid, rid = new_id(), new_id()
+    run_detached(rt, cid, b)
+    pid = runc_peer.run_detached(rid, b)
+    assert host_read(rt, cid, "pids.max") == runc_peer.v2_file(pid, "pids.max") == "0"
+    assert rt.delete(cid, force=True).rc == 0
+
+
 def test_cpu_quota_and_shares_files(rt, new_id):
     shares, quota, period = 512, 50000, 100000
     b = bundle_with(rt, ["sleep", "30"], {"cpu": {"shares": shares, "quota": quota, "period": period}})
@@ -374,8 +413,6 @@ def test_cpu_shares_become_cpu_weight_on_v2(rt, new_id):
 
 
 def test_cpu_weight_same_as_runcs(rt, new_id, runc_peer):
-    if not V2:
-        pytest.skip("cpu.weight is cgroup v2's")
     need_runc(runc_peer, (1, 3, 2), "the cpu.shares -> cpu.weight conversion")
     b = bundle_with(rt, ["sleep", "60"], {"cpu": {"shares": 1024}})
     cid = new_id()

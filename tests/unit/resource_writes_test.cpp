@@ -29,8 +29,20 @@ std::string value_of(const std::vector<cgroups::FileWrite>& writes, const std::s
 
 TEST(ResourceWrites, ZerosFromDockerMeanUnset) {
     auto all = writes_for(json::parse(R"({"memory":{"limit":0,"reservation":0,"swap":0,"kernel":0},
-        "cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0},"pids":{"limit":0}})"));
+        "cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0},"pids":{}})"));
     EXPECT_TRUE(all.empty());
+}
+
+TEST(ResourceWrites, PidsLimitZeroIsWrittenNegativeIsMax) {
+    // runtime-spec 1.3 and runc >= 1.4: 0 is a limit (nothing can fork in), -1 (any negative) is "max".
+    const std::pair<const char*, const char*> cases[] = {{"0", "0"}, {"1", "1"}, {"-1", "max"}, {"-5", "max"}, {"4194304", "4194304"}};
+    for (auto [limit, file] : cases) {
+        auto all = writes_for(json::parse(std::string(R"({"pids":{"limit":)") + limit + "}}"));
+        auto* pids = find(all, "pids");
+        ASSERT_NE(pids, nullptr) << limit;
+        EXPECT_EQ(value_of(pids->v1, "pids.max"), file) << limit;
+        EXPECT_EQ(value_of(pids->v2, "pids.max"), file) << limit;
+    }
 }
 
 TEST(ResourceWrites, MemoryV1AndV2) {
