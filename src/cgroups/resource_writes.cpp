@@ -166,8 +166,13 @@ std::vector<ControllerWrites> resource_writes(const spec::Resources& r, const st
     for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
         const auto& h = r.hugepage_limits[i];
         std::string path = p + ".hugepageLimits[" + std::to_string(i) + "]";
-        hugetlb.v1.push_back({"hugetlb." + h.page_size + ".limit_in_bytes", std::to_string(h.limit), path});
-        hugetlb.v2.push_back({"hugetlb." + h.page_size + ".max", std::to_string(h.limit), path});
+        std::string prefix = "hugetlb." + h.page_size, limit = std::to_string(h.limit);
+        // The reservation limit too, where the kernel has one: it binds at mmap/shmget time,
+        // where the fault limit can only SIGBUS a process that touches a page it mapped.
+        hugetlb.v1.push_back({prefix + ".limit_in_bytes", limit, path});
+        hugetlb.v1.push_back({prefix + ".rsvd.limit_in_bytes", limit, path, "", true});
+        hugetlb.v2.push_back({prefix + ".max", limit, path});
+        hugetlb.v2.push_back({prefix + ".rsvd.max", limit, path, "", true});
     }
     if (r.net_class_id) {
         net_cls.v1.push_back({"net_cls.classid", std::to_string(*r.net_class_id), p + ".network.classID"});

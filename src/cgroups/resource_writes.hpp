@@ -14,6 +14,7 @@ struct FileWrite {
     std::string value;
     std::string json_path;    // the field it comes from, for errors
     std::string unsupported;  // non-empty: this cgroup version cannot express the field (why)
+    bool if_present = false;  // a kernel without the file skips it (hugetlb's .rsvd limits, Linux >= 5.7)
 };
 
 struct ControllerWrites {
@@ -26,6 +27,8 @@ struct ControllerWrites {
 //   blkio weight (10..1000) -> io.weight (1..10000):  1 + (weight - 10) * 9999 / 990
 //   memory swap (memory+swap) -> memory.swap.max:     swap - limit
 //   cpu quota/period -> cpu.max "quota period" ("max" for no quota)
+// hugepageLimits: SIZE's page-fault limit, and its reservation limit (.rsvd) where the kernel has
+// one, as runc writes both.
 // pids.limit (runtime-spec 1.3, runc >= 1.4), v1 and v2 alike: absent -> no write, negative ->
 // "max", 0 and up -> that number (0: no task can fork in).
 std::vector<ControllerWrites> resource_writes(const spec::Resources& resources, const std::string& path = ".linux.resources");

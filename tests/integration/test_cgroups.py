@@ -427,6 +427,106 @@ def test_cpu_weight_same_as_runcs(rt, new_id, runc_peer):
     assert ours == theirs
 
 
+def is_v1_hugetlb(d):
+    return d.startswith("/sys/fs/cgroup/hugetlb/")
+
+
+def hugetlb_dir(rt, cid):
+    """The container's directory with the 2MB hugetlb files (v1's hugetlb hierarchy, or cgroup2:
+    on this project's hybrid hosts hugetlb is in unified/)."""
+    dirs = [d for d in cgroup_dirs(rt, cid)
+            if os.path.exists(os.path.join(d, "hugetlb.2MB.limit_in_bytes" if is_v1_hugetlb(d) else "hugetlb.2MB.max"))]
+    assert len(dirs) == 1, cgroup_dirs(rt, cid)
+    return dirs[0]
+
+
+def need_2mb_hugetlb():
+    if not os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"):
+        pytest.skip("no 2MB huge pages on this kernel")
+    v2_roots = [c for c in ("/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/unified/cgroup.controllers") if os.path.exists(c)]
+    if not os.path.isdir("/sys/fs/cgroup/hugetlb") and not any("hugetlb" in open(c).read().split() for c in v2_roots):
+        pytest.skip("no hugetlb cgroup controller")
+
+
+def read_in(d, name):
+    with open(os.path.join(d, name)) as f:
+        return f.read().strip()
+
+
+HUGE_LIMIT = 4 * MiB  # two 2MB pages (the kernel rounds a limit down to whole pages)
+
+
+def test_hugetlb_limits_fault_and_reservation(rt, new_id):
+    # runc writes hugepageLimits to both the page-fault limit and, where the kernel has it
+    # (Linux >= 5.7), the reservation limit (.rsvd), which fails an mmap instead of a later fault.
+    need_2mb_hugetlb()
+    b = bundle_with(rt, ["sleep", "60"], {"hugepageLimits": [{"pageSize": "2MB", "limit": HUGE_LIMIT}]})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    d = hugetlb_dir(rt, cid)
+    suffix = ".limit_in_bytes" if is_v1_hugetlb(d) else ".max"
+    files = ["hugetlb.2MB" + suffix]
+    if os.path.exists(os.path.join(d, "hugetlb.2MB.rsvd" + suffix)):  # Linux >= 5.7
+        files.append("hugetlb.2MB.rsvd" + suffix)
+    assert {f: read_in(d, f) for f in files} == {f: str(HUGE_LIMIT) for f in files}
+    r = rt.cli("update", "--resources", "-", cid, input_data=json.dumps({"hugepageLimits": [{"pageSize": "2MB", "limit": 2 * MiB}]}))
+    assert r.rc == 0, r
+    assert {f: read_in(d, f) for f in files} == {f: str(2 * MiB) for f in files}
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_hugetlb_files_same_as_runcs(rt, new_id, runc_peer):
+    need_runc(runc_peer, (1, 0, 0), "the hugetlb limit files")
+    need_2mb_hugetlb()
+    b = bundle_with(rt, ["sleep", "60"], {"hugepageLimits": [{"pageSize": "2MB", "limit": HUGE_LIMIT}]})
+    cid, rid = new_id(), new_id()
+    run_detached(rt, cid, b)
+    pid = runc_peer.run_detached(rid, b)
+    for name in ("hugetlb.2MB.max", "hugetlb.2MB.rsvd.max"):
+        assert read_in(hugetlb_dir(rt, cid), name) == runc_peer.v2_file(pid, name) == str(HUGE_LIMIT), name
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_hugetlb_stats_count_reservations(rt, new_id):
+    # events --stats reports the reservation counter where the kernel keeps one, as runc does: a
+    # process that maps a huge page without touching it has reserved it, not faulted it in.
+    need_2mb_hugetlb()
+    with open("/proc/sys/vm/nr_hugepages") as f:
+        pages = int(f.read())
+    if pages == 0 and os.environ.get("CRUN_LITE_VM"):  # the throw-away guest: make two
+        with open("/proc/sys/vm/nr_hugepages", "w") as f:
+            f.write("2")
+    with open("/proc/meminfo") as f:
+        free = int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
+    if free == 0:
+        pytest.skip("no free 2MB huge page (nr_hugepages is set only in the test VM)")
+    b = bundle_with(rt, ["sleep", "60"], {"hugepageLimits": [{"pageSize": "2MB", "limit": HUGE_LIMIT}]})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    d = hugetlb_dir(rt, cid)
+    rsvd_file = "hugetlb.2MB.rsvd.usage_in_bytes" if is_v1_hugetlb(d) else "hugetlb.2MB.rsvd.current"
+    if not os.path.exists(os.path.join(d, rsvd_file)):
+        assert rt.delete(cid, force=True).rc == 0
+        pytest.skip("this kernel keeps no hugetlb reservation counters")
+    procs = os.path.join(d, "cgroup.procs")
+    script = ("import mmap, os, sys\n"
+              f"open({procs!r}, 'w').write(str(os.getpid()))\n"
+              "m = mmap.mmap(-1, 2 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)  # MAP_HUGETLB\n"
+              "print('mapped', flush=True)\n"
+              "sys.stdin.read()\n")
+    holder = subprocess.Popen(["python3", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "mapped"
+        r = rt.cli("events", "--stats", cid, timeout=15)
+        assert r.rc == 0, r
+        usage = json.loads(r.stdout)["data"]["hugetlb"]["2MB"].get("usage")
+        assert usage == int(read_in(d, rsvd_file)) == 2 * MiB, r.stdout
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    assert rt.delete(cid, force=True).rc == 0
+
+
 def test_pause_freezes_and_resume_thaws(rt, new_id):
     shared = shared_dir(rt)
     counter = os.path.join(shared, "count")

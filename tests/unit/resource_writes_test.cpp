@@ -1,8 +1,13 @@
 // linux.resources -> cgroup files, for v1 and v2.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "cgroups/resource_writes.hpp"
+#include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "test_util.hpp"
 
 using namespace crunlite;
 using nlohmann::json;
@@ -137,7 +142,9 @@ TEST(ResourceWrites, PidsHugetlbAndNetwork) {
         "network":{"classID":1048577,"priorities":[{"name":"eth0","priority":5}]}})"));
     EXPECT_EQ(value_of(find(all, "pids")->v2, "pids.max"), "max");
     EXPECT_EQ(value_of(find(all, "hugetlb")->v1, "hugetlb.2MB.limit_in_bytes"), "4194304");
+    EXPECT_EQ(value_of(find(all, "hugetlb")->v1, "hugetlb.2MB.rsvd.limit_in_bytes"), "4194304");
     EXPECT_EQ(value_of(find(all, "hugetlb")->v2, "hugetlb.2MB.max"), "4194304");
+    EXPECT_EQ(value_of(find(all, "hugetlb")->v2, "hugetlb.2MB.rsvd.max"), "4194304");
     EXPECT_EQ(value_of(find(all, "net_cls")->v1, "net_cls.classid"), "1048577");
     EXPECT_FALSE(find(all, "net_cls")->v2.front().unsupported.empty());
     EXPECT_EQ(value_of(find(all, "net_prio")->v1, "net_prio.ifpriomap"), "eth0 5");
@@ -183,5 +190,55 @@ TEST(ResourceWrites, TypeErrorsNameTheField) {
         FAIL();
     } catch (const SpecError& e) {
         EXPECT_EQ(e.json_path(), ".linux.resources.memory.swappiness");
+    }
+}
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void touch(const std::string& path, const std::string& text = "") { std::ofstream(path) << text; }
+
+}  // namespace
+
+// The .rsvd limits (Linux >= 5.7) are written where the kernel has them and skipped where it has
+// not, as runc does; the page-fault limit is written either way. A directory tree stands in for
+// the cgroup hierarchy: a write to a file that does not exist fails with ENOENT there too.
+TEST(ApplyResources, HugetlbReservationLimitWhereTheKernelHasOne) {
+    auto resources = spec::parse_resources(json::parse(R"({"hugepageLimits":[{"pageSize":"2MB","limit":4194304},
+        {"pageSize":"1GB","limit":1073741824}]})"), ".linux.resources");
+    test::TempDir root;
+    const std::string v2 = root.path() + "/unified", leaf = v2 + "/c";
+    std::filesystem::create_directories(leaf);
+    touch(v2 + "/cgroup.controllers", "cpu hugetlb pids\n");
+    touch(v2 + "/cgroup.subtree_control", "hugetlb\n");
+    for (const char* file : {"hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "hugetlb.1GB.max"}) touch(leaf + "/" + file);
+    cgroups::Layout layout{cgroups::Mode::v2, {{v2, "", true}}};
+    cgroups::apply_resources(layout, {leaf}, resources, ".linux.resources");
+    EXPECT_EQ(slurp(leaf + "/hugetlb.2MB.max"), "4194304");
+    EXPECT_EQ(slurp(leaf + "/hugetlb.2MB.rsvd.max"), "4194304");
+    EXPECT_EQ(slurp(leaf + "/hugetlb.1GB.max"), "1073741824");
+    EXPECT_FALSE(std::filesystem::exists(leaf + "/hugetlb.1GB.rsvd.max"));
+
+    // v1: the same with limit_in_bytes; a missing fault limit is still an error.
+    const std::string v1 = root.path() + "/hugetlb", v1_leaf = v1 + "/c";
+    std::filesystem::create_directories(v1_leaf);
+    touch(v1_leaf + "/hugetlb.2MB.limit_in_bytes");
+    touch(v1_leaf + "/hugetlb.1GB.limit_in_bytes");
+    touch(v1_leaf + "/hugetlb.1GB.rsvd.limit_in_bytes");
+    cgroups::Layout v1_layout{cgroups::Mode::v1, {{v1, "hugetlb", false}}};
+    cgroups::apply_resources(v1_layout, {v1_leaf}, resources, ".linux.resources");
+    EXPECT_EQ(slurp(v1_leaf + "/hugetlb.2MB.limit_in_bytes"), "4194304");
+    EXPECT_FALSE(std::filesystem::exists(v1_leaf + "/hugetlb.2MB.rsvd.limit_in_bytes"));
+    EXPECT_EQ(slurp(v1_leaf + "/hugetlb.1GB.rsvd.limit_in_bytes"), "1073741824");
+    std::filesystem::remove(v1_leaf + "/hugetlb.1GB.limit_in_bytes");
+    try {
+        cgroups::apply_resources(v1_layout, {v1_leaf}, resources, ".linux.resources");
+        ADD_FAILURE() << "a missing hugetlb.1GB.limit_in_bytes was skipped";
+    } catch (const Error& e) {
+        EXPECT_TRUE(test::contains(e.what(), ".linux.resources.hugepageLimits[1]")) << e.what();
     }
 }
