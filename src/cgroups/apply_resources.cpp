@@ -91,8 +91,10 @@ void apply_resources(const Layout& layout, const std::vector<std::string>& dirs,
     // Some pairs only take one order (v1's memory limit must stay below memory+swap, a
     // new cpu period may need the quota first): failures get a second pass after the rest.
     for (int pass = 0; pass < 2; ++pass) {
-        for (auto& p : pending)
+        for (auto& p : pending) {
             if (pass == 0 || p.err) p.err = try_write_cgroup_file(p.path, p.write->value);
+            if (p.err == ENOENT && p.write->if_present) p.err = 0;  // this kernel has no such file
+        }
     }
     for (auto& p : pending) {
         if (!p.err) continue;

@@ -1,5 +1,7 @@
 #include "resource_writes.hpp"
 
+#include <cmath>
+
 #include "crunlite/error.hpp"
 
 namespace crunlite::cgroups {
@@ -130,9 +132,17 @@ void block_io_writes(const spec::BlockIo& b, const std::string& p, ControllerWri
 }  // namespace
 
 uint64_t cpu_shares_to_weight(uint64_t shares) {
-    if (shares < 2) shares = 2;
-    if (shares > 262144) shares = 262144;
-    return 1 + ((shares - 2) * 9999) / 262142;
+    // A quadratic in l = log2(shares) through v1's and v2's minimum, default and maximum (the
+    // curve runc >= 1.3.2 and crun >= 1.23 use): the exponent of 10 is 0, 2 and 4 at l = 1, 10
+    // and 18. Computed in doubles and rounded up as they do; the one input whose exact result is
+    // a whole number is 1024, whose doubles are exact (log2 gives 10, the exponent 2.0, 10^2 100),
+    // and no other input comes within 1e-11 of a whole number, so an ulp here or there cannot
+    // change a result.
+    if (shares <= 2) return 1;
+    if (shares >= 262144) return 10000;
+    double l = std::log2(double(shares));
+    double exponent = (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
+    return uint64_t(std::ceil(std::pow(10.0, exponent)));
 }
 
 uint64_t blkio_weight_to_io_weight(uint64_t weight) {
@@ -147,7 +157,7 @@ std::vector<ControllerWrites> resource_writes(const spec::Resources& r, const st
         net_cls{"net_cls"}, net_prio{"net_prio"}, rdma{"rdma"};
     if (r.memory) memory_writes(*r.memory, p + ".memory", memory);
     if (r.cpu) cpu_writes(*r.cpu, p + ".cpu", cpu, cpuset);
-    if (r.pids_limit) {
+    if (r.pids_limit) {  // 0 included: a real limit since runtime-spec 1.3 (runc >= 1.4 writes it too)
         std::string value = *r.pids_limit < 0 ? "max" : std::to_string(*r.pids_limit);
         pids.v1.push_back({"pids.max", value, p + ".pids.limit"});
         pids.v2.push_back({"pids.max", value, p + ".pids.limit"});
@@ -156,8 +166,13 @@ std::vector<ControllerWrites> resource_writes(const spec::Resources& r, const st
     for (size_t i = 0; i < r.hugepage_limits.size(); ++i) {
         const auto& h = r.hugepage_limits[i];
         std::string path = p + ".hugepageLimits[" + std::to_string(i) + "]";
-        hugetlb.v1.push_back({"hugetlb." + h.page_size + ".limit_in_bytes", std::to_string(h.limit), path});
-        hugetlb.v2.push_back({"hugetlb." + h.page_size + ".max", std::to_string(h.limit), path});
+        std::string prefix = "hugetlb." + h.page_size, limit = std::to_string(h.limit);
+        // The reservation limit too, where the kernel has one: it binds at mmap/shmget time,
+        // where the fault limit can only SIGBUS a process that touches a page it mapped.
+        hugetlb.v1.push_back({prefix + ".limit_in_bytes", limit, path});
+        hugetlb.v1.push_back({prefix + ".rsvd.limit_in_bytes", limit, path, "", true});
+        hugetlb.v2.push_back({prefix + ".max", limit, path});
+        hugetlb.v2.push_back({prefix + ".rsvd.max", limit, path, "", true});
     }
     if (r.net_class_id) {
         net_cls.v1.push_back({"net_cls.classid", std::to_string(*r.net_class_id), p + ".network.classID"});

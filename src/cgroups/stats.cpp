@@ -111,13 +111,17 @@ nlohmann::json stats(const std::vector<std::string>& dirs) {
     if (auto limit = read_number(dirs, "pids.max"); limit && *limit != UINT64_MAX) pids["limit"] = *limit;
     data["pids"] = pids;
 
+    // As runc reads them: the reservation counters where the kernel keeps them (Linux >= 5.7;
+    // v2 has no .rsvd.events, so its failcnt stays the fault limit's), else the fault counters.
     nlohmann::json hugetlb = nlohmann::json::object();
     for (const char* size : {"2MB", "1GB"}) {
         std::string prefix = std::string("hugetlb.") + size;
-        if (auto v1 = read_number(dirs, prefix + ".usage_in_bytes"))
-            hugetlb[size] = usage(std::nullopt, v1, read_number(dirs, prefix + ".max_usage_in_bytes"), read_number(dirs, prefix + ".failcnt"));
-        else if (auto v2 = read_number(dirs, prefix + ".current"))
-            hugetlb[size] = usage(std::nullopt, v2, std::nullopt, read_keyed(dirs, prefix + ".events")["max"]);
+        std::string v1 = find_file(dirs, prefix + ".rsvd.usage_in_bytes").empty() ? prefix : prefix + ".rsvd";
+        std::string v2 = find_file(dirs, prefix + ".rsvd.current").empty() ? prefix : prefix + ".rsvd";
+        if (auto current = read_number(dirs, v1 + ".usage_in_bytes"))
+            hugetlb[size] = usage(std::nullopt, current, read_number(dirs, v1 + ".max_usage_in_bytes"), read_number(dirs, v1 + ".failcnt"));
+        else if (auto current = read_number(dirs, v2 + ".current"))
+            hugetlb[size] = usage(std::nullopt, current, std::nullopt, read_keyed(dirs, prefix + ".events")["max"]);
     }
     data["hugetlb"] = hugetlb;
     data["blkio"] = nlohmann::json::object();

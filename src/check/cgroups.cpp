@@ -141,7 +141,7 @@ void check_cgroups(const Context& ctx, Report& report) {
         for (const cgroups::FileWrite& w : *place.writes) {
             if (!w.unsupported.empty()) {
                 report.error(w.json_path, w.unsupported, "remove it: " + std::string(mode_name(layout.mode)) + " cannot express it");
-            } else if (!hierarchy_has_file(h.mount_point, w.file)) {
+            } else if (!w.if_present && !hierarchy_has_file(h.mount_point, w.file)) {
                 report.error(w.json_path, "this kernel has no cgroup file " + w.file + " in " + h.mount_point,
                              "remove this limit: the host kernel does not offer it");
             }

@@ -247,7 +247,9 @@ Resources parse_resources_field(const JsonField& field, const Collector& c) {
         res.cpu = cpu;
     });
     c.member(field, "pids", [&](const JsonField& f) {
-        res.pids_limit = nonzero(std::optional<int64_t>(f.required("limit").int64()));
+        // runtime-spec 1.3: `limit` is optional, and 0 is a limit like any other (no task may
+        // fork in), not "unset" as Docker's zeros are elsewhere; negative means no limit.
+        if (auto l = f.member("limit")) res.pids_limit = l->int64();
     });
     c.member(field, "blockIO", [&](const JsonField& f) {
         BlockIo b;

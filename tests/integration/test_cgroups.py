@@ -9,15 +9,17 @@ on v1) or on the host, in the directories listed in the state file <root>/<id> u
 """
 
 import json
+import math
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from helpers import parse_mountinfo, process_alive, wait_until
+from helpers import parse_mountinfo, process_alive, run_cmd, wait_until
 
 MiB = 1024 * 1024
 
@@ -101,7 +103,73 @@ def memory_limit_text(n):
 
 
 def cpu_weight(shares):
-    return 1 + (shares - 2) * 9999 // 262142
+    """cpu.shares -> cpu.weight as runc >= 1.3.2 and crun >= 1.23 convert it: a quadratic in
+    log2(shares) through (2, 1), (1024, 100) and (262144, 10000), rounded up."""
+    if shares <= 2:
+        return 1
+    if shares >= 262144:
+        return 10000
+    l = math.log2(shares)
+    return math.ceil(10 ** ((l * l + 125 * l) / 612.0 - 7.0 / 34.0))
+
+
+# --------------------------------------------------------------------------------------------
+# runc on the same bundles, for the tests that compare: RUNC=/path/to/runc (Debian's 1.1.5 is
+# older than the conversions tested here; those tests skip when RUNC is unset or too old).
+
+RUNC = os.environ.get("RUNC")
+
+
+class Runc:
+    def __init__(self, binary):
+        self.binary = binary
+        self.root = tempfile.mkdtemp(prefix="runc-root-", dir="/run")
+        self.ids = []
+        r = run_cmd([binary, "--version"])
+        m = re.search(r"runc version (\d+)\.(\d+)\.(\d+)", r.stdout)
+        assert m, f"RUNC={binary}: no version in {r}"
+        self.version = tuple(int(x) for x in m.groups())
+
+    def cli(self, *args):
+        return run_cmd([self.binary, "--root", self.root, *[str(a) for a in args]])
+
+    def run_detached(self, cid, bundle):
+        self.ids.append(cid)
+        r = self.cli("run", "-d", "--bundle", bundle, cid)
+        assert r.rc == 0, r
+        return json.loads(self.cli("state", cid).stdout)["pid"]
+
+    def v2_file(self, pid, name):
+        """A file of the cgroup2 directory that process `pid` is in."""
+        with open(f"/proc/{pid}/cgroup") as f:
+            path = next(l.split(":", 2)[2].strip() for l in f if l.startswith("0::"))
+        with open(f"/sys/fs/cgroup{path}/{name}") as f:
+            return f.read().strip()
+
+    def cleanup(self):
+        for cid in self.ids:
+            self.cli("delete", "--force", cid)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def runc_peer():
+    """A Runc for RUNC, or None."""
+    if not RUNC:
+        yield None
+        return
+    peer = Runc(RUNC)
+    yield peer
+    peer.cleanup()
+
+
+def need_runc(peer, version, what):
+    if not V2:
+        pytest.skip("the comparisons with runc read cgroup v2 files")
+    if peer is None:
+        pytest.skip(f"set RUNC to a runc >= {'.'.join(map(str, version))} to compare {what}")
+    if peer.version < version:
+        pytest.skip(f"RUNC is runc {'.'.join(map(str, peer.version))}; {what} changed in {'.'.join(map(str, version))}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,6 +324,45 @@ def test_fork_loop_stops_at_pids_limit(rt, new_id):
     assert rt.delete(cid, force=True).rc == 0
 
 
+def test_pids_limit_zero_is_a_limit(rt, new_id):
+    # runtime-spec 1.3 (and runc >= 1.4): pids.limit 0 is written as it is, no task can fork in;
+    # negative means "max"; a pids object without a limit leaves pids.max alone.
+    b = bundle_with(rt, ["sleep", "60"], {"pids": {"limit": 0}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    assert host_read(rt, cid, "pids.max") == "0"
+    # exec joins the cgroup (joining is not a fork, so the limit lets it in) but cannot fork there
+    r = rt.cli("exec", cid, "cat", inside_path("pids.max"))
+    assert (r.rc, r.stdout.strip()) == (0, "0"), r
+    r = rt.cli("exec", cid, "sh", "-c", "sleep 1 & wait; echo forked")
+    assert r.rc != 0 and "forked" not in r.stdout and "can't fork" in r.stderr, r
+    for flag, file in (("-1", "max"), ("0", "0"), ("5", "5")):
+        r = rt.cli("update", "--pids-limit", flag, cid)
+        assert r.rc == 0, r
+        assert host_read(rt, cid, "pids.max") == file, flag
+    r = rt.cli("update", "--resources", "-", cid, input_data=json.dumps({"pids": {}}))
+    assert r.rc == 0, r
+    assert host_read(rt, cid, "pids.max") == "5"
+    assert rt.delete(cid, force=True).rc == 0
+    b2 = bundle_with(rt, ["sleep", "60"], {"pids": {}})
+    cid2 = new_id()
+    run_detached(rt, cid2, b2)
+    # nothing written: the new cgroup's default (on v2 the pids controller is not even enabled for it)
+    pids_max = os.path.join(host_dir(rt, cid2, "pids"), "pids.max")
+    assert not os.path.exists(pids_max) or host_read(rt, cid2, "pids.max") == "max"
+    assert rt.delete(cid2, force=True).rc == 0
+
+
+def test_pids_limit_zero_same_as_runcs(rt, new_id, runc_peer):
+    need_runc(runc_peer, (1, 4, 0), "pids.limit 0 (0 was 'unset' before)")
+    b = bundle_with(rt, ["sleep", "60"], {"pids": {"limit": 0}})
+    cid, rid = new_id(), new_id()
+    run_detached(rt, cid, b)
+    pid = runc_peer.run_detached(rid, b)
+    assert host_read(rt, cid, "pids.max") == runc_peer.v2_file(pid, "pids.max") == "0"
+    assert rt.delete(cid, force=True).rc == 0
+
+
 def test_cpu_quota_and_shares_files(rt, new_id):
     shares, quota, period = 512, 50000, 100000
     b = bundle_with(rt, ["sleep", "30"], {"cpu": {"shares": shares, "quota": quota, "period": period}})
@@ -278,6 +385,147 @@ def test_cpu_quota_and_shares_files(rt, new_id):
                    "/sys/fs/cgroup/cpu/cpu.shares")
         assert r.rc == 0, r
         assert r.stdout.split() == [str(quota), str(period), str(shares)], r
+    assert rt.delete(cid, force=True).rc == 0
+
+
+# Shares read back after `update --cpu-share`: the v1 bounds, v1's default and values between.
+SHARES = [2, 3, 100, 512, 1023, 1024, 2000, 10000, 262144]
+
+
+def cpu_weights_after_updates(cli, cid, read):
+    """{shares: the cpu.weight file} after `update --cpu-share shares` for each of SHARES."""
+    out = {}
+    for shares in SHARES:
+        r = cli("update", "--cpu-share", shares, cid)
+        assert r.rc == 0, r
+        out[shares] = read()
+    return out
+
+
+def test_cpu_shares_become_cpu_weight_on_v2(rt, new_id):
+    if not V2:
+        pytest.skip("cpu.weight is cgroup v2's; v1 takes cpu.shares as it is")
+    b = bundle_with(rt, ["sleep", "60"], {"cpu": {"shares": 1024}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    assert host_read(rt, cid, "cpu.shares") == "100"  # v1's default becomes v2's
+    got = cpu_weights_after_updates(rt.cli, cid, lambda: host_read(rt, cid, "cpu.shares"))
+    assert got == {s: str(cpu_weight(s)) for s in SHARES}
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_cpu_weight_same_as_runcs(rt, new_id, runc_peer):
+    need_runc(runc_peer, (1, 3, 2), "the cpu.shares -> cpu.weight conversion")
+    b = bundle_with(rt, ["sleep", "60"], {"cpu": {"shares": 1024}})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    ours = {1024: host_read(rt, cid, "cpu.shares")}
+    ours.update(cpu_weights_after_updates(rt.cli, cid, lambda: host_read(rt, cid, "cpu.shares")))
+    assert rt.delete(cid, force=True).rc == 0
+    rid = new_id()
+    pid = runc_peer.run_detached(rid, b)
+    theirs = {1024: runc_peer.v2_file(pid, "cpu.weight")}
+    theirs.update(cpu_weights_after_updates(runc_peer.cli, rid, lambda: runc_peer.v2_file(pid, "cpu.weight")))
+    assert ours == theirs
+
+
+def is_v1_hugetlb(d):
+    return d.startswith("/sys/fs/cgroup/hugetlb/")
+
+
+def hugetlb_dir(rt, cid):
+    """The container's directory with the 2MB hugetlb files (v1's hugetlb hierarchy, or cgroup2:
+    on this project's hybrid hosts hugetlb is in unified/)."""
+    dirs = [d for d in cgroup_dirs(rt, cid)
+            if os.path.exists(os.path.join(d, "hugetlb.2MB.limit_in_bytes" if is_v1_hugetlb(d) else "hugetlb.2MB.max"))]
+    assert len(dirs) == 1, cgroup_dirs(rt, cid)
+    return dirs[0]
+
+
+def need_2mb_hugetlb():
+    if not os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"):
+        pytest.skip("no 2MB huge pages on this kernel")
+    v2_roots = [c for c in ("/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/unified/cgroup.controllers") if os.path.exists(c)]
+    if not os.path.isdir("/sys/fs/cgroup/hugetlb") and not any("hugetlb" in open(c).read().split() for c in v2_roots):
+        pytest.skip("no hugetlb cgroup controller")
+
+
+def read_in(d, name):
+    with open(os.path.join(d, name)) as f:
+        return f.read().strip()
+
+
+HUGE_LIMIT = 4 * MiB  # two 2MB pages (the kernel rounds a limit down to whole pages)
+
+
+def test_hugetlb_limits_fault_and_reservation(rt, new_id):
+    # runc writes hugepageLimits to both the page-fault limit and, where the kernel has it
+    # (Linux >= 5.7), the reservation limit (.rsvd), which fails an mmap instead of a later fault.
+    need_2mb_hugetlb()
+    b = bundle_with(rt, ["sleep", "60"], {"hugepageLimits": [{"pageSize": "2MB", "limit": HUGE_LIMIT}]})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    d = hugetlb_dir(rt, cid)
+    suffix = ".limit_in_bytes" if is_v1_hugetlb(d) else ".max"
+    files = ["hugetlb.2MB" + suffix]
+    if os.path.exists(os.path.join(d, "hugetlb.2MB.rsvd" + suffix)):  # Linux >= 5.7
+        files.append("hugetlb.2MB.rsvd" + suffix)
+    assert {f: read_in(d, f) for f in files} == {f: str(HUGE_LIMIT) for f in files}
+    r = rt.cli("update", "--resources", "-", cid, input_data=json.dumps({"hugepageLimits": [{"pageSize": "2MB", "limit": 2 * MiB}]}))
+    assert r.rc == 0, r
+    assert {f: read_in(d, f) for f in files} == {f: str(2 * MiB) for f in files}
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_hugetlb_files_same_as_runcs(rt, new_id, runc_peer):
+    need_runc(runc_peer, (1, 0, 0), "the hugetlb limit files")
+    need_2mb_hugetlb()
+    b = bundle_with(rt, ["sleep", "60"], {"hugepageLimits": [{"pageSize": "2MB", "limit": HUGE_LIMIT}]})
+    cid, rid = new_id(), new_id()
+    run_detached(rt, cid, b)
+    pid = runc_peer.run_detached(rid, b)
+    for name in ("hugetlb.2MB.max", "hugetlb.2MB.rsvd.max"):
+        assert read_in(hugetlb_dir(rt, cid), name) == runc_peer.v2_file(pid, name) == str(HUGE_LIMIT), name
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def test_hugetlb_stats_count_reservations(rt, new_id):
+    # events --stats reports the reservation counter where the kernel keeps one, as runc does: a
+    # process that maps a huge page without touching it has reserved it, not faulted it in.
+    need_2mb_hugetlb()
+    with open("/proc/sys/vm/nr_hugepages") as f:
+        pages = int(f.read())
+    if pages == 0 and os.environ.get("CRUN_LITE_VM"):  # the throw-away guest: make two
+        with open("/proc/sys/vm/nr_hugepages", "w") as f:
+            f.write("2")
+    with open("/proc/meminfo") as f:
+        free = int(re.search(r"HugePages_Free:\s+(\d+)", f.read()).group(1))
+    if free == 0:
+        pytest.skip("no free 2MB huge page (nr_hugepages is set only in the test VM)")
+    b = bundle_with(rt, ["sleep", "60"], {"hugepageLimits": [{"pageSize": "2MB", "limit": HUGE_LIMIT}]})
+    cid = new_id()
+    run_detached(rt, cid, b)
+    d = hugetlb_dir(rt, cid)
+    rsvd_file = "hugetlb.2MB.rsvd.usage_in_bytes" if is_v1_hugetlb(d) else "hugetlb.2MB.rsvd.current"
+    if not os.path.exists(os.path.join(d, rsvd_file)):
+        assert rt.delete(cid, force=True).rc == 0
+        pytest.skip("this kernel keeps no hugetlb reservation counters")
+    procs = os.path.join(d, "cgroup.procs")
+    script = ("import mmap, os, sys\n"
+              f"open({procs!r}, 'w').write(str(os.getpid()))\n"
+              "m = mmap.mmap(-1, 2 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)  # MAP_HUGETLB\n"
+              "print('mapped', flush=True)\n"
+              "sys.stdin.read()\n")
+    holder = subprocess.Popen(["python3", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "mapped"
+        r = rt.cli("events", "--stats", cid, timeout=15)
+        assert r.rc == 0, r
+        usage = json.loads(r.stdout)["data"]["hugetlb"]["2MB"].get("usage")
+        assert usage == int(read_in(d, rsvd_file)) == 2 * MiB, r.stdout
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
     assert rt.delete(cid, force=True).rc == 0
 
 

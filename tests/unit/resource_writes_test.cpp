@@ -1,8 +1,13 @@
 // linux.resources -> cgroup files, for v1 and v2.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "cgroups/resource_writes.hpp"
+#include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "test_util.hpp"
 
 using namespace crunlite;
 using nlohmann::json;
@@ -29,8 +34,20 @@ std::string value_of(const std::vector<cgroups::FileWrite>& writes, const std::s
 
 TEST(ResourceWrites, ZerosFromDockerMeanUnset) {
     auto all = writes_for(json::parse(R"({"memory":{"limit":0,"reservation":0,"swap":0,"kernel":0},
-        "cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0},"pids":{"limit":0}})"));
+        "cpu":{"shares":0,"quota":0,"period":0},"blockIO":{"weight":0},"pids":{}})"));
     EXPECT_TRUE(all.empty());
+}
+
+TEST(ResourceWrites, PidsLimitZeroIsWrittenNegativeIsMax) {
+    // runtime-spec 1.3 and runc >= 1.4: 0 is a limit (nothing can fork in), -1 (any negative) is "max".
+    const std::pair<const char*, const char*> cases[] = {{"0", "0"}, {"1", "1"}, {"-1", "max"}, {"-5", "max"}, {"4194304", "4194304"}};
+    for (auto [limit, file] : cases) {
+        auto all = writes_for(json::parse(std::string(R"({"pids":{"limit":)") + limit + "}}"));
+        auto* pids = find(all, "pids");
+        ASSERT_NE(pids, nullptr) << limit;
+        EXPECT_EQ(value_of(pids->v1, "pids.max"), file) << limit;
+        EXPECT_EQ(value_of(pids->v2, "pids.max"), file) << limit;
+    }
 }
 
 TEST(ResourceWrites, MemoryV1AndV2) {
@@ -64,17 +81,33 @@ TEST(ResourceWrites, SwapBelowLimitCannotBeExpressedOnV2) {
     EXPECT_TRUE(found);
 }
 
+TEST(ResourceWrites, CpuSharesToWeightMatchesRuncs) {
+    // Expected values from runc's ConvertCPUSharesToCgroupV2Value (opencontainers/cgroups, runc
+    // >= 1.3.2): ceil(10^((l*l + 125*l)/612 - 7/34)), l = log2(shares), clamped to [1, 10000].
+    const std::pair<uint64_t, uint64_t> cases[] = {
+        {0, 1},         {1, 1},         {2, 1},       {3, 2},       {10, 4},         {100, 17},
+        {512, 59},      {1023, 100},    {1024, 100},  {1025, 101},  {2000, 170},     {2048, 174},
+        {4096, 303},    {10000, 627},   {100000, 4340}, {262143, 10000}, {262144, 10000}, {1000000, 10000},
+    };
+    for (auto [shares, weight] : cases) EXPECT_EQ(cgroups::cpu_shares_to_weight(shares), weight) << shares;
+    // Every valid input lands in cpu.weight's range, and more shares never mean less weight.
+    uint64_t previous = 1;
+    for (uint64_t shares = 2; shares <= 262144; ++shares) {
+        uint64_t weight = cgroups::cpu_shares_to_weight(shares);
+        ASSERT_GE(weight, previous) << shares;
+        ASSERT_LE(weight, 10000u) << shares;
+        previous = weight;
+    }
+}
+
 TEST(ResourceWrites, CpuSharesConvertToWeight) {
-    EXPECT_EQ(cgroups::cpu_shares_to_weight(2), 1u);
-    EXPECT_EQ(cgroups::cpu_shares_to_weight(1024), 39u);
-    EXPECT_EQ(cgroups::cpu_shares_to_weight(262144), 10000u);
     auto all = writes_for(json::parse(R"({"cpu":{"shares":1024,"quota":50000,"period":100000,"cpus":"0-1","mems":"0"}})"));
     auto* cpu = find(all, "cpu");
     ASSERT_NE(cpu, nullptr);
     EXPECT_EQ(value_of(cpu->v1, "cpu.shares"), "1024");
     EXPECT_EQ(value_of(cpu->v1, "cpu.cfs_quota_us"), "50000");
     EXPECT_EQ(value_of(cpu->v1, "cpu.cfs_period_us"), "100000");
-    EXPECT_EQ(value_of(cpu->v2, "cpu.weight"), "39");
+    EXPECT_EQ(value_of(cpu->v2, "cpu.weight"), "100");
     EXPECT_EQ(value_of(cpu->v2, "cpu.max"), "50000 100000");
     auto* cpuset = find(all, "cpuset");
     ASSERT_NE(cpuset, nullptr);
@@ -109,7 +142,9 @@ TEST(ResourceWrites, PidsHugetlbAndNetwork) {
         "network":{"classID":1048577,"priorities":[{"name":"eth0","priority":5}]}})"));
     EXPECT_EQ(value_of(find(all, "pids")->v2, "pids.max"), "max");
     EXPECT_EQ(value_of(find(all, "hugetlb")->v1, "hugetlb.2MB.limit_in_bytes"), "4194304");
+    EXPECT_EQ(value_of(find(all, "hugetlb")->v1, "hugetlb.2MB.rsvd.limit_in_bytes"), "4194304");
     EXPECT_EQ(value_of(find(all, "hugetlb")->v2, "hugetlb.2MB.max"), "4194304");
+    EXPECT_EQ(value_of(find(all, "hugetlb")->v2, "hugetlb.2MB.rsvd.max"), "4194304");
     EXPECT_EQ(value_of(find(all, "net_cls")->v1, "net_cls.classid"), "1048577");
     EXPECT_FALSE(find(all, "net_cls")->v2.front().unsupported.empty());
     EXPECT_EQ(value_of(find(all, "net_prio")->v1, "net_prio.ifpriomap"), "eth0 5");
@@ -155,5 +190,55 @@ TEST(ResourceWrites, TypeErrorsNameTheField) {
         FAIL();
     } catch (const SpecError& e) {
         EXPECT_EQ(e.json_path(), ".linux.resources.memory.swappiness");
+    }
+}
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void touch(const std::string& path, const std::string& text = "") { std::ofstream(path) << text; }
+
+}  // namespace
+
+// The .rsvd limits (Linux >= 5.7) are written where the kernel has them and skipped where it has
+// not, as runc does; the page-fault limit is written either way. A directory tree stands in for
+// the cgroup hierarchy: a write to a file that does not exist fails with ENOENT there too.
+TEST(ApplyResources, HugetlbReservationLimitWhereTheKernelHasOne) {
+    auto resources = spec::parse_resources(json::parse(R"({"hugepageLimits":[{"pageSize":"2MB","limit":4194304},
+        {"pageSize":"1GB","limit":1073741824}]})"), ".linux.resources");
+    test::TempDir root;
+    const std::string v2 = root.path() + "/unified", leaf = v2 + "/c";
+    std::filesystem::create_directories(leaf);
+    touch(v2 + "/cgroup.controllers", "cpu hugetlb pids\n");
+    touch(v2 + "/cgroup.subtree_control", "hugetlb\n");
+    for (const char* file : {"hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "hugetlb.1GB.max"}) touch(leaf + "/" + file);
+    cgroups::Layout layout{cgroups::Mode::v2, {{v2, "", true}}};
+    cgroups::apply_resources(layout, {leaf}, resources, ".linux.resources");
+    EXPECT_EQ(slurp(leaf + "/hugetlb.2MB.max"), "4194304");
+    EXPECT_EQ(slurp(leaf + "/hugetlb.2MB.rsvd.max"), "4194304");
+    EXPECT_EQ(slurp(leaf + "/hugetlb.1GB.max"), "1073741824");
+    EXPECT_FALSE(std::filesystem::exists(leaf + "/hugetlb.1GB.rsvd.max"));
+
+    // v1: the same with limit_in_bytes; a missing fault limit is still an error.
+    const std::string v1 = root.path() + "/hugetlb", v1_leaf = v1 + "/c";
+    std::filesystem::create_directories(v1_leaf);
+    touch(v1_leaf + "/hugetlb.2MB.limit_in_bytes");
+    touch(v1_leaf + "/hugetlb.1GB.limit_in_bytes");
+    touch(v1_leaf + "/hugetlb.1GB.rsvd.limit_in_bytes");
+    cgroups::Layout v1_layout{cgroups::Mode::v1, {{v1, "hugetlb", false}}};
+    cgroups::apply_resources(v1_layout, {v1_leaf}, resources, ".linux.resources");
+    EXPECT_EQ(slurp(v1_leaf + "/hugetlb.2MB.limit_in_bytes"), "4194304");
+    EXPECT_FALSE(std::filesystem::exists(v1_leaf + "/hugetlb.2MB.rsvd.limit_in_bytes"));
+    EXPECT_EQ(slurp(v1_leaf + "/hugetlb.1GB.rsvd.limit_in_bytes"), "1073741824");
+    std::filesystem::remove(v1_leaf + "/hugetlb.1GB.limit_in_bytes");
+    try {
+        cgroups::apply_resources(v1_layout, {v1_leaf}, resources, ".linux.resources");
+        ADD_FAILURE() << "a missing hugetlb.1GB.limit_in_bytes was skipped";
+    } catch (const Error& e) {
+        EXPECT_TRUE(test::contains(e.what(), ".linux.resources.hugepageLimits[1]")) << e.what();
     }
 }

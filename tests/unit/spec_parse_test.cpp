@@ -1058,7 +1058,6 @@ TEST(SpecResources, ZeroResourceValuesAreTreatedAsUnset) {
     json config = base();
     config["linux"]["resources"]["memory"] = {{"limit", 0}, {"reservation", 0}, {"swap", 0}, {"disableOOMKiller", false}};
     config["linux"]["resources"]["cpu"] = {{"shares", 0}, {"quota", 0}, {"period", 0}, {"cpus", ""}, {"mems", ""}};
-    config["linux"]["resources"]["pids"] = {{"limit", 0}};
     config["linux"]["resources"]["blockIO"] = {{"weight", 0}, {"weightDevice", json::array()}};
     config["linux"]["resources"]["hugepageLimits"] = json::array();
     config["linux"]["resources"]["unified"] = json::object();
@@ -1067,8 +1066,25 @@ TEST(SpecResources, ZeroResourceValuesAreTreatedAsUnset) {
     EXPECT_EQ(spec.linux.resources->devices.size(), 1u);
     EXPECT_FALSE(spec.linux.resources->memory->limit.has_value());
     EXPECT_FALSE(spec.linux.resources->cpu->shares.has_value());
-    EXPECT_FALSE(spec.linux.resources->pids_limit.has_value());
     EXPECT_FALSE(spec.linux.resources->block_io->weight.has_value());
+}
+
+TEST(SpecResources, PidsLimitZeroIsALimitAndAbsentIsNone) {
+    // runtime-spec 1.3: `limit` is optional, 0 is a real limit, negative means "max".
+    json config = base();
+    config["linux"]["resources"]["pids"] = {{"limit", 0}};
+    Spec spec = parse_spec(config);
+    ASSERT_TRUE(spec.linux.resources->pids_limit.has_value());
+    EXPECT_EQ(*spec.linux.resources->pids_limit, 0);
+    config["linux"]["resources"]["pids"] = {{"limit", -1}};
+    EXPECT_EQ(*parse_spec(config).linux.resources->pids_limit, -1);
+    config["linux"]["resources"]["pids"] = json::object();
+    ASSERT_TRUE(Accepted(config));
+    EXPECT_FALSE(parse_spec(config).linux.resources->pids_limit.has_value());
+    config["linux"]["resources"].erase("pids");
+    EXPECT_FALSE(parse_spec(config).linux.resources->pids_limit.has_value());
+    config["linux"]["resources"]["pids"] = {{"limit", "many"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.resources.pids.limit", ""));
 }
 
 TEST(SpecUnimplemented, FalseOrEmptyValuesAreAccepted) {

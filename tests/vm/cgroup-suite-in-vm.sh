@@ -7,7 +7,8 @@
 # host's / is the guest's (read-only, under a tmpfs overlay), so this checkout and the binary are
 # visible unchanged; /tmp and /run (bundles, state roots) are fresh tmpfs in the guest. Prints pytest's
 # output (and its summary line) and exits with pytest's status (124/125 when the VM itself failed).
-# Environment: CRUN_LITE_VM_TIMEOUT (default 600 s) and the other run-in-v2-vm.sh variables.
+# Environment: CRUN_LITE_VM_TIMEOUT (default 600 s) and the other run-in-v2-vm.sh variables; RUNC
+# (a runc binary outside /tmp, /run and /dev) for the tests that compare with runc.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,9 +32,12 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   esac
   command -v pytest-3 >/dev/null || { echo "cgroup-suite-in-vm: pytest-3 missing (apt-get install python3-pytest)" >&2; exit 1; }
   [[ -x /bin/busybox ]] || { echo "cgroup-suite-in-vm: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
+  # RUNC (a runc for the tests that compare) goes in too; the host's / is the guest's.
+  peer=()
+  [[ -n ${RUNC:-} ]] && peer=(-e "RUNC=$(realpath "$RUNC")")
   start=$(date +%s%N)
   "$HERE/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1024 -c 2 "${share[@]}" \
-    -e "CRUN_LITE=$CRUN_LITE" -e "CRUN_LITE_REPO=$REPO" -e "PYTHONDONTWRITEBYTECODE=1" \
+    -e "CRUN_LITE=$CRUN_LITE" -e "CRUN_LITE_REPO=$REPO" -e "PYTHONDONTWRITEBYTECODE=1" "${peer[@]}" \
     "$HERE/cgroup-suite-in-vm.sh" "$CRUN_LITE"
   rc=$?
   ms=$((($(date +%s%N) - start) / 1000000))
