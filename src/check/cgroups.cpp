@@ -48,6 +48,38 @@ bool hierarchy_has_file(const std::string& mount_point, const std::string& file)
     return found;
 }
 
+// On cgroup2 a controller's files show only in cgroups whose parent enabled it (create enables
+// it on the way down): when no cgroup near the root shows any file of the controller, nothing
+// can be told about one file of it, and the controller being available is what counts.
+bool hierarchy_shows_controller(const std::string& mount_point, const std::string& controller) {
+    std::string prefix = controller + ".";
+    auto has_prefixed_entry = [&](const std::string& dir) {
+        bool found = false;
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (dirent* e = ::readdir(d))
+                if (std::string_view(e->d_name).substr(0, prefix.size()) == prefix) {
+                    found = true;
+                    break;
+                }
+            ::closedir(d);
+        }
+        return found;
+    };
+    if (has_prefixed_entry(mount_point)) return true;
+    bool found = false;
+    if (DIR* dir = ::opendir(mount_point.c_str())) {
+        while (dirent* e = ::readdir(dir)) {
+            if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+            if (has_prefixed_entry(mount_point + "/" + e->d_name)) {
+                found = true;
+                break;
+            }
+        }
+        ::closedir(dir);
+    }
+    return found;
+}
+
 // "0-3,5" -> {0,1,2,3,5}; false when it does not parse.
 bool parse_list(const std::string& text, std::set<long>& out) {
     std::istringstream ss(text);
@@ -141,7 +173,8 @@ void check_cgroups(const Context& ctx, Report& report) {
         for (const cgroups::FileWrite& w : *place.writes) {
             if (!w.unsupported.empty()) {
                 report.error(w.json_path, w.unsupported, "remove it: " + std::string(mode_name(layout.mode)) + " cannot express it");
-            } else if (!w.if_present && !hierarchy_has_file(h.mount_point, w.file)) {
+            } else if (!w.if_present && !hierarchy_has_file(h.mount_point, w.file) &&
+                       (!place.unified || hierarchy_shows_controller(h.mount_point, place.controller))) {
                 report.error(w.json_path, "this kernel has no cgroup file " + w.file + " in " + h.mount_point,
                              "remove this limit: the host kernel does not offer it");
             }
