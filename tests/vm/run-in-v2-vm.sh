@@ -24,11 +24,24 @@
 #   -m MIB      guest memory (default 1024)      -c N  guest CPUs (default 2)
 #   -v          also stream the guest's kernel console to stderr (it is otherwise kept and
 #               shown only when the guest fails)
+#   -s          systemd mode: the guest boots the host's /lib/systemd/systemd as PID 1 (pure cgroup v2)
+#               and runs SCRIPT as the service sdvm.service (Type=exec, root, in system.slice) once
+#               basic.target is reached; the VM powers off when it ends (SuccessAction=/FailureAction=
+#               poweroff-immediate). Same output, environment, cwd and exit status as without -s, but
+#               systemd mounts /sys/fs/cgroup (it enables a controller in a subtree_control only when
+#               a unit needs it), /dev/pts, /dev/shm, /dev/mqueue; the script's cgroup is
+#               /system.slice/sdvm.service; /tmp is still a fresh tmpfs and /run a tmpfs. The system bus
+#               answers (dbus.socket); multi-user.target is not reached, so the host's enabled
+#               services are not started: start what SCRIPT needs with systemctl or systemd-run.
+#               Masked: timers, systemd-timesyncd, systemd-pstore, systemd-journal-flush, modprobe@,
+#               emergency/rescue, getty, network units (plus $SDVM_MASK). Under TCG the script
+#               starts 10 s after boot on an idle 2-CPU host (busybox init: 1-2 s), 30-45 s on a busy one.
 #
 # Environment: CRUN_LITE_VM_CACHE (cache dir for the initramfs and vmlinux, default
 # /var/cache/crun-lite-vm), CRUN_LITE_VM_KERNEL (a vmlinuz; default the newest Debian one in
 # /boot), CRUN_LITE_VM_ACCEL (kvm or tcg; default kvm only when real kvm_intel/kvm_amd is loaded),
-# CRUN_LITE_VM_APPEND (extra kernel command line words), CRUN_LITE_VM_TIMING=1 (print the run time).
+# CRUN_LITE_VM_APPEND (extra kernel command line words), CRUN_LITE_VM_TIMING=1 (print the run time),
+# SDVM_MASK (with -s: more units to mask in the guest, separated by spaces).
 #
 # Exit status: the script's, or 124 when the hard timeout hit, or 125 when the harness or the
 # guest failed (missing packages, boot failure, guest died before the script finished).
@@ -46,9 +59,10 @@ TIMEOUT=${CRUN_LITE_VM_TIMEOUT:-300}
 MEM=1024
 CPUS=2
 VERBOSE=0
+SYSTEMD=0
 RW_DIRS=()
 EXTRA_ENV=()
-while getopts ':w:e:t:m:c:vh' opt; do
+while getopts ':w:e:t:m:c:vsh' opt; do
   case $opt in
     w) RW_DIRS+=("$OPTARG") ;;
     e) [[ $OPTARG == [A-Za-z_]*=* ]] || die "-e wants VAR=VALUE, got '$OPTARG'"; EXTRA_ENV+=("$OPTARG") ;;
@@ -56,6 +70,7 @@ while getopts ':w:e:t:m:c:vh' opt; do
     m) MEM=$OPTARG ;;
     c) CPUS=$OPTARG ;;
     v) VERBOSE=1 ;;
+    s) SYSTEMD=1 ;;
     h) usage ;;
     :) die "option -$OPTARG needs a value" ;;
     *) die "unknown option -$OPTARG (see $0 -h)" ;;
@@ -68,6 +83,7 @@ SCRIPT=$(realpath -e -- "$1") || die "no such script: $1"
 shift
 [[ -f $SCRIPT ]] || die "not a file: $SCRIPT"
 [[ $(id -u) == 0 ]] || die "must run as root (qemu shares the host's / with root's view of it)"
+((!SYSTEMD)) || [[ -x /lib/systemd/systemd ]] || die "-s needs systemd on the host (/lib/systemd/systemd)"
 
 # ---------------------------------------------------------------------------------------------
 # Packages
@@ -190,6 +206,14 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $R/run && mkdir -p $C &&
   mount -t 9p -o "$o9p" ctl $C || fail "cannot mount the control share"
 echo booted >$C/booted
 mount --move /proc $R/proc && mount --move /sys $R/sys && mount --move /dev $R/dev || fail "moving proc/sys/dev"
+if [ -d $C/sdvm-root ]; then
+  # Systemd mode (-s): systemd mounts cgroup2, devpts, /dev/shm and mqueue itself. The host's
+  # container markers would make it boot as a container, ignoring systemd.unit= (see -s).
+  mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs $R/tmp || fail "mount /tmp"
+  rm -f $R/.dockerenv $R/run/.containerenv $R/run/systemd/container
+  cp -a $C/sdvm-root/. $R/ || fail "copying the systemd configuration"
+  exec switch_root $R /lib/systemd/systemd
+fi
 mount -t cgroup2 -o nsdelegate,nosuid,nodev,noexec cgroup2 $R/sys/fs/cgroup || fail "mount cgroup2"
 read -r ctrls <$R/sys/fs/cgroup/cgroup.controllers
 for c in $ctrls; do
@@ -271,15 +295,17 @@ mkdir -p "$CTL"
     printf '%q ' "${RW_DIRS[$i]}"
   done
   printf ')\n'
+  printf 'SDVM=%d\n' "$SYSTEMD"
 } >"$CTL/cmd"
 cat >"$CTL/stage2.sh" <<'EOF'
 # crun-lite-vm stage 2 (PID 1 in the guest, after switch_root; host's bash): shares the read-write
 # directories, runs the script with its output on two virtio-serial ports, writes its status.
 # Builtins only where it can: each exec of a host binary costs tens of ms under emulation.
+# With -s this runs as sdvm.service instead, and exits: systemd then powers the guest off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 C=/run/crun-lite-vm
-off() { exec /bin/busybox poweroff -f; }
-fail() { echo "crun-lite-vm(guest): FAILED: $*"; echo "$*" >$C/setup-error; off; }
+off() { [ "${SDVM:-0}" = 0 ] || exit "$1"; exec /bin/busybox poweroff -f; }
+fail() { echo "crun-lite-vm(guest): FAILED: $*"; echo "$*" >$C/setup-error; off 125; }
 if [ -e $C/debug ]; then PS4='+ $(</proc/uptime) '; set -x; fi
 . $C/cmd || fail "reading $C/cmd"
 n=0
@@ -304,9 +330,59 @@ runner=()
 [ -x "$SCRIPT" ] || runner=(/bin/bash)
 env -i PATH="$PATH" HOME=/root LANG=C.UTF-8 TERM=dumb CRUN_LITE_VM=1 "${EXTRA_ENV[@]}" \
   "${runner[@]}" "$SCRIPT" "${ARGS[@]}" </dev/null >"$out" 2>"$err"
-echo $? >$C/status
-off
+rc=$?
+echo $rc >$C/status
+off $rc
 EOF
+
+# Systemd mode: a tree that the initramfs copies over the guest's root before it starts systemd.
+# sdvm.target is basic.target plus sdvm.service, which runs stage 2 (it exits instead of powering
+# off). Masked: whatever would slow the boot down under emulation or stop it at a prompt.
+if ((SYSTEMD)); then
+  sdroot=$CTL/sdvm-root
+  units=$sdroot/etc/systemd/system
+  mkdir -p "$units" "$sdroot/etc/tmpfiles.d"
+  : >"$sdroot/etc/fstab"
+  echo crun-lite-vm >"$sdroot/etc/hostname"
+  # Debian's tmp.conf says "D /tmp": cleaning /tmp at boot walks the host's /tmp through 9p.
+  echo 'd /tmp 1777 root root -' >"$sdroot/etc/tmpfiles.d/tmp.conf"
+  cat >"$units/sdvm.target" <<'EOF'
+[Unit]
+Description=crun-lite VM: basic system and the script
+Requires=basic.target sdvm.service
+After=basic.target sdvm.service
+AllowIsolate=yes
+EOF
+  cat >"$units/sdvm.service" <<'EOF'
+[Unit]
+Description=crun-lite VM script
+After=basic.target
+SuccessAction=poweroff-immediate
+FailureAction=poweroff-immediate
+
+[Service]
+Type=exec
+Slice=system.slice
+User=root
+ExecStart=/bin/bash /run/crun-lite-vm/stage2.sh
+StandardInput=null
+StandardOutput=journal+console
+StandardError=journal+console
+OOMPolicy=continue
+EOF
+  masks=(timers.target systemd-timesyncd.service systemd-pstore.service systemd-journal-flush.service
+    modprobe@.service emergency.service emergency.target rescue.service rescue.target
+    getty.target getty@.service serial-getty@.service console-getty.service container-getty@.service
+    getty-static.service networking.service ifupdown-pre.service systemd-networkd.service
+    systemd-networkd.socket systemd-networkd-wait-online.service systemd-network-generator.service
+    NetworkManager.service NetworkManager-wait-online.service network-online.target)
+  read -ra extra <<<"${SDVM_MASK:-}"
+  masks+=("${extra[@]}")
+  for t in /lib/systemd/system/*.timer /etc/systemd/system/*.timer /etc/systemd/system/*.wants/*.timer; do
+    if [[ -e $t || -L $t ]]; then masks+=("${t##*/}"); fi
+  done
+  for u in "${masks[@]}"; do ln -sfn /dev/null "$units/$u"; done
+fi
 
 # ---------------------------------------------------------------------------------------------
 [[ -z ${CRUN_LITE_VM_DEBUG:-} ]] || touch "$CTL/debug"
@@ -321,6 +397,11 @@ if [[ -z $ACCEL ]]; then
 fi
 CMDLINE="console=ttyS0 quiet panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
 CMDLINE+=" pci=off cryptomgr.notests" # microvm has no PCI; skip crypto self-tests (~0.3 s under TCG)
+if ((SYSTEMD)); then
+  CMDLINE+=" systemd.unit=sdvm.target"
+  # Debian's kernel enables AppArmor: without apparmor_parser, dockerd (say) refuses every container.
+  command -v apparmor_parser >/dev/null || CMDLINE+=" apparmor=0"
+fi
 [[ -z ${CRUN_LITE_VM_APPEND:-} ]] || CMDLINE+=" $CRUN_LITE_VM_APPEND"
 if [[ $ACCEL == kvm ]]; then
   CPU=host
