@@ -5,9 +5,11 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   build-essential cmake git pkg-config \
-  nlohmann-json3-dev libcli11-dev libcap-dev libseccomp-dev libgtest-dev googletest \
+  nlohmann-json3-dev libcli11-dev libcap-dev libseccomp-dev libdbus-1-dev libgtest-dev googletest \
   busybox-static python3 python3-pytest iproute2 util-linux procps gcc libc6-dev passwd \
   man-db groff-base file debootstrap zstd clang libclang-rt-14-dev linux-perf e2fsprogs >/dev/null
+# libdbus-1-dev: the systemd cgroup driver talks to systemd through libdbus-1 (its static archive
+# for the default static build).
 # man-db, groff-base, file, debootstrap and zstd: the packaging tests (tests/packaging/).
 # linux-perf and e2fsprogs: the hot-code list check (tests/bench/check-hot-text.sh) traces page
 # faults with perf on a loop-mounted ext4 image.
