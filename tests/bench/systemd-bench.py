@@ -110,8 +110,9 @@ def guest_main(args):
         print(f"FAIL: units left behind:\n{left}", flush=True)
     med = {n: statistics.median(s) for n, s in samples.items() if s}
     p90 = {n: sorted(s)[max(0, int(0.9 * len(s) + 0.5) - 1)] for n, s in samples.items() if s}
-    print(f"\n`run /bin/true` with --systemd-cgroup in the systemd guest (systemd "
-          f"{os.uname().release} kernel, {args.runs} runs each, interleaved, {args.warmup} warm-up)\n")
+    systemd = subprocess.run(["systemctl", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    print(f"\n`run /bin/true` with --systemd-cgroup in the systemd guest ({systemd}, kernel "
+          f"{os.uname().release}; {args.runs} runs each, interleaved, {args.warmup} warm-up)\n")
     print("| runtime | median (ms) | p90 (ms) | crun-lite / runtime (medians) |")
     print("|---|---:|---:|---:|")
     for name, _ in runtimes:
