@@ -130,6 +130,19 @@ def crun_lite_cgroup_parents():
     return sorted(d for d in glob.glob("/sys/fs/cgroup/*/crun-lite") + glob.glob("/sys/fs/cgroup/crun-lite") if os.path.isdir(d))
 
 
+def wait_for_exec(pid, argv0, timeout=10.0):
+    """Waits until process `pid` runs `argv0` (its /proc/<pid>/cmdline starts with it). `start`
+    and `run -d` return once init is released, as runc's do, which can be before its execve is
+    done: a look at its /proc right away may catch the exec half-way (an empty cmdline)."""
+    def running():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read().split(b"\0")[0] == argv0.encode()
+        except OSError:
+            return False
+    wait_until(running, timeout=timeout, what=f"pid {pid} to exec {argv0}")
+
+
 def container_cgroup_pids(ids):
     """{id: [live pids]} for processes whose /proc/<pid>/cgroup ends in /crun-lite/<id> (one /proc scan)."""
     wanted = set(ids)
