@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "../cgroups/resource_writes.hpp"
 #include "checks.hpp"
@@ -30,8 +32,8 @@ bool exists(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0;
 }
 
-// The root cgroup lacks many control files (pids.max, memory.max...): a file counts as present
-// when the hierarchy's root or any cgroup right below it has it.
+// A v1 hierarchy's root lacks some control files (pids.max...): a file counts as present when
+// the hierarchy's root or any cgroup right below it has it.
 bool hierarchy_has_file(const std::string& mount_point, const std::string& file) {
     if (exists(mount_point + "/" + file)) return true;
     bool found = false;
@@ -48,36 +50,34 @@ bool hierarchy_has_file(const std::string& mount_point, const std::string& file)
     return found;
 }
 
-// On cgroup2 a controller's files show only in cgroups whose parent enabled it (create enables
-// it on the way down): when no cgroup near the root shows any file of the controller, nothing
-// can be told about one file of it, and the controller being available is what counts.
-bool hierarchy_shows_controller(const std::string& mount_point, const std::string& controller) {
-    std::string prefix = controller + ".";
-    auto has_prefixed_entry = [&](const std::string& dir) {
-        bool found = false;
-        if (DIR* d = ::opendir(dir.c_str())) {
-            while (dirent* e = ::readdir(d))
-                if (std::string_view(e->d_name).substr(0, prefix.size()) == prefix) {
-                    found = true;
-                    break;
-                }
-            ::closedir(d);
-        }
-        return found;
-    };
-    if (has_prefixed_entry(mount_point)) return true;
-    bool found = false;
+bool listed(const std::string& list, const std::string& name) {
+    std::istringstream ss(list);
+    for (std::string item; ss >> item;)
+        if (item == name) return true;
+    return false;
+}
+
+// On cgroup v2 the root cgroup has almost no interface files, and a controller's files show
+// only in cgroups whose parent enables that controller: the answer comes from a cgroup right
+// below the root (or this process's own) that has the file's controller in cgroup.controllers.
+// Where there is none (every process of the host in the root cgroup, as on a bare v2 host) it
+// cannot be told without making a cgroup, which check does not do: nullopt, and create judges.
+std::optional<bool> unified_has_file(const std::string& mount_point, const std::string& file) {
+    std::string controller = file.substr(0, file.find('.'));
+    std::vector<std::string> candidates;
     if (DIR* dir = ::opendir(mount_point.c_str())) {
-        while (dirent* e = ::readdir(dir)) {
-            if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-            if (has_prefixed_entry(mount_point + "/" + e->d_name)) {
-                found = true;
-                break;
-            }
-        }
+        while (dirent* e = ::readdir(dir))
+            if (e->d_type == DT_DIR && e->d_name[0] != '.') candidates.push_back(mount_point + "/" + e->d_name);
         ::closedir(dir);
     }
-    return found;
+    std::istringstream own(read_small_file("/proc/self/cgroup"));
+    for (std::string line; std::getline(own, line);)
+        if (line.rfind("0::/", 0) == 0 && line.size() > 4) candidates.push_back(mount_point + line.substr(3));
+    for (const std::string& dir : candidates) {
+        if (controller != "cgroup" && !listed(read_small_file(dir + "/cgroup.controllers"), controller)) continue;
+        if (exists(dir + "/cgroup.controllers")) return exists(dir + "/" + file);
+    }
+    return std::nullopt;
 }
 
 // "0-3,5" -> {0,1,2,3,5}; false when it does not parse.
@@ -173,8 +173,8 @@ void check_cgroups(const Context& ctx, Report& report) {
         for (const cgroups::FileWrite& w : *place.writes) {
             if (!w.unsupported.empty()) {
                 report.error(w.json_path, w.unsupported, "remove it: " + std::string(mode_name(layout.mode)) + " cannot express it");
-            } else if (!w.if_present && !hierarchy_has_file(h.mount_point, w.file) &&
-                       (!place.unified || hierarchy_shows_controller(h.mount_point, place.controller))) {
+            } else if (!w.if_present && (h.unified ? !unified_has_file(h.mount_point, w.file).value_or(true)
+                                                   : !hierarchy_has_file(h.mount_point, w.file))) {
                 report.error(w.json_path, "this kernel has no cgroup file " + w.file + " in " + h.mount_point,
                              "remove this limit: the host kernel does not offer it");
             }

@@ -1,9 +1,14 @@
 // The process against this host: capabilities the kernel has, rlimits the runtime can set,
 // the LSMs its labels need, a user the user namespace maps.
+#include <fcntl.h>
 #include <sys/capability.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "../linux/init_steps.hpp"
@@ -79,6 +84,27 @@ void check_rlimits(const Context& ctx, const spec::Process& process, Report& rep
     }
 }
 
+// Whether AppArmor takes `profile` for the container's exec, asked as create asks it: a child
+// writes "exec PROFILE" to its own attr file and exits (the label would apply only at an exec it
+// never makes). The list in /sys/kernel/security/apparmor/profiles cannot tell: it is empty when
+// no profile is loaded and missing when securityfs is not mounted. 0, or the errno of the write
+// (ENOENT: no such profile is loaded); 0 too when it cannot be asked.
+int apparmor_exec_refusal(const std::string& profile) {
+    const char* path = ::access("/proc/self/attr/apparmor/exec", F_OK) == 0 ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
+    const std::string value = "exec " + profile;
+    pid_t pid = ::fork();
+    if (pid < 0) return 0;
+    if (pid == 0) {
+        int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) ::_exit(0);
+        ::_exit(::write(fd, value.data(), value.size()) == ssize_t(value.size()) ? 0 : errno & 0xff);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+}
+
 void check_lsms(const spec::Spec& spec, Report& report) {
     const spec::Process& process = *spec.process;
     if (!process.apparmor_profile.empty()) {
@@ -88,10 +114,13 @@ void check_lsms(const spec::Spec& spec, Report& report) {
                          "remove .process.apparmorProfile, or run on a host with AppArmor enabled "
                          "(/sys/module/apparmor/parameters/enabled reads Y)");
         } else if (process.apparmor_profile != "unconfined") {
-            std::string profiles = read_small_file("/sys/kernel/security/apparmor/profiles");
-            if (!profiles.empty() && profiles.find(process.apparmor_profile + " (") == std::string::npos)
+            int err = apparmor_exec_refusal(process.apparmor_profile);
+            if (err == ENOENT)
                 report.error(".process.apparmorProfile", "AppArmor profile \"" + process.apparmor_profile + "\" is not loaded",
                              "load it first (apparmor_parser -r /etc/apparmor.d/<profile>)");
+            else if (err)
+                report.error(".process.apparmorProfile", "AppArmor refuses profile \"" + process.apparmor_profile + "\": " + std::strerror(err),
+                             "check the profile's name and mode, and what confines crun-lite itself (aa-status)");
         }
     }
     if (!process.selinux_label.empty() && !linux_setup::selinux_enabled())

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "crunlite/error.hpp"
@@ -27,13 +28,17 @@ struct SchedAttr {
 };
 
 // Writes to /proc/self/attr/... only once the file is known to be procfs: an image can
-// mount something else over /proc (CVE-2019-16884).
-void write_proc_attr(const char* path, const std::string& value, const std::string& what) {
+// mount something else over /proc (CVE-2019-16884). `enoent_hint`: what to say when the LSM
+// answers ENOENT (no such profile or label).
+void write_proc_attr(const char* path, const std::string& value, const std::string& what, const std::string& enoent_hint = "") {
     UniqueFd fd(::open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw Error(what + ": open " + path, errno);
     struct statfs fs{};
     if (::fstatfs(fd.get(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC) throw Error(what + ": " + path + " is not on procfs");
-    if (::write(fd.get(), value.data(), value.size()) != ssize_t(value.size())) throw Error(what + ": write " + path, errno);
+    if (::write(fd.get(), value.data(), value.size()) != ssize_t(value.size())) {
+        int err = errno;
+        throw Error(what + ": write " + path, err, err == ENOENT ? enoent_hint : "");
+    }
 }
 
 }  // namespace
@@ -54,7 +59,9 @@ void apply_process_attributes(const InitPlan& plan) {
     // Both labels take effect at exec.
     if (!process.apparmor_profile.empty()) {
         const char* path = ::access("/proc/self/attr/apparmor/exec", F_OK) == 0 ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
-        write_proc_attr(path, "exec " + process.apparmor_profile, ".process.apparmorProfile");
+        write_proc_attr(path, "exec " + process.apparmor_profile, ".process.apparmorProfile",
+                        "AppArmor has no profile \"" + process.apparmor_profile +
+                            "\" loaded: load it first (apparmor_parser -r /etc/apparmor.d/<profile>), or fix the name");
     }
     if (!process.selinux_label.empty()) write_proc_attr("/proc/self/attr/exec", process.selinux_label, ".process.selinuxLabel");
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <unistd.h>
+#include <utility>
 
 namespace crunlite::linux_setup {
 
@@ -78,10 +79,15 @@ bool receive_sync_fds(int fd, SyncMessage& message, int* fds, size_t* count) {
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
+    // A peer that closes its end with messages of ours unread (init failing while a CGROUPS it
+    // has not read yet waits) leaves ECONNRESET on this socket, and SOCK_SEQPACKET reports
+    // that before the messages the peer sent first (init's ERROR). Reported once, it is gone:
+    // read again.
     ssize_t n;
+    bool reset = false;
     do {
         n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+    } while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !std::exchange(reset, true))));
     message.text[sizeof message.text - 1] = '\0';
     bool truncated = n >= 0 && (msg.msg_flags & MSG_CTRUNC);  // descriptors the kernel could not hand over
     for (cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "../linux/init_steps.hpp"
 #include "crunlite/runtime.hpp"
 
 namespace crunlite::runtime {
@@ -78,8 +79,9 @@ nlohmann::json features() {
             {"supportedFlags",
              {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
               "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}}}},
-          {"apparmor", {{"enabled", false}}},
-          {"selinux", {{"enabled", false}}},
+          // The labels are applied where the host runs the LSM and refused elsewhere (.process.apparmorProfile).
+          {"apparmor", {{"enabled", linux_setup::apparmor_enabled()}}},
+          {"selinux", {{"enabled", linux_setup::selinux_enabled()}}},
           {"intelRdt", {{"enabled", false}}},
           {"memoryPolicy", {{"enabled", false}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}},

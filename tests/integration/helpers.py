@@ -114,6 +114,35 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def cgroup_v2_only():
+    """True on a pure cgroup v2 host (/sys/fs/cgroup is the cgroup2 hierarchy), False on a v1 or
+    hybrid one (/sys/fs/cgroup is a tmpfs of hierarchies: cpu/, memory/..., unified/)."""
+    fstype = None
+    for m in parse_mountinfo("\n".join(host_mountinfo())):
+        if m["mount_point"] == "/sys/fs/cgroup":
+            fstype = m["fstype"]  # the last one is what the path shows
+    return fstype == "cgroup2"
+
+
+def crun_lite_cgroup_parents():
+    """The shared parent cgroup of containers without cgroupsPath (/crun-lite), in every
+    hierarchy that has one: /sys/fs/cgroup/<hierarchy>/crun-lite on v1, /sys/fs/cgroup/crun-lite on v2."""
+    return sorted(d for d in glob.glob("/sys/fs/cgroup/*/crun-lite") + glob.glob("/sys/fs/cgroup/crun-lite") if os.path.isdir(d))
+
+
+def wait_for_exec(pid, argv0, timeout=10.0):
+    """Waits until process `pid` runs `argv0` (its /proc/<pid>/cmdline starts with it). `start`
+    and `run -d` return once init is released, as runc's do, which can be before its execve is
+    done: a look at its /proc right away may catch the exec half-way (an empty cmdline)."""
+    def running():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read().split(b"\0")[0] == argv0.encode()
+        except OSError:
+            return False
+    wait_until(running, timeout=timeout, what=f"pid {pid} to exec {argv0}")
+
+
 def container_cgroup_pids(ids):
     """{id: [live pids]} for processes whose /proc/<pid>/cgroup ends in /crun-lite/<id> (one /proc scan)."""
     wanted = set(ids)
@@ -134,10 +163,11 @@ def container_cgroup_pids(ids):
     return found
 
 
-def container_cgroup_dirs(ids):
-    wanted = set(ids)
-    found = glob.glob("/sys/fs/cgroup/*/crun-lite/*") + glob.glob("/sys/fs/cgroup/crun-lite/*")
-    return [d for d in found if os.path.isdir(d) and os.path.basename(d) in wanted]
+def container_cgroup_dirs(ids=None):
+    """Cgroup directories of containers (named by ID, `ids` or any) under the shared parents."""
+    wanted = None if ids is None else set(ids)
+    found = [d for p in crun_lite_cgroup_parents() for d in glob.glob(p + "/*")]
+    return [d for d in found if os.path.isdir(d) and (wanted is None or os.path.basename(d) in wanted)]
 
 
 def pids_in_container_cgroup(cid):
@@ -175,9 +205,15 @@ def live_children(parent=None):
     return out
 
 
+def cgroup_dirs_at(path):
+    """The directories of cgroup `path` ("/a/b") in every hierarchy: /sys/fs/cgroup/<hierarchy>/a/b
+    on v1 (and hybrid's unified/), /sys/fs/cgroup/a/b on v2."""
+    return glob.glob(f"/sys/fs/cgroup/*{path}") + glob.glob(f"/sys/fs/cgroup{path}")
+
+
 def cgroup_dirs_named(cid):
     """The container's default cgroup directories: one per v1 hierarchy and the unified one."""
-    return glob.glob(f"/sys/fs/cgroup/*/crun-lite/{cid}") + glob.glob(f"/sys/fs/cgroup/crun-lite/{cid}")
+    return cgroup_dirs_at(f"/crun-lite/{cid}")
 
 
 def reap_orphans():

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from helpers import FdReceiver, cap_mask, process_alive, read_until, run_cmd, wait_until
+from helpers import FdReceiver, cap_mask, process_alive, read_until, run_cmd, wait_for_exec, wait_until
 
 LOOP = "while :; do sleep 0.1; done"
 NAMESPACES = ["pid", "mnt", "net", "ipc", "uts", "cgroup"]
@@ -29,7 +29,9 @@ def start_container(rt, edit=None, args=("sh", "-c", LOOP)):
     cid = rt.new_id()
     r = rt.run(cid, bundle, "-d")
     assert r.rc == 0, r
-    return cid, bundle, rt.state(cid)["pid"]
+    pid = rt.state(cid)["pid"]
+    wait_for_exec(pid, args[0])  # tests read init's /proc
+    return cid, bundle, pid
 
 
 def wait_exit_status(pid, timeout=10.0):

@@ -1,8 +1,8 @@
 """`crun-lite features`: the runtime-spec features document (features.md of the runtime-spec,
 v1.1+), checked field by field against the schema's types, then against what really works on
 this host: every namespace it lists can be created, every seccomp action and operator it lists
-is accepted in a profile that a container then runs under, and the cgroup, LSM and capability
-entries agree with the host."""
+is accepted in a profile that a container then runs under, and the LSM and capability entries
+agree with the host (the cgroup ones are the build's, on every host)."""
 import json
 import os
 import re
@@ -67,10 +67,10 @@ def test_host_entries_match_this_host(features):
     with open("/proc/sys/kernel/cap_last_cap") as f:
         last_cap = int(f.read())
     assert len(linux["capabilities"]) == last_cap + 1, linux["capabilities"]
-    with open("/proc/self/mountinfo") as f:
-        fs_types = [line.split(" - ")[1].split()[0] for line in f if " - " in line]
-    assert linux["cgroup"]["v2"] == ("cgroup2" in fs_types)
-    assert linux["cgroup"]["v1"] == ("cgroup" in fs_types)
+    # The cgroup entries are what this build supports, "unrelated to whether the host uses cgroup
+    # v1 or not" (runtime-spec features.md; runc says the same): both layouts, on any host (a
+    # pure v2 host has no v1 "cgroup" mount, a hybrid one has both).
+    assert linux["cgroup"]["v1"] is True and linux["cgroup"]["v2"] is True, linux["cgroup"]
     apparmor = "/sys/module/apparmor/parameters/enabled"
     assert linux["apparmor"]["enabled"] == (os.path.exists(apparmor) and open(apparmor).read().strip() == "Y")
     assert linux["selinux"]["enabled"] == os.path.exists("/sys/fs/selinux/enforce")

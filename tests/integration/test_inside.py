@@ -1,7 +1,6 @@
 """What the container's process sees, asserted from its own output: namespaces, mounts, masks,
 identity, capabilities, limits, devices, descriptors; and `list`/`state` as runc prints them."""
 
-import glob
 import json
 import os
 import re
@@ -10,8 +9,8 @@ import uuid
 
 import pytest
 
-from helpers import (CAP_NUMBERS, TEST_ROOT_BASE, cap_mask, cgroup_dirs_named, parse_mountinfo, process_alive,
-                     run_cmd, wait_until)
+from helpers import (CAP_NUMBERS, TEST_ROOT_BASE, cap_mask, cgroup_dirs_at, cgroup_dirs_named, cgroup_v2_only,
+                     parse_mountinfo, process_alive, run_cmd, wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 STATE_FIELDS = {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"}
@@ -132,7 +131,7 @@ def test_cgroups_path(rt, make_bundle, new_id):
     cid = new_id()
 
     def remove_parents():  # runc, too, leaves the parents of cgroupsPath in place
-        for d in glob.glob(f"/sys/fs/cgroup/*/{name}/inner") + glob.glob(f"/sys/fs/cgroup/*/{name}"):
+        for d in cgroup_dirs_at(f"/{name}/inner") + cgroup_dirs_at(f"/{name}"):
             os.rmdir(d)
 
     rt.cleanups.append(remove_parents)
@@ -141,8 +140,9 @@ def test_cgroups_path(rt, make_bundle, new_id):
     with open(f"/proc/{pid}/cgroup") as f:
         for line in f.read().splitlines():
             assert line.split(":", 2)[2] == f"/{name}/inner", line
+    assert cgroup_dirs_at(f"/{name}/inner")
     assert rt.delete(cid, force=True).rc == 0
-    assert glob.glob(f"/sys/fs/cgroup/*/{name}/inner") == []
+    assert cgroup_dirs_at(f"/{name}/inner") == []
 
 
 # ------------------------------------------------------------------------------------------------
@@ -162,8 +162,11 @@ def test_proc_sys_dev_mounts(rt):
     assert m["/dev/mqueue"]["fstype"] == "mqueue"
     assert "ro" in m["/sys/fs/cgroup"]["options"]
     assert "ro" in m["/"]["options"], m["/"]
-    cgroup_mounts = [p for p in m if p.startswith("/sys/fs/cgroup/")]
-    assert any(m[p]["fstype"] in ("cgroup", "cgroup2") for p in cgroup_mounts), cgroup_mounts
+    if cgroup_v2_only():  # the cgroup2 hierarchy itself
+        assert m["/sys/fs/cgroup"]["fstype"] == "cgroup2", m["/sys/fs/cgroup"]
+    else:  # a tmpfs of hierarchies
+        cgroup_mounts = [p for p in m if p.startswith("/sys/fs/cgroup/")]
+        assert any(m[p]["fstype"] in ("cgroup", "cgroup2") for p in cgroup_mounts), cgroup_mounts
 
 
 def test_sys_is_read_only(rt):
@@ -323,23 +326,29 @@ def test_cgroup_mount_shows_the_containers_own_cgroups(rt, cgroupns):
         if not cgroupns:
             drop_namespace(cfg, "cgroup")
 
-    out = inside(rt, "cat /sys/fs/cgroup/memory/cgroup.procs; echo --; cat /sys/fs/cgroup/pids/cgroup.procs; echo --; "
-                     "ls /sys/fs/cgroup/memory | grep -c '^crun-lite$'; true", edit=edit)
-    memory, pids, nested = out.split("--\n")
-    assert "1" in memory.split(), out
-    assert "1" in pids.split(), out
+    # A v1 host has a hierarchy per controller, a v2 host one hierarchy at /sys/fs/cgroup.
+    hierarchies = ["/sys/fs/cgroup"] if cgroup_v2_only() else ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"]
+    out = inside(rt, "".join(f"cat {h}/cgroup.procs; echo --; " for h in hierarchies) +
+                 f"ls {hierarchies[0]} | grep -c '^crun-lite$'; true", edit=edit)
+    *procs, nested = out.split("--\n")
+    for h, listed in zip(hierarchies, procs):
+        assert "1" in listed.split(), (h, out)
     assert nested.strip() == "0", "the host's hierarchy is visible, not the container's cgroup"
 
 
 def test_cgroup_mounts_are_the_containers_own_directories(rt):
-    # The /sys/fs/cgroup/<hierarchy> mounts: each rooted at the container's cgroup ("/" seen
-    # from its cgroup namespace, as a fresh cgroup mount there would be), with the config's
-    # options, and in no peer group or master of the host's.
+    # The /sys/fs/cgroup/<hierarchy> mounts (v1), or /sys/fs/cgroup itself (v2): each rooted at
+    # the container's cgroup ("/" seen from its cgroup namespace, as a fresh cgroup mount there
+    # would be), with the config's options, and in no peer group or master of the host's.
+    def cgroup_mounts(text):
+        return {m["mount_point"]: m["line"] for m in parse_mountinfo(text) if m["fstype"] in ("cgroup", "cgroup2")
+                and (m["mount_point"] + "/").startswith("/sys/fs/cgroup/")}
+
     with open("/proc/self/mountinfo") as f:
-        host = {l.split()[4]: l for l in f.read().splitlines() if l.split()[4].startswith("/sys/fs/cgroup/")}
-    out = inside(rt, "grep ' /sys/fs/cgroup/' /proc/self/mountinfo")
-    lines = out.splitlines()
-    assert sorted(l.split()[4] for l in lines) == sorted(host), (out, sorted(host))
+        host = cgroup_mounts(f.read())
+    assert host
+    lines = list(cgroup_mounts(inside(rt, "grep ' /sys/fs/cgroup' /proc/self/mountinfo")).values())
+    assert sorted(l.split()[4] for l in lines) == sorted(host), (lines, sorted(host))
     for line in lines:
         fields = line.split(" - ")[0].split()
         assert fields[3] == "/", line
@@ -356,8 +365,11 @@ def test_a_second_cgroup_mount_shows_the_containers_own_cgroups_too(rt):
         cfg["mounts"].append({"destination": "/cg2", "type": "cgroup", "source": "cgroup",
                               "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]})
 
-    out = inside(rt, "ls /cg2/memory | grep -c '^crun-lite$'; grep -c ' /cg2/memory ' /proc/self/mountinfo; true", edit=edit)
-    assert out.split() == ["0", "1"], out
+    # v1: a tmpfs of hierarchies (/cg2/memory...); v2: the cgroup2 hierarchy at /cg2 itself.
+    cg = "/cg2" if cgroup_v2_only() else "/cg2/memory"
+    out = inside(rt, f"ls {cg} | grep -c '^crun-lite$'; grep -c ' {cg} ' /proc/self/mountinfo; "
+                     f"grep -c '^1$' {cg}/cgroup.procs; true", edit=edit)
+    assert out.split() == ["0", "1", "1"], out
 
 
 def test_no_pivot(rt, make_bundle):

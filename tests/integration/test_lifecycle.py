@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from helpers import cgroup_dirs_named, process_alive, wait_until
+from helpers import cgroup_dirs_named, container_cgroup_dirs, crun_lite_cgroup_parents, process_alive, wait_until
 
 LOOP = "while :; do sleep 0.1; done"
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
@@ -75,18 +75,18 @@ def test_run_of_a_config_without_process_is_refused_and_leaves_nothing(rt, make_
 
 
 def test_shared_cgroup_parent_goes_with_the_last_container(rt, make_bundle, new_id):
-    import glob
-    others = glob.glob("/sys/fs/cgroup/*/crun-lite/*/")
+    others = container_cgroup_dirs()
     assert others == [], f"containers of another test still exist: {others}"
     first, second = new_id(), new_id()
     bundle = make_bundle(args=["sh", "-c", "sleep 100"])
     assert rt.run(first, bundle, "-d").rc == 0
     assert rt.run(second, bundle, "-d").rc == 0
-    assert glob.glob("/sys/fs/cgroup/*/crun-lite")
+    parents = crun_lite_cgroup_parents()
+    assert parents
     assert rt.delete(first, force=True).rc == 0
-    assert glob.glob("/sys/fs/cgroup/*/crun-lite"), "removed while another container was below it"
+    assert crun_lite_cgroup_parents() == parents, "removed while another container was below it"
     assert rt.delete(second, force=True).rc == 0
-    assert glob.glob("/sys/fs/cgroup/*/crun-lite") == [], "the shared parent stayed on the host"
+    assert crun_lite_cgroup_parents() == [], "the shared parent stayed on the host"
 
 
 def test_run_stdout_and_stderr_reach_the_caller(rt, make_bundle, new_id):

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from helpers import CRUN_LITE, process_alive, run_cmd, wait_until
+from helpers import CRUN_LITE, process_alive, run_cmd, wait_for_exec, wait_until
 
 USER = "crunlite-rootless-test"
 LOOP = "while :; do sleep 0.1; done"
@@ -161,6 +161,7 @@ def test_rootless_exec(rootless):
     cid = rootless.new_id()
     r = rootless.cli("run", "-d", "--bundle", bundle.path, cid)
     assert r.rc == 0, r
+    wait_for_exec(json.loads(rootless.cli("state", cid).stdout)["pid"], "sh")  # it reads init's cmdline
     r = rootless.cli("exec", cid, "sh", "-c", "cat /proc/self/uid_map; id -u; cat /proc/1/cmdline")
     assert r.rc == 0, r
     lines = r.stdout.splitlines()

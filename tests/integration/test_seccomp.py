@@ -362,7 +362,10 @@ def test_syscalls_newer_than_the_profile_get_enosys(rt, probe):
     calls = [str(NR["cachestat"]), str(NR["fchmodat2"]), str(NR["clone3"]), str(NR["faccessat2"]),
              str(NR["open_tree"]), str(NR["acct"]), f"{NR['keyctl']},0xffff", str(NR["getpid"])]
     control = run_probe(rt, probe, calls)
-    assert "ENOSYS" not in control.values(), control  # this kernel has all of them
+    # The kernel has all of them but perhaps the newest, cachestat (6.5) and fchmodat2 (6.6): a
+    # 6.1 kernel (Debian 12's, the cgroup v2 VM's) answers ENOSYS itself there, so only clone3
+    # and faccessat2 show that the filter, not the kernel, says ENOSYS.
+    assert {nr for nr, e in control.items() if e == "ENOSYS"} <= {"451", "452"}, control
     results = run_probe(rt, probe, calls, seccomp=docker)
     assert results == {
         "451": "ENOSYS", "452": "ENOSYS", "435": "ENOSYS", "439": "ENOSYS",  # newer than every name: ENOSYS
