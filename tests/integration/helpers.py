@@ -23,6 +23,12 @@ CRUN_LITE = os.path.abspath(os.environ.get("CRUN_LITE") or os.path.join(HERE, ".
 TEST_ROOT_BASE = "/run/crun-lite-test"
 BUSYBOX = "/bin/busybox"
 DEFAULT_TIMEOUT = 30
+# CRUN_LITE_SYSTEMD_CGROUP=1: the systemd mode (tests/systemd/integration-in-systemd-vm.sh runs it in
+# a guest with systemd as PID 1): every call of the Runtime gets the global flag --systemd-cgroup,
+# a container's cgroup is the scope system.slice/crun-lite-<id>.scope, and the teardown also wants
+# no unit of the test's containers left.
+SYSTEMD_CGROUP = os.environ.get("CRUN_LITE_SYSTEMD_CGROUP", "") not in ("", "0")
+GLOBAL_FLAGS = ["--systemd-cgroup"] if SYSTEMD_CGROUP else []
 
 # Applets linked into every rootfs (busybox resolves its applet from argv[0]).
 APPLETS = [
@@ -114,8 +120,28 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def default_cgroup_suffix(cid):
+    """The end of the container's default cgroup path: /crun-lite/<id> (cgroupfs, in every
+    hierarchy) or /system.slice/crun-lite-<id>.scope (systemd mode)."""
+    return f"/system.slice/crun-lite-{cid}.scope" if SYSTEMD_CGROUP else f"/crun-lite/{cid}"
+
+
+# the id in a /proc/<pid>/cgroup line of a container in its default cgroup
+_DEFAULT_CGROUP_ID = re.compile(r"/system\.slice/crun-lite-([^/]+)\.scope$" if SYSTEMD_CGROUP else r"/crun-lite/([^/]+)$")
+
+
+def container_units(ids):
+    """systemd mode: the loaded units (any state) named after one of `ids`, as "name (active/sub)"."""
+    if not SYSTEMD_CGROUP or not ids:
+        return []
+    r = run_cmd(["systemctl", "list-units", "--all", "--plain", "--no-legend", "--full", "*crun-lite*"])
+    assert r.rc == 0, r
+    rows = [l.split() for l in r.stdout.splitlines()]
+    return [f"{f[0]} ({f[2]}/{f[3]})" for f in rows if len(f) >= 4 and any(cid in f[0] for cid in ids)]
+
+
 def container_cgroup_pids(ids):
-    """{id: [live pids]} for processes whose /proc/<pid>/cgroup ends in /crun-lite/<id> (one /proc scan)."""
+    """{id: [live pids]} for processes in the default cgroup of <id> (one /proc scan)."""
     wanted = set(ids)
     found = {}
     for entry in os.listdir("/proc"):
@@ -127,7 +153,7 @@ def container_cgroup_pids(ids):
         except OSError:
             continue
         for line in lines:
-            m = re.search(r"/crun-lite/([^/]+)$", line)
+            m = _DEFAULT_CGROUP_ID.search(line)
             if m and m.group(1) in wanted and process_alive(int(entry)):
                 found.setdefault(m.group(1), []).append(int(entry))
                 break
@@ -135,15 +161,19 @@ def container_cgroup_pids(ids):
 
 
 def container_cgroup_dirs(ids):
+    if SYSTEMD_CGROUP:  # any cgroup of system.slice named after one of them
+        found = glob.glob("/sys/fs/cgroup/system.slice/*")
+        return [d for d in found if os.path.isdir(d) and any(cid in os.path.basename(d) for cid in ids)]
     wanted = set(ids)
     found = glob.glob("/sys/fs/cgroup/*/crun-lite/*") + glob.glob("/sys/fs/cgroup/crun-lite/*")
     return [d for d in found if os.path.isdir(d) and os.path.basename(d) in wanted]
 
 
 def pids_in_container_cgroup(cid):
-    """Live (non-zombie) processes whose /proc/<pid>/cgroup places them under .../crun-lite/<cid>."""
+    """Live (non-zombie) processes whose /proc/<pid>/cgroup places them in the container's default
+    cgroup (.../crun-lite/<cid>, or the scope in systemd mode) or below it."""
     found = []
-    suffix = f"/crun-lite/{cid}"
+    suffix = default_cgroup_suffix(cid)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -176,8 +206,12 @@ def live_children(parent=None):
 
 
 def cgroup_dirs_named(cid):
-    """The container's default cgroup directories: one per v1 hierarchy and the unified one."""
-    return glob.glob(f"/sys/fs/cgroup/*/crun-lite/{cid}") + glob.glob(f"/sys/fs/cgroup/crun-lite/{cid}")
+    """The container's default cgroup directories: one per v1 hierarchy and the unified one
+    (cgroupfs), or the scope's (systemd mode)."""
+    suffix = default_cgroup_suffix(cid)
+    if SYSTEMD_CGROUP:
+        return glob.glob(f"/sys/fs/cgroup{suffix}")
+    return glob.glob(f"/sys/fs/cgroup/*{suffix}") + glob.glob(f"/sys/fs/cgroup{suffix}")
 
 
 def reap_orphans():
@@ -318,7 +352,7 @@ class Runtime:
     # ---- running the binary
 
     def argv(self, *args, root=None):
-        return [self.binary, "--root", self.root if root is None else root, *[str(a) for a in args]]
+        return [self.binary, "--root", self.root if root is None else root, *GLOBAL_FLAGS, *[str(a) for a in args]]
 
     def cli(self, *args, timeout=DEFAULT_TIMEOUT, cwd=None, root=None, pass_fds=(), input_data=None, raw=False):
         """crun-lite --root ROOT ARGS... -> Result. raw=True: ARGS is the whole command line."""
@@ -443,7 +477,8 @@ class Runtime:
             in_cgroups = container_cgroup_pids(all_ids)
             dirs = container_cgroup_dirs(all_ids)
             orphans = live_children()
-            if (not alive and not in_cgroups and not dirs and not orphans) or time.monotonic() > deadline:
+            units = container_units(all_ids)
+            if (not alive and not in_cgroups and not dirs and not orphans and not units) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
             reap_orphans()
@@ -453,6 +488,8 @@ class Runtime:
             problems.append(f"processes still in container cgroups: {in_cgroups}")
         if dirs:
             problems.append(f"cgroup directories left: {dirs}")
+        if units:
+            problems.append(f"systemd units left: {units}")
         if orphans:
             problems.append(f"processes left behind (re-parented to the test runner): {orphans}")
             for pid, _ in orphans:
@@ -475,6 +512,10 @@ class Runtime:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+        for unit in units:  # systemd mode
+            name = unit.split()[0]
+            run_cmd(["systemctl", "stop", name])
+            run_cmd(["systemctl", "reset-failed", name])
         for d in container_cgroup_dirs(all_ids):
             for _ in range(50):
                 try:
