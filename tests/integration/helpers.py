@@ -136,7 +136,7 @@ def container_units(ids):
         return []
     r = run_cmd(["systemctl", "list-units", "--all", "--plain", "--no-legend", "--full", "*crun-lite*"])
     assert r.rc == 0, r
-    rows = [l.split() for l in r.stdout.splitlines()]
+    rows = [l.lstrip("● *").split() for l in r.stdout.splitlines()]  # a failed unit may carry a mark
     return [f"{f[0]} ({f[2]}/{f[3]})" for f in rows if len(f) >= 4 and any(cid in f[0] for cid in ids)]
 
 
