@@ -11,6 +11,8 @@ Every test gets:
   * ``new_id``: unique container IDs.
 
 Every subprocess call has a timeout, so a hang fails the test instead of blocking CI.
+CRUN_LITE_SYSTEMD_CGROUP=1 is the systemd mode (README.md): --systemd-cgroup on every call, the
+teardown also wants no systemd unit of the containers left.
 Run as root: ``CRUN_LITE=/path/to/crun-lite pytest-3 -q tests/integration`` (CRUN_LITE defaults
 to build/crun-lite of this repository).
 """
@@ -23,7 +25,25 @@ import tempfile
 
 import pytest
 
-from helpers import BUSYBOX, CRUN_LITE, TEST_ROOT_BASE, Runtime, reap_orphans
+from helpers import BUSYBOX, CRUN_LITE, SYSTEMD_CGROUP, TEST_ROOT_BASE, Runtime, reap_orphans
+
+# --------------------------------------------------------------------------------------------
+# The systemd mode (CRUN_LITE_SYSTEMD_CGROUP=1, see helpers.py): a test marked
+# @pytest.mark.cgroupfs_only("why") asserts what only the cgroupfs driver does, and is skipped there.
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cgroupfs_only(reason): not run with CRUN_LITE_SYSTEMD_CGROUP=1, for reason")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SYSTEMD_CGROUP:
+        return
+    for item in items:
+        mark = item.get_closest_marker("cgroupfs_only")
+        if mark is not None:
+            item.add_marker(pytest.mark.skip(reason="cgroupfs only: " + (mark.args[0] if mark.args else "")))
+
 
 # --------------------------------------------------------------------------------------------
 # Fixtures

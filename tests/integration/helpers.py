@@ -23,6 +23,12 @@ CRUN_LITE = os.path.abspath(os.environ.get("CRUN_LITE") or os.path.join(HERE, ".
 TEST_ROOT_BASE = "/run/crun-lite-test"
 BUSYBOX = "/bin/busybox"
 DEFAULT_TIMEOUT = 30
+# CRUN_LITE_SYSTEMD_CGROUP=1: the systemd mode (tests/systemd/integration-in-systemd-vm.sh runs it in
+# a guest with systemd as PID 1): every call of the Runtime gets the global flag --systemd-cgroup,
+# a container's cgroup is the scope system.slice/crun-lite-<id>.scope, and the teardown also wants
+# no unit of the test's containers left.
+SYSTEMD_CGROUP = os.environ.get("CRUN_LITE_SYSTEMD_CGROUP", "") not in ("", "0")
+GLOBAL_FLAGS = ["--systemd-cgroup"] if SYSTEMD_CGROUP else []
 
 # Applets linked into every rootfs (busybox resolves its applet from argv[0]).
 APPLETS = [
@@ -143,8 +149,28 @@ def wait_for_exec(pid, argv0, timeout=10.0):
     wait_until(running, timeout=timeout, what=f"pid {pid} to exec {argv0}")
 
 
+def default_cgroup_suffix(cid):
+    """The end of the container's default cgroup path: /crun-lite/<id> (cgroupfs, in every
+    hierarchy) or /system.slice/crun-lite-<id>.scope (systemd mode)."""
+    return f"/system.slice/crun-lite-{cid}.scope" if SYSTEMD_CGROUP else f"/crun-lite/{cid}"
+
+
+# the id in a /proc/<pid>/cgroup line of a container in its default cgroup
+_DEFAULT_CGROUP_ID = re.compile(r"/system\.slice/crun-lite-([^/]+)\.scope$" if SYSTEMD_CGROUP else r"/crun-lite/([^/]+)$")
+
+
+def container_units(ids):
+    """systemd mode: the loaded units (any state) named after one of `ids`, as "name (active/sub)"."""
+    if not SYSTEMD_CGROUP or not ids:
+        return []
+    r = run_cmd(["systemctl", "list-units", "--all", "--plain", "--no-legend", "--full", "*crun-lite*"])
+    assert r.rc == 0, r
+    rows = [l.lstrip("● *").split() for l in r.stdout.splitlines()]  # a failed unit may carry a mark
+    return [f"{f[0]} ({f[2]}/{f[3]})" for f in rows if len(f) >= 4 and any(cid in f[0] for cid in ids)]
+
+
 def container_cgroup_pids(ids):
-    """{id: [live pids]} for processes whose /proc/<pid>/cgroup ends in /crun-lite/<id> (one /proc scan)."""
+    """{id: [live pids]} for processes in the default cgroup of <id> (one /proc scan)."""
     wanted = set(ids)
     found = {}
     for entry in os.listdir("/proc"):
@@ -156,7 +182,7 @@ def container_cgroup_pids(ids):
         except OSError:
             continue
         for line in lines:
-            m = re.search(r"/crun-lite/([^/]+)$", line)
+            m = _DEFAULT_CGROUP_ID.search(line)
             if m and m.group(1) in wanted and process_alive(int(entry)):
                 found.setdefault(m.group(1), []).append(int(entry))
                 break
@@ -164,16 +190,22 @@ def container_cgroup_pids(ids):
 
 
 def container_cgroup_dirs(ids=None):
-    """Cgroup directories of containers (named by ID, `ids` or any) under the shared parents."""
+    """Cgroup directories of containers (named by ID, `ids` or any): under the shared parents
+    (cgroupfs), or the scopes of system.slice (systemd mode)."""
     wanted = None if ids is None else set(ids)
+    if SYSTEMD_CGROUP:  # any cgroup of system.slice named after one of them
+        found = glob.glob("/sys/fs/cgroup/system.slice/*")
+        named = (lambda base: base.startswith("crun-lite-")) if wanted is None else (lambda base: any(cid in base for cid in wanted))
+        return [d for d in found if os.path.isdir(d) and named(os.path.basename(d))]
     found = [d for p in crun_lite_cgroup_parents() for d in glob.glob(p + "/*")]
     return [d for d in found if os.path.isdir(d) and (wanted is None or os.path.basename(d) in wanted)]
 
 
 def pids_in_container_cgroup(cid):
-    """Live (non-zombie) processes whose /proc/<pid>/cgroup places them under .../crun-lite/<cid>."""
+    """Live (non-zombie) processes whose /proc/<pid>/cgroup places them in the container's default
+    cgroup (.../crun-lite/<cid>, or the scope in systemd mode) or below it."""
     found = []
-    suffix = f"/crun-lite/{cid}"
+    suffix = default_cgroup_suffix(cid)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -212,8 +244,11 @@ def cgroup_dirs_at(path):
 
 
 def cgroup_dirs_named(cid):
-    """The container's default cgroup directories: one per v1 hierarchy and the unified one."""
-    return cgroup_dirs_at(f"/crun-lite/{cid}")
+    """The container's default cgroup directories: one per v1 hierarchy and the unified one
+    (cgroupfs), or the scope's (systemd mode)."""
+    if SYSTEMD_CGROUP:
+        return glob.glob(f"/sys/fs/cgroup{default_cgroup_suffix(cid)}")
+    return cgroup_dirs_at(default_cgroup_suffix(cid))
 
 
 def reap_orphans():
@@ -354,7 +389,7 @@ class Runtime:
     # ---- running the binary
 
     def argv(self, *args, root=None):
-        return [self.binary, "--root", self.root if root is None else root, *[str(a) for a in args]]
+        return [self.binary, "--root", self.root if root is None else root, *GLOBAL_FLAGS, *[str(a) for a in args]]
 
     def cli(self, *args, timeout=DEFAULT_TIMEOUT, cwd=None, root=None, pass_fds=(), input_data=None, raw=False):
         """crun-lite --root ROOT ARGS... -> Result. raw=True: ARGS is the whole command line."""
@@ -479,7 +514,8 @@ class Runtime:
             in_cgroups = container_cgroup_pids(all_ids)
             dirs = container_cgroup_dirs(all_ids)
             orphans = live_children()
-            if (not alive and not in_cgroups and not dirs and not orphans) or time.monotonic() > deadline:
+            units = container_units(all_ids)
+            if (not alive and not in_cgroups and not dirs and not orphans and not units) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
             reap_orphans()
@@ -489,6 +525,8 @@ class Runtime:
             problems.append(f"processes still in container cgroups: {in_cgroups}")
         if dirs:
             problems.append(f"cgroup directories left: {dirs}")
+        if units:
+            problems.append(f"systemd units left: {units}")
         if orphans:
             problems.append(f"processes left behind (re-parented to the test runner): {orphans}")
             for pid, _ in orphans:
@@ -511,6 +549,10 @@ class Runtime:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+        for unit in units:  # systemd mode
+            name = unit.split()[0]
+            run_cmd(["systemctl", "stop", name])
+            run_cmd(["systemctl", "reset-failed", name])
         for d in container_cgroup_dirs(all_ids):
             for _ in range(50):
                 try:

@@ -74,6 +74,8 @@ def test_run_of_a_config_without_process_is_refused_and_leaves_nothing(rt, make_
     assert cgroup_dirs_named(cid) == []
 
 
+@pytest.mark.cgroupfs_only("the shared crun-lite parent cgroup is the cgroupfs driver's; with systemd each "
+                           "container is a scope of system.slice, which systemd owns")
 def test_shared_cgroup_parent_goes_with_the_last_container(rt, make_bundle, new_id):
     others = container_cgroup_dirs()
     assert others == [], f"containers of another test still exist: {others}"

@@ -12,43 +12,12 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-CRUN_LITE=$REPO/build/crun-lite
-if [[ $# -gt 0 && $1 != -* ]]; then CRUN_LITE=$1; shift; fi
+source "${CRUN_LITE_REPO:-$HERE/../..}/tests/systemd/sdvm-lib.sh"  # REPO, CRUN_LITE (the first argument unless it is an option), sdvm_boot
 
-# ------------------------------------------------------------------------------------------ host
-if [[ -z ${CRUN_LITE_VM:-} ]]; then
-  say() { echo "run-in-systemd-vm: $*" >&2; }
-  [[ -x $CRUN_LITE ]] || { say "no crun-lite binary at $CRUN_LITE (build it first)"; exit 1; }
-  CRUN_LITE=$(realpath "$CRUN_LITE")
-  RUNC=${RUNC:-/usr/sbin/runc}
-  if [[ ! -x $RUNC ]]; then
-    say "installing runc (apt-get)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        -o DPkg::Lock::Timeout=300 --no-install-recommends runc; } >/dev/null 2>&1 ||
-      { say "apt-get install runc failed"; exit 1; }
-  fi
-  command -v pytest-3 >/dev/null || { say "pytest-3 missing (apt-get install python3-pytest)"; exit 1; }
-  [[ -x /bin/busybox ]] || { say "/bin/busybox missing (apt-get install busybox-static)"; exit 1; }
-  # The guest's /tmp, /run and /dev are its own: a checkout or binary there is shared explicitly.
-  share=()
-  case $REPO in /tmp/* | /run/* | /dev/*) share=(-w "$REPO") ;; esac
-  case $CRUN_LITE in
-    "$REPO"/*) ;;
-    /tmp/* | /run/* | /dev/*)
-      copy=$(mktemp -d /var/tmp/crun-lite-vm-bin.XXXXXX)
-      trap 'rm -rf -- "$copy"' EXIT
-      cp -p -- "$CRUN_LITE" "$copy/crun-lite"
-      CRUN_LITE=$copy/crun-lite ;;
-  esac
-  start=$(date +%s%N)
-  "$REPO/tests/vm/run-in-v2-vm.sh" -s -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1024 -c 2 "${share[@]}" \
-    -e "CRUN_LITE=$CRUN_LITE" -e "RUNC=$RUNC" -e "CRUN_LITE_REPO=$REPO" -e "PYTHONDONTWRITEBYTECODE=1" \
-    "$HERE/run-in-systemd-vm.sh" "$CRUN_LITE" "$@"
-  rc=$?
-  ms=$((($(date +%s%N) - start) / 1000000))
-  echo "run-in-systemd-vm: VM run took ${ms} ms, exit status $rc"
-  exit "$rc"
+if [[ -z ${CRUN_LITE_VM:-} ]]; then  # the host: boot the guest, which runs this script again
+  SDVM_NAME=run-in-systemd-vm SDVM_RUNC=1 SDVM_ENV=()
+  sdvm_boot "$HERE/run-in-systemd-vm.sh" "$@"
+  exit
 fi
 
 # ----------------------------------------------------------------------------------------- guest
