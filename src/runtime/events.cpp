@@ -1,4 +1,8 @@
 #include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -23,12 +27,23 @@ void events(const std::string& root, const std::string& id, bool stats_once, int
         emit("stats", cgroups::stats(r.cgroup_dirs));
         return;
     }
+    // The kernel notifies a change of cgroup2's memory.events: the counter is read the moment an
+    // OOM kill raises it. Otherwise an OOM-killed init leaves its cgroup empty, and under systemd
+    // the scope's cgroup is removed, counter and all, well within the 100 ms of a poll.
+    UniqueFd changes(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (changes)
+        for (auto& dir : r.cgroup_dirs) ::inotify_add_watch(changes.get(), (dir + "/memory.events").c_str(), IN_MODIFY);
     uint64_t oom_kills = cgroups::oom_kill_count(r.cgroup_dirs);
-    int waited = 0;
+    auto last_stats = std::chrono::steady_clock::now();
     for (;;) {
         // Poll the OOM counter often, emit stats at the interval; stop with the container.
-        ::poll(nullptr, 0, 100);
-        waited += 100;
+        pollfd wake{changes.get(), POLLIN, 0};
+        ::poll(&wake, changes ? 1 : 0, 100);
+        if (wake.revents & POLLIN) {
+            char drain[4096];
+            while (::read(changes.get(), drain, sizeof drain) > 0) {}
+        }
+
         // The OOM counter first: an OOM kill of init also ends the container.
         uint64_t now = cgroups::oom_kill_count(r.cgroup_dirs);
         if (now > oom_kills) emit("oom", nullptr);
@@ -38,9 +53,9 @@ void events(const std::string& root, const std::string& id, bool stats_once, int
         } catch (const Error&) {
             return;
         }
-        if (waited >= interval_ms) {
+        if (std::chrono::steady_clock::now() - last_stats >= std::chrono::milliseconds(interval_ms)) {
             emit("stats", cgroups::stats(r.cgroup_dirs));
-            waited = 0;
+            last_stats = std::chrono::steady_clock::now();
         }
     }
 }

@@ -31,6 +31,9 @@ void signal_container(const state::StateFile& state_file, int signal, bool all) 
     // Through a pidfd, so a pid recycled since the status check cannot be hit.
     UniqueFd init(int(::syscall(SYS_pidfd_open, r.pid, 0)));
     if (!init) {
+        // With `all`, init may have been among the cgroup's processes just killed, and reaped at
+        // once by a foreground `run`: the container is ending, as asked.
+        if (errno == ESRCH && all) return;
         if (errno == ESRCH) throw Error("container not running");
         throw Error("pidfd_open " + std::to_string(r.pid), errno);
     }
