@@ -32,6 +32,23 @@ bool load_balanced_at_or_above(const std::string& mount_point, std::string dir) 
 
 void rmdir_when_empty(const std::string& dir);
 
+// Pure cgroup v2, as runc and crun make a cgroup path: every level above the container enables
+// (in cgroup.subtree_control) each controller it has, so that a container without limits still
+// has its memory, pids, io and cpu files, for `events --stats` and for the container itself.
+// A refusal (a level holding processes, a controller taken by a threaded subtree) is left as
+// it is: limits that need the controller say so when they are written.
+void delegate_v2_controllers(const std::string& dir) {
+    std::string available = read_cgroup_line(dir + "/cgroup.controllers");
+    std::string enabled = " " + read_cgroup_line(dir + "/cgroup.subtree_control") + " ";
+    std::string missing;
+    for (std::string_view controller : text::split(available, ' '))
+        if (enabled.find(" " + std::string(controller) + " ") == std::string::npos) missing += " +" + std::string(controller);
+    if (missing.empty()) return;
+    // One write for all; when the kernel refuses one of them, each on its own.
+    if (try_write_cgroup_file(dir + "/cgroup.subtree_control", missing.substr(1)) == 0) return;
+    for (std::string_view word : text::split(missing, ' ')) try_write_cgroup_file(dir + "/cgroup.subtree_control", std::string(word));
+}
+
 std::string device_line(char type, const std::optional<int64_t>& major, const std::optional<int64_t>& minor,
                         const std::string& access) {
     auto number = [](const std::optional<int64_t>& n) { return n && *n >= 0 ? std::to_string(*n) : std::string("*"); };
@@ -85,6 +102,7 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
         std::string parent = dir;
         dir += '/';
         dir += parts[i];
+        if (h.unified && layout_.mode == Mode::v2) delegate_v2_controllers(parent);
         int rc = ::mkdir(dir.c_str(), 0755);
         if (rc != 0 && errno == ENOENT && restarts++ < 100) {
             // The delete of the last container below the shared parent removed it just now: start over.

@@ -183,7 +183,6 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (unit_placement) {
         // Before GO: init makes its cgroup namespace after GO, rooted where it then is.
         unit.emplace(cgroups::systemd::ContainerUnit::start(*systemd_bus, *unit_placement, init.pid(), std::move(unit_properties)));
-        cgroup->make(true);  // systemd made it: this only finds it
         timer.mark("systemd-unit");
     }
     finish_cgroup_entry(plan, cgroup_entry, init.pid());

@@ -741,3 +741,22 @@ def test_container_cpuset_spans_the_parents_cpus_without_asking_for_its_own_load
     for cid in pids:
         r = rt.delete(cid, force=True)
         assert r.rc == 0, r
+
+
+def test_container_without_limits_has_the_controllers_of_its_parent(rt, new_id):
+    # Pure v2 (as runc and crun make a path): each level above the container enables every
+    # controller it has, so a container given no limits still reports its usage. On v1 and hybrid
+    # hosts every v1 hierarchy is the controller's own, and nothing is enabled in unified/.
+    b = bundle_with(rt, ["sleep", "60"])
+    cid = new_id()
+    run_detached(rt, cid, b)
+    stats = json.loads(rt.cli("events", "--stats", cid).stdout)["data"]
+    assert stats["memory"]["usage"]["usage"] > 0 and stats["pids"]["current"] >= 1, stats
+    if V2:
+        d = host_dir(rt, cid, "memory")
+        with open(os.path.join(os.path.dirname(d), "cgroup.controllers")) as f:
+            parent_has = set(f.read().split())
+        with open(os.path.join(d, "cgroup.controllers")) as f:
+            assert set(f.read().split()) == parent_has
+        assert {"memory", "pids", "cpu"} <= parent_has
+    assert rt.delete(cid, force=True).rc == 0
