@@ -4,7 +4,7 @@
   make-corpus.py CRUN_LITE
 
 config/: `crun-lite spec` and `spec --rootless` output, that config with seccomp profiles
-(/work/shared/fixtures/ when present), hooks, mounts, resources, user/time namespaces, the
+(tests/fixtures/), hooks, mounts, resources, user/time namespaces, the
 process fields, bare --process and --resources objects, and some bad ones.
 state/: the state files `crun-lite create` writes for a few of those configs (busybox
 rootfs), plus a few damaged ones.
@@ -20,7 +20,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "corpus", "config")
 STATE = os.path.join(HERE, "corpus", "state")
-FIXTURES = "/work/shared/fixtures"
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
 
 def spec(rt, *flags):

@@ -73,6 +73,12 @@ def _session_setup():
     yield base
     reap_orphans()
     shutil.rmtree(base, ignore_errors=True)
+    # Every test's teardown removed its own state root: the base goes too, unless something is
+    # left in it (then the teardowns said what).
+    try:
+        os.rmdir(TEST_ROOT_BASE)
+    except OSError:
+        pass
 
 
 @pytest.fixture

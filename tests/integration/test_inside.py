@@ -545,9 +545,9 @@ def test_cwd(rt, make_bundle):
 
 def test_cwd_is_created_when_missing(rt, make_bundle):
     # runc creates a missing cwd (MkdirAll in prepareRootfs, before the root turns read-only).
-    bundle = make_bundle(args=["sh", "-c", "pwd"], edit=lambda cfg: cfg["process"].update(cwd="/work/dir"))
-    assert inside(rt, None, bundle=bundle) == "/work/dir\n"
-    assert os.path.isdir(os.path.join(bundle.rootfs, "work/dir"))
+    bundle = make_bundle(args=["sh", "-c", "pwd"], edit=lambda cfg: cfg["process"].update(cwd="/srv/app/dir"))
+    assert inside(rt, None, bundle=bundle) == "/srv/app/dir\n"
+    assert os.path.isdir(os.path.join(bundle.rootfs, "srv/app/dir"))
 
 
 @pytest.mark.parametrize("umask,expected", [(None, "0022"), (0o077, "0077"), (0, "0000"), (0o027, "0027")])

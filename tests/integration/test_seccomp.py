@@ -21,7 +21,7 @@ import pytest
 
 from helpers import APPLETS, FdReceiver, run_cmd
 
-FIXTURES = "/work/shared/fixtures"
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 DOCKER_PROFILE = os.path.join(FIXTURES, "seccomp-docker-20.10.json")
 PODMAN_PROFILE = os.path.join(FIXTURES, "seccomp-podman-4.3.json")
 LOOP = "while :; do sleep 0.1; done"
