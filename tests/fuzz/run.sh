@@ -28,7 +28,7 @@ for target in config state; do
   corpus="$build/corpus/$target"
   artifacts="$build/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
-  # An input that failed an earlier run (say the first try of ctest --repeat until-pass:2) must
+  # An input that failed an earlier run must
   # fail this one too, not wait to be found again: replay it; drop it once it passes (fixed).
   if [ -n "$(ls -A "$artifacts")" ]; then
     if ! "$build/tests/fuzz/fuzz_$target" "$artifacts"/* >"$build/fuzz_$target.replay.log" 2>&1; then
