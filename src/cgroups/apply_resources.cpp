@@ -12,13 +12,6 @@
 namespace crunlite::cgroups {
 namespace {
 
-bool listed(const std::string& list, const std::string& name, char separator) {
-    std::istringstream ss(list);
-    for (std::string item; std::getline(ss, item, separator);)
-        if (item == name) return true;
-    return false;
-}
-
 struct PendingWrite {
     std::string path;
     const FileWrite* write;
@@ -34,7 +27,7 @@ void enable_v2_controller(const Hierarchy& h, const std::string& leaf, const std
     std::string part;
     while (std::getline(parts, part, '/')) {
         if (part.empty()) continue;
-        if (!listed(read_cgroup_line(dir + "/cgroup.subtree_control"), controller, ' ')) {
+        if (!text::has_item(read_cgroup_line(dir + "/cgroup.subtree_control"), controller, ' ')) {
             int err = try_write_cgroup_file(dir + "/cgroup.subtree_control", "+" + controller);
             if (err) throw Error(json_path + ": enable the " + controller + " controller in " + dir + "/cgroup.subtree_control", err);
         }
@@ -50,7 +43,7 @@ Placement placement(const Layout& layout, const ControllerWrites& cw) {
     for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
         const Hierarchy& h = layout.hierarchies[i];
         if (h.unified) unified_index = int(i);
-        else if (listed(h.options, cw.controller, ',')) v1_index = int(i);
+        else if (text::has_item(h.options, cw.controller, ',')) v1_index = int(i);
     }
     if (v1_index >= 0 && !cw.v1.empty()) {
         place = {v1_index, false, &cw.v1, cw.controller};
@@ -61,7 +54,7 @@ Placement placement(const Layout& layout, const ControllerWrites& cw) {
 }
 
 bool host_has_v2_controller(const Hierarchy& unified, const std::string& controller) {
-    return listed(read_cgroup_line(unified.mount_point + "/cgroup.controllers"), controller, ' ');
+    return text::has_item(read_cgroup_line(unified.mount_point + "/cgroup.controllers"), controller, ' ');
 }
 
 bool resource_writes_empty(const spec::Resources& resources) { return resource_writes(resources).empty(); }

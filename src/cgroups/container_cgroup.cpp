@@ -39,10 +39,10 @@ void rmdir_when_empty(const std::string& dir);
 // it is: limits that need the controller say so when they are written.
 void delegate_v2_controllers(const std::string& dir) {
     std::string available = read_cgroup_line(dir + "/cgroup.controllers");
-    std::string enabled = " " + read_cgroup_line(dir + "/cgroup.subtree_control") + " ";
+    std::string enabled = read_cgroup_line(dir + "/cgroup.subtree_control");
     std::string missing;
     for (std::string_view controller : text::split(available, ' '))
-        if (enabled.find(" " + std::string(controller) + " ") == std::string::npos) missing += " +" + std::string(controller);
+        if (!text::has_item(enabled, controller, ' ')) missing += " +" + std::string(controller);
     if (missing.empty()) return;
     // One write for all; when the kernel refuses one of them, each on its own.
     if (try_write_cgroup_file(dir + "/cgroup.subtree_control", missing.substr(1)) == 0) return;

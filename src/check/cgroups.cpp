@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "../cgroups/cgroup_file.hpp"
 #include "../cgroups/resource_writes.hpp"
 #include "checks.hpp"
 #include "crunlite/cgroups.hpp"
@@ -50,13 +51,6 @@ bool hierarchy_has_file(const std::string& mount_point, const std::string& file)
     return found;
 }
 
-bool listed(const std::string& list, const std::string& name) {
-    std::istringstream ss(list);
-    for (std::string item; ss >> item;)
-        if (item == name) return true;
-    return false;
-}
-
 // On cgroup v2 the root cgroup has almost no interface files, and a controller's files show
 // only in cgroups whose parent enables that controller: the answer comes from a cgroup right
 // below the root (or this process's own) that has the file's controller in cgroup.controllers.
@@ -74,7 +68,7 @@ std::optional<bool> unified_has_file(const std::string& mount_point, const std::
     for (std::string line; std::getline(own, line);)
         if (line.rfind("0::/", 0) == 0 && line.size() > 4) candidates.push_back(mount_point + line.substr(3));
     for (const std::string& dir : candidates) {
-        if (controller != "cgroup" && !listed(read_small_file(dir + "/cgroup.controllers"), controller)) continue;
+        if (controller != "cgroup" && !text::has_item(cgroups::read_cgroup_line(dir + "/cgroup.controllers"), controller, ' ')) continue;
         if (exists(dir + "/cgroup.controllers")) return exists(dir + "/" + file);
     }
     return std::nullopt;

@@ -182,7 +182,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
     if (unit_placement) {
         // Before GO: init makes its cgroup namespace after GO, rooted where it then is.
-        unit.emplace(cgroups::systemd::ContainerUnit::start(*systemd_bus, *unit_placement, init.pid(), std::move(unit_properties)));
+        unit.emplace(cgroups::systemd::ContainerUnit::start(*systemd_bus, *unit_placement, cgroup->dirs_of(true).at(0), init.pid(),
+                                                                 std::move(unit_properties)));
         timer.mark("systemd-unit");
     }
     finish_cgroup_entry(plan, cgroup_entry, init.pid());

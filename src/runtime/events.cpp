@@ -43,7 +43,6 @@ void events(const std::string& root, const std::string& id, bool stats_once, int
             char drain[4096];
             while (::read(changes.get(), drain, sizeof drain) > 0) {}
         }
-
         // The OOM counter first: an OOM kill of init also ends the container.
         uint64_t now = cgroups::oom_kill_count(r.cgroup_dirs);
         if (now > oom_kills) emit("oom", nullptr);

@@ -54,6 +54,19 @@ def kill_and_delete(rt, cid, pid):
     wait_until(lambda: not process_alive(pid), timeout=5, what=f"pid {pid} to go")
 
 
+def sleeper_in_scope(rt, command):
+    """A sleeping busybox container in system.slice:test:<id>, made with `create` or `run -d`;
+    its unit is active. Returns (id, unit, cgroup dir, init pid)."""
+    cid = rt.new_id()
+    unit, cg = scope_of(cid)
+    b = rt.make_bundle(SLEEP, f"system.slice:test:{cid}", LIMITS)
+    r = rt.cli(*(["create"] if command == "create" else ["run", "-d"]), "--bundle", b, cid)
+    assert r.rc == 0, r
+    pid = rt.state(cid)["pid"]
+    assert systemctl("is-active", unit).stdout.strip() == "active"
+    return cid, unit, cg, pid
+
+
 def read_rootfs_file(bundle, name, timeout=15):
     path = os.path.join(bundle, "rootfs", name)
     wait_until(lambda: os.path.exists(path) and open(path).read().endswith("\n"), timeout=timeout,
@@ -125,15 +138,8 @@ def test_memory_limit_oom_kill_leaves_no_unit(rt):
 
 
 def test_create_start_kill_delete(rt):
-    cid = rt.new_id()
-    unit, cg = scope_of(cid)
-    b = rt.make_bundle(SLEEP, f"system.slice:test:{cid}", LIMITS)
-    r = rt.cli("create", "--bundle", b, cid)
-    assert r.rc == 0, r
-    st = rt.state(cid)
-    assert st["status"] == "created"
-    pid = st["pid"]
-    assert systemctl("is-active", unit).stdout.strip() == "active"
+    cid, unit, cg, pid = sleeper_in_scope(rt, "create")
+    assert rt.state(cid)["status"] == "created"
     assert cgroup_file(cg, "cgroup.procs").split() == [str(pid)]
     assert proc_cgroup(pid) == f"0::/system.slice/{unit}"
 
@@ -147,14 +153,8 @@ def test_create_start_kill_delete(rt):
 
 
 def test_delete_force_running(rt):
-    cid = rt.new_id()
-    unit, cg = scope_of(cid)
-    b = rt.make_bundle(SLEEP, f"system.slice:test:{cid}", LIMITS)
-    r = rt.cli("run", "-d", "--bundle", b, cid)
-    assert r.rc == 0, r
-    pid = rt.state(cid)["pid"]
+    cid, unit, cg, pid = sleeper_in_scope(rt, "run")
     assert rt.state(cid)["status"] == "running"
-    assert systemctl("is-active", unit).stdout.strip() == "active"
 
     r = rt.cli("delete", "--force", cid)
     assert r.rc == 0, r
@@ -168,13 +168,7 @@ def test_delete_force_running(rt):
 
 
 def test_delete_force_without_systemd_flag(rt):
-    cid = rt.new_id()
-    unit, cg = scope_of(cid)
-    b = rt.make_bundle(SLEEP, f"system.slice:test:{cid}", LIMITS)
-    r = rt.cli("create", "--bundle", b, cid)
-    assert r.rc == 0, r
-    pid = rt.state(cid)["pid"]
-    assert systemctl("is-active", unit).stdout.strip() == "active"
+    cid, unit, cg, pid = sleeper_in_scope(rt, "create")
 
     r = rt.cli("delete", "--force", cid, systemd=False)
     assert r.rc == 0, r

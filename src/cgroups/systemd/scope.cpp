@@ -6,11 +6,12 @@
 
 namespace crunlite::cgroups::systemd {
 
-ContainerUnit ContainerUnit::start(Bus& bus, const UnitPlacement& placement, pid_t pid, std::vector<UnitProperty> properties) {
+ContainerUnit ContainerUnit::start(Bus& bus, const UnitPlacement& placement, const std::string& cgroup_dir, pid_t pid,
+                                   std::vector<UnitProperty> properties) {
     if (!placement.is_slice) properties.push_back({"PIDs", std::vector<uint32_t>{uint32_t(pid)}});
     bus.start_transient_unit(placement.unit, properties);
     ContainerUnit unit(&bus, placement.unit);
-    if (placement.is_slice) write_cgroup_file("/sys/fs/cgroup" + placement.cgroup_path + "/cgroup.procs", std::to_string(pid));
+    if (placement.is_slice) write_cgroup_file(cgroup_dir + "/cgroup.procs", std::to_string(pid));
     return unit;
 }
 

@@ -16,8 +16,10 @@ namespace crunlite::cgroups::systemd {
 class ContainerUnit {
 public:
     // StartTransientUnit with `pid` in it (a scope moves it there itself; a slice takes no pids,
-    // and the pid is written to its cgroup.procs), waiting for systemd's job.
-    static ContainerUnit start(Bus& bus, const UnitPlacement& placement, pid_t pid, std::vector<UnitProperty> properties);
+    // and the pid is written to the cgroup.procs of `cgroup_dir`, the unit's directory), waiting
+    // for systemd's job.
+    static ContainerUnit start(Bus& bus, const UnitPlacement& placement, const std::string& cgroup_dir, pid_t pid,
+                               std::vector<UnitProperty> properties);
     ContainerUnit(ContainerUnit&&) noexcept;
     ContainerUnit& operator=(ContainerUnit&&) = delete;
     ~ContainerUnit();
