@@ -39,12 +39,10 @@ CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs) {
     return entry;
 }
 
-void enter_v1_hierarchies(const int* tasks_fds, size_t count, const std::vector<std::string>& paths) {
-    for (size_t i = 0; i < count; ++i) {
-        if (::write(tasks_fds[i], "0", 1) != 1)
+void enter_v1_hierarchies(std::span<const UniqueFd> tasks, const std::vector<std::string>& paths) {
+    for (size_t i = 0; i < tasks.size(); ++i)
+        if (::write(tasks[i].get(), "0", 1) != 1)
             throw Error("join the container's cgroup: write 0 to " + (i < paths.size() ? paths[i] : std::string("a v1 tasks file")), errno);
-        ::close(tasks_fds[i]);
-    }
 }
 
 }  // namespace crunlite::cgroups

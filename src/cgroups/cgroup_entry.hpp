@@ -9,6 +9,7 @@
 //    for exec before clone; for create after clone (the v1 directories are made while init
 //    creates its namespaces), sent to init over the sync socket.
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,6 @@ CgroupEntry open_cgroup_entry(const std::vector<std::string>& dirs);
 std::vector<UniqueFd> open_v1_tasks(const std::vector<std::string>& dirs);
 
 // In the child: moves the calling thread into every v1 hierarchy. Throws naming the file.
-void enter_v1_hierarchies(const int* tasks_fds, size_t count, const std::vector<std::string>& paths);
+void enter_v1_hierarchies(std::span<const UniqueFd> tasks, const std::vector<std::string>& paths);
 
 }  // namespace crunlite::cgroups

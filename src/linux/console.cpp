@@ -14,7 +14,6 @@
 #include "in_root.hpp"
 #include "init_steps.hpp"
 #include "mount_api.hpp"
-#include "sync.hpp"
 
 namespace crunlite::linux_setup {
 
@@ -49,14 +48,11 @@ void bind_console(int root_fd, int slave_fd) {
     attach(mount.get(), target.get(), "/dev/console");
 }
 
-void hand_over_terminal(const InitPlan& plan, Pty& pty) {
-    if (!send_sync(plan.sync_fd, SyncType::console, 0, "", pty.master.get())) _exit(1);
-    pty.master.reset();
+void make_controlling_terminal(UniqueFd slave) {
     if (::setsid() < 0) throw Error("setsid", errno);
-    if (::ioctl(pty.slave.get(), TIOCSCTTY, 0) != 0) throw Error("make the pty the controlling terminal", errno);
+    if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) throw Error("make the pty the controlling terminal", errno);
     for (int fd = 0; fd <= 2; ++fd)
-        if (::dup2(pty.slave.get(), fd) < 0) throw Error("dup2 the pty onto stdio", errno);
-    pty.slave.reset();
+        if (::dup2(slave.get(), fd) < 0) throw Error("dup2 the pty onto stdio", errno);
 }
 
 }  // namespace crunlite::linux_setup

@@ -1,14 +1,22 @@
-// Everything container init needs, computed by the parent before clone so that the child
-// does system calls, not parsing or planning.
+// Everything a start decides before clone, computed once by the planner (plan_create or
+// plan_exec) so that the child does system calls, not parsing or planning. Nothing writes into
+// a plan after the planner returns it; the descriptors it holds are its own.
+//
+// Beside it, InitHandoff holds what the runtime *made* for this one start after planning (the
+// exec.fifo, the opened cgroup directories): resources of the create transaction, not
+// decisions, handed to the child with the plan.
 #pragma once
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "cgroups/cgroup_entry.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/spec.hpp"
+#include "crunlite/unique_fd.hpp"
 #include "mount_options.hpp"
+#include "protocol.hpp"
 #include "seccomp.hpp"
 
 namespace crunlite::linux_setup {
@@ -19,68 +27,83 @@ struct PlannedMount {
     MountOptions options;
     std::string source;     // binds: absolute host path (relative ones resolved against the bundle)
     bool target_is_directory = true;
-    int idmap_userns_fd = -1;  // idmapped bind: a user namespace holding the mount's mappings
+    UniqueFd idmap_userns;  // idmapped bind: a user namespace holding the mount's mappings
+};
+
+struct NamespaceJoin {
+    UniqueFd fd;  // a namespace file, type-checked by the planner
+    int type;     // CLONE_NEW*
+};
+
+// When the seccomp filter loads: without noNewPrivileges it needs CAP_SYS_ADMIN, so before the
+// capabilities drop; with it, as late as possible (at exec) so that it judges as little of the
+// runtime as it can, unless a notify listener must still reach the runtime.
+enum class SeccompLoad { none, before_user_change, after_user_change, at_exec };
+
+struct CgroupPlan {
+    cgroups::Layout layout;
+    std::vector<std::string> dirs;            // host dirs, one per hierarchy (empty: no cgroups of its own)
+    std::vector<std::string> v1_tasks_paths;  // `tasks` of the v1 ones, for messages
+    // create: the v1 cgroups are made after clone, and init receives their `tasks` files with
+    // CGROUPS (protocol.hpp) before it unshares its cgroup namespace.
+    bool made_after_clone = false;
+    // The index in mounts of the "cgroup" mount the runtime makes for init, in init's cgroup
+    // namespace (CGROUP_MOUNTS): cgroup v1 or hybrid, no user namespace.
+    std::optional<size_t> mount_from_runtime;
 };
 
 struct InitPlan {
-    const spec::Spec* spec = nullptr;
+    const spec::Spec* spec = nullptr;  // outlives the plan
     std::vector<PlannedMount> mounts;
     uint64_t rootfs_propagation = 0;  // MS_SLAVE etc.
     bool rootfs_propagation_recursive = true;
 
-    int unshare_flags = 0;                       // namespaces init creates itself
-    std::vector<std::pair<int, int>> joins;      // (fd, CLONE_NEW*) to setns, user first
-    bool new_user_ns = false;  // created here: the parent writes its maps
+    int unshare_flags = 0;              // namespaces init creates itself
+    std::vector<NamespaceJoin> joins;   // to setns, user first
+    bool new_user_ns = false;  // created here: the runtime writes its maps
     bool in_user_ns = false;   // new or joined: no mknod, no cgroup v1 mounts, setgroups may be denied
     bool new_net_ns = false;
     bool new_time_ns = false;
     bool new_cgroup_ns = false;
+    // The pid namespace is joined (exec by an unprivileged user) or unshared (a user namespace
+    // joined by path) by the child itself, where only its children land: it forks once more.
+    bool fork_after_joining = false;
 
-    const cgroups::Layout* cgroup_layout = nullptr;
-    std::vector<std::string> cgroup_dirs;        // host dirs, one per hierarchy (cgroup mounts)
-    // How the child enters its cgroups (cgroups/cgroup_entry.hpp): born into the cgroup2
-    // directory, then it writes "0" to each v1 `tasks` file itself.
-    int into_cgroup_fd = -1;                     // cleared by clone_init when the kernel refused it
-    std::vector<int> cgroup_tasks_fds;
-    std::vector<std::string> cgroup_tasks_paths;
-    // create: the v1 cgroups are made after clone; init receives their `tasks` files with
-    // the CGROUPS message (sync.hpp) before it mounts anything.
-    bool cgroups_after_go = false;
-    // The parent makes the cgroup mounts of the config's "cgroup" mount in init's cgroup
-    // namespace and sends them (CGROUPNS / CGROUP_MOUNTS in sync.hpp).
-    bool cgroup_mounts_from_parent = false;
+    CgroupPlan cgroups;
 
     bool no_pivot = false;
     bool new_keyring = true;
     int preserve_fds = 0;
-    int sync_fd = -1;  // init's end of the socketpair
-    int fifo_fd = -1;  // O_PATH descriptor of exec.fifo
-    // `run`: no exec.fifo; after READY init waits for START on the sync socket and answers
-    // GOING right before it execs (create + start in one process need no fifo between them).
-    bool start_over_sync = false;
+    // `run`: no exec.fifo; after READY init waits for START on the socket and answers GOING
+    // right before it execs (create + start in one process need no fifo between them).
+    bool start_over_socket = false;
     int last_capability = 40;
 
-    std::vector<std::string> env;  // process.env, plus HOME when missing
+    std::vector<std::string> env;  // process.env, plus HOME when missing, plus LISTEN_FDS
 
     std::string id;      // for the state JSON handed to hooks
     std::string bundle;
-    bool runtime_hooks = false;
-    bool no_process = false;  // config.json has no process: init sets up, then only waits to be deleted
+    bool runtime_hooks = false;  // prestart or createRuntime hooks: the runtime runs them mid-setup
+    bool no_process = false;     // config.json has no process: init sets up, then only waits to be deleted
 
-    std::optional<SeccompProgram> seccomp;  // compiled by the parent from linux.seccomp
-
-    // The pid namespace is joined (exec by an unprivileged user) or unshared (a user namespace
-    // joined by path) by the child itself, where only its children land: it forks once more.
-    bool fork_after_joining = false;  // prestart or createRuntime hooks: the parent runs them mid-setup
+    std::optional<SeccompProgram> seccomp;  // compiled by the runtime from linux.seccomp
+    SeccompLoad seccomp_load = SeccompLoad::none;
 };
 
-// What a cloned child runs: the container's first process (create), or a process joining
-// a running container (exec). Either execs the user program or throws.
-void run_container_init(const InitPlan& plan);
-void run_exec_init(const InitPlan& plan);
+// The runtime's side of the clone.
+struct LaunchPlan {
+    InitPlan init;
+    int clone_flags = 0;      // CLONE_NEWUSER / CLONE_NEWPID: init is born in them
+    UniqueFd pid_namespace;   // joined by the runtime for the clone only (its children land there)
+};
 
-// The frame around either: closes the runtime's descriptors, resets signals, and turns an
-// exception into an ERROR message to the parent. Never returns.
-[[noreturn]] void run_in_child(const InitPlan& plan, void (*body)(const InitPlan&));
+// What the runtime made for this start, after planning.
+struct InitHandoff {
+    cgroups::CgroupEntry cgroup_entry;  // the cgroup2 directory for CLONE_INTO_CGROUP; exec: v1 `tasks`
+    UniqueFd exec_fifo;                 // O_PATH; none for `run` and exec
+};
+
+// Which optional rows of the protocol this start has (protocol.hpp), the same on both sides.
+ExchangeShape exchange_shape(const InitPlan& plan);
 
 }  // namespace crunlite::linux_setup

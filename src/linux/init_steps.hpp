@@ -1,6 +1,7 @@
 // The steps of container init, one concern per file, in the order init_main.cpp calls them.
 // Each throws crunlite::Error with the path or field it was working on.
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,24 +12,27 @@ namespace crunlite::linux_setup {
 
 // namespaces.cpp
 void enter_namespaces(const InitPlan& plan);
-// With plan.fork_after_joining: a pid namespace joined or unshared here only holds children, so
-// the process forks (CLONE_PARENT: the runtime stays the parent) and the child goes on.
-void continue_in_pid_namespace(const InitPlan& plan);
+// A pid namespace joined or unshared by init only holds its children: it forks (CLONE_PARENT:
+// the runtime stays the parent). Returns the child's pid in the parent, 0 in the child.
+pid_t fork_into_pid_namespace();
 void bring_up_loopback();
 void set_names(const spec::Spec& spec);
 void join_session_keyring();
-// With plan.cgroups_after_go: waits for the parent's CGROUPS message, joins the v1 hierarchies
-// it carries, then unshares the cgroup namespace (when the config asks for one).
-void enter_cgroups(const InitPlan& plan);
+// Joins the v1 hierarchies whose `tasks` files came with CGROUPS, then unshares the cgroup
+// namespace (when the config asks for one).
+void enter_cgroups(const InitPlan& plan, std::span<const UniqueFd> v1_tasks);
 
-// mounts.cpp, for the parent (CGROUP_MOUNTS in sync.hpp): one hierarchy's mount for a "cgroup"
+// mounts.cpp, for the parent (CGROUP_MOUNTS in protocol.hpp): one hierarchy's mount for a "cgroup"
 // mount, made in the caller's cgroup namespace; and the attributes a planned mount asks for.
 UniqueFd make_cgroup_mount(const cgroups::Hierarchy& hierarchy, uint64_t attrs, const std::string& json_path);
 uint64_t mount_attributes(const PlannedMount& m);
 
 // rootfs.cpp, mounts.cpp
 UniqueFd prepare_root(const InitPlan& plan);  // returns an O_PATH fd of the root mount
-void mount_all(const InitPlan& plan, int root_fd);
+// plan.mounts[first, end), in order.
+void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end);
+// The mount plan.cgroups.mount_from_runtime names, from the runtime's bind mounts.
+void mount_cgroups_from_runtime(const InitPlan& plan, int root_fd, std::vector<UniqueFd> mounts);
 void mask_paths(const spec::Spec& spec, int root_fd);
 void make_paths_read_only(const spec::Spec& spec, int root_fd);
 void finish_root(const InitPlan& plan, int root_fd);  // root.readonly
@@ -40,15 +44,11 @@ struct Pty {
 };
 Pty open_container_pty(int root_fd, const spec::Process& process);
 void bind_console(int root_fd, int slave_fd);
-// Sends the master to the parent, then makes the slave stdio and the controlling terminal.
-void hand_over_terminal(const InitPlan& plan, Pty& pty);
+// In a new session: the pty slave becomes stdio and the controlling terminal.
+void make_controlling_terminal(UniqueFd slave);
 
 // Marks every descriptor but stdio and the preserved ones close-on-exec.
 void close_fds_at_exec(const InitPlan& plan);
-
-// Loads linux.seccomp now when it cannot wait for exec: without noNewPrivileges it needs
-// CAP_SYS_ADMIN (so before capabilities drop), and a notify listener must reach the parent.
-void load_seccomp_early(const InitPlan& plan, bool after_user_change);
 
 // process_attributes.cpp
 void apply_process_attributes(const InitPlan& plan);  // scheduler, ioPriority, personality, LSM labels
@@ -73,6 +73,8 @@ constexpr const char* kDefaultSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/
 std::vector<std::string> executable_candidates(const std::string& name, const std::vector<std::string>& env);
 // The first candidate that is an executable file (looked up in the current root).
 std::string find_executable(const spec::Process& process, const std::vector<std::string>& env);
-[[noreturn]] void exec_process(const InitPlan& plan, const std::string& executable, int fifo_write_fd);
+// Loads seccomp when the plan says "at exec", then execve; reports a failure on stderr (the
+// runtime has stopped listening by then).
+[[noreturn]] void exec_process(const InitPlan& plan, const std::string& executable);
 
 }  // namespace crunlite::linux_setup

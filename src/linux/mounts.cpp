@@ -16,7 +16,6 @@
 #include "in_root.hpp"
 #include "init_steps.hpp"
 #include "mount_api.hpp"
-#include "sync.hpp"
 
 namespace crunlite::linux_setup {
 namespace {
@@ -46,10 +45,10 @@ void mount_bind(const PlannedMount& m, int target_fd) {
     set_attributes(tree.get(), o.attr_set, o.attr_clear, false, m.json_path + ".options");
     set_attributes(tree.get(), o.recursive_attr_set, o.recursive_attr_clear, true, m.json_path + ".options");
     set_propagation(tree.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
-    if (m.idmap_userns_fd >= 0) {
+    if (m.idmap_userns) {
         mount_attr attr{};
         attr.attr_set = MOUNT_ATTR_IDMAP;
-        attr.userns_fd = uint64_t(m.idmap_userns_fd);
+        attr.userns_fd = uint64_t(m.idmap_userns.get());
         if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | (o.recursive_idmap ? AT_RECURSIVE : 0), &attr, sizeof attr) != 0)
             throw Error(m.json_path + ": idmap the mount of " + m.source +
                             (errno == EINVAL ? " (its filesystem may not support idmapped mounts)" : ""),
@@ -143,10 +142,13 @@ namespace {
 // "cgroup" mounts show the container's own cgroups. On cgroup2 with a cgroup namespace they
 // are real cgroup mounts (rooted at the container's cgroup by the namespace); otherwise the
 // container's directories are bind-mounted (by the runtime on v1 without a user namespace).
-void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
-    const cgroups::Layout& layout = *plan.cgroup_layout;
+// `from_runtime`: the runtime's bind mounts (CGROUP_MOUNTS), one per hierarchy, for the mount
+// the plan gives them to.
+void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd, std::vector<UniqueFd> from_runtime) {
+    const cgroups::Layout& layout = plan.cgroups.layout;
+    const std::vector<std::string>& dirs = plan.cgroups.dirs;
     uint64_t attrs = mount_attributes(m);
-    if (plan.cgroup_dirs.empty()) {
+    if (dirs.empty()) {
         // No cgroups of its own (an unprivileged user's container): the host's tree, as it is.
         UniqueFd tree = clone_tree(AT_FDCWD, "/sys/fs/cgroup", true, m.json_path);
         set_attributes(tree.get(), attrs, 0, true, m.json_path + ".options");
@@ -157,42 +159,31 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
     // mounts (CGROUP_MOUNTS) init joins only after mounting: any other cgroup mount is a bind
     // of the container's own directories too, never the view from the host's namespace.
     bool real_mounts = plan.new_cgroup_ns && (layout.mode == cgroups::Mode::v2 || !plan.in_user_ns) &&
-                       !plan.cgroup_mounts_from_parent;
+                       !plan.cgroups.mount_from_runtime;
 
     if (layout.mode == cgroups::Mode::v2) {
         UniqueFd mnt = real_mounts ? make_filesystem("cgroup2", "cgroup", {}, attrs, m.json_path)
-                                   : clone_tree(AT_FDCWD, plan.cgroup_dirs.at(0), false, m.json_path);
+                                   : clone_tree(AT_FDCWD, dirs.at(0), false, m.json_path);
         if (!real_mounts) set_attributes(mnt.get(), attrs, 0, false, m.json_path + ".options");
         attach(mnt.get(), target_fd, m.json_path);
         return;
     }
     UniqueFd tmpfs = make_filesystem("tmpfs", "tmpfs", {{"mode", "755"}}, attrs & ~uint64_t(MOUNT_ATTR_RDONLY), m.json_path);
     attach(tmpfs.get(), target_fd, m.json_path);
-    // The parent makes the bind mounts for the config's first "cgroup" mount (CGROUP_MOUNTS).
-    int made[kMaxPassedFds];
-    size_t made_count = 0;
-    static bool received = false;
-    if (plan.cgroup_mounts_from_parent && !received) {
-        received = true;
-        SyncMessage message;
-        if (!receive_sync_fds(plan.sync_fd, message, made, &made_count) || message.type != SyncType::cgroup_mounts) _exit(1);
-        if (made_count != layout.hierarchies.size()) {
-            for (size_t i = 0; i < made_count; ++i) ::close(made[i]);
-            throw Error(m.json_path + ": the runtime sent " + std::to_string(made_count) + " cgroup mounts for " +
-                        std::to_string(layout.hierarchies.size()) + " hierarchies");
-        }
-    }
+    if (!from_runtime.empty() && from_runtime.size() != layout.hierarchies.size())
+        throw Error(m.json_path + ": the runtime sent " + std::to_string(from_runtime.size()) + " cgroup mounts for " +
+                    std::to_string(layout.hierarchies.size()) + " hierarchies");
     for (size_t i = 0; i < layout.hierarchies.size(); ++i) {
         const cgroups::Hierarchy& h = layout.hierarchies[i];
         std::string name = h.name();
         if (::mkdirat(tmpfs.get(), name.c_str(), 0755) != 0) throw Error(m.json_path + ": mkdir " + name, errno);
         UniqueFd mnt;
-        if (made_count)
-            mnt.reset(made[i]);
+        if (!from_runtime.empty())
+            mnt = std::move(from_runtime[i]);
         else if (real_mounts)
             mnt = make_cgroup_mount(h, attrs, m.json_path);
         else {
-            mnt = clone_tree(AT_FDCWD, plan.cgroup_dirs.at(i), false, m.json_path + " (" + name + ")");
+            mnt = clone_tree(AT_FDCWD, dirs.at(i), false, m.json_path + " (" + name + ")");
             set_attributes(mnt.get(), attrs, 0, false, m.json_path + ".options");
         }
         // By name in the tmpfs made just above, which nothing else can reach yet.
@@ -203,13 +194,20 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd) {
 
 }  // namespace
 
-void mount_all(const InitPlan& plan, int root_fd) {
-    for (const PlannedMount& m : plan.mounts) {
+void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end) {
+    for (size_t i = first; i < end && i < plan.mounts.size(); ++i) {
+        const PlannedMount& m = plan.mounts[i];
         UniqueFd target = open_target(m, root_fd);
-        if (m.config->type == "cgroup") mount_cgroups(plan, m, target.get());
+        if (m.config->type == "cgroup") mount_cgroups(plan, m, target.get(), {});
         else if (m.options.bind) mount_bind(m, target.get());
         else mount_filesystem(plan, m, target.get());
     }
+}
+
+void mount_cgroups_from_runtime(const InitPlan& plan, int root_fd, std::vector<UniqueFd> mounts) {
+    const PlannedMount& m = plan.mounts.at(*plan.cgroups.mount_from_runtime);
+    UniqueFd target = open_target(m, root_fd);
+    mount_cgroups(plan, m, target.get(), std::move(mounts));
 }
 
 }  // namespace crunlite::linux_setup

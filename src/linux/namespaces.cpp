@@ -15,7 +15,6 @@
 #include "cgroups/cgroup_entry.hpp"
 #include "crunlite/error.hpp"
 #include "init_steps.hpp"
-#include "sync.hpp"
 
 namespace crunlite::linux_setup {
 namespace {
@@ -37,43 +36,32 @@ void write_time_offsets(const spec::Spec& spec) {
 void enter_namespaces(const InitPlan& plan) {
     // Joined namespaces first (the user one leads the list), so that the namespaces created
     // below belong to the joined user namespace.
-    for (auto& [fd, type] : plan.joins)
-        if (::setns(fd, type) != 0) throw Error("setns into a namespace given in .linux.namespaces", errno);
+    for (const NamespaceJoin& join : plan.joins)
+        if (::setns(join.fd.get(), join.type) != 0) throw Error("setns into a namespace given in .linux.namespaces", errno);
     // The cgroup namespace must start at the container's cgroups: with them still being made,
     // it waits for enter_cgroups.
-    int flags = plan.cgroups_after_go ? plan.unshare_flags & ~CLONE_NEWCGROUP : plan.unshare_flags;
+    int flags = plan.cgroups.made_after_clone ? plan.unshare_flags & ~CLONE_NEWCGROUP : plan.unshare_flags;
     if (flags && ::unshare(flags) != 0) throw Error("unshare the container's namespaces", errno);
     if (plan.new_time_ns) write_time_offsets(*plan.spec);
 }
 
-void enter_cgroups(const InitPlan& plan) {
-    if (!plan.cgroups_after_go) return;
-    SyncMessage message;
-    int tasks[kMaxPassedFds];
-    size_t count = 0;
-    if (!receive_sync_fds(plan.sync_fd, message, tasks, &count) || message.type != SyncType::cgroups) _exit(1);  // the parent gave up
-    if (count != plan.cgroup_tasks_paths.size()) {
-        for (size_t i = 0; i < count; ++i) ::close(tasks[i]);
-        throw Error("join the container's cgroups: " + std::to_string(count) + " tasks files received for " +
-                    std::to_string(plan.cgroup_tasks_paths.size()) + " v1 hierarchies");
-    }
-    cgroups::enter_v1_hierarchies(tasks, count, plan.cgroup_tasks_paths);
+void enter_cgroups(const InitPlan& plan, std::span<const UniqueFd> v1_tasks) {
+    if (v1_tasks.size() != plan.cgroups.v1_tasks_paths.size())
+        throw Error("join the container's cgroups: " + std::to_string(v1_tasks.size()) + " tasks files received for " +
+                    std::to_string(plan.cgroups.v1_tasks_paths.size()) + " v1 hierarchies");
+    cgroups::enter_v1_hierarchies(v1_tasks, plan.cgroups.v1_tasks_paths);
     if ((plan.unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
         throw Error("unshare the container's cgroup namespace", errno);
 }
 
-void continue_in_pid_namespace(const InitPlan& plan) {
-    if (!plan.fork_after_joining) return;
+pid_t fork_into_pid_namespace() {
     // CLONE_PARENT makes the runtime the parent of the new process, so it can reap it.
     clone_args args{};
     args.flags = CLONE_PARENT;
     pid_t child = pid_t(::syscall(SYS_clone3, &args, sizeof args));
     if (child < 0) throw Error("fork into the container's pid namespace", errno);
-    if (child > 0) {
-        send_sync(plan.sync_fd, SyncType::pid, child);
-        _exit(0);
-    }
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // not inherited through fork
+    if (child == 0) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // not inherited through fork
+    return child;
 }
 
 void bring_up_loopback() {

@@ -15,7 +15,6 @@
 
 #include "crunlite/error.hpp"
 #include "init_steps.hpp"
-#include "sync.hpp"
 
 namespace crunlite::linux_setup {
 namespace {
@@ -168,20 +167,7 @@ void close_fds_at_exec(const InitPlan& plan) {
         throw Error("mark descriptors close-on-exec (close_range)", errno);
 }
 
-void load_seccomp_early(const InitPlan& plan, bool after_user_change) {
-    if (!plan.seccomp) return;
-    bool nnp = plan.spec->process->no_new_privileges;
-    bool early = !nnp || plan.seccomp->notify;
-    if (!early || after_user_change != nnp) return;
-    int listener = load_seccomp(*plan.seccomp);
-    if (listener >= 0) {
-        SyncMessage ack;
-        if (!send_sync(plan.sync_fd, SyncType::seccomp, 0, "", listener) || !receive_sync(plan.sync_fd, ack)) _exit(1);
-        ::close(listener);
-    }
-}
-
-void exec_process(const InitPlan& plan, const std::string& executable, int fifo_write_fd) {
+void exec_process(const InitPlan& plan, const std::string& executable) {
     const spec::Process& process = *plan.spec->process;
     std::vector<char*> argv, envp;
     for (auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -189,13 +175,8 @@ void exec_process(const InitPlan& plan, const std::string& executable, int fifo_
     for (auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
-    // Tell `start` we are going; it waits for this byte (exec has no fifo), or `run` for GOING.
-    if (fifo_write_fd >= 0 && ::write(fifo_write_fd, "0", 1) != 1) _exit(127);
-    if (plan.start_over_sync && !send_sync(plan.sync_fd, SyncType::going)) _exit(127);
-
-
     // As late as possible, so the filter applies to as little of the runtime as possible.
-    if (plan.seccomp && plan.spec->process->no_new_privileges && !plan.seccomp->notify) {
+    if (plan.seccomp_load == SeccompLoad::at_exec) {
         try {
             load_seccomp(*plan.seccomp);
         } catch (const Error& e) {

@@ -15,7 +15,8 @@
 #include "crunlite/log.hpp"
 #include "init_steps.hpp"
 #include "mount_api.hpp"
-#include "sync.hpp"
+#include "cgroups/cgroup_file.hpp"
+#include "protocol.hpp"
 
 namespace crunlite::linux_setup {
 namespace {
@@ -72,40 +73,67 @@ InitProcess::~InitProcess() {
     while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
 }
 
-void InitProcess::adopt(pid_t child) {
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
-    pid_ = child;
-}
+namespace {
 
-InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitPlan&)) {
+// Joining a pid namespace only applies to children: the runtime joins it for the one clone
+// it makes, and goes back afterwards.
+class PidNamespaceForChildren {
+public:
+    explicit PidNamespaceForChildren(int target_fd) {
+        if (target_fd < 0) return;
+        original_.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+        if (!original_) throw Error("open /proc/self/ns/pid", errno);
+        if (::setns(target_fd, CLONE_NEWPID) != 0) throw Error("setns into the container's pid namespace", errno);
+    }
+    ~PidNamespaceForChildren() {
+        if (original_) ::setns(original_.get(), CLONE_NEWPID);
+    }
+
+private:
+    UniqueFd original_;
+};
+
+}  // namespace
+
+InitProcess clone_init(const LaunchPlan& plan, InitHandoff& handoff, InitBody body) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) throw Error("socketpair", errno);
-    UniqueFd parent_end(pair[0]), child_end(pair[1]);
-    plan.sync_fd = child_end.get();
+    UniqueFd runtime_end(pair[0]), init_end(pair[1]);
+    ExchangeShape shape = exchange_shape(plan.init);
+    Channel runtime_channel(std::move(runtime_end), Side::runtime, shape);
+    Channel init_channel(std::move(init_end), Side::init, shape);
 
+    PidNamespaceForChildren pid_namespace(plan.pid_namespace.get());
+    int into_cgroup = handoff.cgroup_entry.unified_dir.get();
     clone_args args{};
-    args.flags = uint64_t(clone_flags);
+    args.flags = uint64_t(plan.clone_flags);
     args.exit_signal = SIGCHLD;
-    if (plan.into_cgroup_fd >= 0) {
+    if (into_cgroup >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = uint64_t(plan.into_cgroup_fd);
+        args.cgroup = uint64_t(into_cgroup);
     }
     pid_t pid = pid_t(::syscall(SYS_clone3, &args, sizeof args));
-    if (pid < 0 && plan.into_cgroup_fd >= 0) {
-        // Older kernels, or a cgroup2 directory that cannot take processes directly: the
-        // caller writes cgroup.procs instead (and reports that error if there is one).
-        plan.into_cgroup_fd = -1;
-        args.flags = uint64_t(clone_flags);
+    bool cloned_into_cgroup = into_cgroup >= 0;
+    if (pid < 0 && cloned_into_cgroup) {
+        // Older kernels, or a cgroup2 directory that cannot take processes directly:
+        // enter_cgroup2 writes cgroup.procs instead (and reports that error if there is one).
+        cloned_into_cgroup = false;
+        args.flags = uint64_t(plan.clone_flags);
         args.cgroup = 0;
         pid = pid_t(::syscall(SYS_clone3, &args, sizeof args));
     }
-    if (pid < 0 && errno == ENOSYS) pid = pid_t(::syscall(SYS_clone, clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid < 0 && errno == ENOSYS) pid = pid_t(::syscall(SYS_clone, plan.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw Error("clone the container's init process", errno);
     if (pid == 0) {
-        parent_end.reset();
-        run_in_child(plan, body);
+        runtime_channel.release_socket().reset();
+        run_in_child(plan.init, handoff, InitChannel(std::move(init_channel)), body);
     }
-    return InitProcess(pid, std::move(parent_end));
+    return InitProcess(pid, std::move(runtime_channel), cloned_into_cgroup);
+}
+
+void enter_cgroup2(const InitProcess& init, const cgroups::CgroupEntry& entry) {
+    if (entry.unified_dir && !init.cloned_into_cgroup())
+        cgroups::write_cgroup_file(entry.unified_path + "/cgroup.procs", std::to_string(init.pid()));
 }
 
 void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless) {
@@ -127,75 +155,85 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless) {
     run_id_map_helper("newgidmap", pid, linux.gid_mappings, ".linux.gidMappings");
 }
 
-void send_go(InitProcess& init) {
-    // If init died before it could be told to go on, complete_handshake's wait says how.
-    send_sync(init.sync_fd(), SyncType::go);
-}
-
 namespace {
 
-// A send init cannot receive because it died is left to complete_handshake, which reports how;
-// any other failure would leave init waiting for good.
-void send_or_throw(InitProcess& init, SyncType type, const std::vector<int>& fds, const char* what) {
-    if (send_sync_fds(init.sync_fd(), type, fds.data(), fds.size()) || errno == EPIPE || errno == ECONNRESET) return;
-    throw Error(std::string("send ") + what + " to the container's init", errno);
+std::vector<int> raw_fds(std::span<const UniqueFd> fds) {
+    std::vector<int> raw;
+    for (auto& fd : fds) raw.push_back(fd.get());
+    return raw;
 }
 
 }  // namespace
 
-void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fds) {
-    std::vector<int> fds;
-    for (auto& fd : tasks_fds) fds.push_back(fd.get());
-    send_or_throw(init, SyncType::cgroups, fds, "its cgroups' tasks files");
+// A message init cannot receive because it died is left to wait_ready, which reports how; any
+// other failure would leave init waiting for good.
+void InitProcess::send(Message message, std::span<const int> fds, const char* what) {
+    if (!channel_.send(message, fds) && errno != EPIPE && errno != ECONNRESET)
+        throw Error(std::string("send ") + what + " to the container's init", errno);
 }
 
-void send_cgroup_mounts(InitProcess& init, const std::vector<std::string>& cgroup_dirs, const PlannedMount& m) {
+void InitProcess::go() { send(Message::go, {}, "GO"); }
+
+void InitProcess::send_cgroup_mounts(std::span<const UniqueFd> mounts) {
+    send(Message::cgroup_mounts, raw_fds(mounts), "its cgroup mounts");
+}
+
+void InitProcess::send_cgroups(std::span<const UniqueFd> v1_tasks) {
+    send(Message::cgroups, raw_fds(v1_tasks), "its cgroups' tasks files");
+}
+
+std::vector<UniqueFd> make_cgroup_mounts(const std::vector<std::string>& cgroup_dirs, const PlannedMount& m) {
     // Bind mounts of the container's own directories: inside its cgroup namespace they are
     // what a fresh cgroup mount there would be (the same superblock, rooted at the namespace's
     // root, shown as "/" in mountinfo), without the kernel's walk of the whole hierarchy that
     // a v1 cgroup mount costs. Private, so that nothing mounted below them reaches the host.
     std::vector<UniqueFd> mounts;
     for (auto& dir : cgroup_dirs) mounts.push_back(private_bind(dir, mount_attributes(m), m.json_path));
-    std::vector<int> fds;
-    for (auto& fd : mounts) fds.push_back(fd.get());
-    send_or_throw(init, SyncType::cgroup_mounts, fds, "its cgroup mounts");
+    return mounts;
 }
 
-void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console,
-                        const std::function<void(UniqueFd)>& seccomp_listener) {
-    SyncMessage message;
-    int passed_fd = -1;
-    while (receive_sync(init.sync_fd(), message, &passed_fd)) {
-        if (message.type == SyncType::console) {
-            UniqueFd master(passed_fd);
-            passed_fd = -1;
-            if (console) *console = std::move(master);
-            continue;
+InitProcess::Ready InitProcess::wait_ready(const Answers& answers) {
+    Ready ready;
+    for (;;) {
+        Received received = channel_.receive();
+        switch (received.message) {
+            case Message::pid:
+                // The child of a fork into the pid namespace speaks from now on; reap the first.
+                while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {}
+                pid_ = received.pid;
+                break;
+            case Message::hooks:
+                answers.run_runtime_hooks();
+                send(Message::hooks_done, {}, "HOOKS_DONE");
+                break;
+            case Message::console:
+                if (!received.fds.empty()) ready.console = std::move(received.fds.front());
+                break;
+            case Message::seccomp_listener:
+                if (!received.fds.empty() && answers.take_seccomp_listener) answers.take_seccomp_listener(std::move(received.fds.front()));
+                send(Message::seccomp_done, {}, "SECCOMP_DONE");
+                break;
+            case Message::ready:
+                ready.timeline = received.text;
+                return ready;
+            case Message::error:
+                throw Error(received.text);
+            default:
+                report_death();
         }
-        if (message.type == SyncType::seccomp) {
-            UniqueFd listener(passed_fd);
-            passed_fd = -1;
-            if (seccomp_listener) seccomp_listener(std::move(listener));
-            send_sync(init.sync_fd(), SyncType::done);
-            continue;
-        }
-        if (message.type == SyncType::pid) {
-            init.adopt(message.err);
-            continue;
-        }
-        if (message.type == SyncType::ready) {
-            if (message.text[0]) log::debug(std::string("init phases: ") + message.text);
-            return;
-        }
-        if (message.type == SyncType::error) throw Error(message.text);
-        if (message.type != SyncType::hooks) break;
-        runtime_hooks();
-        send_sync(init.sync_fd(), SyncType::done);
     }
+}
+
+void InitProcess::report_death() {
     int status = 0;
-    pid_t pid = init.release();
+    pid_t pid = release();
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     throw Error("container init " + describe_exit(status) + " before it was set up");
+}
+
+bool start_over_socket(Channel& channel) {
+    if (!channel.send(Message::start)) return false;
+    return channel.receive().message == Message::going;
 }
 
 }  // namespace crunlite::linux_setup

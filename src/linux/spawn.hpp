@@ -1,39 +1,79 @@
-// The parent's half of starting container init: clone3, the uid/gid maps, and the
-// handshake of sync.hpp.
+// The runtime's half of starting a process in a container: clone3 (into the container's
+// cgroup2 directory and, for the clone only, a pid namespace it joins), the uid/gid maps, and
+// the runtime's end of the protocol (protocol.hpp), one method per message.
 #pragma once
 #include <sys/types.h>
 
 #include <functional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "crunlite/unique_fd.hpp"
-#include "init_plan.hpp"
+#include "init_entry.hpp"
 
 namespace crunlite::linux_setup {
 
-// Owns the init process until release(): destroying it kills and reaps init, so a
-// failed create leaves no process behind.
+// Owns the init process until release(): destroying it kills and reaps init, so a failed
+// create leaves no process behind.
 class InitProcess {
 public:
-    InitProcess(pid_t pid, UniqueFd sync) : pid_(pid), sync_(std::move(sync)) {}
-    InitProcess(InitProcess&& other) noexcept : pid_(std::exchange(other.pid_, -1)), sync_(std::move(other.sync_)) {}
+    InitProcess(pid_t pid, Channel channel, bool cloned_into_cgroup)
+        : pid_(pid), channel_(std::move(channel)), cloned_into_cgroup_(cloned_into_cgroup) {}
+    InitProcess(InitProcess&& other) noexcept
+        : pid_(std::exchange(other.pid_, -1)), channel_(std::move(other.channel_)), cloned_into_cgroup_(other.cloned_into_cgroup_) {}
     ~InitProcess();
     pid_t pid() const { return pid_; }
-    int sync_fd() const { return sync_.get(); }
-    pid_t release() { sync_.reset(); return std::exchange(pid_, -1); }
-    // The parent's end of the sync socket, for whoever starts init over it (`run`).
-    UniqueFd take_sync() { return std::move(sync_); }
-    // The process handed its work to a child (PID message): reap it and own that child.
-    void adopt(pid_t child);
+    // false when the kernel would not clone into the cgroup2 directory (older kernels, or a
+    // directory that cannot take processes): enter_cgroup2 then writes cgroup.procs.
+    bool cloned_into_cgroup() const { return cloned_into_cgroup_; }
+    pid_t release() {
+        channel_.release_socket();
+        return std::exchange(pid_, -1);
+    }
+
+    // The runtime's messages, in the order of the protocol table.
+    void go();
+    // One detached bind mount per hierarchy for the config's "cgroup" mount.
+    void send_cgroup_mounts(std::span<const UniqueFd> mounts);
+    // The v1 `tasks` files init writes "0" to (none on cgroup2).
+    void send_cgroups(std::span<const UniqueFd> v1_tasks);
+
+    // What init asks of the runtime on its way to READY.
+    struct Answers {
+        std::function<void()> run_runtime_hooks;               // HOOKS
+        std::function<void(UniqueFd)> take_seccomp_listener;   // SECCOMP
+    };
+    struct Ready {
+        UniqueFd console;      // CONSOLE: the pty master
+        std::string timeline;  // init's phases, for --debug
+    };
+    // Waits for READY, answering init's requests and adopting the child of a PID message;
+    // throws with init's own error, or with how it died.
+    Ready wait_ready(const Answers& answers);
+
+    // `run`: the rest of the exchange (START, GOING), for whoever starts init later.
+    Channel take_start_channel() { return std::move(channel_); }
 
 private:
+    void send(Message message, std::span<const int> fds, const char* what);
+    [[noreturn]] void report_death();
+
     pid_t pid_;
-    UniqueFd sync_;
+    Channel channel_;
+    bool cloned_into_cgroup_;
 };
 
-// Clones init into its new user and pid namespaces (the others it makes itself) and
-// returns at once; init waits for GO.
-InitProcess clone_init(InitPlan& plan, int clone_flags, void (*body)(const InitPlan&) = run_container_init);
+// Clones the process: born in plan.clone_flags' namespaces, in handoff's cgroup2 directory,
+// and (for the clone only) in plan.pid_namespace; returns at once, with the child waiting for GO.
+InitProcess clone_init(const LaunchPlan& plan, InitHandoff& handoff, InitBody body);
+
+// A child the kernel would not clone into its cgroup2 directory is moved there now.
+void enter_cgroup2(const InitProcess& init, const cgroups::CgroupEntry& entry);
+
+// `run`: START, then GOING (init passed the startContainer hooks and execs); false when init
+// ended first.
+bool start_over_socket(Channel& channel);
 
 // As root the maps are written directly. An unprivileged parent may write one mapping of its
 // own uid/gid (after denying setgroups); several ranges need newuidmap/newgidmap (uidmap package).
@@ -43,20 +83,8 @@ void write_id_mappings(pid_t pid, const spec::Linux& linux, bool rootless);
 UniqueFd make_user_namespace(const std::vector<spec::IdMapping>& uid_mappings, const std::vector<spec::IdMapping>& gid_mappings,
                              const std::string& what);
 
-// Step 1 of the protocol (sync.hpp): init may go on with its namespaces.
-void send_go(InitProcess& init);
-// Step 1'' (create): the cgroups are ready; `tasks_fds` are v1 `tasks` files init writes "0" to.
-void send_cgroups_ready(InitProcess& init, const std::vector<UniqueFd>& tasks_fds);
-
-// Step 1' (plan.cgroup_mounts_from_parent): one detached bind mount of each of the container's
-// cgroup directories (in hierarchy order, for the config's "cgroup" mount `m`), sent to init.
-void send_cgroup_mounts(InitProcess& init, const std::vector<std::string>& cgroup_dirs, const PlannedMount& m);
-
-// After GO: waits for READY, running `runtime_hooks` when init asks for them; throws with init's
-// own error message otherwise.
-// The pty master init sends with process.terminal lands in `console`.
-// A seccomp listener fd goes to `seccomp_listener`.
-void complete_handshake(InitProcess& init, const std::function<void()>& runtime_hooks, UniqueFd* console = nullptr,
-                        const std::function<void(UniqueFd)>& seccomp_listener = {});
+// The runtime's bind mount of each of the container's cgroup directories (in hierarchy order),
+// for the config's "cgroup" mount `m` (CGROUP_MOUNTS).
+std::vector<UniqueFd> make_cgroup_mounts(const std::vector<std::string>& cgroup_dirs, const PlannedMount& m);
 
 }  // namespace crunlite::linux_setup

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <optional>
 
-#include "../linux/sync.hpp"
+#include "../linux/protocol.hpp"
 #include "crunlite/error.hpp"
 #include "internal.hpp"
 #include "util/text.hpp"

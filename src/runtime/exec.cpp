@@ -9,7 +9,7 @@
 
 #include <fstream>
 
-#include "../linux/init_steps.hpp"
+#include "../linux/init_entry.hpp"
 #include "../linux/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -20,22 +20,6 @@
 
 namespace crunlite::runtime {
 namespace {
-
-struct NamespaceFile {
-    const char* name;  // under /proc/<pid>/ns/
-    int flag;
-};
-// The user namespace comes first so that the others, which it owns, can be joined; the
-// mount namespace comes last, since joining it moves the root and working directory.
-constexpr NamespaceFile kNamespaces[] = {
-    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
-    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
-};
-
-bool same_namespace(const std::string& a, const std::string& b) {
-    struct stat sa{}, sb{};
-    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
-}
 
 spec::Process process_from_file(const std::string& path) {
     std::ifstream in(path);
@@ -109,66 +93,30 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     if (spec.process->terminal && options.detach && options.console_socket.empty())
         throw Error("exec: a terminal with --detach needs --console-socket to hand it to");
 
-    linux_setup::InitPlan plan;
-    plan.spec = &spec;
-    plan.preserve_fds = int(options.preserve_fds);
-    plan.last_capability = last_capability();
-    linux_setup::check_lsm_available(spec);
-    plan.env = process_environment(spec);
-    if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
-
-    std::string init_ns = "/proc/" + std::to_string(record.pid) + "/ns/";
-    std::vector<UniqueFd> namespace_fds;
-    for (auto& ns : kNamespaces) {
-        if (same_namespace(init_ns + ns.name, std::string("/proc/self/ns/") + ns.name)) continue;
-        UniqueFd fd(::open((init_ns + ns.name).c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd) throw Error("open " + init_ns + ns.name, errno);
-        plan.joins.emplace_back(fd.get(), ns.flag);
-        plan.in_user_ns |= ns.flag == CLONE_NEWUSER;
-        namespace_fds.push_back(std::move(fd));
-    }
-    UniqueFd pid_ns;
-    if (!same_namespace(init_ns + "pid", "/proc/self/ns/pid")) {
-        pid_ns.reset(::open((init_ns + "pid").c_str(), O_RDONLY | O_CLOEXEC));
-        if (!pid_ns) throw Error("open " + init_ns + "pid", errno);
-        if (::geteuid() != 0) {
-            // An unprivileged runtime cannot join it here; the child joins it right after the
-            // user namespace that owns it, then forks into it.
-            auto after_user = plan.in_user_ns ? plan.joins.begin() + 1 : plan.joins.begin();
-            plan.joins.insert(after_user, {pid_ns.get(), CLONE_NEWPID});
-            plan.fork_after_joining = true;
-            namespace_fds.push_back(std::move(pid_ns));
-        }
-    }
+    const linux_setup::LaunchPlan plan = plan_exec(spec, record, options);
 
     // The child is born inside the container's pid namespace, where its processes can see it
     // in /proc: it must be non-dumpable from its first instruction (inherited through clone), so
     // that none can open its /proc/<pid>/exe (this binary) or its memory (CVE-2019-5736).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
-    cgroups::CgroupEntry cgroup_entry = cgroups::open_cgroup_entry(record.cgroup_dirs);
-    plan_cgroup_entry(plan, cgroup_entry);
-    sigset_t all, previous;
-    sigfillset(&all);
-    if (!options.detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
-    linux_setup::InitProcess process = [&] {
-        UniqueFd original;
-        if (pid_ns) {
-            // Joining a pid namespace applies to children only: join it for this one clone.
-            original.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-            if (!original || ::setns(pid_ns.get(), CLONE_NEWPID) != 0) throw Error("setns into the container's pid namespace", errno);
-        }
-        auto child = linux_setup::clone_init(plan, 0, linux_setup::run_exec_init);
-        if (original) ::setns(original.get(), CLONE_NEWPID);
-        return child;
-    }();
-    finish_cgroup_entry(plan, cgroup_entry, process.pid());
-    cgroup_entry = {};
-    UniqueFd console;
-    linux_setup::send_go(process);
-    linux_setup::complete_handshake(process, [] {}, &console, [&](UniqueFd listener) {
-        send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), "running", record.pid, record.bundle,
-                                 record.annotations);
+    linux_setup::InitHandoff handoff;
+    handoff.cgroup_entry = cgroups::open_cgroup_entry(record.cgroup_dirs);
+    // Signals wait in a queue until the process runs, to be forwarded then; the child unblocks
+    // them for itself.
+    ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
+    linux_setup::InitProcess process = linux_setup::clone_init(plan, handoff, linux_setup::run_exec_init);
+    linux_setup::enter_cgroup2(process, handoff.cgroup_entry);
+    handoff = {};
+    process.go();
+    linux_setup::InitProcess::Ready ready = process.wait_ready({
+        .run_runtime_hooks = {},
+        .take_seccomp_listener =
+            [&](UniqueFd listener) {
+                send_to_seccomp_listener(*spec.linux.seccomp, listener.get(), id, process.pid(), "running", record.pid, record.bundle,
+                                         record.annotations);
+            },
     });
+    UniqueFd console = std::move(ready.console);
     if (console && !options.console_socket.empty()) {
         send_to_console_socket(options.console_socket, console.get());
         console.reset();
@@ -177,9 +125,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     int pid = process.release();
     state_file.reset();  // unlock: the container may be signalled or deleted while this process runs
     if (options.detach) return 0;
-    int exit_status = wait_forwarding_signals(pid, console.get());
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
-    return exit_status;
+    return wait_forwarding_signals(pid, console.get());
 }
 
 }  // namespace crunlite::runtime

@@ -1,18 +1,45 @@
 // Pieces shared by the lifecycle commands, not part of the public runtime API.
 #pragma once
+#include <signal.h>
+
+#include <optional>
 #include <string>
 
+#include "../linux/protocol.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "crunlite/unique_fd.hpp"
 
 namespace crunlite::runtime {
 
+// Blocks signals for its lifetime (nothing when `active` is false), restoring the mask after.
+class ScopedSignalBlock {
+public:
+    ScopedSignalBlock(const sigset_t& signals, bool active = true) : active_(active) {
+        if (active_) ::sigprocmask(SIG_BLOCK, &signals, &previous_);
+    }
+    ~ScopedSignalBlock() {
+        if (active_) ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
+    }
+    ScopedSignalBlock(const ScopedSignalBlock&) = delete;
+    ScopedSignalBlock& operator=(const ScopedSignalBlock&) = delete;
+
+    static sigset_t all() {
+        sigset_t set;
+        sigfillset(&set);
+        return set;
+    }
+
+private:
+    bool active_;
+    sigset_t previous_{};
+};
+
 struct CreatedContainer {
     int pid = 0;
     state::Record record;  // as saved in its state file
     UniqueFd console;  // the pty master, when the process has a terminal and no console socket took it
-    UniqueFd start_socket;  // start_here: the sync socket init waits on for START
+    std::optional<linux_setup::Channel> start_channel;  // start_here: init waits on it for START
 };
 
 // The end of `delete` for a container whose init has exited: cgroups (ending what outlived
@@ -20,7 +47,7 @@ struct CreatedContainer {
 void remove_stopped(state::StateFile& state_file);
 
 // create, keeping the pty master for a foreground `run` when there is no --console-socket.
-// start_here (`run`): no exec.fifo; init waits for START on `start_socket` instead
+// start_here (`run`): no exec.fifo; init waits for START on `start_channel` instead
 // (start_created_here). Ignored (a fifo, no socket) when seccomp is loaded before READY.
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
                                   bool foreground, bool start_here);

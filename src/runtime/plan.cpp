@@ -29,7 +29,7 @@ using linux_setup::InitPlan;
 using linux_setup::PlannedMount;
 using spec::NamespaceKind;
 
-std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string& bundle, std::vector<UniqueFd>& owned_fds) {
+std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string& bundle) {
     std::vector<PlannedMount> out;
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const spec::Mount& m = spec.mounts[i];
@@ -56,9 +56,7 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
             const auto& gids = m.gid_mappings.empty() ? spec.linux.gid_mappings : m.gid_mappings;
             if (uids.empty() || gids.empty())
                 throw SpecError(p.json_path + ".uidMappings", "an idmapped mount needs uid and gid mappings (its own or the container's)");
-            UniqueFd userns = linux_setup::make_user_namespace(uids, gids, p.json_path);
-            p.idmap_userns_fd = userns.get();
-            owned_fds.push_back(std::move(userns));
+            p.idmap_userns = linux_setup::make_user_namespace(uids, gids, p.json_path);
         }
         out.push_back(std::move(p));
     }
@@ -141,66 +139,21 @@ std::vector<std::string> process_environment(const spec::Spec& spec) {
     return env;
 }
 
-InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const CreateOptions& options,
-                        std::vector<UniqueFd>& owned_fds, int& clone_flags, int& join_pid_fd) {
-    struct stat st{};
-    if (::stat(spec.root.path.c_str(), &st) != 0)
-        throw Error(".root.path: " + spec.root.path, errno,
-                    errno == ENOENT ? "unpack the container's files there, or fix .root.path (a relative path is resolved against the bundle)" : "");
-    if (!S_ISDIR(st.st_mode)) throw Error(".root.path: " + spec.root.path + " is not a directory");
+namespace {
 
-    InitPlan plan;
+// Where the seccomp filter loads (init_plan.hpp, SeccompLoad).
+linux_setup::SeccompLoad seccomp_load_point(const linux_setup::InitPlan& plan) {
+    if (!plan.seccomp) return linux_setup::SeccompLoad::none;
+    bool nnp = plan.spec->process->no_new_privileges;
+    if (!nnp) return linux_setup::SeccompLoad::before_user_change;
+    return plan.seccomp->notify ? linux_setup::SeccompLoad::after_user_change : linux_setup::SeccompLoad::at_exec;
+}
+
+// The process part of a plan, the same for create and exec.
+void plan_process(const spec::Spec& spec, unsigned preserve_fds, InitPlan& plan) {
     plan.spec = &spec;
-    plan.mounts = plan_mounts(spec, bundle, owned_fds);
-    plan.rootfs_propagation = MS_SLAVE;
-    if (!spec.linux.rootfs_propagation.empty())
-        linux_setup::parse_propagation(spec.linux.rootfs_propagation, plan.rootfs_propagation, plan.rootfs_propagation_recursive);
-    plan.no_pivot = options.no_pivot;
-    plan.new_keyring = !options.no_new_keyring;
-    plan.preserve_fds = int(options.preserve_fds);
+    plan.preserve_fds = int(preserve_fds);
     plan.last_capability = last_capability();
-
-    clone_flags = 0;
-    join_pid_fd = -1;
-    std::vector<std::pair<int, int>> joins;
-    for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
-        const spec::Namespace& ns = spec.linux.namespaces[i];
-        int flag = namespace_clone_flag(ns.kind);
-        if (ns.path.empty()) {
-            // Init is cloned straight into its user and pid namespaces; it unshares the rest
-            // itself, after the parent has written the maps and joined the cgroups.
-            if (ns.kind == NamespaceKind::user || ns.kind == NamespaceKind::pid) clone_flags |= flag;
-            else plan.unshare_flags |= flag;
-            plan.new_user_ns |= ns.kind == NamespaceKind::user;
-            plan.new_net_ns |= ns.kind == NamespaceKind::network;
-            plan.new_time_ns |= ns.kind == NamespaceKind::time;
-            plan.new_cgroup_ns |= ns.kind == NamespaceKind::cgroup;
-            continue;
-        }
-        std::string field = ".linux.namespaces[" + std::to_string(i) + "].path";
-        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd)
-            throw Error(field + ": open " + ns.path, errno,
-                        "give a namespace file such as /proc/<pid>/ns/<type> or a bind-mounted one, or drop .path to create a new namespace");
-        int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
-        if (type != flag)
-            throw Error(field + ": " + ns.path + " is not a " + spec::namespace_name(ns.kind) + " namespace");
-        if (ns.kind == NamespaceKind::pid) join_pid_fd = fd.get();
-        else if (ns.kind == NamespaceKind::user) joins.insert(joins.begin(), {fd.get(), flag});
-        else joins.emplace_back(fd.get(), flag);
-        owned_fds.push_back(std::move(fd));
-    }
-    plan.joins = joins;
-    plan.in_user_ns = spec.linux.find_namespace(NamespaceKind::user) != nullptr;
-    // Namespaces created by clone belong to the runtime's user namespace; with a user namespace
-    // joined by path, init must create its pid namespace itself, after joining.
-    const spec::Namespace* user = spec.linux.find_namespace(NamespaceKind::user);
-    if (user && !user->path.empty() && (clone_flags & CLONE_NEWPID)) {
-        clone_flags &= ~CLONE_NEWPID;
-        plan.unshare_flags |= CLONE_NEWPID;
-        plan.fork_after_joining = true;
-    }
-
     linux_setup::check_lsm_available(spec);
     if (spec.process->capabilities)
         for (int cap : spec.process->capabilities->ambient)
@@ -209,6 +162,95 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
                 log::debug(".process.capabilities.ambient: " + std::to_string(cap) +
                            " is not inheritable, so the kernel cannot raise it; skipped, as runc does");
     plan.env = process_environment(spec);
+    if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
+    plan.seccomp_load = seccomp_load_point(plan);
+}
+
+struct NamespaceFile {
+    const char* proc_name;  // under /proc/<pid>/ns/
+    int flag;
+};
+// The user namespace comes first so that the others, which it owns, can be joined; the
+// mount namespace comes last, since joining it moves the root and working directory.
+constexpr NamespaceFile kExecJoinOrder[] = {
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+};
+
+bool same_namespace(const std::string& a, const std::string& b) {
+    struct stat sa{}, sb{};
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+}  // namespace
+
+JoinedNamespaces open_namespace_paths(const spec::Spec& spec) {
+    JoinedNamespaces joined;
+    for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
+        const spec::Namespace& ns = spec.linux.namespaces[i];
+        if (ns.path.empty()) continue;
+        int flag = namespace_clone_flag(ns.kind);
+        std::string field = ".linux.namespaces[" + std::to_string(i) + "].path";
+        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd)
+            throw Error(field + ": open " + ns.path, errno,
+                        "give a namespace file such as /proc/<pid>/ns/<type> or a bind-mounted one, or drop .path to create a new namespace");
+        int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+        if (type != flag)
+            throw Error(field + ": " + ns.path + " is not a " + spec::namespace_name(ns.kind) + " namespace");
+        if (ns.kind == NamespaceKind::pid) joined.pid = std::move(fd);
+        else if (ns.kind == NamespaceKind::user) joined.joins.insert(joined.joins.begin(), {std::move(fd), flag});
+        else joined.joins.push_back({std::move(fd), flag});
+    }
+    return joined;
+}
+
+linux_setup::LaunchPlan plan_create(const spec::Spec& spec, const CreateOptions& options, const CreateTarget& target) {
+    struct stat st{};
+    if (::stat(spec.root.path.c_str(), &st) != 0)
+        throw Error(".root.path: " + spec.root.path, errno,
+                    errno == ENOENT ? "unpack the container's files there, or fix .root.path (a relative path is resolved against the bundle)" : "");
+    if (!S_ISDIR(st.st_mode)) throw Error(".root.path: " + spec.root.path + " is not a directory");
+
+    linux_setup::LaunchPlan launch;
+    InitPlan& plan = launch.init;
+    plan_process(spec, options.preserve_fds, plan);
+    plan.id = target.id;
+    plan.bundle = target.bundle;
+    plan.mounts = plan_mounts(spec, target.bundle);
+    plan.rootfs_propagation = MS_SLAVE;
+    if (!spec.linux.rootfs_propagation.empty())
+        linux_setup::parse_propagation(spec.linux.rootfs_propagation, plan.rootfs_propagation, plan.rootfs_propagation_recursive);
+    plan.no_pivot = options.no_pivot;
+    plan.new_keyring = !options.no_new_keyring;
+    plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
+    plan.no_process = !target.has_process;
+
+    for (const spec::Namespace& ns : spec.linux.namespaces) {
+        if (!ns.path.empty()) continue;
+        int flag = namespace_clone_flag(ns.kind);
+        // Init is cloned straight into its user and pid namespaces; it unshares the rest
+        // itself, after the runtime has written the maps and joined the cgroups.
+        if (ns.kind == NamespaceKind::user || ns.kind == NamespaceKind::pid) launch.clone_flags |= flag;
+        else plan.unshare_flags |= flag;
+        plan.new_user_ns |= ns.kind == NamespaceKind::user;
+        plan.new_net_ns |= ns.kind == NamespaceKind::network;
+        plan.new_time_ns |= ns.kind == NamespaceKind::time;
+        plan.new_cgroup_ns |= ns.kind == NamespaceKind::cgroup;
+    }
+    JoinedNamespaces joined = open_namespace_paths(spec);
+    plan.joins = std::move(joined.joins);
+    launch.pid_namespace = std::move(joined.pid);
+    plan.in_user_ns = spec.linux.find_namespace(NamespaceKind::user) != nullptr;
+    // Namespaces created by clone belong to the runtime's user namespace; with a user namespace
+    // joined by path, init must create its pid namespace itself, after joining.
+    const spec::Namespace* user = spec.linux.find_namespace(NamespaceKind::user);
+    if (user && !user->path.empty() && (launch.clone_flags & CLONE_NEWPID)) {
+        launch.clone_flags &= ~CLONE_NEWPID;
+        plan.unshare_flags |= CLONE_NEWPID;
+        plan.fork_after_joining = true;
+    }
+
     // Socket activation: the fds systemd passed on (LISTEN_FDS) go to the container, whose
     // init will be pid 1.
     if (const char* listen_fds = ::getenv("LISTEN_FDS"); listen_fds && atoi(listen_fds) > 0) {
@@ -217,20 +259,63 @@ InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const
         plan.env.push_back(std::string("LISTEN_FDS=") + std::to_string(atoi(listen_fds)));
         plan.env.push_back("LISTEN_PID=1");
     }
-    if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
-    return plan;
+
+    // A seccomp filter loaded before READY (without noNewPrivileges) would also judge the
+    // recvmsg/sendmsg of START and GOING: such a container keeps exec.fifo, whose open and write
+    // are what runc's init needs under the filter too.
+    plan.start_over_socket = target.start_over_socket && plan.seccomp_load != linux_setup::SeccompLoad::before_user_change;
+
+    linux_setup::CgroupPlan& cgroups = plan.cgroups;
+    cgroups.layout = target.layout;
+    cgroups.dirs = target.cgroup_dirs;
+    if (!cgroups.dirs.empty()) {
+        for (size_t i = 0; i < cgroups.layout.hierarchies.size() && i < cgroups.dirs.size(); ++i)
+            if (!cgroups.layout.hierarchies[i].unified) cgroups.v1_tasks_paths.push_back(cgroups.dirs[i] + "/tasks");
+        cgroups.made_after_clone = true;
+        // On v1 (and no user namespace), the runtime makes the /sys/fs/cgroup mounts of the
+        // config's first "cgroup" mount while init mounts the rest.
+        if (!plan.in_user_ns && cgroups.layout.mode != cgroups::Mode::v2)
+            for (size_t i = 0; i < plan.mounts.size(); ++i)
+                if (plan.mounts[i].config->type == "cgroup") {
+                    cgroups.mount_from_runtime = i;
+                    break;
+                }
+    }
+    return launch;
 }
 
-void plan_cgroup_entry(linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry) {
-    plan.into_cgroup_fd = entry.unified_dir ? entry.unified_dir.get() : -1;
-    plan.cgroup_tasks_fds.clear();
-    for (auto& fd : entry.v1_tasks) plan.cgroup_tasks_fds.push_back(fd.get());
-    plan.cgroup_tasks_paths = entry.v1_tasks_paths;
-}
+linux_setup::LaunchPlan plan_exec(const spec::Spec& spec, const state::Record& record, const ExecOptions& options) {
+    linux_setup::LaunchPlan launch;
+    InitPlan& plan = launch.init;
+    plan_process(spec, options.preserve_fds, plan);
+    plan.id = record.id;
+    plan.bundle = record.bundle;
 
-void finish_cgroup_entry(const linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry, pid_t pid) {
-    if (entry.unified_dir && plan.into_cgroup_fd < 0)
-        cgroups::write_cgroup_file(entry.unified_path + "/cgroup.procs", std::to_string(pid));
+    // Every namespace of the container's init that differs from the runtime's own.
+    std::string init_ns = "/proc/" + std::to_string(record.pid) + "/ns/";
+    for (const auto& kind : kExecJoinOrder) {
+        const char* name = kind.proc_name;
+        if (same_namespace(init_ns + name, std::string("/proc/self/ns/") + name)) continue;
+        UniqueFd fd(::open((init_ns + name).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw Error("open " + init_ns + name, errno);
+        plan.in_user_ns |= kind.flag == CLONE_NEWUSER;
+        plan.joins.push_back({std::move(fd), kind.flag});
+    }
+    if (!same_namespace(init_ns + "pid", "/proc/self/ns/pid")) {
+        UniqueFd pid_ns(::open((init_ns + "pid").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!pid_ns) throw Error("open " + init_ns + "pid", errno);
+        if (::geteuid() == 0) {
+            launch.pid_namespace = std::move(pid_ns);
+        } else {
+            // An unprivileged runtime cannot join it here; the child joins it right after the
+            // user namespace that owns it, then forks into it.
+            auto after_user = plan.in_user_ns ? plan.joins.begin() + 1 : plan.joins.begin();
+            plan.joins.insert(after_user, {std::move(pid_ns), CLONE_NEWPID});
+            plan.fork_after_joining = true;
+        }
+    }
+    plan.cgroups.dirs = record.cgroup_dirs;
+    return launch;
 }
 
 }  // namespace crunlite::runtime

@@ -1,28 +1,46 @@
+// The planner: the one place a start's plan is made. create, exec and `check` all take their
+// decisions from here; the plan comes back whole and is never written to afterwards.
 #pragma once
 #include <string>
+#include <vector>
 
-#include "../cgroups/cgroup_entry.hpp"
 #include "../linux/init_plan.hpp"
 #include "crunlite/runtime.hpp"
+#include "crunlite/state.hpp"
 #include "crunlite/unique_fd.hpp"
 
 namespace crunlite::runtime {
 
-// Checks the bundle against the host and turns spec + options into what init will do.
-// Namespace fds to join are opened here and owned by `owned_fds`.
-linux_setup::InitPlan make_init_plan(const spec::Spec& spec, const std::string& bundle, const CreateOptions& options,
-                                     std::vector<UniqueFd>& owned_fds, int& clone_flags, int& join_pid_fd);
+// What create settled before planning.
+struct CreateTarget {
+    std::string id;
+    std::string bundle;  // absolute
+    cgroups::Layout layout;
+    std::vector<std::string> cgroup_dirs;  // one per hierarchy; empty: no cgroups of its own (rootless)
+    bool start_over_socket = false;        // `run`: START/GOING instead of exec.fifo
+    bool has_process = true;               // false: config.json has no .process (the spec holds defaults)
+};
+
+// Checks the bundle against the host and turns spec + options into what the runtime and init
+// will do. Namespace files to join are opened and type-checked here, idmapped mounts get their
+// user namespaces; the plan owns them.
+linux_setup::LaunchPlan plan_create(const spec::Spec& spec, const CreateOptions& options, const CreateTarget& target);
+
+// A process joining the running container `record` (its init's namespaces, its cgroups).
+linux_setup::LaunchPlan plan_exec(const spec::Spec& spec, const state::Record& record, const ExecOptions& options);
+
+// The namespaces of .linux.namespaces with a path: opened and type-checked (user first), the
+// pid one apart (the runtime joins it for the clone). Throws Error naming the field.
+struct JoinedNamespaces {
+    std::vector<linux_setup::NamespaceJoin> joins;
+    UniqueFd pid;
+};
+JoinedNamespaces open_namespace_paths(const spec::Spec& spec);
 
 // process.env, plus HOME from the container's /etc/passwd when it is missing (as runc does).
 std::vector<std::string> process_environment(const spec::Spec& spec);
 
 int last_capability();
-
-// The child enters the container's cgroups itself (see cgroups/cgroup_entry.hpp): `entry`
-// must outlive the clone. After it, finish_cgroup_entry writes cgroup.procs for the cgroup2
-// directory when the kernel would not clone into it.
-void plan_cgroup_entry(linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry);
-void finish_cgroup_entry(const linux_setup::InitPlan& plan, const cgroups::CgroupEntry& entry, pid_t pid);
 
 // CLONE_NEW* of a namespace kind (what NS_GET_NSTYPE answers for a namespace file of it).
 int namespace_clone_flag(spec::NamespaceKind kind);

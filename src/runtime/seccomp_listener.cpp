@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "../linux/sync.hpp"
+#include "../linux/protocol.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
 #include "crunlite/runtime.hpp"

@@ -14,7 +14,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
-#include "../linux/sync.hpp"
+#include "../linux/spawn.hpp"
 #include "internal.hpp"
 
 namespace crunlite::runtime {
@@ -74,11 +74,8 @@ void start(const std::string& root, const std::string& id) {
 void start_created_here(CreatedContainer& container) {
     if (!container.record.has_process)
         throw Error("cannot start a container without a process: its config.json has no .process");
-    if (!linux_setup::send_sync(container.start_socket.get(), linux_setup::SyncType::start))
-        throw Error("container init exited before it could start the process");
-    linux_setup::SyncMessage reply;
-    bool going = linux_setup::receive_sync(container.start_socket.get(), reply) && reply.type == linux_setup::SyncType::going;
-    container.start_socket.reset();
+    bool going = linux_setup::start_over_socket(*container.start_channel);
+    container.start_channel.reset();
     if (!going) throw Error("container init exited before it could start the process");
     run_poststart_hooks(container.record);
 }
@@ -86,14 +83,12 @@ void start_created_here(CreatedContainer& container) {
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep) {
     // Signals wait in a queue from now on, to be forwarded once the container runs;
     // init unblocks them for itself right after clone.
-    sigset_t all, previous;
-    sigfillset(&all);
-    if (!detach) ::sigprocmask(SIG_BLOCK, &all, &previous);
+    ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !detach);
     PhaseTimer timer;
     CreatedContainer container = create_container(root, id, options, !detach, true);
     timer.mark("create");
     try {
-        if (container.start_socket) start_created_here(container);
+        if (container.start_channel) start_created_here(container);
         else start(root, id);
     } catch (...) {
         remove(root, id, true);
@@ -116,7 +111,6 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
         timer.mark("delete");
     }
     log::debug("run phases: " + timer.summary());
-    ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     return status;
 }
 
