@@ -5,8 +5,8 @@
 #include <set>
 #include <sstream>
 
-#include "../linux/mount_api.hpp"
-#include "../linux/mount_options.hpp"
+#include "sys/mount_api.hpp"
+#include "plan/mount_options.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
 
@@ -25,9 +25,9 @@ std::set<std::string> known_filesystems() {
 
 void check_mount(const Context& ctx, const spec::Mount& m, const std::string& path, const std::set<std::string>& filesystems,
                  Report& report) {
-    linux_setup::MountOptions options;
+    planning::MountOptions options;
     try {
-        options = linux_setup::parse_mount_options(m.options, m.type, path + ".options");
+        options = planning::parse_mount_options(m.options, m.type, path + ".options");
     } catch (const Error& e) {
         report.add_error_text(e.what(), path + ".options", "mount(8) and the runtime-spec (config.md, mounts) list the options");
         return;
@@ -51,8 +51,8 @@ void check_mount(const Context& ctx, const spec::Mount& m, const std::string& pa
     if (!ctx.rootless) {
         // The kernel checks the type and each option now, as create will; nothing is mounted.
         try {
-            linux_setup::configure_filesystem(m.type, m.source, {}, path + ".type");
-            if (!options.fs_options.empty()) linux_setup::configure_filesystem(m.type, m.source, options.fs_options, path + ".options");
+            sys::configure_filesystem(m.type, m.source, {}, path + ".type");
+            if (!options.fs_options.empty()) sys::configure_filesystem(m.type, m.source, options.fs_options, path + ".options");
         } catch (const Error& e) {
             report.add_error_text(e.what(), path, "check the filesystem type and its options (the filesystem's man page lists them)");
         }

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "../util/passwd.hpp"
-#include "../runtime/plan.hpp"
+#include "plan/planner.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
@@ -50,7 +50,7 @@ void check_namespace(const spec::Namespace& ns, const std::string& path, Report&
         return;
     }
     int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
-    if (type != runtime::namespace_clone_flag(ns.kind))
+    if (type != planning::namespace_clone_flag(ns.kind))
         report.error(path + ".path", ns.path + " is not a " + name + " namespace",
                      "give a " + name + " namespace file, such as /proc/<pid>/ns/" + std::string(ns_file(ns.kind)));
 }

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "../linux/init_steps.hpp"
-#include "../runtime/plan.hpp"
+#include "sys/lsm.hpp"
+#include "plan/planner.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
 
@@ -31,7 +31,7 @@ bool has_effective_capability(cap_value_t cap) {
 void check_capabilities(const Context& ctx, const spec::Process& process, Report& report) {
     if (!process.capabilities) return;
     const spec::Capabilities& caps = *process.capabilities;
-    int last = runtime::last_capability();
+    int last = planning::last_capability();
     auto check_set = [&](const char* name, const std::vector<int>& set) {
         for (size_t i = 0; i < set.size(); ++i)
             if (set[i] > last)
@@ -108,7 +108,7 @@ int apparmor_exec_refusal(const std::string& profile) {
 void check_lsms(const spec::Spec& spec, Report& report) {
     const spec::Process& process = *spec.process;
     if (!process.apparmor_profile.empty()) {
-        if (!linux_setup::apparmor_enabled()) {
+        if (!sys::apparmor_enabled()) {
             report.error(".process.apparmorProfile", "AppArmor is not enabled on this host, so profile \"" + process.apparmor_profile +
                                                           "\" cannot be applied",
                          "remove .process.apparmorProfile, or run on a host with AppArmor enabled "
@@ -123,9 +123,9 @@ void check_lsms(const spec::Spec& spec, Report& report) {
                              "check the profile's name and mode, and what confines crun-lite itself (aa-status)");
         }
     }
-    if (!process.selinux_label.empty() && !linux_setup::selinux_enabled())
+    if (!process.selinux_label.empty() && !sys::selinux_enabled())
         report.error(".process.selinuxLabel", "SELinux is not enabled on this host", "remove .process.selinuxLabel, or run on an SELinux host");
-    if (!spec.linux.mount_label.empty() && !linux_setup::selinux_enabled())
+    if (!spec.linux.mount_label.empty() && !sys::selinux_enabled())
         report.error(".linux.mountLabel", "SELinux is not enabled on this host", "remove .linux.mountLabel, or run on an SELinux host");
 }
 
@@ -154,7 +154,7 @@ void check_process(const Context& ctx, Report& report) {
         try {
             spec::Spec copy = ctx.spec;
             if (!copy.process) copy.process = spec::Process{};
-            runtime::check_rootless(copy);
+            planning::check_rootless(copy);
         } catch (const Error& e) {
             report.add_error_text(e.what(), ".linux", "run as root, or drop what an unprivileged user cannot have");
         }

@@ -4,8 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../linux/in_root.hpp"
-#include "../linux/init_steps.hpp"
+#include "sys/executable_search.hpp"
+#include "sys/in_root.hpp"
+#include "sys/in_root.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
 
@@ -20,12 +21,12 @@ std::string join(const std::string& dir, const std::string& name) {
 void check_executable(const Context& ctx, int root_fd, Report& report) {
     const spec::Process& process = *ctx.spec.process;
     const std::string& name = process.args[0];
-    std::vector<std::string> candidates = linux_setup::executable_candidates(name, process.env);
+    std::vector<std::string> candidates = sys::executable_candidates(name, process.env);
     std::string not_executable;
     for (auto& candidate : candidates) {
         // A relative candidate ("./x", or a PATH entry that is not absolute) is relative to the cwd.
         std::string path = join(process.cwd, candidate);
-        UniqueFd fd = linux_setup::open_in_root(root_fd, path, O_PATH);
+        UniqueFd fd = sys::open_in_root(root_fd, path, O_PATH);
         struct stat st{};
         if (!fd || ::fstat(fd.get(), &st) != 0) continue;
         if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
@@ -47,7 +48,7 @@ void check_executable(const Context& ctx, int root_fd, Report& report) {
         std::string search;
         for (auto& c : candidates) search += (search.empty() ? "" : ":") + c.substr(0, c.size() - name.size() - 1);
         report.error(".process.args[0]", "\"" + name + "\": executable file not found in $PATH (" + search + ") of the root filesystem",
-                     "PATH comes from .process.env (default " + std::string(linux_setup::kDefaultSearchPath) +
+                     "PATH comes from .process.env (default " + std::string(sys::kDefaultSearchPath) +
                          ") and is searched inside " + root + ": install the program there, give an absolute path, or fix PATH");
     }
 }
@@ -83,7 +84,7 @@ void check_root_and_executable(const Context& ctx, Report& report) {
         check_executable(ctx, root_fd.get(), report);
     if (!report.has_error_under(".process.cwd")) {
         const std::string& cwd = ctx.spec.process->cwd;
-        UniqueFd fd = linux_setup::open_in_root(root_fd.get(), cwd, O_PATH);
+        UniqueFd fd = sys::open_in_root(root_fd.get(), cwd, O_PATH);
         struct stat cwd_st{};
         if (fd && ::fstat(fd.get(), &cwd_st) == 0 && !S_ISDIR(cwd_st.st_mode))
             report.error(".process.cwd", cwd + " is not a directory in the root filesystem",

@@ -5,7 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../runtime/plan.hpp"
+#include "plan/planner.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
 
@@ -54,7 +54,7 @@ void check_seccomp(const Context& ctx, Report& report) {
                                "check the spelling; a syscall newer than this libseccomp cannot be filtered by name");
     }
     try {
-        runtime::compile_seccomp_logged(s);
+        planning::compile_seccomp_logged(s);
     } catch (const Error& e) {
         report.add_error_text(e.what(), ".linux.seccomp", "fix the profile; `crun-lite features` lists what this build supports");
     }

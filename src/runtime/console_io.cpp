@@ -14,7 +14,7 @@
 #include <cstring>
 #include <optional>
 
-#include "../linux/protocol.hpp"
+#include "sys/protocol.hpp"
 #include "crunlite/error.hpp"
 #include "internal.hpp"
 #include "util/text.hpp"
@@ -66,7 +66,7 @@ void send_to_console_socket(const std::string& socket_path, int master_fd) {
     strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw Error("--console-socket: connect " + socket_path, errno);
-    if (!linux_setup::send_fd(sock.get(), master_fd, "/dev/ptmx"))
+    if (!sys::send_fd(sock.get(), master_fd, "/dev/ptmx"))
         throw Error("--console-socket: send the pty master to " + socket_path, errno);
 }
 

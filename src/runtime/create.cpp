@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "../cgroups/cgroup_entry.hpp"
-#include "../linux/init_entry.hpp"
 #include "../cgroups/systemd/scope.hpp"
-#include "../linux/spawn.hpp"
+#include "launch/spawn.hpp"
+#include "sys/id_mappings.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
@@ -23,7 +23,7 @@
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "internal.hpp"
-#include "plan.hpp"
+#include "plan/planner.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -68,7 +68,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
 
     timer.mark("parse");
     bool rootless = ::geteuid() != 0;
-    if (rootless) check_rootless(spec);
+    if (rootless) planning::check_rootless(spec);
     cgroups::Layout layout = cgroups::detect_layout();
     // Our own cgroup matters only to a relative path.
     const std::string& wanted_cgroup = spec.linux.cgroups_path;
@@ -94,15 +94,15 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     std::optional<cgroups::ContainerCgroup> cgroup;  // makes nothing yet
     if (!rootless) cgroup.emplace(layout, cgroup_path);
 
-    CreateTarget target;
+    planning::CreateTarget target;
     target.id = id;
     target.bundle = bundle;
     target.layout = layout;
     if (cgroup) target.cgroup_dirs = cgroup->dirs();
     target.start_over_socket = start_here;
     target.has_process = has_process;
-    const linux_setup::LaunchPlan plan = plan_create(spec, options, target);
-    const linux_setup::InitPlan& init_plan = plan.init;
+    const planning::LaunchPlan plan = planning::plan_create(spec, options, target);
+    const planning::InitPlan& init_plan = plan.init;
     timer.mark("plan");
 
     state::StateFile state_file = state::StateFile::create(root, id);
@@ -121,7 +121,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.has_process = has_process;
     if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
     if (unit_placement) record.systemd_unit = unit_placement->unit;
-    linux_setup::InitHandoff handoff;
+    planning::InitHandoff handoff;
     if (init_plan.start_over_socket) {
         state_file.save(record);
     } else {
@@ -138,16 +138,16 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
     timer.mark("cgroups");
     std::optional<cgroups::systemd::ContainerUnit> unit;  // stopped after init is gone, on failure
-    linux_setup::InitProcess init = linux_setup::clone_init(plan, handoff, linux_setup::run_container_init);
+    launch::InitProcess init = launch::clone_container_init(plan, handoff);
     timer.mark("clone");
-    if (init_plan.new_user_ns) linux_setup::write_id_mappings(init.pid(), spec.linux, rootless);
+    if (init_plan.new_user_ns) sys::write_id_mappings(init.pid(), spec.linux, rootless);
     if (unit_placement) {
         // Before GO: init makes its cgroup namespace after GO, rooted where it then is.
         unit.emplace(cgroups::systemd::ContainerUnit::start(*systemd_bus, *unit_placement, cgroup->dirs_of(true).at(0), init.pid(),
                                                                  std::move(unit_properties)));
         timer.mark("systemd-unit");
     }
-    linux_setup::enter_cgroup2(init, handoff.cgroup_entry);
+    launch::enter_cgroup2(init, handoff.cgroup_entry);
     handoff = {};
     init.go();
     // While init creates its namespaces: the v1 cgroup directories, the bind mounts of them
@@ -157,7 +157,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         cgroup->make(false);
         // Sent first: init attaches them while mounting, before it joins the cgroups.
         if (init_plan.cgroups.mount_from_runtime)
-            init.send_cgroup_mounts(linux_setup::make_cgroup_mounts(cgroup->dirs(), init_plan.mounts[*init_plan.cgroups.mount_from_runtime]));
+            init.send_cgroup_mounts(launch::make_cgroup_mounts(cgroup->dirs(), init_plan.mounts[*init_plan.cgroups.mount_from_runtime]));
         // Before CGROUPS: init's mknods must not meet the moment between "deny all" and the
         // allow rules. On v1 init makes them before it joins; on cgroup2 it is in its cgroup
         // from clone on, and makes them once CGROUPS came.
@@ -176,7 +176,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     // init has joined).
     if (cgroup && spec.linux.resources) cgroup->apply_resources(*spec.linux.resources);
     timer.mark("cgroups-state");
-    linux_setup::InitProcess::Ready ready = init.wait_ready({
+    launch::InitProcess::Ready ready = init.wait_ready({
         .run_runtime_hooks =
             [&] {
                 std::string state = hooks::state_json(id, "creating", init.pid(), bundle, spec.annotations);
@@ -210,7 +210,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state_file.keep();
     if (cgroup) cgroup->keep();
     if (unit) unit->keep();
-    std::optional<linux_setup::Channel> start_channel;
+    std::optional<sys::Channel> start_channel;
     if (init_plan.start_over_socket) start_channel.emplace(init.take_start_channel());
     return {init.release(), std::move(record), std::move(console), std::move(start_channel)};
 }

@@ -9,13 +9,12 @@
 
 #include <fstream>
 
-#include "../linux/init_entry.hpp"
-#include "../linux/spawn.hpp"
+#include "launch/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
-#include "plan.hpp"
+#include "plan/planner.hpp"
 #include "internal.hpp"
 
 namespace crunlite::runtime {
@@ -93,22 +92,22 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     if (spec.process->terminal && options.detach && options.console_socket.empty())
         throw Error("exec: a terminal with --detach needs --console-socket to hand it to");
 
-    const linux_setup::LaunchPlan plan = plan_exec(spec, record, options);
+    const planning::LaunchPlan plan = planning::plan_exec(spec, record, options);
 
     // The child is born inside the container's pid namespace, where its processes can see it
     // in /proc: it must be non-dumpable from its first instruction (inherited through clone), so
     // that none can open its /proc/<pid>/exe (this binary) or its memory (CVE-2019-5736).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
-    linux_setup::InitHandoff handoff;
+    planning::InitHandoff handoff;
     handoff.cgroup_entry = cgroups::open_cgroup_entry(record.cgroup_dirs);
     // Signals wait in a queue until the process runs, to be forwarded then; the child unblocks
     // them for itself.
     ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
-    linux_setup::InitProcess process = linux_setup::clone_init(plan, handoff, linux_setup::run_exec_init);
-    linux_setup::enter_cgroup2(process, handoff.cgroup_entry);
+    launch::InitProcess process = launch::clone_process_joining(plan, handoff);
+    launch::enter_cgroup2(process, handoff.cgroup_entry);
     handoff = {};
     process.go();
-    linux_setup::InitProcess::Ready ready = process.wait_ready({
+    launch::InitProcess::Ready ready = process.wait_ready({
         .run_runtime_hooks = {},
         .take_seccomp_listener =
             [&](UniqueFd listener) {

@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "../linux/init_steps.hpp"
+#include "sys/lsm.hpp"
 #include "crunlite/runtime.hpp"
 
 namespace crunlite::runtime {
@@ -80,8 +80,8 @@ nlohmann::json features() {
              {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
               "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}}}},
           // The labels are applied where the host runs the LSM and refused elsewhere (.process.apparmorProfile).
-          {"apparmor", {{"enabled", linux_setup::apparmor_enabled()}}},
-          {"selinux", {{"enabled", linux_setup::selinux_enabled()}}},
+          {"apparmor", {{"enabled", sys::apparmor_enabled()}}},
+          {"selinux", {{"enabled", sys::selinux_enabled()}}},
           {"intelRdt", {{"enabled", false}}},
           {"memoryPolicy", {{"enabled", false}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}},

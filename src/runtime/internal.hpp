@@ -2,11 +2,13 @@
 #pragma once
 #include <signal.h>
 
+#include <map>
 #include <optional>
 #include <string>
 
-#include "../linux/protocol.hpp"
+#include "sys/protocol.hpp"
 #include "crunlite/runtime.hpp"
+#include "crunlite/spec.hpp"
 #include "crunlite/state.hpp"
 #include "crunlite/unique_fd.hpp"
 
@@ -39,8 +41,14 @@ struct CreatedContainer {
     int pid = 0;
     state::Record record;  // as saved in its state file
     UniqueFd console;  // the pty master, when the process has a terminal and no console socket took it
-    std::optional<linux_setup::Channel> start_channel;  // start_here: init waits on it for START
+    std::optional<sys::Channel> start_channel;  // start_here: init waits on it for START
 };
+
+// Hands a seccomp notify fd and the container's state to linux.seccomp.listenerPath.
+// `process_pid` is the filtered process; the state is the container's (`status`, `container_pid`).
+void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, const std::string& id, int process_pid,
+                              const std::string& status, int container_pid, const std::string& bundle,
+                              const std::map<std::string, std::string>& annotations);
 
 // The end of `delete` for a container whose init has exited: cgroups (ending what outlived
 // init), poststop hooks, the state file.

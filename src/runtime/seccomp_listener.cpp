@@ -5,11 +5,11 @@
 
 #include <cstring>
 
-#include "../linux/protocol.hpp"
+#include "sys/protocol.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
 #include "crunlite/runtime.hpp"
-#include "plan.hpp"
+#include "plan/planner.hpp"
 
 namespace crunlite::runtime {
 
@@ -31,7 +31,7 @@ void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, con
         {"metadata", seccomp.listener_metadata},
         {"state", nlohmann::json::parse(hooks::state_json(id, status, container_pid, bundle, annotations))},
     };
-    if (!linux_setup::send_fd(sock.get(), listener_fd, message.dump()))
+    if (!sys::send_fd(sock.get(), listener_fd, message.dump()))
         throw Error(".linux.seccomp.listenerPath: send the listener fd to " + seccomp.listener_path, errno);
 }
 

@@ -14,7 +14,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
-#include "../linux/spawn.hpp"
+#include "launch/spawn.hpp"
 #include "internal.hpp"
 
 namespace crunlite::runtime {
@@ -74,7 +74,7 @@ void start(const std::string& root, const std::string& id) {
 void start_created_here(CreatedContainer& container) {
     if (!container.record.has_process)
         throw Error("cannot start a container without a process: its config.json has no .process");
-    bool going = linux_setup::start_over_socket(*container.start_channel);
+    bool going = launch::start_over_socket(*container.start_channel);
     container.start_channel.reset();
     if (!going) throw Error("container init exited before it could start the process");
     run_poststart_hooks(container.record);

@@ -8,7 +8,7 @@
 #include "crunlite/check.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
-#include "linux/init_steps.hpp"
+#include "sys/executable_search.hpp"
 #include "test_util.hpp"
 
 namespace crunlite {
@@ -94,7 +94,7 @@ TEST(CollectingParse, CrossFieldRulesAreAllReported) {
 }
 
 TEST(ExecutableCandidates, SearchesPathFromTheEnvironment) {
-    using linux_setup::executable_candidates;
+    using sys::executable_candidates;
     EXPECT_EQ(executable_candidates("sh", {"PATH=/a:/b"}), (std::vector<std::string>{"/a/sh", "/b/sh"}));
     // The last PATH wins, as in the exec that init makes; an empty entry is the working directory.
     EXPECT_EQ(executable_candidates("sh", {"PATH=/x", "TERM=xterm", "PATH=/a::/b"}),
@@ -102,14 +102,14 @@ TEST(ExecutableCandidates, SearchesPathFromTheEnvironment) {
 }
 
 TEST(ExecutableCandidates, DefaultPathWithoutOne) {
-    auto c = linux_setup::executable_candidates("ls", {"HOME=/root"});
+    auto c = sys::executable_candidates("ls", {"HOME=/root"});
     ASSERT_EQ(c.size(), 6u);
     EXPECT_EQ(c.front(), "/usr/local/sbin/ls");
     EXPECT_EQ(c.back(), "/bin/ls");
 }
 
 TEST(ExecutableCandidates, ANameWithASlashIsUsedAsIs) {
-    using linux_setup::executable_candidates;
+    using sys::executable_candidates;
     EXPECT_EQ(executable_candidates("/bin/sh", {"PATH=/a"}), std::vector<std::string>{"/bin/sh"});
     EXPECT_EQ(executable_candidates("./run.sh", {"PATH=/a"}), std::vector<std::string>{"./run.sh"});
 }

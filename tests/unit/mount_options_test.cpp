@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "crunlite/spec.hpp"
-#include "linux/mount_options.hpp"
+#include "plan/mount_options.hpp"
 #include "test_util.hpp"
 
-namespace crunlite::linux_setup {
+namespace crunlite::planning {
 namespace {
 
 using test::ThrowsSpecError;
@@ -324,4 +324,4 @@ TEST(MountOptions, DefaultDevptsMount) {
 }
 
 }  // namespace
-}  // namespace crunlite::linux_setup
+}  // namespace crunlite::planning

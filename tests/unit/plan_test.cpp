@@ -10,10 +10,10 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
-#include "runtime/plan.hpp"
+#include "plan/planner.hpp"
 #include "test_util.hpp"
 
-namespace crunlite::runtime {
+namespace crunlite::planning {
 namespace {
 
 using nlohmann::json;
@@ -41,7 +41,7 @@ protected:
         config["root"]["path"] = dir / "rootfs";
     }
     // The plan of `create` (or `run` with start_over_socket) for the config as it is now.
-    linux_setup::LaunchPlan plan(const cgroups::Layout& layout, bool start_over_socket = false, bool has_process = true) {
+    LaunchPlan plan(const cgroups::Layout& layout, bool start_over_socket = false, bool has_process = true) {
         spec = spec::parse_spec(config);
         CreateTarget target;
         target.id = "c1";
@@ -50,7 +50,7 @@ protected:
         for (auto& h : layout.hierarchies) target.cgroup_dirs.push_back(h.mount_point + "/c1");
         target.start_over_socket = start_over_socket;
         target.has_process = has_process;
-        return plan_create(spec, CreateOptions{}, target);
+        return plan_create(spec, runtime::CreateOptions{}, target);
     }
     size_t index_of_mount(const std::string& type) {
         for (size_t i = 0; i < config["mounts"].size(); ++i)
@@ -64,14 +64,14 @@ protected:
 };
 
 TEST_F(Planner, OnCgroupV1TheRuntimeMakesTheCgroupMountAndInitJoinsV1Itself) {
-    linux_setup::LaunchPlan launch = plan(hybrid_layout());
-    const linux_setup::CgroupPlan& cgroups = launch.init.cgroups;
+    LaunchPlan launch = plan(hybrid_layout());
+    const CgroupPlan& cgroups = launch.init.cgroups;
     EXPECT_TRUE(cgroups.made_after_clone);
     ASSERT_TRUE(cgroups.mount_from_runtime.has_value());
     EXPECT_EQ(*cgroups.mount_from_runtime, index_of_mount("cgroup"));
     EXPECT_EQ(cgroups.v1_tasks_paths,
               (std::vector<std::string>{"/sys/fs/cgroup/cpu/c1/tasks", "/sys/fs/cgroup/memory/c1/tasks"}));
-    linux_setup::ExchangeShape shape = linux_setup::exchange_shape(launch.init);
+    sys::ExchangeShape shape = exchange_shape(launch.init);
     EXPECT_TRUE(shape.cgroups);
     EXPECT_TRUE(shape.cgroup_mounts);
     EXPECT_FALSE(shape.pid_handover);
@@ -80,11 +80,11 @@ TEST_F(Planner, OnCgroupV1TheRuntimeMakesTheCgroupMountAndInitJoinsV1Itself) {
 }
 
 TEST_F(Planner, OnCgroupV2InitMountsCgroup2ItselfInItsNamespace) {
-    linux_setup::LaunchPlan launch = plan(v2_layout());  // the default config has a cgroup namespace
+    LaunchPlan launch = plan(v2_layout());  // the default config has a cgroup namespace
     EXPECT_FALSE(launch.init.cgroups.mount_from_runtime.has_value());
     EXPECT_TRUE(launch.init.cgroups.v1_tasks_paths.empty());
     EXPECT_TRUE(launch.init.new_cgroup_ns);
-    EXPECT_FALSE(linux_setup::exchange_shape(launch.init).cgroup_mounts);
+    EXPECT_FALSE(exchange_shape(launch.init).cgroup_mounts);
 }
 
 TEST_F(Planner, WithoutCgroupsOfItsOwnThereIsNoCgroupsMessage) {
@@ -93,15 +93,15 @@ TEST_F(Planner, WithoutCgroupsOfItsOwnThereIsNoCgroupsMessage) {
     target.id = "c1";
     target.bundle = dir.path();
     target.layout = hybrid_layout();  // and no cgroup_dirs: an unprivileged user's container
-    linux_setup::LaunchPlan launch = plan_create(spec, CreateOptions{}, target);
-    linux_setup::ExchangeShape shape = linux_setup::exchange_shape(launch.init);
+    LaunchPlan launch = plan_create(spec, runtime::CreateOptions{}, target);
+    sys::ExchangeShape shape = exchange_shape(launch.init);
     EXPECT_FALSE(shape.cgroups);
     EXPECT_FALSE(shape.cgroup_mounts);
 }
 
 TEST_F(Planner, AUserNamespaceJoinedByPathMakesInitForkIntoItsOwnPidNamespace) {
     config["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/self/ns/user"}});
-    linux_setup::LaunchPlan launch = plan(v2_layout());
+    LaunchPlan launch = plan(v2_layout());
     EXPECT_TRUE(launch.init.fork_after_joining);
     EXPECT_EQ(launch.clone_flags & CLONE_NEWPID, 0);
     EXPECT_NE(launch.init.unshare_flags & CLONE_NEWPID, 0);
@@ -109,7 +109,7 @@ TEST_F(Planner, AUserNamespaceJoinedByPathMakesInitForkIntoItsOwnPidNamespace) {
     EXPECT_EQ(launch.init.joins[0].type, CLONE_NEWUSER);
     EXPECT_TRUE(launch.init.joins[0].fd);
     EXPECT_TRUE(launch.init.in_user_ns);
-    EXPECT_TRUE(linux_setup::exchange_shape(launch.init).pid_handover);
+    EXPECT_TRUE(exchange_shape(launch.init).pid_handover);
 }
 
 TEST_F(Planner, ANamespacePathOfAnotherKindIsRefusedNamingTheField) {
@@ -124,34 +124,34 @@ TEST_F(Planner, SeccompWithoutNoNewPrivilegesLoadsBeforeTheUserChangeAndKeepsThe
     config["process"]["noNewPrivileges"] = false;
     config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
                                   {"syscalls", {{{"names", {"mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
-    linux_setup::LaunchPlan launch = plan(v2_layout(), true);
-    EXPECT_EQ(launch.init.seccomp_load, linux_setup::SeccompLoad::before_user_change);
+    LaunchPlan launch = plan(v2_layout(), true);
+    EXPECT_EQ(launch.init.seccomp_load, SeccompLoad::before_user_change);
     // The filter would judge START and GOING too: `run` falls back to exec.fifo.
     EXPECT_FALSE(launch.init.start_over_socket);
-    EXPECT_FALSE(linux_setup::exchange_shape(launch.init).start_over_socket);
+    EXPECT_FALSE(exchange_shape(launch.init).start_over_socket);
 }
 
 TEST_F(Planner, SeccompWithNoNewPrivilegesLoadsAtExec) {
     config["process"]["noNewPrivileges"] = true;
     config["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
                                   {"syscalls", {{{"names", {"mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
-    linux_setup::LaunchPlan launch = plan(v2_layout(), true);
-    EXPECT_EQ(launch.init.seccomp_load, linux_setup::SeccompLoad::at_exec);
+    LaunchPlan launch = plan(v2_layout(), true);
+    EXPECT_EQ(launch.init.seccomp_load, SeccompLoad::at_exec);
     EXPECT_TRUE(launch.init.start_over_socket);
-    EXPECT_TRUE(linux_setup::exchange_shape(launch.init).start_over_socket);
-    EXPECT_FALSE(linux_setup::exchange_shape(launch.init).seccomp_listener);
+    EXPECT_TRUE(exchange_shape(launch.init).start_over_socket);
+    EXPECT_FALSE(exchange_shape(launch.init).seccomp_listener);
 }
 
 TEST_F(Planner, AContainerWithoutAProcessIsNeverStarted) {
-    linux_setup::LaunchPlan launch = plan(v2_layout(), true, false);
+    LaunchPlan launch = plan(v2_layout(), true, false);
     EXPECT_TRUE(launch.init.no_process);
-    EXPECT_FALSE(linux_setup::exchange_shape(launch.init).start_over_socket);
+    EXPECT_FALSE(exchange_shape(launch.init).start_over_socket);
 }
 
 TEST_F(Planner, HooksAndATerminalAreRowsOfTheExchange) {
     config["process"]["terminal"] = true;
     config["hooks"] = {{"createRuntime", {{{"path", "/bin/true"}}}}};
-    linux_setup::ExchangeShape shape = linux_setup::exchange_shape(plan(v2_layout()).init);
+    sys::ExchangeShape shape = exchange_shape(plan(v2_layout()).init);
     EXPECT_TRUE(shape.runtime_hooks);
     EXPECT_TRUE(shape.console);
 }
@@ -160,9 +160,9 @@ TEST_F(Planner, HomeComesFromTheContainersPasswdWhenEnvHasNone) {
     ::mkdir((dir / "rootfs/etc").c_str(), 0755);
     std::ofstream(dir / "rootfs/etc/passwd") << "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n";
     config["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
-    linux_setup::LaunchPlan launch = plan(v2_layout());
+    LaunchPlan launch = plan(v2_layout());
     EXPECT_NE(std::find(launch.init.env.begin(), launch.init.env.end(), "HOME=/home/bob"), launch.init.env.end());
 }
 
 }  // namespace
-}  // namespace crunlite::runtime
+}  // namespace crunlite::planning

@@ -12,12 +12,15 @@
 #include <string>
 
 #include "crunlite/error.hpp"
-#include "linux/init_channel.hpp"
-#include "linux/protocol.hpp"
-#include "linux/spawn.hpp"
+#include "init/init_channel.hpp"
+#include "sys/protocol.hpp"
+#include "launch/spawn.hpp"
 
-namespace crunlite::linux_setup {
+namespace crunlite::sys {
 namespace {
+
+using init::InitChannel;
+using launch::InitProcess;
 
 struct Ends {
     Channel runtime, init;
@@ -153,14 +156,11 @@ TEST(Protocol, AWholeExchangeWithHandoverHooksAndConsole) {
         ends.runtime.release_socket();
         InitChannel channel(std::move(ends.init));
         channel.wait_go();
-        clone_args args{};
-        args.flags = CLONE_PARENT;
-        pid_t child = pid_t(::syscall(SYS_clone3, &args, sizeof args));
-        if (child > 0) {
-            channel.report_pid(child);
-            _exit(0);
-        }
-        channel.continue_as_reported_child();
+        channel.hand_over_to_child([] {
+            clone_args args{};
+            args.flags = CLONE_PARENT;  // as init does: the runtime (here the test) is the parent
+            return pid_t(::syscall(SYS_clone3, &args, sizeof args));
+        });
         if (channel.receive_cgroups().size() != 1) _exit(3);
         channel.run_runtime_hooks();
         channel.hand_over_console(UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
@@ -197,4 +197,4 @@ TEST(Protocol, AnInitThatDiesIsReportedWithHowItDied) {
 }
 
 }  // namespace
-}  // namespace crunlite::linux_setup
+}  // namespace crunlite::sys

@@ -1,0 +1,79 @@
+// The steps of container init, one concern per file, in the order init_main.cpp calls them.
+// Each throws crunlite::Error with the path or field it was working on.
+#pragma once
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crunlite/unique_fd.hpp"
+#include "plan/init_plan.hpp"
+
+namespace crunlite::init {
+
+// What init reads: the plan the runtime made before clone.
+using planning::CgroupPlan;
+using planning::InitHandoff;
+using planning::InitPlan;
+using planning::MountOptions;
+using planning::NamespaceJoin;
+using planning::PlannedMount;
+using planning::SeccompLoad;
+using planning::SeccompProgram;
+
+// namespaces.cpp
+void enter_namespaces(const InitPlan& plan);
+// A pid namespace joined or unshared by init only holds its children: it forks (CLONE_PARENT:
+// the runtime stays the parent). Returns the child's pid in the parent, 0 in the child.
+pid_t fork_into_pid_namespace();
+void bring_up_loopback();
+void set_names(const spec::Spec& spec);
+void join_session_keyring();
+// Joins the v1 hierarchies whose `tasks` files came with CGROUPS, then unshares the cgroup
+// namespace (when the config asks for one).
+void enter_cgroups(const InitPlan& plan, std::span<const UniqueFd> v1_tasks);
+
+// rootfs.cpp, mounts.cpp
+UniqueFd prepare_root(const InitPlan& plan);  // returns an O_PATH fd of the root mount
+// plan.mounts[first, end), in order.
+void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end);
+// The mount plan.cgroups.mount_from_runtime names, from the runtime's bind mounts.
+void mount_cgroups_from_runtime(const InitPlan& plan, int root_fd, std::vector<UniqueFd> mounts);
+void mask_paths(const spec::Spec& spec, int root_fd);
+void make_paths_read_only(const spec::Spec& spec, int root_fd);
+void finish_root(const InitPlan& plan, int root_fd);  // root.readonly
+void enter_root(const InitPlan& plan, int root_fd);   // pivot_root, or MS_MOVE + chroot
+
+// console.cpp
+struct Pty {
+    UniqueFd master, slave;
+};
+Pty open_container_pty(int root_fd, const spec::Process& process);
+void bind_console(int root_fd, int slave_fd);
+// In a new session: the pty slave becomes stdio and the controlling terminal.
+void make_controlling_terminal(UniqueFd slave);
+
+// Marks every descriptor but stdio and the preserved ones close-on-exec.
+void close_fds_at_exec(const InitPlan& plan);
+
+// process_attributes.cpp
+void apply_process_attributes(const InitPlan& plan);  // scheduler, ioPriority, personality, LSM labels
+
+// seccomp_load.cpp: loads the program in the calling process; returns the notify listener fd, or -1.
+int load_seccomp(const SeccompProgram& program);
+
+// devices.cpp
+void create_devices(const InitPlan& plan, int root_fd);
+
+// process.cpp
+void apply_sysctls(const spec::Spec& spec);
+void apply_rlimits(const spec::Process& process);
+void set_oom_score_adj(const spec::Process& process);
+void change_directory(const spec::Process& process);
+void become_user(const InitPlan& plan);  // groups, uid/gid, capabilities, no_new_privs, umask
+// The first candidate that is an executable file (looked up in the current root).
+std::string find_executable(const spec::Process& process, const std::vector<std::string>& env);
+// Loads seccomp when the plan says "at exec", then execve; reports a failure on stderr (the
+// runtime has stopped listening by then).
+[[noreturn]] void exec_process(const InitPlan& plan, const std::string& executable);
+
+}  // namespace crunlite::init

@@ -1,0 +1,112 @@
+// Everything a start decides before clone, computed once by the planner (plan_create or
+// plan_exec) so that the child does system calls, not parsing or planning. Nothing writes into
+// a plan after the planner returns it; the descriptors it holds are its own.
+//
+// Beside it, InitHandoff holds what the runtime *made* for this one start after planning (the
+// exec.fifo, the opened cgroup directories): resources of the create transaction, not
+// decisions, handed to the child with the plan.
+#pragma once
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cgroups/cgroup_entry.hpp"
+#include "crunlite/cgroups.hpp"
+#include "crunlite/spec.hpp"
+#include "crunlite/unique_fd.hpp"
+#include "plan/mount_options.hpp"
+#include "sys/protocol.hpp"
+#include "plan/seccomp_program.hpp"
+
+namespace crunlite::planning {
+
+struct PlannedMount {
+    const spec::Mount* config = nullptr;
+    std::string json_path;  // ".mounts[3]", for error messages
+    MountOptions options;
+    std::string source;     // binds: absolute host path (relative ones resolved against the bundle)
+    bool target_is_directory = true;
+    UniqueFd idmap_userns;  // idmapped bind: a user namespace holding the mount's mappings
+};
+
+struct NamespaceJoin {
+    UniqueFd fd;  // a namespace file, type-checked by the planner
+    int type;     // CLONE_NEW*
+};
+
+// When the seccomp filter loads: without noNewPrivileges it needs CAP_SYS_ADMIN, so before the
+// capabilities drop; with it, as late as possible (at exec) so that it judges as little of the
+// runtime as it can, unless a notify listener must still reach the runtime.
+enum class SeccompLoad { none, before_user_change, after_user_change, at_exec };
+
+struct CgroupPlan {
+    cgroups::Layout layout;
+    std::vector<std::string> dirs;            // host dirs, one per hierarchy (empty: no cgroups of its own)
+    std::vector<std::string> v1_tasks_paths;  // `tasks` of the v1 ones, for messages
+    // create: the v1 cgroups are made after clone, and init receives their `tasks` files with
+    // CGROUPS (protocol.hpp) before it unshares its cgroup namespace.
+    bool made_after_clone = false;
+    // The index in mounts of the "cgroup" mount the runtime makes for init, in init's cgroup
+    // namespace (CGROUP_MOUNTS): cgroup v1 or hybrid, no user namespace.
+    std::optional<size_t> mount_from_runtime;
+};
+
+struct InitPlan {
+    const spec::Spec* spec = nullptr;  // outlives the plan
+    std::vector<PlannedMount> mounts;
+    uint64_t rootfs_propagation = 0;  // MS_SLAVE etc.
+    bool rootfs_propagation_recursive = true;
+
+    int unshare_flags = 0;              // namespaces init creates itself
+    std::vector<NamespaceJoin> joins;   // to setns, user first
+    bool new_user_ns = false;  // created here: the runtime writes its maps
+    bool in_user_ns = false;   // new or joined: no mknod, no cgroup v1 mounts, setgroups may be denied
+    bool new_net_ns = false;
+    bool new_time_ns = false;
+    bool new_cgroup_ns = false;
+    // The pid namespace is joined (exec by an unprivileged user) or unshared (a user namespace
+    // joined by path) by the child itself, where only its children land: it forks once more.
+    bool fork_after_joining = false;
+
+    CgroupPlan cgroups;
+
+    bool no_pivot = false;
+    bool new_keyring = true;
+    int preserve_fds = 0;
+    // `run`: no exec.fifo; after READY init waits for START on the socket and answers GOING
+    // right before it execs (create + start in one process need no fifo between them).
+    bool start_over_socket = false;
+    int last_capability = 40;
+
+    std::vector<std::string> env;  // process.env, plus HOME when missing, plus LISTEN_FDS
+
+    std::string id;      // for the state JSON handed to hooks
+    std::string bundle;
+    bool runtime_hooks = false;  // prestart or createRuntime hooks: the runtime runs them mid-setup
+    bool no_process = false;     // config.json has no process: init sets up, then only waits to be deleted
+
+    std::optional<SeccompProgram> seccomp;  // compiled by the runtime from linux.seccomp
+    SeccompLoad seccomp_load = SeccompLoad::none;
+};
+
+// The runtime's side of the clone.
+struct LaunchPlan {
+    InitPlan init;
+    int clone_flags = 0;      // CLONE_NEWUSER / CLONE_NEWPID: init is born in them
+    UniqueFd pid_namespace;   // joined by the runtime for the clone only (its children land there)
+};
+
+// What the runtime made for this start, after planning.
+struct InitHandoff {
+    cgroups::CgroupEntry cgroup_entry;  // the cgroup2 directory for CLONE_INTO_CGROUP; exec: v1 `tasks`
+    UniqueFd exec_fifo;                 // O_PATH; none for `run` and exec
+};
+
+// The mount attributes (MOUNT_ATTR_*) a planned mount asks for.
+uint64_t mount_attributes(const PlannedMount& m);
+
+// Which optional rows of the protocol this start has (protocol.hpp), the same on both sides.
+sys::ExchangeShape exchange_shape(const InitPlan& plan);
+
+}  // namespace crunlite::planning

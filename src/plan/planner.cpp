@@ -1,0 +1,320 @@
+#include "plan/planner.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "sys/in_root.hpp"
+#include "sys/in_root.hpp"
+#include "plan/idmap_userns.hpp"
+#include "sys/lsm.hpp"
+#include "plan/mount_options.hpp"
+#include "cgroups/cgroup_file.hpp"
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
+#include "util/text.hpp"
+
+namespace crunlite::planning {
+namespace {
+
+using spec::NamespaceKind;
+
+std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string& bundle) {
+    std::vector<PlannedMount> out;
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        const spec::Mount& m = spec.mounts[i];
+        PlannedMount p;
+        p.config = &m;
+        p.json_path = ".mounts[" + std::to_string(i) + "]";
+        p.options = parse_mount_options(m.options, m.type, p.json_path + ".options");
+        if (p.options.bind) {
+            if (m.source.empty()) throw SpecError(p.json_path + ".source", "is required for a bind mount");
+            p.source = m.source[0] == '/' ? m.source : bundle + "/" + m.source;
+            struct stat st{};
+            if (::stat(p.source.c_str(), &st) != 0)
+                throw Error(p.json_path + ".source: bind source " + p.source, errno,
+                            errno == ENOENT ? "create it on the host, or fix the path (a relative source is resolved against the bundle)" : "");
+            p.target_is_directory = S_ISDIR(st.st_mode);
+        } else if (m.type.empty() || m.type == "none") {
+            throw SpecError(p.json_path + ".type", "is required unless the mount is a bind mount");
+        }
+        bool mapped = !m.uid_mappings.empty() || !m.gid_mappings.empty();
+        if (mapped || p.options.idmap) {
+            if (!p.options.bind) throw SpecError(p.json_path + ".options", "an idmapped mount must be a bind mount");
+            // Without mappings of its own, the mount takes the container's (runtime-spec mountExtensions).
+            const auto& uids = m.uid_mappings.empty() ? spec.linux.uid_mappings : m.uid_mappings;
+            const auto& gids = m.gid_mappings.empty() ? spec.linux.gid_mappings : m.gid_mappings;
+            if (uids.empty() || gids.empty())
+                throw SpecError(p.json_path + ".uidMappings", "an idmapped mount needs uid and gid mappings (its own or the container's)");
+            p.idmap_userns = make_user_namespace(uids, gids, p.json_path);
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+// HOME as the container's /etc/passwd gives it for the process's uid, read in-root.
+std::string home_directory(const spec::Spec& spec) {
+    UniqueFd root(::open(spec.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return "/";
+    UniqueFd passwd = sys::open_in_root(root.get(), "/etc/passwd", O_RDONLY);
+    if (!passwd) return "/";
+    std::string content;
+    char buf[4096];
+    ssize_t n;
+    while (content.size() < (1 << 20) && (n = ::read(passwd.get(), buf, sizeof buf)) > 0) content.append(buf, size_t(n));
+    std::istringstream lines(content);
+    std::string line;
+    while (std::getline(lines, line)) {
+        std::vector<std::string> fields;
+        std::istringstream ss(line);
+        std::string f;
+        while (std::getline(ss, f, ':')) fields.push_back(f);
+        if (fields.size() >= 6 && fields[2] == std::to_string(spec.process->user.uid)) return fields[5].empty() ? "/" : fields[5];
+    }
+    return "/";
+}
+
+}  // namespace
+
+int namespace_clone_flag(spec::NamespaceKind kind) {
+    switch (kind) {
+        case NamespaceKind::pid: return CLONE_NEWPID;
+        case NamespaceKind::network: return CLONE_NEWNET;
+        case NamespaceKind::mount: return CLONE_NEWNS;
+        case NamespaceKind::ipc: return CLONE_NEWIPC;
+        case NamespaceKind::uts: return CLONE_NEWUTS;
+        case NamespaceKind::user: return CLONE_NEWUSER;
+        case NamespaceKind::cgroup: return CLONE_NEWCGROUP;
+        case NamespaceKind::time: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+// What an unprivileged user cannot have: refused up front, naming the field.
+void check_rootless(const spec::Spec& spec) {
+    const spec::Namespace* user = spec.linux.find_namespace(spec::NamespaceKind::user);
+    if (!user || !user->path.empty())
+        throw Error(".linux.namespaces: a container run by an unprivileged user needs a new \"user\" namespace "
+                    "(crun-lite spec --rootless writes such a config)");
+    if (spec.linux.resources) {
+        spec::Resources limits = *spec.linux.resources;
+        limits.devices.clear();  // a user namespace cannot create device nodes anyway: rules add nothing
+        if (!cgroups::resource_writes_empty(limits))
+            throw Error(".linux.resources: resource limits need cgroups, which an unprivileged user cannot create here");
+    }
+    if (!spec.process->user.additional_gids.empty())
+        throw Error(".process.user.additionalGids: an unprivileged user cannot give the container supplementary groups");
+    if (!spec.linux.cgroups_path.empty())
+        throw Error(".linux.cgroupsPath: an unprivileged user cannot create cgroups here");
+}
+
+SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp) {
+    SeccompProgram program = compile_seccomp(seccomp);
+    for (auto& name : program.skipped) log::debug("seccomp: syscall \"" + name + "\" is unknown to this libseccomp; skipped");
+    return program;
+}
+
+int last_capability() {
+    std::string text;
+    if (!text::read_file("/proc/sys/kernel/cap_last_cap", text) || text.empty() || text[0] < '0' || text[0] > '9') return 40;
+    return std::atoi(text.c_str());
+}
+
+std::vector<std::string> process_environment(const spec::Spec& spec) {
+    std::vector<std::string> env = spec.process->env;
+    bool has_home = false;
+    for (auto& e : env) has_home |= e.rfind("HOME=", 0) == 0;
+    if (!has_home) env.push_back("HOME=" + home_directory(spec));
+    return env;
+}
+
+namespace {
+
+// Where the seccomp filter loads (init_plan.hpp, SeccompLoad).
+SeccompLoad seccomp_load_point(const InitPlan& plan) {
+    if (!plan.seccomp) return SeccompLoad::none;
+    bool nnp = plan.spec->process->no_new_privileges;
+    if (!nnp) return SeccompLoad::before_user_change;
+    return plan.seccomp->notify ? SeccompLoad::after_user_change : SeccompLoad::at_exec;
+}
+
+// The process part of a plan, the same for create and exec.
+void plan_process(const spec::Spec& spec, unsigned preserve_fds, InitPlan& plan) {
+    plan.spec = &spec;
+    plan.preserve_fds = int(preserve_fds);
+    plan.last_capability = last_capability();
+    sys::check_lsm_available(spec);
+    if (spec.process->capabilities)
+        for (int cap : spec.process->capabilities->ambient)
+            if (std::find(spec.process->capabilities->inheritable.begin(), spec.process->capabilities->inheritable.end(), cap) ==
+                spec.process->capabilities->inheritable.end())
+                log::debug(".process.capabilities.ambient: " + std::to_string(cap) +
+                           " is not inheritable, so the kernel cannot raise it; skipped, as runc does");
+    plan.env = process_environment(spec);
+    if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
+    plan.seccomp_load = seccomp_load_point(plan);
+}
+
+struct NamespaceFile {
+    const char* proc_name;  // under /proc/<pid>/ns/
+    int flag;
+};
+// The user namespace comes first so that the others, which it owns, can be joined; the
+// mount namespace comes last, since joining it moves the root and working directory.
+constexpr NamespaceFile kExecJoinOrder[] = {
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+};
+
+bool same_namespace(const std::string& a, const std::string& b) {
+    struct stat sa{}, sb{};
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+}  // namespace
+
+JoinedNamespaces open_namespace_paths(const spec::Spec& spec) {
+    JoinedNamespaces joined;
+    for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
+        const spec::Namespace& ns = spec.linux.namespaces[i];
+        if (ns.path.empty()) continue;
+        int flag = namespace_clone_flag(ns.kind);
+        std::string field = ".linux.namespaces[" + std::to_string(i) + "].path";
+        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd)
+            throw Error(field + ": open " + ns.path, errno,
+                        "give a namespace file such as /proc/<pid>/ns/<type> or a bind-mounted one, or drop .path to create a new namespace");
+        int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+        if (type != flag)
+            throw Error(field + ": " + ns.path + " is not a " + spec::namespace_name(ns.kind) + " namespace");
+        if (ns.kind == NamespaceKind::pid) joined.pid = std::move(fd);
+        else if (ns.kind == NamespaceKind::user) joined.joins.insert(joined.joins.begin(), {std::move(fd), flag});
+        else joined.joins.push_back({std::move(fd), flag});
+    }
+    return joined;
+}
+
+LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& options, const CreateTarget& target) {
+    struct stat st{};
+    if (::stat(spec.root.path.c_str(), &st) != 0)
+        throw Error(".root.path: " + spec.root.path, errno,
+                    errno == ENOENT ? "unpack the container's files there, or fix .root.path (a relative path is resolved against the bundle)" : "");
+    if (!S_ISDIR(st.st_mode)) throw Error(".root.path: " + spec.root.path + " is not a directory");
+
+    LaunchPlan launch;
+    InitPlan& plan = launch.init;
+    plan_process(spec, options.preserve_fds, plan);
+    plan.id = target.id;
+    plan.bundle = target.bundle;
+    plan.mounts = plan_mounts(spec, target.bundle);
+    plan.rootfs_propagation = MS_SLAVE;
+    if (!spec.linux.rootfs_propagation.empty())
+        parse_propagation(spec.linux.rootfs_propagation, plan.rootfs_propagation, plan.rootfs_propagation_recursive);
+    plan.no_pivot = options.no_pivot;
+    plan.new_keyring = !options.no_new_keyring;
+    plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
+    plan.no_process = !target.has_process;
+
+    for (const spec::Namespace& ns : spec.linux.namespaces) {
+        if (!ns.path.empty()) continue;
+        int flag = namespace_clone_flag(ns.kind);
+        // Init is cloned straight into its user and pid namespaces; it unshares the rest
+        // itself, after the runtime has written the maps and joined the cgroups.
+        if (ns.kind == NamespaceKind::user || ns.kind == NamespaceKind::pid) launch.clone_flags |= flag;
+        else plan.unshare_flags |= flag;
+        plan.new_user_ns |= ns.kind == NamespaceKind::user;
+        plan.new_net_ns |= ns.kind == NamespaceKind::network;
+        plan.new_time_ns |= ns.kind == NamespaceKind::time;
+        plan.new_cgroup_ns |= ns.kind == NamespaceKind::cgroup;
+    }
+    JoinedNamespaces joined = open_namespace_paths(spec);
+    plan.joins = std::move(joined.joins);
+    launch.pid_namespace = std::move(joined.pid);
+    plan.in_user_ns = spec.linux.find_namespace(NamespaceKind::user) != nullptr;
+    // Namespaces created by clone belong to the runtime's user namespace; with a user namespace
+    // joined by path, init must create its pid namespace itself, after joining.
+    const spec::Namespace* user = spec.linux.find_namespace(NamespaceKind::user);
+    if (user && !user->path.empty() && (launch.clone_flags & CLONE_NEWPID)) {
+        launch.clone_flags &= ~CLONE_NEWPID;
+        plan.unshare_flags |= CLONE_NEWPID;
+        plan.fork_after_joining = true;
+    }
+
+    // Socket activation: the fds systemd passed on (LISTEN_FDS) go to the container, whose
+    // init will be pid 1.
+    if (const char* listen_fds = ::getenv("LISTEN_FDS"); listen_fds && atoi(listen_fds) > 0) {
+        plan.preserve_fds += atoi(listen_fds);
+        std::erase_if(plan.env, [](const std::string& e) { return e.rfind("LISTEN_FDS=", 0) == 0 || e.rfind("LISTEN_PID=", 0) == 0; });
+        plan.env.push_back(std::string("LISTEN_FDS=") + std::to_string(atoi(listen_fds)));
+        plan.env.push_back("LISTEN_PID=1");
+    }
+
+    // A seccomp filter loaded before READY (without noNewPrivileges) would also judge the
+    // recvmsg/sendmsg of START and GOING: such a container keeps exec.fifo, whose open and write
+    // are what runc's init needs under the filter too.
+    plan.start_over_socket = target.start_over_socket && plan.seccomp_load != SeccompLoad::before_user_change;
+
+    CgroupPlan& cgroups = plan.cgroups;
+    cgroups.layout = target.layout;
+    cgroups.dirs = target.cgroup_dirs;
+    if (!cgroups.dirs.empty()) {
+        for (size_t i = 0; i < cgroups.layout.hierarchies.size() && i < cgroups.dirs.size(); ++i)
+            if (!cgroups.layout.hierarchies[i].unified) cgroups.v1_tasks_paths.push_back(cgroups.dirs[i] + "/tasks");
+        cgroups.made_after_clone = true;
+        // On v1 (and no user namespace), the runtime makes the /sys/fs/cgroup mounts of the
+        // config's first "cgroup" mount while init mounts the rest.
+        if (!plan.in_user_ns && cgroups.layout.mode != cgroups::Mode::v2)
+            for (size_t i = 0; i < plan.mounts.size(); ++i)
+                if (plan.mounts[i].config->type == "cgroup") {
+                    cgroups.mount_from_runtime = i;
+                    break;
+                }
+    }
+    return launch;
+}
+
+LaunchPlan plan_exec(const spec::Spec& spec, const state::Record& record, const runtime::ExecOptions& options) {
+    LaunchPlan launch;
+    InitPlan& plan = launch.init;
+    plan_process(spec, options.preserve_fds, plan);
+    plan.id = record.id;
+    plan.bundle = record.bundle;
+
+    // Every namespace of the container's init that differs from the runtime's own.
+    std::string init_ns = "/proc/" + std::to_string(record.pid) + "/ns/";
+    for (const auto& kind : kExecJoinOrder) {
+        const char* name = kind.proc_name;
+        if (same_namespace(init_ns + name, std::string("/proc/self/ns/") + name)) continue;
+        UniqueFd fd(::open((init_ns + name).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw Error("open " + init_ns + name, errno);
+        plan.in_user_ns |= kind.flag == CLONE_NEWUSER;
+        plan.joins.push_back({std::move(fd), kind.flag});
+    }
+    if (!same_namespace(init_ns + "pid", "/proc/self/ns/pid")) {
+        UniqueFd pid_ns(::open((init_ns + "pid").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!pid_ns) throw Error("open " + init_ns + "pid", errno);
+        if (::geteuid() == 0) {
+            launch.pid_namespace = std::move(pid_ns);
+        } else {
+            // An unprivileged runtime cannot join it here; the child joins it right after the
+            // user namespace that owns it, then forks into it.
+            auto after_user = plan.in_user_ns ? plan.joins.begin() + 1 : plan.joins.begin();
+            plan.joins.insert(after_user, {std::move(pid_ns), CLONE_NEWPID});
+            plan.fork_after_joining = true;
+        }
+    }
+    plan.cgroups.dirs = record.cgroup_dirs;
+    return launch;
+}
+
+}  // namespace crunlite::planning
