@@ -4,6 +4,7 @@
 
 #include "crunlite/check.hpp"
 #include "crunlite/error.hpp"
+#include "crunlite/spec_version.hpp"
 
 namespace crunlite::check {
 
@@ -112,7 +113,8 @@ std::string hint_for_spec_problem(const std::string& message) {
         return "add that namespace to .linux.namespaces (e.g. {\"type\": \"" +
                message.substr(message.find('"') + 1, message.find('"', message.find('"') + 1) - message.find('"') - 1) +
                "\"}), or remove this field";
-    if (has("unsupported version")) return "set ociVersion to a 1.0.x - 1.3.x version, e.g. \"1.2.0\"";
+    if (has("unsupported version"))
+        return "set ociVersion to a version from " + spec::accepted_spec_versions() + ", e.g. \"" + spec::kSpecVersion + "\"";
     if (has("unknown rlimit")) return "rlimit types are RLIMIT_* as in getrlimit(2), e.g. RLIMIT_NOFILE";
     if (has("unknown seccomp")) return "`crun-lite features` lists the seccomp actions, operators, architectures and flags this build knows";
     if (has("not supported by this version of crun-lite")) return "remove the field; docs/status.md lists what crun-lite supports";

@@ -7,7 +7,9 @@
 #include <set>
 
 #include "crunlite/spec.hpp"
+#include "crunlite/spec_version.hpp"
 #include "json_field.hpp"
+#include "namespace_kinds.hpp"
 #include "validate.hpp"
 #include "util/text.hpp"
 
@@ -33,8 +35,9 @@ void check_version(const JsonField& field) {
     bool well_formed = sscanf(version.c_str(), "%u%c%u%n", &major, &dot, &minor, &consumed) >= 3 && dot == '.';
     // What may follow "1.N": nothing, a patch number, or a pre-release/build suffix ("1.0.2-dev").
     char next = well_formed ? version[size_t(consumed)] : '\0';
-    if (!well_formed || (next != '\0' && next != '.' && next != '-' && next != '+') || major != 1 || minor > 3)
-        field.fail("unsupported version \"" + version + "\" (this runtime supports 1.0.0 to 1.3.x)");
+    bool accepted = major == version_number(kNewestSpecVersion, 0) && minor <= version_number(kNewestSpecVersion, 1);
+    if (!well_formed || (next != '\0' && next != '.' && next != '-' && next != '+') || !accepted)
+        field.fail("unsupported version \"" + version + "\" (this runtime supports " + accepted_spec_versions() + ")");
 }
 
 std::vector<IdMapping> parse_mappings(const JsonField& field) {
@@ -127,14 +130,8 @@ Hooks parse_hooks(const JsonField& field, const Collector& c) {
 }
 
 NamespaceKind parse_namespace_kind(const JsonField& field) {
-    static const std::pair<const char*, NamespaceKind> kinds[] = {
-        {"pid", NamespaceKind::pid},   {"network", NamespaceKind::network}, {"mount", NamespaceKind::mount},
-        {"ipc", NamespaceKind::ipc},   {"uts", NamespaceKind::uts},         {"user", NamespaceKind::user},
-        {"cgroup", NamespaceKind::cgroup}, {"time", NamespaceKind::time},
-    };
     std::string name = field.string();
-    for (auto& [n, kind] : kinds)
-        if (name == n) return kind;
+    if (auto kind = namespace_kind_named(name)) return *kind;
     field.fail("unknown namespace \"" + name + "\"");
 }
 
@@ -449,19 +446,7 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
 
 }  // namespace
 
-const char* namespace_name(NamespaceKind kind) {
-    switch (kind) {
-        case NamespaceKind::pid: return "pid";
-        case NamespaceKind::network: return "network";
-        case NamespaceKind::mount: return "mount";
-        case NamespaceKind::ipc: return "ipc";
-        case NamespaceKind::uts: return "uts";
-        case NamespaceKind::user: return "user";
-        case NamespaceKind::cgroup: return "cgroup";
-        case NamespaceKind::time: return "time";
-    }
-    return "?";
-}
+const char* namespace_name(NamespaceKind kind) { return namespace_info(kind).spec_name; }
 
 const Namespace* Linux::find_namespace(NamespaceKind kind) const {
     for (auto& ns : namespaces)
