@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
         // cannot write (CVE-2019-5736); the entry point or a constructor normally did this
         // already, before parsing: this reports why it could not.
         const std::string& command = app.get_subcommands().at(0)->get_name();
-        if (command == "create" || command == "run" || command == "exec") linux_setup::ensure_sealed_executable(argv);
+        if (linux_setup::is_sealed_command(command.c_str())) linux_setup::ensure_sealed_executable(argv);
         if (root_option->count() == 0) globals.root = default_root();
         if (!globals.root.empty() && globals.root[0] != '/') {
             char cwd[4096];
