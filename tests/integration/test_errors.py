@@ -155,11 +155,14 @@ def test_json_log_line_shape(rt, make_bundle, new_id):
         entries = [json.loads(l) for l in f.read().splitlines() if l.strip()]
     assert len(entries) >= 2, entries
     for e in entries:
-        assert set(e) == {"level", "msg", "time"}, e
+        # An error's parts are keys of their own, each only when the error has it.
+        assert {"level", "msg", "time"} <= set(e) <= {"level", "msg", "time", "json_path", "errno", "hint"}, e
         assert isinstance(e["msg"], str) and "\n" not in e["msg"], e
         assert e["time"].startswith("20") and e["time"].endswith("Z"), e
     errors = [e for e in entries if e["level"] == "error"]
     assert errors[-2]["msg"] == line[len("crun-lite: "):], (errors, line)
+    assert errors[-2]["json_path"] == ".process.args[0]" and errors[-2]["hint"] in errors[-2]["msg"], errors[-2]
+    assert errors[-1]["hint"] and "json_path" not in errors[-1], errors[-1]
     assert "does not exist" in errors[-1]["msg"] and "crun-lite list" in errors[-1]["msg"], errors
 
 
