@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 namespace crunlite {
-class SpecError;
+class Error;
 }
 
 namespace crunlite::check {
@@ -30,11 +30,10 @@ public:
     void warning(const std::string& path, const std::string& message, const std::string& hint);
     void info(const std::string& path, const std::string& message, const std::string& hint = "");
     void add(Finding finding);
-    // A config error: its path and problem, with a hint chosen from the kind of problem.
-    void add_spec_error(const SpecError& e);
-    // An error of the runtime's own code, "<json path>: <what>" (the form every crunlite::Error
-    // about a field has); `fallback_path` when the text does not start with a JSON path.
-    void add_error_text(const std::string& text, const std::string& fallback_path, const std::string& hint);
+    // An error about the config: at its JSON path, with its problem (what failed and the errno
+    // text) as the message and its hint; `fallback_path` and `fallback_hint` for an error that
+    // has none.
+    void add_error(const Error& e, const std::string& fallback_path, const std::string& fallback_hint);
 
     const std::vector<Finding>& findings() const { return findings_; }
     size_t errors() const;
@@ -52,12 +51,6 @@ public:
 private:
     std::vector<Finding> findings_;
 };
-
-// The hint for a config error, from the kind of problem its message names.
-std::string hint_for_spec_problem(const std::string& message);
-
-// Splits "<.json.path>: rest" into the path and the rest; {"", text} when it does not start so.
-std::pair<std::string, std::string> split_json_path(const std::string& text);
 
 // Checks <bundle>/config.json and the host; `rootless`: as an unprivileged user would run it;
 // `systemd_cgroup`: as `--systemd-cgroup create` would place it (systemd answers, the unit name,

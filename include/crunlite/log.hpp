@@ -3,6 +3,8 @@
 #pragma once
 #include <string>
 
+#include "crunlite/error.hpp"
+
 namespace crunlite::log {
 
 enum class Format { text, json };
@@ -17,6 +19,9 @@ inline void debug(const std::string& m) {
 }
 inline void warning(const std::string& m) { write(Level::warning, m); }
 inline void error(const std::string& m) { write(Level::error, m); }
+// An Error as the line it reads as; in JSON also with its parts as keys beside "msg":
+// "json_path", "errno" (the number) and "hint", each only when the error has it.
+void error(const Error& e);
 
 // RFC 3339 with nanoseconds in UTC, as runc prints `created`.
 std::string rfc3339_now();

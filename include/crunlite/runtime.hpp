@@ -7,10 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crunlite/spec_version.hpp"
+
 namespace crunlite::runtime {
 
 constexpr const char* kDefaultRoot = "/run/crun-lite";
-constexpr const char* kSpecVersion = "1.2.0";
+constexpr const char* kSpecVersion = spec::kSpecVersion;  // spec_version.hpp says why not the newest
 
 struct CreateOptions {
     std::string bundle = ".";

@@ -12,6 +12,7 @@
 
 #include "../cgroups/cgroup_file.hpp"
 #include "../cgroups/resource_writes.hpp"
+#include "../spec/hints.hpp"
 #include "checks.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -143,7 +144,7 @@ void check_cgroups(const Context& ctx, Report& report) {
         try {
             cgroups::resolve_cgroup_path(ctx.spec.linux.cgroups_path, "check", "/");
         } catch (const SpecError& e) {
-            report.add_spec_error(e);
+            report.add_error(e, "", spec::hints::kValues);
         }
     }
     if (!ctx.spec.linux.resources || report.has_error_under(".linux.resources")) return;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "../spec/hints.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
 
@@ -50,16 +51,14 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     try {
         config = spec::read_config(bundle);
     } catch (const Error& e) {
-        std::string what = e.what();
         bool missing = e.error_number() == ENOENT;
-        report.error("config.json", what,
-                     missing ? "`crun-lite spec --bundle " + bundle_arg + "` writes a default config.json"
-                             : hint_for_spec_problem(what));
+        report.add_error(e, "config.json",
+                         missing ? "`crun-lite spec --bundle " + bundle_arg + "` writes a default config.json" : spec::hints::kValues);
         return report;
     }
     std::vector<SpecError> errors;
     spec::Spec spec = spec::parse_spec_collecting(config, errors);
-    for (auto& e : errors) report.add_spec_error(e);
+    for (auto& e : errors) report.add_error(e, "", spec::hints::kValues);
     if (!config.is_object()) return report;
     if (!spec.root.path.empty() && spec.root.path[0] != '/') spec.root.path = bundle + "/" + spec.root.path;
 

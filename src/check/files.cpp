@@ -29,7 +29,7 @@ void check_mount(const Context& ctx, const spec::Mount& m, const std::string& pa
     try {
         options = planning::parse_mount_options(m.options, m.type, path + ".options");
     } catch (const Error& e) {
-        report.add_error_text(e.what(), path + ".options", "mount(8) and the runtime-spec (config.md, mounts) list the options");
+        report.add_error(e, path + ".options", "mount(8) and the runtime-spec (config.md, mounts) list the options");
         return;
     }
     if (options.bind) {
@@ -50,12 +50,17 @@ void check_mount(const Context& ctx, const spec::Mount& m, const std::string& pa
     }
     if (!ctx.rootless) {
         // The kernel checks the type and each option now, as create will; nothing is mounted.
-        try {
-            sys::configure_filesystem(m.type, m.source, {}, path + ".type");
-            if (!options.fs_options.empty()) sys::configure_filesystem(m.type, m.source, options.fs_options, path + ".options");
-        } catch (const Error& e) {
-            report.add_error_text(e.what(), path, "check the filesystem type and its options (the filesystem's man page lists them)");
-        }
+        // The finding's path is the field checked; "mount" leads its message.
+        auto kernel_check = [&](const std::string& field, const std::vector<std::pair<std::string, std::string>>& fs_options) {
+            try {
+                sys::configure_filesystem(m.type, m.source, fs_options, "mount");
+                return true;
+            } catch (const Error& e) {
+                report.add_error(e, field, "check the filesystem type and its options (the filesystem's man page lists them)");
+                return false;
+            }
+        };
+        if (kernel_check(path + ".type", {}) && !options.fs_options.empty()) kernel_check(path + ".options", options.fs_options);
         return;
     }
     if (!filesystems.empty() && !filesystems.count(m.type))

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "../util/passwd.hpp"
-#include "plan/planner.hpp"
+#include "spec/namespace_kinds.hpp"
 #include "checks.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
@@ -19,23 +19,9 @@
 namespace crunlite::check {
 namespace {
 
-const char* ns_file(spec::NamespaceKind kind) {
-    switch (kind) {
-        case spec::NamespaceKind::pid: return "pid";
-        case spec::NamespaceKind::network: return "net";
-        case spec::NamespaceKind::mount: return "mnt";
-        case spec::NamespaceKind::ipc: return "ipc";
-        case spec::NamespaceKind::uts: return "uts";
-        case spec::NamespaceKind::user: return "user";
-        case spec::NamespaceKind::cgroup: return "cgroup";
-        case spec::NamespaceKind::time: return "time";
-    }
-    return "?";
-}
-
 void check_namespace(const spec::Namespace& ns, const std::string& path, Report& report) {
     std::string name = spec::namespace_name(ns.kind);
-    std::string proc = std::string("/proc/self/ns/") + ns_file(ns.kind);
+    std::string proc = std::string("/proc/self/ns/") + spec::namespace_proc_name(ns.kind);
     if (::access(proc.c_str(), F_OK) != 0) {
         report.error(path + ".type", "this kernel has no " + name + " namespaces (" + proc + " is missing)",
                      "remove this namespace, or run on a kernel built with it");
@@ -45,14 +31,14 @@ void check_namespace(const spec::Namespace& ns, const std::string& path, Report&
     UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
         report.error(path + ".path", "open " + ns.path + ": " + Error::errno_text(errno),
-                     "give the namespace file of a running process (/proc/<pid>/ns/" + std::string(ns_file(ns.kind)) +
+                     "give the namespace file of a running process (/proc/<pid>/ns/" + std::string(spec::namespace_proc_name(ns.kind)) +
                          ") or a bind-mounted one, or drop .path to create a new namespace");
         return;
     }
     int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
-    if (type != planning::namespace_clone_flag(ns.kind))
+    if (type != spec::namespace_clone_flag(ns.kind))
         report.error(path + ".path", ns.path + " is not a " + name + " namespace",
-                     "give a " + name + " namespace file, such as /proc/<pid>/ns/" + std::string(ns_file(ns.kind)));
+                     "give a " + name + " namespace file, such as /proc/<pid>/ns/" + std::string(spec::namespace_proc_name(ns.kind)));
 }
 
 // /etc/subuid or /etc/subgid ranges of the user: name or uid.

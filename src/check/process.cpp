@@ -156,7 +156,7 @@ void check_process(const Context& ctx, Report& report) {
             if (!copy.process) copy.process = spec::Process{};
             planning::check_rootless(copy);
         } catch (const Error& e) {
-            report.add_error_text(e.what(), ".linux", "run as root, or drop what an unprivileged user cannot have");
+            report.add_error(e, ".linux", "run as root, or drop what an unprivileged user cannot have");
         }
     }
     if (ctx.spec.hostname.size() > 64 && !report.has_error_under(".hostname"))

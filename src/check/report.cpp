@@ -35,16 +35,8 @@ void Report::add(Finding finding) {
     findings_.push_back(std::move(finding));
 }
 
-void Report::add_spec_error(const SpecError& e) {
-    std::string what = e.what();
-    std::string problem = what.rfind(e.json_path() + ": ", 0) == 0 ? what.substr(e.json_path().size() + 2) : what;
-    error(e.json_path(), problem, hint_for_spec_problem(problem));
-}
-
-void Report::add_error_text(const std::string& text, const std::string& fallback_path, const std::string& hint) {
-    auto [path, rest] = split_json_path(text);
-    if (path.empty()) error(fallback_path, text, hint);
-    else error(path, rest, hint);
+void Report::add_error(const Error& e, const std::string& fallback_path, const std::string& fallback_hint) {
+    error(e.json_path().empty() ? fallback_path : e.json_path(), e.problem(), e.hint().empty() ? fallback_hint : e.hint());
 }
 
 size_t Report::errors() const {
@@ -91,38 +83,6 @@ std::string Report::to_table() const {
     out << e << (e == 1 ? " error, " : " errors, ") << w << (w == 1 ? " warning" : " warnings") << ": "
         << (e ? "this bundle would not run here" : "this bundle would run here") << "\n";
     return out.str();
-}
-
-std::pair<std::string, std::string> split_json_path(const std::string& text) {
-    if (text.empty() || text[0] != '.') return {"", text};
-    auto colon = text.find(": ");
-    if (colon == std::string::npos || text.find(' ') < colon) return {"", text};
-    return {text.substr(0, colon), text.substr(colon + 2)};
-}
-
-std::string hint_for_spec_problem(const std::string& message) {
-    auto has = [&](const char* needle) { return message.find(needle) != std::string::npos; };
-    if (has("unknown capability") || has("is not supported by this kernel"))
-        return "capability names are CAP_* as in capabilities(7); `crun-lite features` lists the ones this kernel has (.linux.capabilities)";
-    if (has("unknown namespace")) return "namespace types are pid, network, mount, ipc, uts, user, cgroup and time";
-    if (has("duplicate")) return "list each one only once";
-    if (has("is not namespaced"))
-        return "only sysctls of the ipc, network and uts namespaces can be set for a container; set this one on the host, or drop it";
-    if (has("namespace\"") && has("requires a"))
-        return "add that namespace to .linux.namespaces (e.g. {\"type\": \"" +
-               message.substr(message.find('"') + 1, message.find('"', message.find('"') + 1) - message.find('"') - 1) +
-               "\"}), or remove this field";
-    if (has("unsupported version")) return "set ociVersion to a 1.0.x - 1.3.x version, e.g. \"1.2.0\"";
-    if (has("unknown rlimit")) return "rlimit types are RLIMIT_* as in getrlimit(2), e.g. RLIMIT_NOFILE";
-    if (has("unknown seccomp")) return "`crun-lite features` lists the seccomp actions, operators, architectures and flags this build knows";
-    if (has("not supported by this version of crun-lite")) return "remove the field; docs/status.md lists what crun-lite supports";
-    if (has("is required")) return "add this field; `crun-lite spec` writes a complete config.json to start from";
-    if (has("must be an absolute path")) return "start the path with /";
-    if (has("must be a string") || has("must be an integer") || has("must be a boolean") || has("must be an object") ||
-        has("must be an array") || has("must be a non-empty array"))
-        return "the runtime-spec (config.md, config-linux.md) gives this field's type; `crun-lite spec` writes an example";
-    if (has("invalid JSON")) return "fix the JSON syntax at that line and column (`python3 -m json.tool config.json` shows it too)";
-    return "the runtime-spec (config.md, config-linux.md) gives the values this field takes";
 }
 
 }  // namespace crunlite::check

@@ -56,7 +56,7 @@ void check_seccomp(const Context& ctx, Report& report) {
     try {
         planning::compile_seccomp_logged(s);
     } catch (const Error& e) {
-        report.add_error_text(e.what(), ".linux.seccomp", "fix the profile; `crun-lite features` lists what this build supports");
+        report.add_error(e, ".linux.seccomp", "fix the profile; `crun-lite features` lists what this build supports");
     }
 }
 

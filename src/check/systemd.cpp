@@ -6,6 +6,7 @@
 #include "../cgroups/systemd/bus.hpp"
 #include "../cgroups/systemd/unit_placement.hpp"
 #include "../cgroups/systemd/unit_properties.hpp"
+#include "../spec/hints.hpp"
 #include "checks.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -42,7 +43,7 @@ void check_systemd(const Context& ctx, Report& report) {
     try {
         placement = cgroups::systemd::place_unit(ctx.spec.linux.cgroups_path, "<id>");
     } catch (const SpecError& e) {
-        report.add_spec_error(e);
+        report.add_error(e, "", spec::hints::kValues);
         return;
     }
     report.info(kField, "systemd unit " + placement->unit + (placement->is_slice ? "" : " in " + placement->slice) + ", cgroup " +
@@ -69,7 +70,7 @@ void check_systemd(const Context& ctx, Report& report) {
         for (auto& p : cgroups::systemd::annotation_properties(ctx.spec.annotations))
             report.info(".annotations[\"org.systemd.property." + p.name + "\"]", "systemd property " + p.name + "=" + cgroups::systemd::to_text(p.value));
     } catch (const SpecError& e) {
-        report.add_spec_error(e);
+        report.add_error(e, "", spec::hints::kValues);
     }
 }
 

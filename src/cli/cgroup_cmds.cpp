@@ -1,8 +1,7 @@
-// pause, resume, ps and features.
+// The commands that read or act on a container's cgroups: pause, resume, ps and events.
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -10,6 +9,7 @@
 #include "commands.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
+#include "../util/subprocess.hpp"
 
 namespace crunlite::cli {
 namespace {
@@ -27,36 +27,40 @@ void add_id_command(CLI::App& app, Globals& globals, Action& action, const char*
     });
 }
 
-// `ps` with the table format runs the host's ps(1) and keeps the container's rows, as runc does.
-int print_ps_table(const std::vector<int>& pids, const std::vector<std::string>& ps_args) {
-    std::string command = "ps";
-    for (auto& a : ps_args.empty() ? std::vector<std::string>{"-ef"} : ps_args) {
-        if (a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_,=:") != std::string::npos)
-            throw Error("ps: argument \"" + a + "\" has characters ps arguments never need");
-        command += " " + a;
-    }
-    FILE* out = ::popen(command.c_str(), "r");
-    if (!out) throw Error("run ps", errno);
+// The header of ps(1)'s output and the rows whose PID is one of `pids`, as runc keeps them.
+std::string container_rows(const std::string& ps_output, const std::vector<int>& pids) {
     std::set<int> wanted(pids.begin(), pids.end());
-    char line[8192];
-    int pid_column = -1;
-    bool header = true;
-    while (::fgets(line, sizeof line, out)) {
+    std::istringstream lines(ps_output);
+    std::string header;
+    if (!std::getline(lines, header)) throw Error("ps printed nothing");
+    std::istringstream header_fields(header);
+    int pid_column = -1, column = 0;
+    for (std::string name; header_fields >> name; ++column)
+        if (name == "PID") pid_column = column;
+    if (pid_column < 0) throw Error("ps: its output has no PID column", 0, "give ps options whose output includes PID");
+    std::string out = header + "\n";
+    for (std::string line; std::getline(lines, line);) {
         std::istringstream fields(line);
-        std::vector<std::string> cols;
-        for (std::string f; fields >> f;) cols.push_back(f);
-        if (header) {
-            for (size_t i = 0; i < cols.size(); ++i)
-                if (cols[i] == "PID") pid_column = int(i);
-            if (pid_column < 0) throw Error("ps: its output has no PID column");
-            std::cout << line;
-            header = false;
-            continue;
-        }
-        if (int(cols.size()) > pid_column && wanted.count(atoi(cols[size_t(pid_column)].c_str()))) std::cout << line;
+        std::string field;
+        for (int i = 0; i <= pid_column && fields >> field; ++i) {}
+        if (fields && wanted.count(std::atoi(field.c_str()))) out += line + "\n";
     }
-    int status = ::pclose(out);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    return out;
+}
+
+// `ps` with the table format runs the host's ps(1), `-ef` or the arguments given after the ID,
+// directly (no shell), and keeps the container's rows, as runc does.
+int print_ps_table(const std::vector<int>& pids, const std::vector<std::string>& ps_args) {
+    std::vector<std::string> argv = {"ps"};
+    if (ps_args.empty()) argv.push_back("-ef");
+    argv.insert(argv.end(), ps_args.begin(), ps_args.end());
+    subprocess::Options options;
+    options.capture_stdout = true;  // its stderr goes to ours
+    subprocess::Result result = subprocess::run(argv, options);
+    // A ps that refused its arguments has said why on stderr; its status is ours.
+    if (!result.succeeded()) return WIFEXITED(result.status) ? WEXITSTATUS(result.status) : 1;
+    std::cout << container_rows(result.output, pids);
+    return 0;
 }
 
 }  // namespace
@@ -125,19 +129,6 @@ void add_events(CLI::App& app, Globals& globals, Action& action) {
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             runtime::events(globals.root, *id, *stats, parse_interval(*interval), std::cout);
-            return 0;
-        };
-    });
-}
-
-void add_features(CLI::App& app, Globals&, Action& action) {
-    auto* cmd = app.add_subcommand("features", "print the runtime-spec features this build supports, as JSON");
-    document(cmd, {.text = "The runtime-spec features document (ociVersionMin/Max, hooks, mount options, namespaces, "
-                           "capabilities, cgroup, seccomp...) that engines read before using a field. Fields crun-lite "
-                           "does not implement are refused at create, never silently ignored."});
-    cmd->callback([&action] {
-        action = [] {
-            std::cout << runtime::features().dump(4) << "\n";
             return 0;
         };
     });

@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
                 "status.\n\n"
                 "Global options go before the command. Errors are one line on standard error (or a JSON line in the "
                 "--log file with --log-format json) naming what failed and, when the bundle is at fault, the JSON path of "
-                "the config field.\n\n"
+                "the config field. In the JSON line, an error's parts are also keys of their own: `json_path`, `errno` "
+                "(the number) and `hint`, each when the error has it.\n\n"
                 "    mkdir -p bundle/rootfs/bin && cp /bin/busybox bundle/rootfs/bin/ && ln -s busybox bundle/rootfs/bin/sh\n"
                 "    cd bundle && crun-lite spec    # a default config.json: edit process.args etc.\n"
                 "    crun-lite run demo",
@@ -74,8 +75,9 @@ int main(int argc, char** argv) {
              "`XDG_RUNTIME_DIR`: an unprivileged user's state goes to `$XDG_RUNTIME_DIR/crun-lite` unless --root says "
              "otherwise (`/tmp/crun-lite-UID` without it)."},
             {"FILES",
-             "- `/run/crun-lite`: the state root (--root) for root's containers: one directory per container with its "
-             "recorded state, lock and, while it is created but not started, the fifo `start` opens.\n"
+             "- `/run/crun-lite`: the state root (--root) for root's containers: one file per container, named by its ID, "
+             "holding its recorded state and serving as its lock, and, while it is created but not started, the fifo "
+             "`start` opens (`:exec.fifo.*`).\n"
              "- `BUNDLE/config.json`: a container's configuration, read once by `create` or `run`."},
         }});
     cli::Globals globals;
@@ -112,13 +114,16 @@ int main(int argc, char** argv) {
         // cannot write (CVE-2019-5736); the entry point or a constructor normally did this
         // already, before parsing: this reports why it could not.
         const std::string& command = app.get_subcommands().at(0)->get_name();
-        if (command == "create" || command == "run" || command == "exec") linux_setup::ensure_sealed_executable(argv);
+        if (linux_setup::is_sealed_command(command.c_str())) linux_setup::ensure_sealed_executable(argv);
         if (root_option->count() == 0) globals.root = default_root();
         if (!globals.root.empty() && globals.root[0] != '/') {
             char cwd[4096];
             if (::getcwd(cwd, sizeof cwd)) globals.root = std::string(cwd) + "/" + globals.root;
         }
         return action();
+    } catch (const Error& e) {
+        log::error(e);
+        return 1;
     } catch (const std::exception& e) {
         log::error(e.what());
         return 1;

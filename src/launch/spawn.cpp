@@ -17,17 +17,9 @@
 #include "cgroups/cgroup_file.hpp"
 #include "init/init_entry.hpp"
 #include "sys/protocol.hpp"
+#include "util/subprocess.hpp"
 
 namespace crunlite::launch {
-namespace {
-
-std::string describe_exit(int status) {
-    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return std::string("was killed by signal ") + strsignal(WTERMSIG(status));
-    return "stopped";
-}
-
-}  // namespace
 
 InitProcess::~InitProcess() {
     if (pid_ <= 0) return;
@@ -173,7 +165,7 @@ InitProcess::Ready InitProcess::wait_ready(const Answers& answers) {
                 ready.timeline = received.text;
                 return ready;
             case Message::error:
-                throw Error(received.text);
+                throw Error::formatted(received.text, received.error_number);
             default:
                 report_death();
         }
@@ -184,7 +176,7 @@ void InitProcess::report_death() {
     int status = 0;
     pid_t pid = release();
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    throw Error("container init " + describe_exit(status) + " before it was set up");
+    throw Error("container init " + subprocess::describe_exit(status) + " before it was set up");
 }
 
 bool start_over_socket(Channel& channel) {

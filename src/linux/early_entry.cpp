@@ -13,6 +13,8 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
+#include "sealed_exe.hpp"
+
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
 #endif
@@ -30,11 +32,6 @@ long raw_syscall(long number, long a, long b, long c, long d, long e) {
     return result;
 }
 
-int same(const char* a, const char* b) {
-    while (*a && *a == *b) ++a, ++b;
-    return *a == *b;
-}
-
 int read_only_file(int fd) {
     struct statfs fs;
     return raw_syscall(SYS_fstatfs, fd, reinterpret_cast<long>(&fs), 0, 0, 0) == 0 && (fs.f_flags & ST_RDONLY);
@@ -49,7 +46,7 @@ extern "C" void crunlite_early_reexec(long* stack) {
     char** envp = argv + argc + 1;
     int wanted = 0;
     for (long i = 1; i < argc; ++i)
-        wanted |= same(argv[i], "create") || same(argv[i], "run") || same(argv[i], "exec");
+        wanted |= crunlite::linux_setup::is_sealed_command(argv[i]);
     if (!wanted) return;
     int exe = int(raw_syscall(SYS_open, reinterpret_cast<long>("/proc/self/exe"), O_RDONLY | O_CLOEXEC, 0, 0, 0));
     if (exe < 0) return;

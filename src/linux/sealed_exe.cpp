@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <string_view>
 
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
@@ -189,10 +188,9 @@ bool run_sealed(char** argv) {
 
 void try_sealed_executable_early(char** argv) {
     for (char** arg = argv + 1; *arg; ++arg) {
-        std::string_view word = *arg;
         // A word that merely looks like one of these (an option's value) costs one needless
         // re-exec, never a missed one: the subcommand itself is always such a word.
-        if (word == "create" || word == "run" || word == "exec") {
+        if (is_sealed_command(*arg)) {
             int saved = errno;
             run_sealed(argv);
             errno = saved;

@@ -12,6 +12,23 @@
 
 namespace crunlite::linux_setup {
 
+// The subcommands that put a process of ours into a container, and so run sealed. The entry
+// stub (early_entry.cpp) reads this list before glibc has started, so it must need no library
+// and no relocation: fixed-size character arrays rather than pointers to string literals, and
+// a comparison written out rather than strcmp.
+inline constexpr char kSealedCommands[][8] = {"create", "run", "exec"};
+
+constexpr bool is_sealed_command(const char* word) {
+    for (const auto& command : kSealedCommands) {
+        const char* a = word;
+        const char* b = command;
+        while (*a && *a == *b) ++a, ++b;
+        if (*a == *b) return true;
+    }
+    return false;
+}
+static_assert(is_sealed_command("exec") && !is_sealed_command("execute") && !is_sealed_command("ru"));
+
 // Returns when already running sealed (or when the binary is not writable by this unprivileged
 // user anyway); otherwise re-executes with the same argv and environment, or throws.
 void ensure_sealed_executable(char** argv);

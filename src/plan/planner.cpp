@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "sys/in_root.hpp"
 #include "sys/in_root.hpp"
@@ -21,6 +19,8 @@
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
+#include "spec/namespace_kinds.hpp"
+#include "util/passwd.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::planning {
@@ -68,54 +68,27 @@ std::string home_directory(const spec::Spec& spec) {
     if (!root) return "/";
     UniqueFd passwd = sys::open_in_root(root.get(), "/etc/passwd", O_RDONLY);
     if (!passwd) return "/";
-    std::string content;
-    char buf[4096];
-    ssize_t n;
-    while (content.size() < (1 << 20) && (n = ::read(passwd.get(), buf, sizeof buf)) > 0) content.append(buf, size_t(n));
-    std::istringstream lines(content);
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::vector<std::string> fields;
-        std::istringstream ss(line);
-        std::string f;
-        while (std::getline(ss, f, ':')) fields.push_back(f);
-        if (fields.size() >= 6 && fields[2] == std::to_string(spec.process->user.uid)) return fields[5].empty() ? "/" : fields[5];
-    }
-    return "/";
+    return passwd_home_directory_from_fd(passwd.get(), spec.process->user.uid);
 }
 
 }  // namespace
-
-int namespace_clone_flag(spec::NamespaceKind kind) {
-    switch (kind) {
-        case NamespaceKind::pid: return CLONE_NEWPID;
-        case NamespaceKind::network: return CLONE_NEWNET;
-        case NamespaceKind::mount: return CLONE_NEWNS;
-        case NamespaceKind::ipc: return CLONE_NEWIPC;
-        case NamespaceKind::uts: return CLONE_NEWUTS;
-        case NamespaceKind::user: return CLONE_NEWUSER;
-        case NamespaceKind::cgroup: return CLONE_NEWCGROUP;
-        case NamespaceKind::time: return CLONE_NEWTIME;
-    }
-    return 0;
-}
 
 // What an unprivileged user cannot have: refused up front, naming the field.
 void check_rootless(const spec::Spec& spec) {
     const spec::Namespace* user = spec.linux.find_namespace(spec::NamespaceKind::user);
     if (!user || !user->path.empty())
-        throw Error(".linux.namespaces: a container run by an unprivileged user needs a new \"user\" namespace "
+        throw Error(JsonPath{".linux.namespaces"}, "a container run by an unprivileged user needs a new \"user\" namespace "
                     "(crun-lite spec --rootless writes such a config)");
     if (spec.linux.resources) {
         spec::Resources limits = *spec.linux.resources;
         limits.devices.clear();  // a user namespace cannot create device nodes anyway: rules add nothing
         if (!cgroups::resource_writes_empty(limits))
-            throw Error(".linux.resources: resource limits need cgroups, which an unprivileged user cannot create here");
+            throw Error(JsonPath{".linux.resources"}, "resource limits need cgroups, which an unprivileged user cannot create here");
     }
     if (!spec.process->user.additional_gids.empty())
-        throw Error(".process.user.additionalGids: an unprivileged user cannot give the container supplementary groups");
+        throw Error(JsonPath{".process.user.additionalGids"}, "an unprivileged user cannot give the container supplementary groups");
     if (!spec.linux.cgroups_path.empty())
-        throw Error(".linux.cgroupsPath: an unprivileged user cannot create cgroups here");
+        throw Error(JsonPath{".linux.cgroupsPath"}, "an unprivileged user cannot create cgroups here");
 }
 
 SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp) {
@@ -165,17 +138,6 @@ void plan_process(const spec::Spec& spec, unsigned preserve_fds, InitPlan& plan)
     plan.seccomp_load = seccomp_load_point(plan);
 }
 
-struct NamespaceFile {
-    const char* proc_name;  // under /proc/<pid>/ns/
-    int flag;
-};
-// The user namespace comes first so that the others, which it owns, can be joined; the
-// mount namespace comes last, since joining it moves the root and working directory.
-constexpr NamespaceFile kExecJoinOrder[] = {
-    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
-    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
-};
-
 bool same_namespace(const std::string& a, const std::string& b) {
     struct stat sa{}, sb{};
     return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
@@ -188,15 +150,15 @@ JoinedNamespaces open_namespace_paths(const spec::Spec& spec) {
     for (size_t i = 0; i < spec.linux.namespaces.size(); ++i) {
         const spec::Namespace& ns = spec.linux.namespaces[i];
         if (ns.path.empty()) continue;
-        int flag = namespace_clone_flag(ns.kind);
+        int flag = spec::namespace_clone_flag(ns.kind);
         std::string field = ".linux.namespaces[" + std::to_string(i) + "].path";
         UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd)
-            throw Error(field + ": open " + ns.path, errno,
+            throw Error(JsonPath{field}, "open " + ns.path, errno,
                         "give a namespace file such as /proc/<pid>/ns/<type> or a bind-mounted one, or drop .path to create a new namespace");
         int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
         if (type != flag)
-            throw Error(field + ": " + ns.path + " is not a " + spec::namespace_name(ns.kind) + " namespace");
+            throw Error(JsonPath{field}, ns.path + " is not a " + spec::namespace_name(ns.kind) + " namespace");
         if (ns.kind == NamespaceKind::pid) joined.pid = std::move(fd);
         else if (ns.kind == NamespaceKind::user) joined.joins.insert(joined.joins.begin(), {std::move(fd), flag});
         else joined.joins.push_back({std::move(fd), flag});
@@ -227,7 +189,7 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
 
     for (const spec::Namespace& ns : spec.linux.namespaces) {
         if (!ns.path.empty()) continue;
-        int flag = namespace_clone_flag(ns.kind);
+        int flag = spec::namespace_clone_flag(ns.kind);
         // Init is cloned straight into its user and pid namespaces; it unshares the rest
         // itself, after the runtime has written the maps and joined the cgroups.
         if (ns.kind == NamespaceKind::user || ns.kind == NamespaceKind::pid) launch.clone_flags |= flag;
@@ -292,13 +254,18 @@ LaunchPlan plan_exec(const spec::Spec& spec, const state::Record& record, const 
 
     // Every namespace of the container's init that differs from the runtime's own.
     std::string init_ns = "/proc/" + std::to_string(record.pid) + "/ns/";
-    for (const auto& kind : kExecJoinOrder) {
-        const char* name = kind.proc_name;
+    // The user namespace comes first so that the others, which it owns, can be joined; the
+    // mount namespace comes last, since joining it moves the root and working directory. The
+    // pid namespace is apart: it only applies to children.
+    for (spec::NamespaceKind kind : spec::namespace_join_order()) {
+        if (kind == NamespaceKind::pid) continue;
+        const char* name = spec::namespace_proc_name(kind);
+        int flag = spec::namespace_clone_flag(kind);
         if (same_namespace(init_ns + name, std::string("/proc/self/ns/") + name)) continue;
         UniqueFd fd(::open((init_ns + name).c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) throw Error("open " + init_ns + name, errno);
-        plan.in_user_ns |= kind.flag == CLONE_NEWUSER;
-        plan.joins.push_back({std::move(fd), kind.flag});
+        plan.in_user_ns |= kind == NamespaceKind::user;
+        plan.joins.push_back({std::move(fd), flag});
     }
     if (!same_namespace(init_ns + "pid", "/proc/self/ns/pid")) {
         UniqueFd pid_ns(::open((init_ns + "pid").c_str(), O_RDONLY | O_CLOEXEC));

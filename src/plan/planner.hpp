@@ -42,9 +42,6 @@ std::vector<std::string> process_environment(const spec::Spec& spec);
 
 int last_capability();
 
-// CLONE_NEW* of a namespace kind (what NS_GET_NSTYPE answers for a namespace file of it).
-int namespace_clone_flag(spec::NamespaceKind kind);
-
 // What an unprivileged user cannot have (cgroup limits, supplementary groups...): throws
 // Error naming the field.
 void check_rootless(const spec::Spec& spec);

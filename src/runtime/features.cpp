@@ -5,10 +5,13 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <fstream>
 
+#include "spec/namespace_kinds.hpp"
 #include "sys/lsm.hpp"
 #include "crunlite/runtime.hpp"
+#include "crunlite/spec_version.hpp"
 
 namespace crunlite::runtime {
 
@@ -35,6 +38,18 @@ std::string compiled_features() {
     return out;
 }
 
+namespace {
+
+// In name order: the order `features` has always printed.
+std::vector<std::string> namespace_names() {
+    std::vector<std::string> names;
+    for (const spec::NamespaceInfo& info : spec::kNamespaceKinds) names.push_back(info.spec_name);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
 nlohmann::json features() {
     nlohmann::json caps = nlohmann::json::array();
     int last = 40;
@@ -47,8 +62,8 @@ nlohmann::json features() {
         if (upper.rfind("CAP_", 0) == 0) caps.push_back(upper);
     }
     return {
-        {"ociVersionMin", "1.0.0"},
-        {"ociVersionMax", "1.3.0"},
+        {"ociVersionMin", spec::kOldestSpecVersion},
+        {"ociVersionMax", spec::kNewestSpecVersion},
         {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
         {"mountOptions",
          {"idmap", "ridmap", "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud",
@@ -58,7 +73,7 @@ nlohmann::json features() {
           "rrelatime", "rro", "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw",
           "shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable"}},
         {"linux",
-         {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},
+         {{"namespaces", namespace_names()},
           {"capabilities", caps},
           {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}, {"rdma", false}}},
           {"seccomp",

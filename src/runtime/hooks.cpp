@@ -1,30 +1,12 @@
 #include "crunlite/hooks.hpp"
 
-#include <fcntl.h>
-#include <linux/close_range.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstring>
-
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
-#include "crunlite/unique_fd.hpp"
+#include "util/subprocess.hpp"
 
 namespace crunlite::hooks {
 namespace {
-
-long long now_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 std::string last_line(std::string text) {
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -33,70 +15,22 @@ std::string last_line(std::string text) {
     return text.size() > 300 ? text.substr(text.size() - 300) : text;
 }
 
+// The hook gets the container's state on stdin; its stdout and stderr are kept for the message
+// when it fails.
 void run_one(const spec::Hook& hook, const std::string& what, const std::string& state) {
-    int in_pipe[2], out_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0) throw Error(what + ": pipe", errno);
-    UniqueFd in_read(in_pipe[0]), in_write(in_pipe[1]);
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw Error(what + ": pipe", errno);
-    UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
-
-    std::vector<char*> argv, envp;
-    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (auto& e : hook.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-
-    pid_t pid = ::fork();
-    if (pid < 0) throw Error(what + ": fork", errno);
-    if (pid == 0) {
-        ::dup2(in_read.get(), 0);
-        ::dup2(out_write.get(), 1);
-        ::dup2(out_write.get(), 2);
-        ::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::signal(SIGPIPE, SIG_DFL);
-        ::execve(hook.path.c_str(), argv.data(), envp.data());
-        dprintf(2, "exec %s: %s\n", hook.path.c_str(), strerror(errno));
-        _exit(127);
-    }
-    in_read.reset();
-    out_write.reset();
-    // The hook may not read its stdin at all: a failed write is not the hook failing.
-    size_t written = 0;
-    ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
-    long long deadline = hook.timeout ? now_ms() + *hook.timeout * 1000LL : -1;
-    std::string output;
-    bool timed_out = false;
-    for (;;) {
-        pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {in_write ? in_write.get() : -1, POLLOUT, 0}};
-        int wait = deadline < 0 ? -1 : int(std::max(0LL, deadline - now_ms()));
-        int n = ::poll(fds, 2, wait);
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 0) { timed_out = true; break; }
-        if (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) {
-            ssize_t w = ::write(in_write.get(), state.data() + written, state.size() - written);
-            if (w > 0) written += size_t(w);
-            if (w < 0 || written == state.size()) in_write.reset();
-        }
-        if (fds[0].revents & (POLLIN | POLLHUP)) {
-            char buf[4096];
-            ssize_t r = ::read(out_read.get(), buf, sizeof buf);
-            if (r <= 0) break;
-            if (output.size() < 65536) output.append(buf, size_t(r));
-        }
-    }
-    if (timed_out) ::kill(pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (timed_out) throw Error(what + ": " + hook.path + " timed out after " + std::to_string(*hook.timeout) + "s");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-    std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                        : std::string("was killed by signal ") + strsignal(WTERMSIG(status));
-    std::string tail = last_line(output);
-    throw Error(what + ": " + hook.path + " " + how + (tail.empty() ? "" : ": " + tail));
+    subprocess::Options options;
+    options.program = hook.path;
+    options.env = hook.env;
+    options.input = state;
+    options.capture_stdout = options.capture_stderr = true;
+    options.output_limit = 65536;
+    options.timeout_seconds = hook.timeout;
+    subprocess::Result result =
+        subprocess::run(hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args, options);
+    if (result.timed_out) throw Error(what + ": " + hook.path + " timed out after " + std::to_string(*hook.timeout) + "s");
+    if (result.succeeded()) return;
+    std::string tail = last_line(result.output);
+    throw Error(what + ": " + hook.path + " " + subprocess::describe_exit(result.status) + (tail.empty() ? "" : ": " + tail));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "crunlite/spec.hpp"
+#include "crunlite/spec_version.hpp"
 
 namespace crunlite::spec {
 
@@ -44,7 +45,7 @@ nlohmann::json default_spec(bool rootless) {
     }
     linux["namespaces"] = namespaces;
     return {
-        {"ociVersion", "1.2.0"},
+        {"ociVersion", kSpecVersion},
         {"process",
          {{"terminal", false},
           {"user", {{"uid", 0}, {"gid", 0}}},

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crunlite/error.hpp"
+#include "hints.hpp"
 
 namespace crunlite::spec {
 
@@ -19,7 +20,9 @@ public:
 
     const nlohmann::json& json() const { return value_; }
     const std::string& path() const { return path_; }
-    [[noreturn]] void fail(const std::string& problem) const { throw SpecError(path_, problem); }
+    [[noreturn]] void fail(const std::string& problem, const std::string& hint = "") const {
+        throw SpecError(path_, problem, hint);
+    }
 
     // A member that is absent or null reads as "not set".
     std::optional<JsonField> member(const std::string& key) const {
@@ -30,29 +33,29 @@ public:
     }
     JsonField required(const std::string& key) const {
         auto field = member(key);
-        if (!field) JsonField(value_, path_ + "." + key).fail("is required");
+        if (!field) JsonField(value_, path_ + "." + key).fail("is required", hints::kRequired);
         return *field;
     }
 
     void expect_object() const {
-        if (!value_.is_object()) fail("must be an object");
+        if (!value_.is_object()) fail("must be an object", hints::kType);
     }
     std::string string() const {
-        if (!value_.is_string()) fail("must be a string");
+        if (!value_.is_string()) fail("must be a string", hints::kType);
         return value_.get<std::string>();
     }
     bool boolean() const {
-        if (!value_.is_boolean()) fail("must be a boolean");
+        if (!value_.is_boolean()) fail("must be a boolean", hints::kType);
         return value_.get<bool>();
     }
     int64_t int64() const {
-        if (!value_.is_number_integer()) fail("must be an integer");
+        if (!value_.is_number_integer()) fail("must be an integer", hints::kType);
         if (value_.is_number_unsigned() && value_.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
             fail("is out of range");
         return value_.get<int64_t>();
     }
     uint64_t uint64() const {
-        if (!value_.is_number_integer()) fail("must be an integer");
+        if (!value_.is_number_integer()) fail("must be an integer", hints::kType);
         if (value_.is_number_unsigned()) return value_.get<uint64_t>();
         if (value_.get<int64_t>() < 0) fail("must not be negative");
         return value_.get<uint64_t>();
@@ -70,7 +73,7 @@ public:
 
     template <typename Fn>
     void each(Fn&& fn) const {
-        if (!value_.is_array()) fail("must be an array");
+        if (!value_.is_array()) fail("must be an array", hints::kType);
         for (size_t i = 0; i < value_.size(); ++i) fn(JsonField(value_[i], path_ + "[" + std::to_string(i) + "]"));
     }
     template <typename Fn>

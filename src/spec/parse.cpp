@@ -7,7 +7,10 @@
 #include <set>
 
 #include "crunlite/spec.hpp"
+#include "crunlite/spec_version.hpp"
+#include "hints.hpp"
 #include "json_field.hpp"
+#include "namespace_kinds.hpp"
 #include "validate.hpp"
 #include "util/text.hpp"
 
@@ -33,8 +36,10 @@ void check_version(const JsonField& field) {
     bool well_formed = sscanf(version.c_str(), "%u%c%u%n", &major, &dot, &minor, &consumed) >= 3 && dot == '.';
     // What may follow "1.N": nothing, a patch number, or a pre-release/build suffix ("1.0.2-dev").
     char next = well_formed ? version[size_t(consumed)] : '\0';
-    if (!well_formed || (next != '\0' && next != '.' && next != '-' && next != '+') || major != 1 || minor > 3)
-        field.fail("unsupported version \"" + version + "\" (this runtime supports 1.0.0 to 1.3.x)");
+    bool accepted = major == version_number(kNewestSpecVersion, 0) && minor <= version_number(kNewestSpecVersion, 1);
+    if (!well_formed || (next != '\0' && next != '.' && next != '-' && next != '+') || !accepted)
+        field.fail("unsupported version \"" + version + "\" (this runtime supports " + accepted_spec_versions() + ")",
+                   "set ociVersion to a version from " + accepted_spec_versions() + ", e.g. \"" + kSpecVersion + "\"");
 }
 
 std::vector<IdMapping> parse_mappings(const JsonField& field) {
@@ -58,8 +63,8 @@ std::vector<int> parse_capability_list(const JsonField& field, const Collector& 
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
         cap_value_t value;
         if (cap_from_name(lower.c_str(), &value) != 0 || lower.rfind("cap_", 0) != 0)
-            item.fail("unknown capability \"" + name + "\"");
-        if (value > cap_max_bits() - 1) item.fail("capability \"" + name + "\" is not supported by this kernel");
+            item.fail("unknown capability \"" + name + "\"", hints::kCapabilityNames);
+        if (value > cap_max_bits() - 1) item.fail("capability \"" + name + "\" is not supported by this kernel", hints::kCapabilityNames);
         out.push_back(value);
     });
     return out;
@@ -87,7 +92,7 @@ User parse_user(const JsonField& field) {
 Mount parse_mount(const JsonField& field) {
     Mount m;
     m.destination = field.required("destination").string();
-    if (!is_absolute(m.destination)) field.required("destination").fail("must be an absolute path");
+    if (!is_absolute(m.destination)) field.required("destination").fail("must be an absolute path", hints::kAbsolutePath);
     if (auto f = field.member("type")) m.type = f->string();
     if (auto f = field.member("source")) m.source = f->string();
     if (auto f = field.member("options")) m.options = f->strings();
@@ -99,7 +104,7 @@ Mount parse_mount(const JsonField& field) {
 Hook parse_hook(const JsonField& field) {
     Hook hook;
     hook.path = field.required("path").string();
-    if (!is_absolute(hook.path)) field.required("path").fail("must be an absolute path");
+    if (!is_absolute(hook.path)) field.required("path").fail("must be an absolute path", hints::kAbsolutePath);
     if (auto f = field.member("args")) hook.args = f->strings();
     if (auto f = field.member("env")) hook.env = f->strings();
     if (auto f = field.member("timeout")) {
@@ -126,22 +131,24 @@ Hooks parse_hooks(const JsonField& field, const Collector& c) {
     return hooks;
 }
 
+// "pid, network, mount, ipc, uts, user, cgroup and time"
+std::string namespace_type_list() {
+    std::string list;
+    for (size_t i = 0; i < kNamespaceKindCount; ++i)
+        list += std::string(i == 0 ? "" : i + 1 == kNamespaceKindCount ? " and " : ", ") + kNamespaceKinds[i].spec_name;
+    return list;
+}
+
 NamespaceKind parse_namespace_kind(const JsonField& field) {
-    static const std::pair<const char*, NamespaceKind> kinds[] = {
-        {"pid", NamespaceKind::pid},   {"network", NamespaceKind::network}, {"mount", NamespaceKind::mount},
-        {"ipc", NamespaceKind::ipc},   {"uts", NamespaceKind::uts},         {"user", NamespaceKind::user},
-        {"cgroup", NamespaceKind::cgroup}, {"time", NamespaceKind::time},
-    };
     std::string name = field.string();
-    for (auto& [n, kind] : kinds)
-        if (name == n) return kind;
-    field.fail("unknown namespace \"" + name + "\"");
+    if (auto kind = namespace_kind_named(name)) return *kind;
+    field.fail("unknown namespace \"" + name + "\"", "namespace types are " + namespace_type_list());
 }
 
 Device parse_device(const JsonField& field) {
     Device d;
     d.path = field.required("path").string();
-    if (!is_absolute(d.path)) field.required("path").fail("must be an absolute path");
+    if (!is_absolute(d.path)) field.required("path").fail("must be an absolute path", hints::kAbsolutePath);
     std::string type = field.required("type").string();
     if (type.size() != 1 || std::string("cbup").find(type[0]) == std::string::npos)
         field.required("type").fail("must be one of \"c\", \"b\", \"u\", \"p\"");
@@ -318,7 +325,7 @@ Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
         std::string a = f.string();
         if (!one_of(a, {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
                         "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"}))
-            f.fail("unknown seccomp action \"" + a + "\"");
+            f.fail("unknown seccomp action \"" + a + "\"", hints::kSeccompNames);
         return a;
     };
     c.guard([&] {
@@ -336,7 +343,7 @@ Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
                                "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC",
                                "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",
                                "SCMP_ARCH_SH", "SCMP_ARCH_SHEB"}))
-                a.fail("unknown seccomp architecture \"" + arch + "\"");
+                a.fail("unknown seccomp architecture \"" + arch + "\"", hints::kSeccompNames);
             s.architectures.push_back(arch);
         });
     });
@@ -345,14 +352,14 @@ Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
             std::string flag = fl.string();
             if (!one_of(flag, {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}))
-                fl.fail("unknown seccomp flag \"" + flag + "\"");
+                fl.fail("unknown seccomp flag \"" + flag + "\"", hints::kSeccompNames);
             s.flags.push_back(flag);
         });
     });
     c.guard([&] {
         if (auto f = field.member("listenerPath")) s.listener_path = f->string();
         if (!s.listener_path.empty() && s.listener_path[0] != '/')
-            field.required("listenerPath").fail("must be an absolute path");
+            field.required("listenerPath").fail("must be an absolute path", hints::kAbsolutePath);
     });
     c.member(field, "listenerMetadata", [&](const JsonField& f) { s.listener_metadata = f.string(); });
     c.member(field, "syscalls", [&](const JsonField& f) {
@@ -373,7 +380,7 @@ Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
                     arg.op = op.string();
                     if (!one_of(arg.op, {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
                                          "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"}))
-                        op.fail("unknown seccomp operator \"" + arg.op + "\"");
+                        op.fail("unknown seccomp operator \"" + arg.op + "\"", hints::kSeccompNames);
                     rule.args.push_back(arg);
                 });
             }
@@ -391,10 +398,10 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
         c.each(f, [&](const JsonField& item) {
             Namespace ns{parse_namespace_kind(item.required("type")), ""};
             if (!seen.insert(ns.kind).second)
-                item.required("type").fail(std::string("duplicate namespace \"") + namespace_name(ns.kind) + "\"");
+                item.required("type").fail(std::string("duplicate namespace \"") + namespace_name(ns.kind) + "\"", hints::kOnlyOnce);
             if (auto p = item.member("path")) {
                 ns.path = p->string();  // empty means a new namespace, as in runc
-                if (!ns.path.empty() && !is_absolute(ns.path)) p->fail("must be an absolute path");
+                if (!ns.path.empty() && !is_absolute(ns.path)) p->fail("must be an absolute path", hints::kAbsolutePath);
             }
             linux.namespaces.push_back(ns);
         });
@@ -427,7 +434,7 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
     auto absolute_list = [&](const JsonField& list, std::vector<std::string>& out) {
         c.each(list, [&](const JsonField& item) {
             std::string p = item.string();
-            if (!is_absolute(p)) item.fail("must be an absolute path");
+            if (!is_absolute(p)) item.fail("must be an absolute path", hints::kAbsolutePath);
             out.push_back(p);
         });
     };
@@ -442,26 +449,14 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
         else if (d == "LINUX32") linux.personality = 0x0008;  // PER_LINUX32
         else domain.fail("unknown personality domain \"" + d + "\" (expected LINUX or LINUX32)");
         if (auto flags = f.member("flags"); flags && !flags->json().empty())
-            flags->fail("personality flags are not supported by this version of crun-lite");
+            flags->fail("personality flags are not supported by this version of crun-lite", hints::kUnsupported);
     });
     return linux;
 }
 
 }  // namespace
 
-const char* namespace_name(NamespaceKind kind) {
-    switch (kind) {
-        case NamespaceKind::pid: return "pid";
-        case NamespaceKind::network: return "network";
-        case NamespaceKind::mount: return "mount";
-        case NamespaceKind::ipc: return "ipc";
-        case NamespaceKind::uts: return "uts";
-        case NamespaceKind::user: return "user";
-        case NamespaceKind::cgroup: return "cgroup";
-        case NamespaceKind::time: return "time";
-    }
-    return "?";
-}
+const char* namespace_name(NamespaceKind kind) { return namespace_info(kind).spec_name; }
 
 const Namespace* Linux::find_namespace(NamespaceKind kind) const {
     for (auto& ns : namespaces)
@@ -482,20 +477,20 @@ Process parse_process_field(const JsonField& field, const Collector& c) {
     c.guard([&] {
         auto args = field.member("args");
         if (!args || !args->json().is_array() || args->json().empty())
-            JsonField(field.json(), field.path() + ".args").fail("must be a non-empty array of strings");
+            JsonField(field.json(), field.path() + ".args").fail("must be a non-empty array of strings", hints::kType);
         p.args = args->strings();
     });
     c.member(field, "env", [&](const JsonField& f) {
         c.each(f, [&](const JsonField& e) {
             std::string entry = e.string();
-            if (entry.find('=') == std::string::npos || entry[0] == '=') e.fail("must have the form KEY=VALUE");
+            if (entry.find('=') == std::string::npos || entry[0] == '=') e.fail("must have the form KEY=VALUE", "write each entry as NAME=value (NAME= for an empty value)");
             p.env.push_back(entry);
         });
     });
     c.guard([&] {
         auto cwd = field.required("cwd");
         p.cwd = cwd.string();
-        if (!is_absolute(p.cwd)) cwd.fail("must be an absolute path");
+        if (!is_absolute(p.cwd)) cwd.fail("must be an absolute path", hints::kAbsolutePath);
     });
     c.member(field, "capabilities", [&](const JsonField& f) {
         Capabilities caps;
@@ -517,9 +512,9 @@ Process parse_process_field(const JsonField& field, const Collector& c) {
             auto type = item.required("type");
             r.name = type.string();
             auto known = std::find_if(std::begin(kRlimits), std::end(kRlimits), [&](auto& k) { return r.name == k.first; });
-            if (known == std::end(kRlimits)) type.fail("unknown rlimit \"" + r.name + "\"");
+            if (known == std::end(kRlimits)) type.fail("unknown rlimit \"" + r.name + "\"", "rlimit types are RLIMIT_* as in getrlimit(2), e.g. RLIMIT_NOFILE");
             r.resource = known->second;
-            if (!seen.insert(r.resource).second) type.fail("duplicate rlimit \"" + r.name + "\"");
+            if (!seen.insert(r.resource).second) type.fail("duplicate rlimit \"" + r.name + "\"", hints::kOnlyOnce);
             r.hard = item.required("hard").uint64();
             r.soft = item.required("soft").uint64();
             if (r.soft > r.hard) item.required("soft").fail("must not exceed hard");
@@ -654,7 +649,8 @@ nlohmann::json parse_config_json(Input&& in) {
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
         std::string what = e.what();
         auto pos = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101]" prefix
-        throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+        throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)), 0,
+                    "fix the JSON syntax at that line and column (`python3 -m json.tool config.json` shows it too)");
     }
     return json;
 }
@@ -663,7 +659,7 @@ Spec parse_spec_or_throw(const nlohmann::json& json) {
     try {
         return parse_spec(json);
     } catch (const SpecError& e) {
-        throw Error(std::string("config.json: ") + e.what());
+        throw e.in_context("config.json");
     }
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "crunlite/spec.hpp"
+#include "hints.hpp"
 #include "json_field.hpp"
 #include "validate.hpp"
 
@@ -37,42 +38,52 @@ bool carries_value(const nlohmann::json& j) {
     return std::any_of(j.begin(), j.end(), [](const nlohmann::json& v) { return carries_value(v); });
 }
 
+constexpr const char* kMappingsHint =
+    "map the container's ids to host ids, e.g. [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}] "
+    "(`crun-lite spec --rootless` writes such mappings)";
+
 }  // namespace
 
 void check_cross_field_rules(const Spec& spec, const Collector& c) {
     const Linux& linux = spec.linux;
-    auto rule = [&](bool broken, const std::string& path, const std::string& problem) {
-        if (broken) c.record(SpecError(path, problem));
+    auto rule = [&](bool broken, const std::string& path, const std::string& problem, const std::string& hint) {
+        if (broken) c.record(SpecError(path, problem, hint));
     };
     const Namespace* mount_ns = linux.find_namespace(NamespaceKind::mount);
-    rule(!mount_ns, ".linux.namespaces", "a new \"mount\" namespace is required");
+    rule(!mount_ns, ".linux.namespaces", "a new \"mount\" namespace is required", hints::add_namespace("mount"));
     rule(mount_ns && !mount_ns->path.empty(), namespace_list_path(linux, NamespaceKind::mount) + ".path",
-         "joining an existing mount namespace is not supported: the runtime sets up the root filesystem in a new one");
-    rule(!spec.hostname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".hostname", "requires a \"uts\" namespace");
-    rule(!spec.domainname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".domainname", "requires a \"uts\" namespace");
+         "joining an existing mount namespace is not supported: the runtime sets up the root filesystem in a new one",
+         "remove .path: the container gets a new mount namespace");
+    rule(!spec.hostname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".hostname", "requires a \"uts\" namespace", hints::add_namespace("uts"));
+    rule(!spec.domainname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".domainname", "requires a \"uts\" namespace", hints::add_namespace("uts"));
 
     const Namespace* user_ns = linux.find_namespace(NamespaceKind::user);
     bool new_user_ns = user_ns && user_ns->path.empty();
-    rule(new_user_ns && linux.uid_mappings.empty(), ".linux.uidMappings", "is required with a new user namespace");
-    rule(new_user_ns && linux.gid_mappings.empty(), ".linux.gidMappings", "is required with a new user namespace");
-    rule(!new_user_ns && !linux.uid_mappings.empty(), ".linux.uidMappings", "requires a new \"user\" namespace");
-    rule(!new_user_ns && !linux.gid_mappings.empty(), ".linux.gidMappings", "requires a new \"user\" namespace");
+    rule(new_user_ns && linux.uid_mappings.empty(), ".linux.uidMappings", "is required with a new user namespace", kMappingsHint);
+    rule(new_user_ns && linux.gid_mappings.empty(), ".linux.gidMappings", "is required with a new user namespace", kMappingsHint);
+    rule(!new_user_ns && !linux.uid_mappings.empty(), ".linux.uidMappings", "requires a new \"user\" namespace", hints::add_namespace("user"));
+    rule(!new_user_ns && !linux.gid_mappings.empty(), ".linux.gidMappings", "requires a new \"user\" namespace", hints::add_namespace("user"));
 
     const Namespace* time_ns = linux.find_namespace(NamespaceKind::time);
     rule(!linux.time_offsets.empty() && !(time_ns && time_ns->path.empty()), ".linux.timeOffsets",
-         "requires a new \"time\" namespace");
+         "requires a new \"time\" namespace", hints::add_namespace("time"));
 
     for (auto& [raw_key, value] : linux.sysctl) {
         std::string key = raw_key;
         std::replace(key.begin(), key.end(), '/', '.');  // "net/ipv4/ip_forward" names the same sysctl
         std::string path = ".linux.sysctl." + raw_key;
         if ((key == "kernel.hostname" && !spec.hostname.empty()) || (key == "kernel.domainname" && !spec.domainname.empty())) {
-            c.record(SpecError(path, std::string("conflicts with the .") + key.substr(7) + " field"));
+            c.record(SpecError(path, std::string("conflicts with the .") + key.substr(7) + " field",
+                               "set the name once: in that field or by this sysctl"));
             continue;
         }
         auto needed = sysctl_namespace(key);
-        if (!needed) c.record(SpecError(path, "is not namespaced and would change the host"));
-        else rule(!creates_or_joins(linux, *needed), path, std::string("requires a \"") + namespace_name(*needed) + "\" namespace");
+        if (!needed)
+            c.record(SpecError(path, "is not namespaced and would change the host",
+                               "only sysctls of the ipc, network and uts namespaces can be set for a container; set this one on "
+                               "the host, or drop it"));
+        else rule(!creates_or_joins(linux, *needed), path, std::string("requires a \"") + namespace_name(*needed) + "\" namespace",
+                  hints::add_namespace(namespace_name(*needed)));
     }
     // A container without its own pid namespace is allowed, as in runc.
 }
@@ -90,7 +101,7 @@ void refuse_unimplemented(const nlohmann::json& config, const Collector& c) {
         if (config.contains(ptr) && carries_value(config.at(ptr))) {
             std::string path = pointer;
             std::replace(path.begin(), path.end(), '/', '.');
-            c.record(SpecError(path, std::string(feature) + " is not supported by this version of crun-lite"));
+            c.record(SpecError(path, std::string(feature) + " is not supported by this version of crun-lite", hints::kUnsupported));
         }
     }
 }

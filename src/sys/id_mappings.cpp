@@ -10,11 +10,10 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
+#include "util/subprocess.hpp"
 
 namespace crunlite::sys {
 namespace {
-
-std::string describe_exit(int status);
 
 void write_map(pid_t pid, const char* file, const std::vector<spec::IdMapping>& mappings, const char* field) {
     std::string text;
@@ -28,34 +27,18 @@ void write_map(pid_t pid, const char* file, const std::vector<spec::IdMapping>& 
 
 // newuidmap/newgidmap check /etc/subuid and /etc/subgid and write the maps with their privilege.
 void run_id_map_helper(const char* helper, pid_t pid, const std::vector<spec::IdMapping>& mappings, const char* field) {
-    std::vector<std::string> args = {helper, std::to_string(pid)};
+    std::vector<std::string> argv = {helper, std::to_string(pid)};
     for (auto& m : mappings) {
-        args.push_back(std::to_string(m.container_id));
-        args.push_back(std::to_string(m.host_id));
-        args.push_back(std::to_string(m.size));
+        argv.push_back(std::to_string(m.container_id));
+        argv.push_back(std::to_string(m.host_id));
+        argv.push_back(std::to_string(m.size));
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t child = ::fork();
-    if (child < 0) throw Error(std::string(field) + ": fork " + helper, errno);
-    if (child == 0) {
-        ::execvp(helper, argv.data());
-        _exit(127);
-    }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    subprocess::Result result = subprocess::run(argv);
+    if (WIFEXITED(result.status) && WEXITSTATUS(result.status) == 127)
         throw Error(std::string(field) + ": several ranges or other ids need " + helper + " (Debian package uidmap), which is not installed");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error(std::string(field) + ": " + helper + " refused the mapping (" + describe_exit(status) +
+    if (!result.succeeded())
+        throw Error(std::string(field) + ": " + helper + " refused the mapping (" + subprocess::describe_exit(result.status) +
                     "; check /etc/subuid and /etc/subgid)");
-}
-
-std::string describe_exit(int status) {
-    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return std::string("was killed by signal ") + strsignal(WTERMSIG(status));
-    return "stopped";
 }
 
 }  // namespace

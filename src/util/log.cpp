@@ -43,6 +43,8 @@ void configure(const std::string& file, Format format, bool debug) {
         int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0) throw Error("open log file " + file, errno);
         s.file.reset(fd);
+    } else {
+        s.file.reset();  // back to stderr
     }
 }
 
@@ -65,19 +67,36 @@ std::string rfc3339_now() {
     return buf;
 }
 
-void write(Level level, const std::string& message) {
+namespace {
+
+// `fields`: more keys for the JSON form (an object, or null for none); the text form has the message alone.
+void write_entry(Level level, const std::string& message, const nlohmann::json& fields) {
     Sink& s = sink();
     if (s.file) {
         std::string line;
-        if (s.format == Format::json)
-            line = nlohmann::json{{"level", level_name(level)}, {"msg", message}, {"time", rfc3339_now()}}.dump(
-                       -1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-        else
+        if (s.format == Format::json) {
+            nlohmann::json entry = {{"level", level_name(level)}, {"msg", message}, {"time", rfc3339_now()}};
+            if (fields.is_object()) entry.update(fields);
+            line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        } else {
             line = "time=\"" + rfc3339_now() + "\" level=" + level_name(level) + " msg=" + nlohmann::json(message).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        }
         (void)text::write_all(s.file.get(), line);  // logging must never be why a container fails
     }
     // stderr is never the container's stdout; errors always reach the user there too.
     if (!s.file || level == Level::error) (void)text::write_all(STDERR_FILENO, "crun-lite: " + message + "\n");
+}
+
+}  // namespace
+
+void write(Level level, const std::string& message) { write_entry(level, message, nullptr); }
+
+void error(const Error& e) {
+    nlohmann::json fields = nlohmann::json::object();
+    if (!e.json_path().empty()) fields["json_path"] = e.json_path();
+    if (e.error_number()) fields["errno"] = e.error_number();
+    if (!e.hint().empty()) fields["hint"] = e.hint();
+    write_entry(Level::error, e.line(), fields);
 }
 
 }  // namespace crunlite::log

@@ -151,16 +151,22 @@ def test_json_log_line_shape(rt, make_bundle, new_id):
     nothing_left(rt, cid, bundle, before)
     r = rt.cli("--log", log, "--log-format", "json", "state", "nosuch")
     one_line(r, "does not exist")
+    bundle.edit(lambda c: c["process"].update(cwd="relative"))
+    r = rt.cli("--log", log, "--log-format", "json", "create", "--bundle", bundle, new_id())
+    one_line(r, ".process.cwd")
     with open(log) as f:
         entries = [json.loads(l) for l in f.read().splitlines() if l.strip()]
     assert len(entries) >= 2, entries
     for e in entries:
-        assert set(e) == {"level", "msg", "time"}, e
+        # An error's parts are keys of their own, each only when the error has it.
+        assert {"level", "msg", "time"} <= set(e) <= {"level", "msg", "time", "json_path", "errno", "hint"}, e
         assert isinstance(e["msg"], str) and "\n" not in e["msg"], e
         assert e["time"].startswith("20") and e["time"].endswith("Z"), e
     errors = [e for e in entries if e["level"] == "error"]
-    assert errors[-2]["msg"] == line[len("crun-lite: "):], (errors, line)
-    assert "does not exist" in errors[-1]["msg"] and "crun-lite list" in errors[-1]["msg"], errors
+    assert errors[-3]["msg"] == line[len("crun-lite: "):], (errors, line)
+    assert "does not exist" in errors[-2]["msg"] and "crun-lite list" in errors[-2]["msg"], errors
+    assert errors[-2]["hint"] in errors[-2]["msg"] and "json_path" not in errors[-2], errors[-2]
+    assert errors[-1]["json_path"] == ".process.cwd" and errors[-1]["hint"] in errors[-1]["msg"], errors[-1]
 
 
 def test_debug_prints_the_phase_timeline_with_durations(rt, make_bundle):

@@ -119,19 +119,21 @@ TEST(Report, CountsDeduplicatesAndRenders) {
     r.error(".process.args[0]", "\"x\" not found", "install it");
     r.error(".process.args[0]", "\"x\" not found", "install it");  // the same finding once
     r.warning(".linux.seccomp.syscalls[0].names[1]", "unknown syscall", "check the spelling");
-    r.add_spec_error(SpecError(".linux.namespaces[6].type", "unknown namespace \"nett\""));
-    r.add_error_text(".mounts[7].source: bind source /nope: No such file or directory", ".mounts", "create it");
-    r.add_error_text("no path here", ".mounts", "hint");
+    r.add_error(SpecError(".linux.namespaces[6].type", "unknown namespace \"nett\"", "namespace types are pid, network"), "", "fallback");
+    r.add_error(Error(JsonPath{".mounts[7].source"}, "bind source /nope", ENOENT), ".mounts", "create it");
+    r.add_error(Error("no path here"), ".mounts", "hint");
     EXPECT_EQ(r.findings().size(), 5u);
     EXPECT_EQ(r.errors(), 4u);
     EXPECT_EQ(r.warnings(), 1u);
     EXPECT_FALSE(r.ok());
     EXPECT_EQ(r.findings()[2].path, ".linux.namespaces[6].type");
     EXPECT_EQ(r.findings()[2].message, "unknown namespace \"nett\"");
-    EXPECT_NE(r.findings()[2].hint.find("pid, network"), std::string::npos);
+    EXPECT_EQ(r.findings()[2].hint, "namespace types are pid, network");  // the error's own hint
     EXPECT_EQ(r.findings()[3].path, ".mounts[7].source");
     EXPECT_EQ(r.findings()[3].message, "bind source /nope: No such file or directory");
+    EXPECT_EQ(r.findings()[3].hint, "create it");  // the caller's, for an error without one
     EXPECT_EQ(r.findings()[4].path, ".mounts");
+    EXPECT_EQ(r.findings()[4].message, "no path here");
 
     json j = r.to_json();
     ASSERT_EQ(j["findings"].size(), 5u);
@@ -163,10 +165,33 @@ TEST(Report, AnEmptyReportIsOk) {
     EXPECT_EQ(r.to_json()["summary"]["ok"], true);
 }
 
-TEST(SplitJsonPath, OnlyALeadingPath) {
-    EXPECT_EQ(check::split_json_path(".a.b[1]: bad"), (std::pair<std::string, std::string>{".a.b[1]", "bad"}));
-    EXPECT_EQ(check::split_json_path("exec: \"x\": bad").first, "");
-    EXPECT_EQ(check::split_json_path(".not a path: x").first, "");
+// The hints come from where each error is thrown, not from its wording: every config error
+// the collecting parse finds carries one.
+TEST(CollectingParse, EveryFaultCarriesItsHint) {
+    std::vector<SpecError> errors;
+    spec::parse_spec_collecting(with_many_faults(), errors);
+    ASSERT_FALSE(errors.empty());
+    for (auto& e : errors) EXPECT_FALSE(e.hint().empty()) << e.what();
+    auto at = [&](const std::string& path) {
+        for (auto& e : errors)
+            if (e.json_path() == path) return e.hint();
+        return std::string("no error at ") + path;
+    };
+    EXPECT_NE(at(".linux.namespaces[6].type").find("pid, network, mount, ipc, uts, user, cgroup and time"), std::string::npos);
+    EXPECT_NE(at(".process.capabilities.bounding[3]").find("capabilities(7)"), std::string::npos);
+    EXPECT_NE(at(".process.rlimits[1].type").find("RLIMIT_"), std::string::npos);
+    EXPECT_NE(at(".mounts[7].destination").find("start the path with /"), std::string::npos);
+    EXPECT_NE(at(".linux.sysctl.kernel.panic").find("set this one on the host"), std::string::npos);
+}
+
+TEST(CollectingParse, AVersionOutOfRangeIsHintedWithTheRange) {
+    json c = spec::default_spec(false);
+    c["ociVersion"] = "9.0.0";
+    std::vector<SpecError> errors;
+    spec::parse_spec_collecting(c, errors);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_STREQ(errors[0].what(), ".ociVersion: unsupported version \"9.0.0\" (this runtime supports 1.0.0 to 1.3.x)");
+    EXPECT_EQ(errors[0].hint(), "set ociVersion to a version from 1.0.0 to 1.3.x, e.g. \"1.2.0\"");
 }
 
 }  // namespace

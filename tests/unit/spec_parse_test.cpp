@@ -12,6 +12,7 @@
 #include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
 #include "spec/json_field.hpp"
+#include "spec/namespace_kinds.hpp"
 #include "test_util.hpp"
 
 namespace crunlite::spec {
@@ -137,6 +138,19 @@ TEST(DefaultSpec, NamespaceNames) {
     EXPECT_STREQ(namespace_name(NamespaceKind::user), "user");
     EXPECT_STREQ(namespace_name(NamespaceKind::cgroup), "cgroup");
     EXPECT_STREQ(namespace_name(NamespaceKind::time), "time");
+}
+
+TEST(NamespaceKinds, OneTableForNamesProcFilesFlagsAndJoinOrder) {
+    EXPECT_EQ(namespace_kind_named("network"), NamespaceKind::network);
+    EXPECT_EQ(namespace_kind_named("net"), std::nullopt);  // the /proc name is not a config "type"
+    EXPECT_STREQ(namespace_proc_name(NamespaceKind::network), "net");
+    EXPECT_STREQ(namespace_proc_name(NamespaceKind::mount), "mnt");
+    EXPECT_EQ(namespace_clone_flag(NamespaceKind::mount), CLONE_NEWNS);
+    EXPECT_EQ(namespace_clone_flag(NamespaceKind::time), CLONE_NEWTIME);
+    for (const NamespaceInfo& info : kNamespaceKinds) EXPECT_EQ(namespace_kind_named(info.spec_name), info.kind);
+    auto order = namespace_join_order();
+    EXPECT_EQ(order.front(), NamespaceKind::user);
+    EXPECT_EQ(order.back(), NamespaceKind::mount);
 }
 
 // ---------------------------------------------------------------------------------------------
