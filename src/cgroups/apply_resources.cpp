@@ -6,8 +6,8 @@
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
-#include "cgroup_file.hpp"
-#include "resource_writes.hpp"
+#include "cgroups/cgroup_file.hpp"
+#include "cgroups/resource_writes.hpp"
 
 namespace crunlite::cgroups {
 namespace {

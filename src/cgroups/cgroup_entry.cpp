@@ -1,4 +1,4 @@
-#include "cgroup_entry.hpp"
+#include "cgroups/cgroup_entry.hpp"
 
 #include <fcntl.h>
 #include <linux/magic.h>

@@ -8,7 +8,7 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
-#include "resource_writes.hpp"
+#include "cgroups/resource_writes.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::cgroups {

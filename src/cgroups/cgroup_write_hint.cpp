@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <string>
 
-#include "resource_writes.hpp"
+#include "cgroups/resource_writes.hpp"
 
 namespace crunlite::cgroups {
 

@@ -11,8 +11,8 @@
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
-#include "cgroup_file.hpp"
-#include "device_filter.hpp"
+#include "cgroups/cgroup_file.hpp"
+#include "cgroups/device_filter.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::cgroups {

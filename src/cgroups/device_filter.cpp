@@ -1,4 +1,4 @@
-#include "device_filter.hpp"
+#include "cgroups/device_filter.hpp"
 
 #include <fcntl.h>
 #include <sys/syscall.h>

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "crunlite/cgroups.hpp"
-#include "cgroup_file.hpp"
+#include "cgroups/cgroup_file.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::cgroups {

@@ -1,4 +1,4 @@
-#include "resource_writes.hpp"
+#include "cgroups/resource_writes.hpp"
 
 #include <cmath>
 

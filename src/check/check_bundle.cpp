@@ -6,8 +6,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "../spec/hints.hpp"
-#include "checks.hpp"
+#include "spec/hints.hpp"
+#include "check/checks.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::check {

@@ -6,10 +6,10 @@
 #include <set>
 #include <sstream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
-#include "../util/subprocess.hpp"
+#include "util/subprocess.hpp"
 
 namespace crunlite::cli {
 namespace {

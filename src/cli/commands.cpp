@@ -1,6 +1,6 @@
 #include <string_view>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 
 namespace crunlite::cli {
 namespace {

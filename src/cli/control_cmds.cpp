@@ -1,7 +1,7 @@
 // state, kill, delete, list: the commands that look at or end containers.
 #include <iostream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/runtime.hpp"
 
 namespace crunlite::cli {

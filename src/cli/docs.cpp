@@ -9,7 +9,7 @@
 #include <map>
 #include <sstream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/error.hpp"
 
 #ifndef CRUNLITE_VERSION

@@ -1,7 +1,7 @@
 // features: what this build supports, for engines to read before they use a field.
 #include <iostream>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/runtime.hpp"
 
 namespace crunlite::cli {

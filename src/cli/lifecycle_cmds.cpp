@@ -1,5 +1,5 @@
 // create, run, start: the commands that bring a container to life.
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/runtime.hpp"
 
 namespace crunlite::cli {

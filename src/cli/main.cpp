@@ -6,8 +6,8 @@
 
 #include <iostream>
 
-#include "../linux/sealed_exe.hpp"
-#include "commands.hpp"
+#include "startup/sealed_exe.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
         // cannot write (CVE-2019-5736); the entry point or a constructor normally did this
         // already, before parsing: this reports why it could not.
         const std::string& command = app.get_subcommands().at(0)->get_name();
-        if (linux_setup::is_sealed_command(command.c_str())) linux_setup::ensure_sealed_executable(argv);
+        if (startup::is_sealed_command(command.c_str())) startup::ensure_sealed_executable(argv);
         if (root_option->count() == 0) globals.root = default_root();
         if (!globals.root.empty() && globals.root[0] != '/') {
             char cwd[4096];

@@ -1,6 +1,6 @@
 #include <sys/stat.h>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
 #include "crunlite/state.hpp"

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <iterator>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
 

@@ -16,7 +16,7 @@
 
 #include "sys/protocol.hpp"
 #include "crunlite/error.hpp"
-#include "internal.hpp"
+#include "runtime/internal.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::runtime {

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../cgroups/cgroup_entry.hpp"
-#include "../cgroups/systemd/scope.hpp"
+#include "cgroups/cgroup_entry.hpp"
+#include "cgroups/systemd/scope.hpp"
 #include "launch/spawn.hpp"
 #include "sys/id_mappings.hpp"
 #include "crunlite/cgroups.hpp"
@@ -22,7 +22,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
-#include "internal.hpp"
+#include "runtime/internal.hpp"
 #include "plan/planner.hpp"
 
 namespace crunlite::runtime {

@@ -15,7 +15,7 @@
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "plan/planner.hpp"
-#include "internal.hpp"
+#include "runtime/internal.hpp"
 
 namespace crunlite::runtime {
 namespace {

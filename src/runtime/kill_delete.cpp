@@ -9,7 +9,7 @@
 #include <optional>
 #include <cctype>
 
-#include "../cgroups/systemd/scope.hpp"
+#include "cgroups/systemd/scope.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
@@ -17,7 +17,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
-#include "internal.hpp"
+#include "runtime/internal.hpp"
 
 namespace crunlite::runtime {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "../util/passwd.hpp"
+#include "util/passwd.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"

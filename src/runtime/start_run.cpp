@@ -15,7 +15,7 @@
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "launch/spawn.hpp"
-#include "internal.hpp"
+#include "runtime/internal.hpp"
 
 namespace crunlite::runtime {
 namespace {

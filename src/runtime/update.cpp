@@ -1,5 +1,5 @@
 // `update`: apply new resource limits to a running container's cgroups.
-#include "../cgroups/systemd/bus.hpp"
+#include "cgroups/systemd/bus.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/runtime.hpp"

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crunlite/error.hpp"
-#include "hints.hpp"
+#include "spec/hints.hpp"
 
 namespace crunlite::spec {
 

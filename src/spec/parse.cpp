@@ -8,10 +8,10 @@
 
 #include "crunlite/spec.hpp"
 #include "crunlite/spec_version.hpp"
-#include "hints.hpp"
-#include "json_field.hpp"
-#include "namespace_kinds.hpp"
-#include "validate.hpp"
+#include "spec/hints.hpp"
+#include "spec/json_field.hpp"
+#include "spec/namespace_kinds.hpp"
+#include "spec/validate.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::spec {

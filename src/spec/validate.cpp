@@ -4,9 +4,9 @@
 #include <algorithm>
 
 #include "crunlite/spec.hpp"
-#include "hints.hpp"
-#include "json_field.hpp"
-#include "validate.hpp"
+#include "spec/hints.hpp"
+#include "spec/json_field.hpp"
+#include "spec/validate.hpp"
 
 namespace crunlite::spec {
 namespace {

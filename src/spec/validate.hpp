@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crunlite/spec.hpp"
-#include "json_field.hpp"
+#include "spec/json_field.hpp"
 
 namespace crunlite::spec {
 // Each broken rule is thrown (the default Collector) or recorded.

@@ -1,9 +1,9 @@
-#include "passwd.hpp"
+#include "util/passwd.hpp"
 
 #include <array>
 #include <optional>
 
-#include "text.hpp"
+#include "util/text.hpp"
 
 namespace crunlite {
 namespace {

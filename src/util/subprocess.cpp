@@ -1,4 +1,4 @@
-#include "subprocess.hpp"
+#include "util/subprocess.hpp"
 
 #include <fcntl.h>
 #include <linux/close_range.h>

@@ -1,4 +1,4 @@
-#include "text.hpp"
+#include "util/text.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

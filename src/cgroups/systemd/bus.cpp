@@ -1,4 +1,4 @@
-#include "bus.hpp"
+#include "cgroups/systemd/bus.hpp"
 
 #include <unistd.h>
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "unit_properties.hpp"
+#include "cgroups/systemd/unit_properties.hpp"
 
 struct DBusConnection;
 

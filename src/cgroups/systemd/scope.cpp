@@ -1,6 +1,6 @@
-#include "scope.hpp"
+#include "cgroups/systemd/scope.hpp"
 
-#include "../cgroup_file.hpp"
+#include "cgroups/cgroup_file.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
 

@@ -7,9 +7,9 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "bus.hpp"
-#include "unit_placement.hpp"
-#include "unit_properties.hpp"
+#include "cgroups/systemd/bus.hpp"
+#include "cgroups/systemd/unit_placement.hpp"
+#include "cgroups/systemd/unit_properties.hpp"
 
 namespace crunlite::cgroups::systemd {
 

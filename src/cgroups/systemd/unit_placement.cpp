@@ -1,4 +1,4 @@
-#include "unit_placement.hpp"
+#include "cgroups/systemd/unit_placement.hpp"
 
 #include <algorithm>
 

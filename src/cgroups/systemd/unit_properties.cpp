@@ -1,11 +1,11 @@
-#include "unit_properties.hpp"
+#include "cgroups/systemd/unit_properties.hpp"
 
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
 
-#include "../resource_writes.hpp"
+#include "cgroups/resource_writes.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::cgroups::systemd {

@@ -1,4 +1,4 @@
-#include "sealed_exe.hpp"
+#include "startup/sealed_exe.hpp"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 
 extern char** environ;
 
-namespace crunlite::linux_setup {
+namespace crunlite::startup {
 namespace {
 
 constexpr const char* kReexecMarker = "_CRUN_LITE_SEALED_EXE";
@@ -221,4 +221,4 @@ void ensure_sealed_executable(char** argv) {
                 errno);
 }
 
-}  // namespace crunlite::linux_setup
+}  // namespace crunlite::startup

@@ -7,7 +7,7 @@
 
 #include "sys/mount_api.hpp"
 #include "plan/mount_options.hpp"
-#include "checks.hpp"
+#include "check/checks.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::check {

@@ -10,10 +10,10 @@
 #include <sstream>
 #include <vector>
 
-#include "../cgroups/cgroup_file.hpp"
-#include "../cgroups/resource_writes.hpp"
-#include "../spec/hints.hpp"
-#include "checks.hpp"
+#include "cgroups/cgroup_file.hpp"
+#include "cgroups/resource_writes.hpp"
+#include "spec/hints.hpp"
+#include "check/checks.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 

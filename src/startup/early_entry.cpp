@@ -13,7 +13,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 
-#include "sealed_exe.hpp"
+#include "startup/sealed_exe.hpp"
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -46,7 +46,7 @@ extern "C" void crunlite_early_reexec(long* stack) {
     char** envp = argv + argc + 1;
     int wanted = 0;
     for (long i = 1; i < argc; ++i)
-        wanted |= crunlite::linux_setup::is_sealed_command(argv[i]);
+        wanted |= crunlite::startup::is_sealed_command(argv[i]);
     if (!wanted) return;
     int exe = int(raw_syscall(SYS_open, reinterpret_cast<long>("/proc/self/exe"), O_RDONLY | O_CLOEXEC, 0, 0, 0));
     if (exe < 0) return;

@@ -10,7 +10,7 @@
 // of the file over itself) is safe as it is and costs nothing.
 #pragma once
 
-namespace crunlite::linux_setup {
+namespace crunlite::startup {
 
 // The subcommands that put a process of ours into a container, and so run sealed. The entry
 // stub (early_entry.cpp) reads this list before glibc has started, so it must need no library
@@ -38,4 +38,4 @@ void ensure_sealed_executable(char** argv);
 // once the log is set up.
 void try_sealed_executable_early(char** argv);
 
-}  // namespace crunlite::linux_setup
+}  // namespace crunlite::startup

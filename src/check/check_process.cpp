@@ -13,7 +13,7 @@
 
 #include "sys/lsm.hpp"
 #include "plan/planner.hpp"
-#include "checks.hpp"
+#include "check/checks.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::check {

@@ -3,11 +3,11 @@
 // take the rest).
 #include <unistd.h>
 
-#include "../cgroups/systemd/bus.hpp"
-#include "../cgroups/systemd/unit_placement.hpp"
-#include "../cgroups/systemd/unit_properties.hpp"
-#include "../spec/hints.hpp"
-#include "checks.hpp"
+#include "cgroups/systemd/bus.hpp"
+#include "cgroups/systemd/unit_placement.hpp"
+#include "cgroups/systemd/unit_properties.hpp"
+#include "spec/hints.hpp"
+#include "check/checks.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 

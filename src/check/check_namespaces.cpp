@@ -10,9 +10,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "../util/passwd.hpp"
+#include "util/passwd.hpp"
 #include "spec/namespace_kinds.hpp"
-#include "checks.hpp"
+#include "check/checks.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
 

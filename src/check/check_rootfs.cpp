@@ -7,7 +7,7 @@
 #include "sys/executable_search.hpp"
 #include "sys/in_root.hpp"
 #include "sys/in_root.hpp"
-#include "checks.hpp"
+#include "check/checks.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::check {

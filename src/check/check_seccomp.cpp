@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "plan/planner.hpp"
-#include "checks.hpp"
+#include "check/checks.hpp"
 #include "crunlite/error.hpp"
 
 namespace crunlite::check {
