@@ -21,7 +21,8 @@ import time
 import pytest
 
 from helpers import (CRUN_LITE, FdReceiver, cgroup_dirs_named, container_cgroup_dirs, host_mountinfo, live_children,
-                     mounts_mentioning, pids_in_container_cgroup, read_until, reap_orphans, run_cmd, wait_until)
+                     mounts_mentioning, pids_in_container_cgroup, read_until, reap_orphans, run_cmd, static_c_program,
+                     wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 
@@ -286,14 +287,7 @@ int main(int argc, char **argv) {
 
 @pytest.fixture(scope="session")
 def attacker():
-    d = tempfile.mkdtemp(prefix="attacker-")
-    src, out = os.path.join(d, "attacker.c"), os.path.join(d, "attacker")
-    with open(src, "w") as f:
-        f.write(ATTACKER_SOURCE)
-    r = run_cmd(["gcc", "-static", "-O1", "-Wall", "-o", out, src], timeout=120)
-    assert r.rc == 0, r
-    yield out
-    shutil.rmtree(d, ignore_errors=True)
+    yield from static_c_program(ATTACKER_SOURCE, "attacker")
 
 
 @pytest.fixture

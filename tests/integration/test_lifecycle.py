@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from helpers import cgroup_dirs_named, container_cgroup_dirs, crun_lite_cgroup_parents, process_alive, wait_until
+from helpers import (cgroup_dirs_named, container_cgroup_dirs, crun_lite_cgroup_parents, one_error_line, process_alive,
+                     wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
@@ -35,17 +36,6 @@ def parse_created(text):
     assert RFC3339_NANO.match(text), text
     base = re.sub(r"\.\d+", "", text).replace("Z", "+00:00")
     return datetime.datetime.fromisoformat(base)
-
-
-def one_error_line(r, *needles):
-    """The command failed (status 1) with exactly one stderr line, `crun-lite: ...`, containing every needle."""
-    assert r.rc == 1, r
-    assert len(r.err_lines) == 1, r
-    line = r.err_lines[0]
-    assert line.startswith("crun-lite: "), r
-    for n in needles:
-        assert n in line, (n, r)
-    return line
 
 
 # ------------------------------------------------------------------------------------------------
