@@ -74,24 +74,10 @@ s_detached() {
 
 # run -t (and -it with typed input, exec -t) under script(1)
 s_tty() {
-	local out rc=0
-	out=$(script -qefc "$PM_LINE run --network none --rm -t $IMG sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo stdin-and-stdout-are-ttys; exit 4'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside podman run -t"
-	assert_contains "$out" "stdin-and-stdout-are-ttys" "tty fds"
-	assert_eq 4 "$rc" "exit status through podman run -t"
-	rc=0
-	out=$( (sleep 1.5; printf 'echo typed-$((6*7))\n'; sleep 0.5; printf 'exit 5\n'; sleep 1.5) |
-		script -qefc "$PM_LINE run --network none --rm -it $IMG sh" /dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "typed-42" "command typed through the tty"
-	assert_eq 5 "$rc" "exit status of the interactive shell"
+	cl_tty_run "podman run -t" 4 "$PM_LINE run --network none --rm -t $IMG"
+	cl_tty_typed "$PM_LINE run --network none --rm -it $IMG" 1.5
 	pm "${RUN[@]}" -d --name cl-tty "$IMG" sleep 1000 >/dev/null
-	rc=0
-	out=$(script -qefc "$PM_LINE exec -t cl-tty sh -c 'tty; exit 6'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside podman exec -t"
-	assert_eq 6 "$rc" "exit status of podman exec -t"
+	cl_tty_exec "podman exec -t" "$PM_LINE exec -t cl-tty"
 	pm rm -f -t 0 cl-tty >/dev/null
 }
 
@@ -210,11 +196,7 @@ s_options() {
 	out=$(prun --sysctl kernel.msgmax=12345 --hostname cl-host -e FOO=bar -w /tmp "$IMG" sh -c 'cat /proc/sys/kernel/msgmax; hostname; echo $FOO; pwd') ||
 		fail "--sysctl etc: $out"
 	assert_eq "$(printf '12345\ncl-host\nbar\n/tmp')" "$out" "--sysctl --hostname -e -w"
-	mkdir -p "$T/vol" && echo from-host >"$T/vol/f"
-	out=$(prun -v "$T/vol:/vol" -v "$T/vol:/vol-ro:ro" "$IMG" sh -c 'cat /vol/f; echo from-ctr > /vol/g; touch /vol-ro/h 2>&1') || true
-	assert_contains "$out" "from-host" "-v bind"
-	assert_eq from-ctr "$(cat "$T/vol/g")" "-v bind write-back"
-	assert_contains "$out" "Read-only file system" "-v :ro"
+	cl_check_binds prun "$IMG"
 	# lifecycle verbs on a running container
 	pm "${RUN[@]}" -d --name cl-life "$IMG" sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
 	pm pause cl-life >/dev/null
