@@ -691,37 +691,31 @@ def cgroup_mode():
     return "cgroup v1 (legacy)"
 
 
-def cpu_model():
+def line_value(path, prefix, sep):
+    """What follows `sep` on the first line of file `path` that starts with `prefix`, stripped; None
+    when there is no such line or file."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if line.startswith(prefix):
+                    return line.split(sep, 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def cpu_model():
+    return line_value("/proc/cpuinfo", "model name", ":") or platform.processor() or "unknown"
 
 
 def mem_total():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    return "unknown"
+    kib = line_value("/proc/meminfo", "MemTotal:", ":")
+    return f"{int(kib.split()[0]) / 1024 / 1024:.1f} GiB" if kib else "unknown"
 
 
 def os_release():
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return "unknown"
+    name = line_value("/etc/os-release", "PRETTY_NAME=", "=")
+    return name.strip('"') if name is not None else "unknown"
 
 
 def git_commit():
