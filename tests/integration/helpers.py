@@ -253,6 +253,13 @@ class Runtime(RuntimeCli):
         self.popens.append(p)
         return p
 
+    def run_foreground(self, cid, bundle, *flags, timeout=10.0):
+        """`run [FLAGS] --bundle BUNDLE ID` in the background (popen), returned once its container runs."""
+        p = self.popen("run", *flags, "--bundle", bundle, cid)
+        wait_until(lambda: self.recorded(cid) and self.status(cid) == "running", timeout=timeout,
+                   what=f"container {cid} to run")
+        return p
+
     @staticmethod
     def popen_output(p):
         p.out_file.seek(0)

@@ -862,9 +862,7 @@ def test_bundle_path_with_spaces_and_unicode(rt, scratch):
 def fd_count_of_a_running_runtime(rt, bundle):
     """The descriptors a foreground `run` holds while its container runs."""
     cid = rt.new_id("fd")
-    p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               what="the sleeping container")
+    p = rt.run_foreground(cid, bundle)
     time.sleep(0.05)
     fds = sorted(re.sub(r"#\d+", "#N", os.readlink(f"/proc/{p.pid}/fd/{n}")) for n in os.listdir(f"/proc/{p.pid}/fd"))
     assert p.wait(timeout=30) == 0, rt.popen_output(p)

@@ -259,9 +259,7 @@ def test_memory_hog_is_oom_killed_and_events_reports_oom(rt, new_id):
     # --keep: the cgroup (and its OOM-kill counter) outlives the init, so that `events`, which polls
     # the counter every --interval, sees it grow. (Without --keep, `run` removes the cgroup at once
     # and crun-lite's events misses the oom kill of the init: see the report.)
-    run_p = rt.popen("run", "--keep", "--bundle", b, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               timeout=20, what="container running")
+    run_p = rt.run_foreground(cid, b, "--keep", timeout=20)
     rt.remember_pid(cid)
     ev = rt.popen("events", "--interval", "200ms", cid)
     # wait until events has printed at least one stats line (it is watching)

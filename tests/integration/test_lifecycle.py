@@ -111,9 +111,7 @@ def test_run_passes_stdin_through(rt, make_bundle, new_id):
 def test_run_foreground_with_a_concurrent_delete_force(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", LOOP])
     cid = new_id()
-    p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               what="the container to run")
+    p = rt.run_foreground(cid, bundle)
     r = rt.delete(cid, force=True)
     assert r.rc == 0, r
     assert p.wait(timeout=15) == 137, rt.popen_output(p)
@@ -166,9 +164,7 @@ def test_run_keep_leaves_a_stopped_container(rt, make_bundle, new_id):
 def test_run_killed_by_sigkill_exits_137(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", LOOP])
     cid = new_id()
-    p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               what="the container to run")
+    p = rt.run_foreground(cid, bundle)
     r = rt.kill(cid, "KILL")
     assert r.rc == 0, r
     assert p.wait(timeout=15) == 137, rt.popen_output(p)
