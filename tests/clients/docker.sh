@@ -44,7 +44,7 @@ is_200() { [ "$(http_code)" = 200 ]; }
 
 # The seed: nginx detached on crun-lite, ps / curl / exec / logs / update / stop / rm.
 s_nginx() {
-	local id st out t0 t1 pid cg
+	local id st out pid cg
 	id=$(dk run --name mon-serveur-web -d --runtime "$DRT" --network host localhost/nginx:latest)
 	wait_for 15 is_200 || fail "nginx did not answer 200 (got $(http_code)); logs: $(dk logs mon-serveur-web 2>&1 | tail -n 5)"
 	st=$(dk ps --filter name=mon-serveur-web --format '{{.Status}}')
@@ -72,10 +72,7 @@ s_nginx() {
 	dk unpause mon-serveur-web >/dev/null
 	is_200 || fail "nginx not answering after unpause"
 	# stop: the image's stop signal (SIGQUIT) makes nginx quit gracefully, status 0, no timeout
-	t0=$(date +%s)
-	dk stop -t 20 mon-serveur-web >/dev/null
-	t1=$(date +%s)
-	[ $((t1 - t0)) -lt 10 ] || fail "docker stop took $((t1 - t0))s: the stop signal was not honoured"
+	cl_stop_in_time dk mon-serveur-web
 	assert_eq "exited 0" "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' mon-serveur-web)" "state after stop"
 	is_200 && fail "nginx still answering after stop"
 	dk rm mon-serveur-web >/dev/null
@@ -85,7 +82,6 @@ s_nginx() {
 
 # docker stop sends SIGTERM to a busybox container whose shell traps it; exit status recorded.
 s_stop_term() {
-	local t0 t1
 	dk run -d --name cl-term --runtime "$DRT" --network none localhost/busybox:latest \
 		sh -c 'trap "echo got-usr1" USR1; trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.1; done' >/dev/null
 	wait_for 10 sh -c "DOCKER_CONFIG=$T/cli $DOCKER_CLI logs cl-term 2>&1 | grep -q ready"
@@ -96,10 +92,7 @@ s_stop_term() {
 	dk restart -t 20 cl-term >/dev/null
 	assert_eq running "$(dk inspect -f '{{.State.Status}}' cl-term)" "state after docker restart"
 	wait_for 10 sh -c "[ \$(DOCKER_CONFIG=$T/cli $DOCKER_CLI logs cl-term 2>&1 | grep -c ready) -eq 2 ]" || fail "not restarted: $(dk logs cl-term 2>&1)"
-	t0=$(date +%s)
-	dk stop -t 20 cl-term >/dev/null
-	t1=$(date +%s)
-	[ $((t1 - t0)) -lt 10 ] || fail "docker stop took $((t1 - t0))s: SIGTERM not delivered"
+	cl_stop_in_time dk cl-term
 	assert_eq 42 "$(dk inspect -f '{{.State.ExitCode}}' cl-term)" "exit code after docker stop"
 	assert_contains "$(dk logs cl-term 2>&1)" got-term "trap output"
 	dk rm cl-term >/dev/null

@@ -82,6 +82,16 @@ cl_check_binds() {
 	assert_contains "$out" "Read-only file system" "-v :ro"
 }
 
+# cl_stop_in_time ENGINE NAME: `ENGINE stop -t 20 NAME` (ENGINE: dk, pm) returns within 10 s: the
+# stop signal reached the container's init and ended it, no SIGKILL after the timeout was needed.
+cl_stop_in_time() {
+	local engine=$1 name=$2 t0 t1
+	t0=$(date +%s)
+	"$engine" stop -t 20 "$name" >/dev/null
+	t1=$(date +%s)
+	[ $((t1 - t0)) -lt 10 ] || fail "$engine stop $name took $((t1 - t0))s: the stop signal was not honoured"
+}
+
 # wait_for <seconds> <command...>: poll until the command succeeds
 wait_for() {
 	local t=$1 i; shift
