@@ -38,7 +38,6 @@ Internal: `bench.py --guest ...` is what runs inside the VM.
 """
 
 import argparse
-import ctypes
 import datetime
 import json
 import math
@@ -55,6 +54,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from crunlite_testlib import bundles, processes  # noqa: E402
+from crunlite_testlib.runtime import RuntimeCli  # noqa: E402
 ALL_BENCHES = ["run", "cycle", "exec", "rss", "conc", "vm"]
 
 # The issue's targets: (description, predicate on the value, shown bound).
@@ -210,7 +212,7 @@ class Harness:
                     pass
             inflight.discard(pid)
         for cid, rt in list(self.live.items()):
-            self.quiet([rt.binary, "--root", rt.root, "delete", "-f", cid])
+            self.quiet(rt.cmd("delete", "-f", cid))
             del self.live[cid]
         # Anything else still in a state root.
         for rt in self.runtimes:
@@ -218,7 +220,7 @@ class Harness:
                 for cid in os.listdir(rt.root):
                     # runc keeps a directory per container, crun-lite a file (and "<id>:exec.fifo")
                     if ":" not in cid:
-                        self.quiet([rt.binary, "--root", rt.root, "delete", "-f", cid])
+                        self.quiet(rt.cmd("delete", "-f", cid))
         reap_orphans(timeout=2.0)
         for d in {self.state_dir, self.var_dir, *self.extra_dirs}:
             shutil.rmtree(d, ignore_errors=True)
@@ -228,18 +230,7 @@ class Harness:
 def reap_orphans(timeout=0.0):
     """Reap exited orphans (this process is a child subreaper); with a timeout, wait up to that
     long for all children to go. Only called while none of our own spawns is in flight."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(0.01)
-        else:
-            inflight.discard(pid)
+    processes.reap_orphans(timeout, on_reap=inflight.discard)
 
 
 def wait_exit(pid):
@@ -284,40 +275,35 @@ def remove_leaked_cgroups(prefix):
                     pass
 
 
-class Runtime:
+class Runtime(RuntimeCli):
     def __init__(self, name, tag, binary, root):
-        self.name, self.tag, self.binary, self.root = name, tag, binary, root
+        super().__init__(binary, root)
+        self.name, self.tag = name, tag
 
     def cmd(self, *args):
-        return [self.binary, "--root", self.root, *args]
+        return self.argv(*args)
 
 
 # ---------------------------------------------------------------------------------------------
 # Bundles
 
-def make_bundle(crun_lite, path, args, busybox="/bin/busybox"):
-    os.makedirs(os.path.join(path, "rootfs", "bin"))
-    shutil.copy2(busybox, os.path.join(path, "rootfs", "bin", "busybox"))
-    for applet in ("true", "sleep", "sh"):
-        os.symlink("busybox", os.path.join(path, "rootfs", "bin", applet))
-    r = subprocess.run([crun_lite, "spec", "--bundle", path], stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise Failure(f"`{crun_lite} spec --bundle {path}` failed: {r.stderr.strip()}")
-    cfg = os.path.join(path, "config.json")
-    with open(cfg) as f:
-        spec = json.load(f)
-    spec["process"]["args"] = args
-    spec["process"]["terminal"] = False
-    # crun 1.8 (Debian 12, the VM benchmark) refuses ociVersion 1.2.0 ("unknown version
-    # specified"); the fields this bundle uses are all 1.0, and runc 1.1 speaks 1.0.2.
-    spec["ociVersion"] = "1.0.2"
-    kinds = {ns["type"] for ns in spec["linux"].get("namespaces", [])}
+def make_bundle(crun_lite, path, args):
+    """The bundle of every benchmark: rootfs/bin/{busybox,true,sleep,sh}, `crun-lite spec`'s config
+    with process.args = args; returns the namespace kinds of the config."""
+    def edit(spec):
+        spec["process"]["terminal"] = False
+        # crun 1.8 (Debian 12, the VM benchmark) refuses ociVersion 1.2.0 ("unknown version
+        # specified"); the fields this bundle uses are all 1.0, and runc 1.1 speaks 1.0.2.
+        spec["ociVersion"] = "1.0.2"
+    try:
+        bundle = bundles.make_bundle(path, [crun_lite, "spec", "--bundle", path], args=args, edit=edit,
+                                     applets=("true", "sleep", "sh"), dirs=("bin",))
+    except AssertionError as e:
+        raise Failure(f"`{crun_lite} spec --bundle {path}` failed: {e}")
+    kinds = {ns["type"] for ns in bundle.config["linux"].get("namespaces", [])}
     missing = {"pid", "mount", "network", "ipc", "uts"} - kinds
     if missing:
         raise Failure(f"`crun-lite spec` gave no {sorted(missing)} namespace(s): {sorted(kinds)}")
-    with open(cfg, "w") as f:
-        json.dump(spec, f, indent=2)
     return sorted(kinds)
 
 
@@ -705,37 +691,31 @@ def cgroup_mode():
     return "cgroup v1 (legacy)"
 
 
-def cpu_model():
+def line_value(path, prefix, sep):
+    """What follows `sep` on the first line of file `path` that starts with `prefix`, stripped; None
+    when there is no such line or file."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if line.startswith(prefix):
+                    return line.split(sep, 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def cpu_model():
+    return line_value("/proc/cpuinfo", "model name", ":") or platform.processor() or "unknown"
 
 
 def mem_total():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    return "unknown"
+    kib = line_value("/proc/meminfo", "MemTotal:", ":")
+    return f"{int(kib.split()[0]) / 1024 / 1024:.1f} GiB" if kib else "unknown"
 
 
 def os_release():
-    try:
-        with open("/etc/os-release") as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return "unknown"
+    name = line_value("/etc/os-release", "PRETTY_NAME=", "=")
+    return name.strip('"') if name is not None else "unknown"
 
 
 def git_commit():
@@ -1100,9 +1080,9 @@ def host_main(args):
     os.makedirs(outdir, exist_ok=True)
 
     # A child subreaper: container inits outlive `create` (their parents exit) and are waited for.
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
-        sys.exit(f"bench: prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+    err = processes.become_subreaper()
+    if err:
+        sys.exit(f"bench: prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(err)}")
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 

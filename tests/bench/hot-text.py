@@ -24,7 +24,6 @@ Needs: perf (linux-perf), losetup, mkfs.ext4, a static build made with CMake's M
 """
 
 import bisect
-import json
 import os
 import re
 import shlex
@@ -35,6 +34,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from crunlite_testlib.bundles import make_bundle  # noqa: E402
 OUTPUT = os.path.join(SOURCE, "cmake", "hot-text.ld")
 
 
@@ -64,34 +65,18 @@ def input_sections(map_path):
     return sorted(s for s in out if s[1] > 0 and s[3].startswith(".text"))
 
 
-def make_bundle(root):
-    rootfs = os.path.join(root, "rootfs")
-    os.makedirs(os.path.join(rootfs, "bin"))
-    shutil.copy2("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
-    for name in ("true", "sleep", "sh"):
-        os.symlink("busybox", os.path.join(rootfs, "bin", name))
-    return rootfs
-
-
 def workload(binary, work):
     """The commands whose code counts: run, create/start/state/kill/delete, exec."""
-    bundle = os.path.join(work, "bundle")
-    os.makedirs(bundle)
-    make_bundle(bundle)
+    bundle = make_bundle(os.path.join(work, "bundle"), [binary, "spec"], args=["/bin/true"],
+                         edit=lambda cfg: cfg["process"].update(terminal=False), applets=("true", "sleep", "sh"),
+                         dirs=("bin",))
     state = os.path.join(work, "state")
-    sh(binary, "spec", cwd=bundle)
-    cfg_path = os.path.join(bundle, "config.json")
-    cfg = json.load(open(cfg_path))
-    cfg["process"]["terminal"] = False
-    cfg["process"]["args"] = ["/bin/true"]
-    json.dump(cfg, open(cfg_path, "w"))
     steps = [[binary, "--root", state, "run", "hot-run"]]
-    cfg["process"]["args"] = ["/bin/sleep", "30"]
-    json.dump(cfg, open(cfg_path, "w"))
+    bundle.configure(args=["/bin/sleep", "30"])
     steps += [[binary, "--root", state, "create", "hot-c"], [binary, "--root", state, "start", "hot-c"],
               [binary, "--root", state, "state", "hot-c"], [binary, "--root", state, "exec", "hot-c", "/bin/true"],
               [binary, "--root", state, "kill", "hot-c", "KILL"], [binary, "--root", state, "delete", "-f", "hot-c"]]
-    return bundle, steps
+    return bundle.path, steps
 
 
 def link_spread_out(build, work):

@@ -17,7 +17,6 @@ shared tools beside the checkout (../shared/tools/anchors, or $ANCHORS; skipped 
 absent). Needs root. About 2 minutes under TCG emulation.
 """
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -28,6 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from crunlite_testlib import bundles  # noqa: E402
 TARGET = 0.5  # crun-lite / crun (the newest crun at hand), median
 
 
@@ -58,20 +59,12 @@ def host_main(args):
 
 
 def make_bundle(crun_lite, path):
-    rootfs = os.path.join(path, "rootfs")
-    os.makedirs(os.path.join(rootfs, "bin"))
-    shutil.copy2("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
-    os.symlink("busybox", os.path.join(rootfs, "bin", "true"))
-    subprocess.run([crun_lite, "spec", "--bundle", path], check=True)
-    cfg_path = os.path.join(path, "config.json")
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    cfg["ociVersion"] = "1.0.2"  # crun 1.8 refuses 1.2.0; this bundle uses 1.0 fields only
-    cfg["process"]["args"] = ["/bin/true"]
-    cfg["process"]["terminal"] = False
-    cfg["linux"].pop("cgroupsPath", None)
-    with open(cfg_path, "w") as f:
-        json.dump(cfg, f)
+    def edit(cfg):
+        cfg["ociVersion"] = "1.0.2"  # crun 1.8 refuses 1.2.0; this bundle uses 1.0 fields only
+        cfg["process"]["terminal"] = False
+        cfg["linux"].pop("cgroupsPath", None)
+    bundles.make_bundle(path, [crun_lite, "spec", "--bundle", path], args=["/bin/true"], edit=edit,
+                        applets=("true",), dirs=("bin",))
 
 
 def guest_main(args):

@@ -130,27 +130,14 @@ s_detached() {
 
 # 3. ctr run -t under script(1): a working tty, input typed through it, exit status.
 s_tty() {
-	local out rc=0
-	out=$(script -qefc "ctr --address $SOCK --namespace $NS run -t --rm --runc-binary $CL_RT $IMG cl-tty sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo stdin-and-stdout-are-ttys; stty size; exit 4'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside ctr run -t"
-	assert_contains "$out" "stdin-and-stdout-are-ttys" "tty fds"
-	assert_eq 4 "$rc" "exit status through ctr run -t"
+	local ctr="ctr --address $SOCK --namespace $NS"
+	cl_tty_run "ctr run -t" 4 "$ctr run -t --rm --runc-binary $CL_RT $IMG cl-tty" "stty size"
 	# input typed through the pty reaches the shell
-	rc=0
-	out=$( (sleep 1; printf 'echo typed-$((6*7))\n'; sleep 0.5; printf 'exit 5\n'; sleep 1) |
-		script -qefc "ctr --address $SOCK --namespace $NS run -t --rm --runc-binary $CL_RT $IMG cl-tty2 sh" /dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "typed-42" "command typed through the tty"
-	assert_eq 5 "$rc" "exit status of interactive shell"
+	cl_tty_typed "$ctr run -t --rm --runc-binary $CL_RT $IMG cl-tty2" 1
 	# exec -t into a detached task
 	ctr_ run -d --runc-binary "$CL_RT" "$IMG" cl-tty3 sleep 1000
 	wait_status cl-tty3 RUNNING 10
-	rc=0
-	out=$(script -qefc "ctr --address $SOCK --namespace $NS task exec -t --exec-id t1 cl-tty3 sh -c 'tty; exit 6'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside ctr task exec -t"
-	assert_eq 6 "$rc" "exit status of ctr task exec -t"
+	cl_tty_exec "ctr task exec -t" "$ctr task exec -t --exec-id t1 cl-tty3"
 	ctr_ task kill -s SIGKILL cl-tty3
 	wait_status cl-tty3 STOPPED 10
 	ctr_ task delete cl-tty3

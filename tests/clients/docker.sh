@@ -44,7 +44,7 @@ is_200() { [ "$(http_code)" = 200 ]; }
 
 # The seed: nginx detached on crun-lite, ps / curl / exec / logs / update / stop / rm.
 s_nginx() {
-	local id st out t0 t1 pid cg
+	local id st out pid cg
 	id=$(dk run --name mon-serveur-web -d --runtime "$DRT" --network host localhost/nginx:latest)
 	wait_for 15 is_200 || fail "nginx did not answer 200 (got $(http_code)); logs: $(dk logs mon-serveur-web 2>&1 | tail -n 5)"
 	st=$(dk ps --filter name=mon-serveur-web --format '{{.Status}}')
@@ -72,10 +72,7 @@ s_nginx() {
 	dk unpause mon-serveur-web >/dev/null
 	is_200 || fail "nginx not answering after unpause"
 	# stop: the image's stop signal (SIGQUIT) makes nginx quit gracefully, status 0, no timeout
-	t0=$(date +%s)
-	dk stop -t 20 mon-serveur-web >/dev/null
-	t1=$(date +%s)
-	[ $((t1 - t0)) -lt 10 ] || fail "docker stop took $((t1 - t0))s: the stop signal was not honoured"
+	cl_stop_in_time dk mon-serveur-web
 	assert_eq "exited 0" "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' mon-serveur-web)" "state after stop"
 	is_200 && fail "nginx still answering after stop"
 	dk rm mon-serveur-web >/dev/null
@@ -85,7 +82,6 @@ s_nginx() {
 
 # docker stop sends SIGTERM to a busybox container whose shell traps it; exit status recorded.
 s_stop_term() {
-	local t0 t1
 	dk run -d --name cl-term --runtime "$DRT" --network none localhost/busybox:latest \
 		sh -c 'trap "echo got-usr1" USR1; trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.1; done' >/dev/null
 	wait_for 10 sh -c "DOCKER_CONFIG=$T/cli $DOCKER_CLI logs cl-term 2>&1 | grep -q ready"
@@ -96,10 +92,7 @@ s_stop_term() {
 	dk restart -t 20 cl-term >/dev/null
 	assert_eq running "$(dk inspect -f '{{.State.Status}}' cl-term)" "state after docker restart"
 	wait_for 10 sh -c "[ \$(DOCKER_CONFIG=$T/cli $DOCKER_CLI logs cl-term 2>&1 | grep -c ready) -eq 2 ]" || fail "not restarted: $(dk logs cl-term 2>&1)"
-	t0=$(date +%s)
-	dk stop -t 20 cl-term >/dev/null
-	t1=$(date +%s)
-	[ $((t1 - t0)) -lt 10 ] || fail "docker stop took $((t1 - t0))s: SIGTERM not delivered"
+	cl_stop_in_time dk cl-term
 	assert_eq 42 "$(dk inspect -f '{{.State.ExitCode}}' cl-term)" "exit code after docker stop"
 	assert_contains "$(dk logs cl-term 2>&1)" got-term "trap output"
 	dk rm cl-term >/dev/null
@@ -130,25 +123,12 @@ s_limits() {
 
 # docker run --rm -it under script(1).
 s_tty() {
-	local out rc=0
-	out=$(script -qefc "DOCKER_CONFIG=$T/cli $DOCKER_CLI run --rm -it --runtime $DRT --network none localhost/busybox:latest sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo stdin-and-stdout-are-ttys; exit 3'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside docker run -it"
-	assert_contains "$out" "stdin-and-stdout-are-ttys" "tty fds"
-	assert_eq 3 "$rc" "exit status through docker run -it"
-	rc=0
-	out=$( (sleep 1.5; printf 'echo typed-$((6*7))\n'; sleep 0.5; printf 'exit 5\n'; sleep 1.5) |
-		script -qefc "DOCKER_CONFIG=$T/cli $DOCKER_CLI run --rm -it --runtime $DRT --network none localhost/busybox:latest sh" /dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "typed-42" "command typed through the tty"
-	assert_eq 5 "$rc" "exit status of the interactive shell"
+	local docker="DOCKER_CONFIG=$T/cli $DOCKER_CLI"
+	cl_tty_run "docker run -it" 3 "$docker run --rm -it --runtime $DRT --network none localhost/busybox:latest"
+	cl_tty_typed "$docker run --rm -it --runtime $DRT --network none localhost/busybox:latest" 1.5
 	# docker exec -it into a running container
 	dk run -d --name cl-tty --runtime "$DRT" --network none localhost/busybox:latest sleep 1000 >/dev/null
-	rc=0
-	out=$(script -qefc "DOCKER_CONFIG=$T/cli $DOCKER_CLI exec -it cl-tty sh -c 'tty; exit 6'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside docker exec -it"
-	assert_eq 6 "$rc" "exit status of docker exec -it"
+	cl_tty_exec "docker exec -it" "$docker exec -it cl-tty"
 	dk rm -f cl-tty >/dev/null
 }
 
@@ -171,11 +151,7 @@ s_options() {
 	assert_contains "$out" "10, 229" "--device /dev/fuse"
 	out=$(drun --init "$img" sh -c 'cat /proc/1/cmdline | tr "\0" " "') || fail "--init: $out"
 	assert_contains "$out" "/sbin/docker-init" "--init (pid 1)"
-	mkdir -p "$T/vol" && echo from-host >"$T/vol/f"
-	out=$(drun -v "$T/vol:/vol" -v "$T/vol:/vol-ro:ro" "$img" sh -c 'cat /vol/f; echo from-ctr > /vol/g; touch /vol-ro/h 2>&1') || true
-	assert_contains "$out" "from-host" "-v bind"
-	assert_eq from-ctr "$(cat "$T/vol/g")" "-v bind write-back"
-	assert_contains "$out" "Read-only file system" "-v :ro"
+	cl_check_binds drun "$img"
 	out=$(drun --ulimit nofile=512:1024 --ulimit nproc=100:200 "$img" sh -c 'ulimit -n; ulimit -Hn; ulimit -u') || fail "--ulimit: $out"
 	assert_eq "$(printf '512\n1024\n100')" "$out" "--ulimit"
 	out=$(drun --sysctl net.ipv4.ip_forward=1 --sysctl kernel.msgmax=12345 "$img" sh -c 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax') || fail "--sysctl: $out"

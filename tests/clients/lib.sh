@@ -16,6 +16,8 @@
 #   NGINX_PORT      the port baked into the nginx image (default 18473, 127.0.0.1 only)
 
 CL_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/make-bundle.sh
+source "$CL_LIB_DIR/../lib/make-bundle.sh"
 CL_IMAGE_CACHE=${CL_IMAGE_CACHE:-/var/tmp/crun-lite-clients-images}
 NGINX_PORT=${NGINX_PORT:-18473}
 DOCKER_CLI=/usr/bin/docker   # /usr/local/bin/docker is a newer CLI than docker.io's daemon
@@ -35,6 +37,59 @@ assert_contains() {
 }
 assert_not_contains() {
 	case "$1" in *"$2"*) fail "$3: [$2] unexpectedly found in: $(printf '%s' "$1" | head -c 2000)" ;; *) ;; esac
+}
+
+# The tty checks every engine makes, each under script(1), which gives the engine a pty of its own.
+# cl_tty_run WHAT STATUS LINE [EXTRA]: `LINE sh -c '...'` (LINE ends with the image, or the image
+# and a container name) starts a shell that prints its tty, says whether stdin and stdout are ttys,
+# runs EXTRA and exits STATUS; the engine must exit STATUS.
+cl_tty_run() {
+	local what=$1 status=$2 line=$3 extra=${4:+$4; } out rc=0
+	out=$(script -qefc "$line sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo stdin-and-stdout-are-ttys; ${extra}exit $status'" /dev/null </dev/null) || rc=$?
+	out=$(printf '%s' "$out" | tr -d '\r')
+	assert_contains "$out" "/dev/pts/" "tty inside $what"
+	assert_contains "$out" "stdin-and-stdout-are-ttys" "tty fds"
+	assert_eq "$status" "$rc" "exit status through $what"
+}
+# cl_tty_typed LINE SETTLE: the shell `LINE sh` starts runs a command typed through the pty SETTLE
+# seconds after the start, then the `exit 5` typed after it.
+cl_tty_typed() {
+	local line=$1 settle=$2 out rc=0
+	out=$( (sleep "$settle"; printf 'echo typed-$((6*7))\n'; sleep 0.5; printf 'exit 5\n'; sleep "$settle") |
+		script -qefc "$line sh" /dev/null) || rc=$?
+	out=$(printf '%s' "$out" | tr -d '\r')
+	assert_contains "$out" "typed-42" "command typed through the tty"
+	assert_eq 5 "$rc" "exit status of the interactive shell"
+}
+# cl_tty_exec WHAT LINE: `LINE sh -c 'tty; exit 6'` (LINE ends with the container) has a tty and exits 6.
+cl_tty_exec() {
+	local what=$1 line=$2 out rc=0
+	out=$(script -qefc "$line sh -c 'tty; exit 6'" /dev/null </dev/null) || rc=$?
+	out=$(printf '%s' "$out" | tr -d '\r')
+	assert_contains "$out" "/dev/pts/" "tty inside $what"
+	assert_eq 6 "$rc" "exit status of $what"
+}
+
+# cl_check_binds RUN IMAGE: `RUN -v ... IMAGE sh -c ...` (RUN: the engine's `run --rm` with its
+# options) sees a file of a host directory bind-mounted (-v), writes back through it, and cannot
+# write through the same directory mounted :ro.
+cl_check_binds() {
+	local run=$1 img=$2 out
+	mkdir -p "$CL_TMP/vol" && echo from-host >"$CL_TMP/vol/f"
+	out=$("$run" -v "$CL_TMP/vol:/vol" -v "$CL_TMP/vol:/vol-ro:ro" "$img" sh -c 'cat /vol/f; echo from-ctr > /vol/g; touch /vol-ro/h 2>&1') || true
+	assert_contains "$out" "from-host" "-v bind"
+	assert_eq from-ctr "$(cat "$CL_TMP/vol/g")" "-v bind write-back"
+	assert_contains "$out" "Read-only file system" "-v :ro"
+}
+
+# cl_stop_in_time ENGINE NAME: `ENGINE stop -t 20 NAME` (ENGINE: dk, pm) returns within 10 s: the
+# stop signal reached the container's init and ended it, no SIGKILL after the timeout was needed.
+cl_stop_in_time() {
+	local engine=$1 name=$2 t0 t1
+	t0=$(date +%s)
+	"$engine" stop -t 20 "$name" >/dev/null
+	t1=$(date +%s)
+	[ $((t1 - t0)) -lt 10 ] || fail "$engine stop $name took $((t1 - t0))s: the stop signal was not honoured"
 }
 
 # wait_for <seconds> <command...>: poll until the command succeeds
@@ -206,10 +261,8 @@ cl_busybox_rootfs() {
 	local r=$1 a
 	mkdir -p "$r"/{bin,sbin,etc,proc,sys,dev,tmp,root,run,var/tmp,home/user}
 	chmod 1777 "$r/tmp" "$r/var/tmp"
-	cp /bin/busybox "$r/bin/busybox"
-	for a in $(/bin/busybox --list); do
-		[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
-	done
+	# shellcheck disable=SC2046 # one applet a word
+	busybox_rootfs "$r" $(/bin/busybox --list)
 	cat >"$r/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 user:x:1000:1000:user:/home/user:/bin/sh
@@ -287,8 +340,8 @@ cl_images() {
 	local c=$CL_IMAGE_CACHE stamp
 	cl_need_pkgs busybox-static umoci skopeo gcc libc6-dev
 	mkdir -p "$c"
-	# Rebuild when this file (the recipe) or the port changes.
-	stamp=$( (sha256sum "$CL_LIB_DIR/lib.sh" | cut -c1-16; echo "$NGINX_PORT") | tr -d '\n ')
+	# Rebuild when the recipe (this file, tests/lib/make-bundle.sh) or the port changes.
+	stamp=$( (cat "$CL_LIB_DIR/lib.sh" "$CL_LIB_DIR/../lib/make-bundle.sh" | sha256sum | cut -c1-16; echo "$NGINX_PORT") | tr -d '\n ')
 	CL_BUSYBOX_TAR=$c/busybox-$stamp.docker.tar
 	CL_NGINX_TAR=$c/nginx-$stamp.docker.tar
 	if [ -s "$CL_BUSYBOX_TAR" ] && [ -s "$CL_NGINX_TAR" ]; then return 0; fi

@@ -48,7 +48,7 @@ s_run_rm() {
 
 # run -d + exec + stop + rm
 s_detached() {
-	local out rc=0 t0 t1
+	local out rc=0
 	pm "${RUN[@]}" -d --name cl-d "$IMG" \
 		sh -c 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.1; done' >/dev/null
 	wait_for 10 sh -c "$PM_LINE logs cl-d 2>&1 | grep -q ready" || fail "detached container did not start"
@@ -60,10 +60,7 @@ s_detached() {
 	pm exec cl-d sh -c 'exit 3' || rc=$?
 	assert_eq 3 "$rc" "podman exec exit status"
 	out=$(pm top cl-d 2>&1) || fail "podman top: $out"
-	t0=$(date +%s)
-	pm stop -t 20 cl-d >/dev/null
-	t1=$(date +%s)
-	[ $((t1 - t0)) -lt 10 ] || fail "podman stop took $((t1 - t0))s: SIGTERM not delivered"
+	cl_stop_in_time pm cl-d
 	assert_eq "exited 42" "$(pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' cl-d)" "state after stop"
 	# (exit 42 proves the trap ran; its "got-term" line is not checked in `podman logs`:
 	# conmon may drop the last lines of a container that exits right after printing them)
@@ -74,24 +71,10 @@ s_detached() {
 
 # run -t (and -it with typed input, exec -t) under script(1)
 s_tty() {
-	local out rc=0
-	out=$(script -qefc "$PM_LINE run --network none --rm -t $IMG sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo stdin-and-stdout-are-ttys; exit 4'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside podman run -t"
-	assert_contains "$out" "stdin-and-stdout-are-ttys" "tty fds"
-	assert_eq 4 "$rc" "exit status through podman run -t"
-	rc=0
-	out=$( (sleep 1.5; printf 'echo typed-$((6*7))\n'; sleep 0.5; printf 'exit 5\n'; sleep 1.5) |
-		script -qefc "$PM_LINE run --network none --rm -it $IMG sh" /dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "typed-42" "command typed through the tty"
-	assert_eq 5 "$rc" "exit status of the interactive shell"
+	cl_tty_run "podman run -t" 4 "$PM_LINE run --network none --rm -t $IMG"
+	cl_tty_typed "$PM_LINE run --network none --rm -it $IMG" 1.5
 	pm "${RUN[@]}" -d --name cl-tty "$IMG" sleep 1000 >/dev/null
-	rc=0
-	out=$(script -qefc "$PM_LINE exec -t cl-tty sh -c 'tty; exit 6'" /dev/null </dev/null) || rc=$?
-	out=$(printf '%s' "$out" | tr -d '\r')
-	assert_contains "$out" "/dev/pts/" "tty inside podman exec -t"
-	assert_eq 6 "$rc" "exit status of podman exec -t"
+	cl_tty_exec "podman exec -t" "$PM_LINE exec -t cl-tty"
 	pm rm -f -t 0 cl-tty >/dev/null
 }
 
@@ -210,11 +193,7 @@ s_options() {
 	out=$(prun --sysctl kernel.msgmax=12345 --hostname cl-host -e FOO=bar -w /tmp "$IMG" sh -c 'cat /proc/sys/kernel/msgmax; hostname; echo $FOO; pwd') ||
 		fail "--sysctl etc: $out"
 	assert_eq "$(printf '12345\ncl-host\nbar\n/tmp')" "$out" "--sysctl --hostname -e -w"
-	mkdir -p "$T/vol" && echo from-host >"$T/vol/f"
-	out=$(prun -v "$T/vol:/vol" -v "$T/vol:/vol-ro:ro" "$IMG" sh -c 'cat /vol/f; echo from-ctr > /vol/g; touch /vol-ro/h 2>&1') || true
-	assert_contains "$out" "from-host" "-v bind"
-	assert_eq from-ctr "$(cat "$T/vol/g")" "-v bind write-back"
-	assert_contains "$out" "Read-only file system" "-v :ro"
+	cl_check_binds prun "$IMG"
 	# lifecycle verbs on a running container
 	pm "${RUN[@]}" -d --name cl-life "$IMG" sh -c 'trap "" TERM; while :; do sleep 0.1; done' >/dev/null
 	pm pause cl-life >/dev/null
@@ -237,17 +216,14 @@ s_options() {
 
 # nginx with host networking (listening on 127.0.0.1 only), stopped with its SIGQUIT.
 s_nginx() {
-	local code t0 t1
+	local code
 	cl_port_free "$NGINX_PORT" || fail "127.0.0.1:$NGINX_PORT is in use"
 	pm load -q -i "$CL_NGINX_TAR" >/dev/null
 	pm run -d --name cl-web --network host localhost/nginx:latest >/dev/null
 	is_200() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/")" = 200 ]; }
 	wait_for 15 is_200 || fail "nginx did not answer 200; logs: $(pm logs cl-web 2>&1 | tail -n 5)"
 	assert_contains "$(pm logs cl-web 2>&1)" '"GET / HTTP/1.1" 200' "podman logs"
-	t0=$(date +%s)
-	pm stop -t 20 cl-web >/dev/null
-	t1=$(date +%s)
-	[ $((t1 - t0)) -lt 10 ] || fail "podman stop took $((t1 - t0))s"
+	cl_stop_in_time pm cl-web
 	assert_eq "exited 0" "$(pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' cl-web)" "nginx after stop (SIGQUIT)"
 	pm rm cl-web >/dev/null
 }

@@ -28,7 +28,7 @@ if [[ ! -x $runtime ]]; then
 fi
 
 # ---- dependencies (Debian packages; apt-get update only when something must be installed)
-packages=(golang-go golang-github-opencontainers-runtime-tools-dev golang-github-opencontainers-specs-dev
+packages=(golang-go golang-github-opencontainers-runtime-tools-dev golang-github-opencontainers-specs-dev golang-gocapability-dev
           golang-github-xeipuuv-gojsonschema-dev busybox-static)
 missing=()
 for p in "${packages[@]}"; do

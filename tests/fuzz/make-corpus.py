@@ -18,6 +18,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from crunlite_testlib.bundles import make_bundle  # noqa: E402
 CONFIG = os.path.join(HERE, "corpus", "config")
 STATE = os.path.join(HERE, "corpus", "state")
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
@@ -183,15 +185,11 @@ def states(rt, base):
     try:
         for name, cfg in variants.items():
             bundle = os.path.join(work, name)
-            os.makedirs(os.path.join(bundle, "rootfs", "bin"))
-            shutil.copy("/bin/busybox", os.path.join(bundle, "rootfs", "bin", "busybox"))
-            for applet in ("sh", "sleep"):
-                os.symlink("busybox", os.path.join(bundle, "rootfs", "bin", applet))
-            cfg = copy.deepcopy(cfg)
-            if "process" in cfg:
-                cfg["process"]["args"] = ["sleep", "10"]
-                cfg["process"]["terminal"] = False
-            write(bundle, "config.json", cfg)
+
+            def sleeper(cfg):
+                if "process" in cfg:
+                    cfg["process"].update(args=["sleep", "10"], terminal=False)
+            make_bundle(bundle, cfg, edit=sleeper, applets=("sh", "sleep"), dirs=("bin",))
             cid = "fuzz-" + name
             subprocess.run([rt, "--root", root, "create", "--bundle", bundle, cid], check=True, timeout=30)
             with open(os.path.join(root, cid)) as f:

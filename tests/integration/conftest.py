@@ -17,7 +17,6 @@ Run as root: ``CRUN_LITE=/path/to/crun-lite pytest-3 -q tests/integration`` (CRU
 to build/crun-lite of this repository).
 """
 
-import ctypes
 import os
 import re
 import shutil
@@ -25,7 +24,7 @@ import tempfile
 
 import pytest
 
-from helpers import BUSYBOX, CRUN_LITE, SYSTEMD_CGROUP, TEST_ROOT_BASE, Runtime, reap_orphans
+from helpers import BUSYBOX, CRUN_LITE, SYSTEMD_CGROUP, TEST_ROOT_BASE, Runtime, become_subreaper, reap_orphans
 
 # --------------------------------------------------------------------------------------------
 # The systemd mode (CRUN_LITE_SYSTEMD_CGROUP=1, see helpers.py): a test marked
@@ -48,8 +47,6 @@ def pytest_collection_modifyitems(config, items):
 # --------------------------------------------------------------------------------------------
 # Fixtures
 
-PR_SET_CHILD_SUBREAPER = 36
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_setup():
@@ -61,11 +58,7 @@ def _session_setup():
         pytest.fail(f"{BUSYBOX} missing: apt-get install -y busybox-static")
     # Container inits whose `create` has exited are re-parented to us, so that they are reaped
     # (this machine's pid 1 may not reap orphans) and never outlive the session.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except OSError:
-        pass
+    become_subreaper()
     os.makedirs(TEST_ROOT_BASE, mode=0o755, exist_ok=True)
     os.chmod(TEST_ROOT_BASE, 0o755)
     base = tempfile.mkdtemp(prefix="bundles-", dir="/tmp")

@@ -1,7 +1,9 @@
-"""Helpers shared by the crun-lite integration tests (the fixtures are in conftest.py).
+"""Helpers of the crun-lite integration tests (the fixtures are in conftest.py).
 
-The Runtime class drives the binary against one state root and does the teardown checks;
-run_cmd runs anything with a timeout; the host-side probes read mountinfo, /proc and cgroups.
+The Runtime class drives the binary against one state root and does the teardown checks; the
+host-side probes read mountinfo, /proc and cgroups. What other suites share too (run_cmd, Bundle,
+the process helpers, the capability numbers) comes from tests/lib/crunlite_testlib and is
+re-exported here.
 """
 
 import glob
@@ -13,51 +15,28 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CRUN_LITE = os.path.abspath(os.environ.get("CRUN_LITE") or os.path.join(HERE, "..", "..", "build", "crun-lite"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from crunlite_testlib.bundles import APPLETS, BUSYBOX, Bundle, make_bundle  # noqa: E402,F401
+from crunlite_testlib.caps import CAP_NUMBERS, cap_mask  # noqa: E402,F401
+from crunlite_testlib.processes import (DEFAULT_TIMEOUT, Result, become_subreaper,  # noqa: E402,F401
+                                        live_children, process_alive, process_state, reap_orphans,
+                                        run_cmd, wait_exit_status, wait_for_exec, wait_until)
+from crunlite_testlib.runtime import RuntimeCli, default_crun_lite  # noqa: E402
+
+CRUN_LITE = default_crun_lite()
 TEST_ROOT_BASE = "/run/crun-lite-test"
-BUSYBOX = "/bin/busybox"
-DEFAULT_TIMEOUT = 30
 # CRUN_LITE_SYSTEMD_CGROUP=1: the systemd mode (tests/systemd/integration-in-systemd-vm.sh runs it in
 # a guest with systemd as PID 1): every call of the Runtime gets the global flag --systemd-cgroup,
 # a container's cgroup is the scope system.slice/crun-lite-<id>.scope, and the teardown also wants
 # no unit of the test's containers left.
 SYSTEMD_CGROUP = os.environ.get("CRUN_LITE_SYSTEMD_CGROUP", "") not in ("", "0")
 GLOBAL_FLAGS = ["--systemd-cgroup"] if SYSTEMD_CGROUP else []
-
-# Applets linked into every rootfs (busybox resolves its applet from argv[0]).
-APPLETS = [
-    "sh", "cat", "echo", "sleep", "id", "hostname", "mount", "grep", "ls", "ip", "touch", "mkdir",
-    "ps", "true", "false", "kill", "stat", "readlink", "wc", "head", "tail", "env", "pwd", "test",
-    "printf", "cut", "tr", "sed", "awk", "rm", "ln", "dd", "umask", "uname", "sysctl", "ifconfig",
-    "nproc", "seq", "sort", "uniq", "xargs", "find", "dirname", "basename", "od", "hexdump", "chmod",
-    "mknod", "date", "expr", "nsenter", "whoami", "timeout", "usleep", "cp", "mv",
-]
-
-CAP_NUMBERS = {
-    "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3, "CAP_FSETID": 4,
-    "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_LINUX_IMMUTABLE": 9,
-    "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13,
-    "CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15, "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17,
-    "CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19, "CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21,
-    "CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23, "CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25,
-    "CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27, "CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29,
-    "CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31, "CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33,
-    "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35, "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37,
-    "CAP_PERFMON": 38, "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40,
-}
-
-
-def cap_mask(names):
-    mask = 0
-    for name in names:
-        mask |= 1 << CAP_NUMBERS[name]
-    return mask
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,32 +73,6 @@ def mounts_mentioning(path):
     return [l for l in host_mountinfo() if path in unescape_mount_path(l)]
 
 
-def process_state(pid):
-    """'R', 'S', 'Z'... or None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat[stat.rfind(")") + 2:].split()[0]
-
-
-def process_alive(pid):
-    """A process that exists and is not a zombie."""
-    return process_state(pid) not in (None, "Z", "X")
-
-
-def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 def cgroup_v2_only():
     """True on a pure cgroup v2 host (/sys/fs/cgroup is the cgroup2 hierarchy), False on a v1 or
     hybrid one (/sys/fs/cgroup is a tmpfs of hierarchies: cpu/, memory/..., unified/)."""
@@ -134,19 +87,6 @@ def crun_lite_cgroup_parents():
     """The shared parent cgroup of containers without cgroupsPath (/crun-lite), in every
     hierarchy that has one: /sys/fs/cgroup/<hierarchy>/crun-lite on v1, /sys/fs/cgroup/crun-lite on v2."""
     return sorted(d for d in glob.glob("/sys/fs/cgroup/*/crun-lite") + glob.glob("/sys/fs/cgroup/crun-lite") if os.path.isdir(d))
-
-
-def wait_for_exec(pid, argv0, timeout=10.0):
-    """Waits until process `pid` runs `argv0` (its /proc/<pid>/cmdline starts with it). `start`
-    and `run -d` return once init is released, as runc's do, which can be before its execve is
-    done: a look at its /proc right away may catch the exec half-way (an empty cmdline)."""
-    def running():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                return f.read().split(b"\0")[0] == argv0.encode()
-        except OSError:
-            return False
-    wait_until(running, timeout=timeout, what=f"pid {pid} to exec {argv0}")
 
 
 def default_cgroup_suffix(cid):
@@ -169,22 +109,27 @@ def container_units(ids):
     return [f"{f[0]} ({f[2]}/{f[3]})" for f in rows if len(f) >= 4 and any(cid in f[0] for cid in ids)]
 
 
-def container_cgroup_pids(ids):
-    """{id: [live pids]} for processes in the default cgroup of <id> (one /proc scan)."""
-    wanted = set(ids)
-    found = {}
+def proc_cgroups():
+    """(pid, the lines of /proc/<pid>/cgroup) for every process there is (one /proc scan)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cgroup") as f:
-                lines = f.read().splitlines()
+                yield int(entry), f.read().splitlines()
         except OSError:
             continue
+
+
+def container_cgroup_pids(ids):
+    """{id: [live pids]} for processes in the default cgroup of <id> (one /proc scan)."""
+    wanted = set(ids)
+    found = {}
+    for pid, lines in proc_cgroups():
         for line in lines:
             m = _DEFAULT_CGROUP_ID.search(line)
-            if m and m.group(1) in wanted and process_alive(int(entry)):
-                found.setdefault(m.group(1), []).append(int(entry))
+            if m and m.group(1) in wanted and process_alive(pid):
+                found.setdefault(m.group(1), []).append(pid)
                 break
     return found
 
@@ -204,37 +149,9 @@ def container_cgroup_dirs(ids=None):
 def pids_in_container_cgroup(cid):
     """Live (non-zombie) processes whose /proc/<pid>/cgroup places them in the container's default
     cgroup (.../crun-lite/<cid>, or the scope in systemd mode) or below it."""
-    found = []
     suffix = default_cgroup_suffix(cid)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cgroup") as f:
-                lines = f.read().splitlines()
-        except OSError:
-            continue
-        if any(l.endswith(suffix) or (suffix + "/") in l for l in lines) and process_alive(int(entry)):
-            found.append(int(entry))
-    return found
-
-
-def live_children(parent=None):
-    """Live (non-zombie) children of `parent` (default: us). We are a child subreaper, so a
-    container process that outlived the crun-lite command which made it ends up here."""
-    parent = os.getpid() if parent is None else parent
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                fields = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
-        except OSError:
-            continue
-        if int(fields.get("PPid", "0").strip()) == parent and not fields.get("State", "").strip().startswith(("Z", "X")):
-            out.append((int(entry), fields.get("Name", "").strip()))
-    return out
+    return [pid for pid, lines in proc_cgroups()
+            if any(l.endswith(suffix) or (suffix + "/") in l for l in lines) and process_alive(pid)]
 
 
 def cgroup_dirs_at(path):
@@ -251,96 +168,57 @@ def cgroup_dirs_named(cid):
     return cgroup_dirs_at(default_cgroup_suffix(cid))
 
 
-def reap_orphans():
-    """Reap container inits that were re-parented to us (we are a child subreaper)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+def status_fields(text):
+    """/proc/<pid>/status text -> {field: value}."""
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        out[key.strip()] = value.strip()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a failed command
+
+
+def one_error_line(r, *needles, status=1):
+    """The command failed with `status` (None: any non-zero status) and exactly one stderr line,
+    `crun-lite: ...`, containing every needle; returns that line."""
+    assert (r.rc != 0) if status is None else (r.rc == status), r
+    assert len(r.err_lines) == 1, r
+    line = r.err_lines[0]
+    assert line.startswith("crun-lite: "), r
+    for n in needles:
+        assert n in line, (n, r)
+    return line
+
+
+# --------------------------------------------------------------------------------------------
+# Static C programs the tests run inside containers
+
+
+def static_c_program(source, name):
+    """For a session fixture: compiles C `source` with `gcc -static` in a temporary directory,
+    yields the binary's path, then removes the directory."""
+    d = tempfile.mkdtemp(prefix=f"{name}-")
+    src, out = os.path.join(d, f"{name}.c"), os.path.join(d, name)
+    with open(src, "w") as f:
+        f.write(source)
+    r = run_cmd(["gcc", "-static", "-O1", "-Wall", "-o", out, src], timeout=120)
+    assert r.rc == 0, r
+    yield out
+    shutil.rmtree(d, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------
 # Running the binary
 
 
-class Result:
-    def __init__(self, args, returncode, stdout, stderr):
-        self.args = args
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-
-    @property
-    def rc(self):
-        return self.returncode
-
-    @property
-    def err_lines(self):
-        return [l for l in self.stderr.splitlines() if l.strip()]
-
-    def __repr__(self):
-        return (f"Result(args={self.args!r}, rc={self.returncode}, stdout={self.stdout[-2000:]!r}, "
-                f"stderr={self.stderr[-2000:]!r})")
-
-
-def run_cmd(argv, timeout=DEFAULT_TIMEOUT, cwd=None, env=None, input_data=None, pass_fds=()):
-    """Runs argv with a timeout; stdout and stderr go to temporary files, not pipes, so that a
-    container process that inherits them (create, run -d) cannot keep us waiting for EOF."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        stdin = {"input": input_data.encode() if isinstance(input_data, str) else input_data} \
-            if input_data is not None else {"stdin": subprocess.DEVNULL}
-        try:
-            p = subprocess.run(argv, stdout=out, stderr=err, timeout=timeout, cwd=cwd, env=env, pass_fds=pass_fds,
-                               **stdin)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            out.seek(0)
-            err.seek(0)
-            raise AssertionError(f"timed out after {timeout}s: {argv!r}\nstdout: {out.read()[-2000:]!r}\n"
-                                 f"stderr: {err.read()[-2000:]!r}")
-        out.seek(0)
-        err.seek(0)
-        return Result(argv, rc, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
-
-
-class Bundle:
-    def __init__(self, path):
-        self.path = path
-        self.rootfs = os.path.join(path, "rootfs")
-        self.config_path = os.path.join(path, "config.json")
-
-    @property
-    def config(self):
-        with open(self.config_path) as f:
-            return json.load(f)
-
-    def write_config(self, cfg):
-        with open(self.config_path, "w") as f:
-            json.dump(cfg, f, indent=2)
-
-    def edit(self, fn):
-        """fn mutates the parsed config in place; a dict it returns replaces the config instead."""
-        cfg = self.config
-        result = fn(cfg)
-        self.write_config(result if isinstance(result, dict) else cfg)
-        return self
-
-    def __str__(self):
-        return self.path
-
-    def __fspath__(self):
-        return self.path
-
-
-class Runtime:
+class Runtime(RuntimeCli):
     """crun-lite bound to one state root, plus the bookkeeping the teardown needs."""
 
     def __init__(self, root, bundle_base, test_name):
-        self.binary = CRUN_LITE
-        self.root = root
+        super().__init__(CRUN_LITE, root, GLOBAL_FLAGS)
         self.bundle_base = bundle_base
         self.test_name = test_name
         self.ids = []
@@ -363,39 +241,8 @@ class Runtime:
         path = tempfile.mkdtemp(prefix="bundle-", dir=self.bundle_base)
         os.chmod(path, 0o755)  # readable by a container whose root maps to an unprivileged host uid
         self.bundles.append(path)
-        bundle = Bundle(path)
-        for d in ("bin", "proc", "sys", "dev", "tmp", "etc"):
-            os.makedirs(os.path.join(bundle.rootfs, d), mode=0o755, exist_ok=True)
-        os.chmod(bundle.rootfs, 0o755)
-        os.chmod(os.path.join(bundle.rootfs, "tmp"), 0o1777)
-        shutil.copy2(BUSYBOX, os.path.join(bundle.rootfs, "bin", "busybox"))
-        for applet in (APPLETS if applets is None else applets):
-            os.symlink("busybox", os.path.join(bundle.rootfs, "bin", applet))
-        if not write_config:
-            return bundle
-        r = self.cli("spec", *spec_args, cwd=path)
-        assert r.rc == 0, r
-        if args is not None or edit is not None:
-            cfg = bundle.config
-            if args is not None:
-                cfg["process"]["args"] = list(args)
-            if edit is not None:
-                new = edit(cfg)
-                if isinstance(new, dict):
-                    cfg = new
-            bundle.write_config(cfg)
-        return bundle
-
-    # ---- running the binary
-
-    def argv(self, *args, root=None):
-        return [self.binary, "--root", self.root if root is None else root, *GLOBAL_FLAGS, *[str(a) for a in args]]
-
-    def cli(self, *args, timeout=DEFAULT_TIMEOUT, cwd=None, root=None, pass_fds=(), input_data=None, raw=False):
-        """crun-lite --root ROOT ARGS... -> Result. raw=True: ARGS is the whole command line."""
-        argv = [self.binary, *[str(a) for a in args]] if raw else self.argv(*args, root=root)
-        r = run_cmd(argv, timeout=timeout, cwd=cwd, pass_fds=pass_fds, input_data=input_data)
-        return r
+        return make_bundle(path, self.argv("spec", *spec_args) if write_config else None, args=args, edit=edit,
+                           applets=APPLETS if applets is None else applets)
 
     def popen(self, *args, stdout=None, stderr=None, cwd=None):
         """Starts crun-lite in the background (e.g. a foreground `run`); teardown kills it."""
@@ -404,6 +251,13 @@ class Runtime:
         p = subprocess.Popen(self.argv(*args), stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd)
         p.out_file, p.err_file = out, err
         self.popens.append(p)
+        return p
+
+    def run_foreground(self, cid, bundle, *flags, timeout=10.0):
+        """`run [FLAGS] --bundle BUNDLE ID` in the background (popen), returned once its container runs."""
+        p = self.popen("run", *flags, "--bundle", bundle, cid)
+        wait_until(lambda: self.recorded(cid) and self.status(cid) == "running", timeout=timeout,
+                   what=f"container {cid} to run")
         return p
 
     @staticmethod
@@ -435,9 +289,7 @@ class Runtime:
         return r
 
     def state(self, cid):
-        r = self.cli("state", cid)
-        assert r.rc == 0, r
-        s = json.loads(r.stdout)
+        s = super().state(cid)
         if s.get("pid"):
             self.pids.add(s["pid"])
         return s

@@ -21,7 +21,8 @@ import time
 import pytest
 
 from helpers import (CRUN_LITE, FdReceiver, cgroup_dirs_named, container_cgroup_dirs, host_mountinfo, live_children,
-                     mounts_mentioning, pids_in_container_cgroup, read_until, reap_orphans, run_cmd, wait_until)
+                     mounts_mentioning, pids_in_container_cgroup, read_until, reap_orphans, run_cmd, static_c_program,
+                     wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 
@@ -286,14 +287,7 @@ int main(int argc, char **argv) {
 
 @pytest.fixture(scope="session")
 def attacker():
-    d = tempfile.mkdtemp(prefix="attacker-")
-    src, out = os.path.join(d, "attacker.c"), os.path.join(d, "attacker")
-    with open(src, "w") as f:
-        f.write(ATTACKER_SOURCE)
-    r = run_cmd(["gcc", "-static", "-O1", "-Wall", "-o", out, src], timeout=120)
-    assert r.rc == 0, r
-    yield out
-    shutil.rmtree(d, ignore_errors=True)
+    yield from static_c_program(ATTACKER_SOURCE, "attacker")
 
 
 @pytest.fixture
@@ -868,9 +862,7 @@ def test_bundle_path_with_spaces_and_unicode(rt, scratch):
 def fd_count_of_a_running_runtime(rt, bundle):
     """The descriptors a foreground `run` holds while its container runs."""
     cid = rt.new_id("fd")
-    p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               what="the sleeping container")
+    p = rt.run_foreground(cid, bundle)
     time.sleep(0.05)
     fds = sorted(re.sub(r"#\d+", "#N", os.readlink(f"/proc/{p.pid}/fd/{n}")) for n in os.listdir(f"/proc/{p.pid}/fd"))
     assert p.wait(timeout=30) == 0, rt.popen_output(p)

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from helpers import SYSTEMD_CGROUP, parse_mountinfo, process_alive, run_cmd, wait_until
+from helpers import SYSTEMD_CGROUP, RuntimeCli, parse_mountinfo, process_alive, run_cmd, wait_until
 
 MiB = 1024 * 1024
 
@@ -123,24 +123,20 @@ _SHARED_RUNC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".
 RUNC = os.environ.get("RUNC") or (os.path.realpath(_SHARED_RUNC) if os.access(_SHARED_RUNC, os.X_OK) else None)
 
 
-class Runc:
+class Runc(RuntimeCli):
     def __init__(self, binary):
-        self.binary = binary
-        self.root = tempfile.mkdtemp(prefix="runc-root-", dir="/run")
+        super().__init__(binary, tempfile.mkdtemp(prefix="runc-root-", dir="/run"))
         self.ids = []
-        r = run_cmd([binary, "--version"])
+        r = self.cli("--version", raw=True)
         m = re.search(r"runc version (\d+)\.(\d+)\.(\d+)", r.stdout)
         assert m, f"RUNC={binary}: no version in {r}"
         self.version = tuple(int(x) for x in m.groups())
-
-    def cli(self, *args):
-        return run_cmd([self.binary, "--root", self.root, *[str(a) for a in args]])
 
     def run_detached(self, cid, bundle):
         self.ids.append(cid)
         r = self.cli("run", "-d", "--bundle", bundle, cid)
         assert r.rc == 0, r
-        return json.loads(self.cli("state", cid).stdout)["pid"]
+        return self.state(cid)["pid"]
 
     def v2_file(self, pid, name):
         """A file of the cgroup2 directory that process `pid` is in."""
@@ -263,9 +259,7 @@ def test_memory_hog_is_oom_killed_and_events_reports_oom(rt, new_id):
     # --keep: the cgroup (and its OOM-kill counter) outlives the init, so that `events`, which polls
     # the counter every --interval, sees it grow. (Without --keep, `run` removes the cgroup at once
     # and crun-lite's events misses the oom kill of the init: see the report.)
-    run_p = rt.popen("run", "--keep", "--bundle", b, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               timeout=20, what="container running")
+    run_p = rt.run_foreground(cid, b, "--keep", timeout=20)
     rt.remember_pid(cid)
     ev = rt.popen("events", "--interval", "200ms", cid)
     # wait until events has printed at least one stats line (it is watching)

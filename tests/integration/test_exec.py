@@ -9,18 +9,11 @@ import time
 
 import pytest
 
-from helpers import FdReceiver, cap_mask, process_alive, read_until, run_cmd, wait_for_exec, wait_until
+from helpers import (FdReceiver, cap_mask, process_alive, read_until, run_cmd, status_fields, wait_exit_status,
+                     wait_for_exec, wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 NAMESPACES = ["pid", "mnt", "net", "ipc", "uts", "cgroup"]
-
-
-def status_fields(text):
-    out = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def start_container(rt, edit=None, args=("sh", "-c", LOOP)):
@@ -32,18 +25,6 @@ def start_container(rt, edit=None, args=("sh", "-c", LOOP)):
     pid = rt.state(cid)["pid"]
     wait_for_exec(pid, args[0])  # tests read init's /proc
     return cid, bundle, pid
-
-
-def wait_exit_status(pid, timeout=10.0):
-    """The exit status of a process that was re-parented to us (we are a child subreaper)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"pid {pid} did not exit within {timeout}s")
-        time.sleep(0.02)
 
 
 def end_detached(pid):

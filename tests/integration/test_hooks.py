@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from helpers import live_children, process_alive, wait_until
+from helpers import live_children, one_error_line, process_alive, wait_until
 
 LOOP = "while :; do sleep 0.1; done"
 KINDS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
@@ -47,16 +47,6 @@ def read_log(log_dir):
             name, _, state = line.partition(" ")
             out.append((name, json.loads(state)))
         return out
-
-
-def one_error_line(r, *needles):
-    assert r.rc == 1, r
-    assert len(r.err_lines) == 1, r
-    line = r.err_lines[0]
-    assert line.startswith("crun-lite: "), r
-    for n in needles:
-        assert n in line, (n, r)
-    return line
 
 
 def assert_gone(rt, cid):

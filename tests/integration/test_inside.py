@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from helpers import (CAP_NUMBERS, TEST_ROOT_BASE, cap_mask, cgroup_dirs_at, cgroup_dirs_named, cgroup_v2_only,
-                     parse_mountinfo, process_alive, run_cmd, wait_until)
+                     parse_mountinfo, process_alive, run_cmd, status_fields, wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 STATE_FIELDS = {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"}
@@ -23,14 +23,6 @@ def inside(rt, script, edit=None, expect_rc=0, flags=(), bundle=None):
     r = rt.run(rt.new_id(), bundle, *flags)
     assert r.rc == expect_rc, r
     return r.stdout
-
-
-def status_fields(text):
-    out = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def drop_namespace(cfg, kind):

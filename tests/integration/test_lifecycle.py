@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from helpers import cgroup_dirs_named, container_cgroup_dirs, crun_lite_cgroup_parents, process_alive, wait_until
+from helpers import (cgroup_dirs_named, container_cgroup_dirs, crun_lite_cgroup_parents, one_error_line, process_alive,
+                     wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
@@ -35,17 +36,6 @@ def parse_created(text):
     assert RFC3339_NANO.match(text), text
     base = re.sub(r"\.\d+", "", text).replace("Z", "+00:00")
     return datetime.datetime.fromisoformat(base)
-
-
-def one_error_line(r, *needles):
-    """The command failed (status 1) with exactly one stderr line, `crun-lite: ...`, containing every needle."""
-    assert r.rc == 1, r
-    assert len(r.err_lines) == 1, r
-    line = r.err_lines[0]
-    assert line.startswith("crun-lite: "), r
-    for n in needles:
-        assert n in line, (n, r)
-    return line
 
 
 # ------------------------------------------------------------------------------------------------
@@ -121,9 +111,7 @@ def test_run_passes_stdin_through(rt, make_bundle, new_id):
 def test_run_foreground_with_a_concurrent_delete_force(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", LOOP])
     cid = new_id()
-    p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               what="the container to run")
+    p = rt.run_foreground(cid, bundle)
     r = rt.delete(cid, force=True)
     assert r.rc == 0, r
     assert p.wait(timeout=15) == 137, rt.popen_output(p)
@@ -176,9 +164,7 @@ def test_run_keep_leaves_a_stopped_container(rt, make_bundle, new_id):
 def test_run_killed_by_sigkill_exits_137(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", LOOP])
     cid = new_id()
-    p = rt.popen("run", "--bundle", bundle, cid)
-    wait_until(lambda: rt.recorded(cid) and rt.status(cid) == "running",
-               what="the container to run")
+    p = rt.run_foreground(cid, bundle)
     r = rt.kill(cid, "KILL")
     assert r.rc == 0, r
     assert p.wait(timeout=15) == 137, rt.popen_output(p)

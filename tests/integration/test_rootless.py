@@ -64,11 +64,7 @@ class Rootless:
         assert r.rc == 0, r
         st = os.stat(bundle.config_path)
         assert (st.st_uid, st.st_gid) == (self.uid, self.gid), "spec ran as the user"
-        cfg = bundle.config
-        cfg["process"]["args"] = list(args)
-        if edit is not None:
-            edit(cfg)
-        bundle.write_config(cfg)
+        bundle.configure(args, edit)
         os.chown(bundle.config_path, self.uid, self.gid)
         return bundle
 

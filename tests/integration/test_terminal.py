@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import FdReceiver, read_until, run_cmd
+from helpers import FdReceiver, read_until, run_cmd, wait_exit_status
 
 
 def console_receiver(rt, bundle):
@@ -25,18 +25,6 @@ def the_master(receiver):
     time.sleep(0.05)
     assert len(receiver.received) == 1, receiver.received  # and no second connection
     return fds[0]
-
-
-def wait_exit_status(pid, timeout=10.0):
-    """The exit status of a container init that was re-parented to us (we are a child subreaper)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"pid {pid} did not exit within {timeout}s")
-        time.sleep(0.02)
 
 
 def terminal_bundle(rt, args, edit=None):

@@ -38,15 +38,7 @@ debian_root "$work/root"
 echo "clean Debian 12 root ready in $((SECONDS - start))s"
 cp "$deb" "$work/root/tmp/crun-lite.deb"
 cp /etc/resolv.conf "$work/root/etc/resolv.conf"
-busybox_bundle "$work/root/tmp/bundle"
-(cd "$work/root/tmp/bundle" && "$build/crun-lite" spec)
-python3 - "$work/root/tmp/bundle/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sh", "-c", "echo hello from the deb; exit 3"]
-json.dump(c, open(sys.argv[1], "w"), indent=4)
-PY
+busybox_bundle "$work/root/tmp/bundle" "$build/crun-lite" "hello from the deb" 3
 
 start=$SECONDS
 unshare --mount --propagation private bash -euo pipefail -c '

@@ -53,15 +53,7 @@ root=$work/root
 mkdir -p "$root/sbin" "$root/etc"
 cp "$binary" "$root/sbin/crun-lite"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
-busybox_bundle "$root/bundle"
-(cd "$root/bundle" && "$binary" spec)
-python3 - "$root/bundle/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sh", "-c", "echo hello from the static build; exit 3"]
-json.dump(c, open(sys.argv[1], "w"), indent=4)
-PY
+busybox_bundle "$root/bundle" "$binary" "hello from the static build" 3
 echo "the root holds $(cd "$root" && find . -type f | wc -l) files: $(cd "$root" && find . -type f | tr '\n' ' ')"
 
 unshare --mount --propagation private bash -euo pipefail -c '

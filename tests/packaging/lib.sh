@@ -36,12 +36,16 @@ in_chroot_mounts() {
     mount -t tmpfs -o mode=755 tmpfs "$dir/run"
 }
 
-# busybox_bundle DIR: a bundle whose rootfs is Debian's busybox-static, printing a known line.
+# shellcheck source-path=SCRIPTDIR source=../lib/make-bundle.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/make-bundle.sh"
+
+# busybox_bundle DIR RUNTIME MESSAGE STATUS: a bundle whose rootfs is Debian's busybox-static and
+# whose config (`RUNTIME spec`, no terminal) prints MESSAGE and exits STATUS.
 busybox_bundle() {
-    local dir=$1
-    mkdir -p "$dir/rootfs/bin"
-    cp /bin/busybox "$dir/rootfs/bin/busybox"
-    for applet in sh echo cat id; do ln -sf busybox "$dir/rootfs/bin/$applet"; done
+    local dir=$1 runtime=$2 message=$3 status=$4
+    busybox_rootfs "$dir/rootfs" sh echo cat id
+    (cd "$dir" && "$runtime" spec)
+    bundle_args --no-terminal "$dir/config.json" sh -c "echo $message; exit $status"
 }
 
 # A scratch directory under /var/tmp removed at exit, unless mounts are still under it (the

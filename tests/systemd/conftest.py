@@ -7,8 +7,8 @@ flag ``--systemd-cgroup`` (unless a call says ``systemd=False``). Its teardown r
 on what is left, then records as failures any state entry, systemd unit, cgroup directory or
 process left behind by the test's containers, and only then stops and removes them.
 
-Helpers come from the integration suite (tests/integration/helpers.py: run_cmd with timeouts, the
-busybox applet list); the bundles' config.json is `runc spec`'s, made once per session.
+Helpers come from tests/lib/crunlite_testlib (run_cmd with timeouts, the busybox bundles, the
+runtime's command line); the bundles' config.json is `runc spec`'s, made once per session.
 """
 
 import json
@@ -23,13 +23,14 @@ import uuid
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from helpers import APPLETS, BUSYBOX, process_alive, run_cmd  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from crunlite_testlib.bundles import BUSYBOX, make_bundle  # noqa: E402
+from crunlite_testlib.processes import run_cmd  # noqa: E402
+from crunlite_testlib.runtime import RuntimeCli, default_crun_lite  # noqa: E402
 
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RUNTIMES = {
     "runc": os.environ.get("RUNC") or "/usr/sbin/runc",
-    "crun-lite": os.path.abspath(os.environ.get("CRUN_LITE") or os.path.join(REPO, "build", "crun-lite")),
+    "crun-lite": default_crun_lite(),
 }
 STATE_BASE = "/run/sdvm-test"
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -89,11 +90,10 @@ def wait_for(predicate, timeout=10.0, what="condition"):
 # The runtime under test
 
 
-class SdRuntime:
+class SdRuntime(RuntimeCli):
     def __init__(self, name, binary, root, spec_config, bundle_base):
+        super().__init__(binary, root, ["--systemd-cgroup"])
         self.name = name
-        self.binary = binary
-        self.root = root
         self.spec_config = spec_config
         self.bundle_base = bundle_base
         self.ids = []
@@ -105,38 +105,23 @@ class SdRuntime:
         self.ids.append(cid)
         return cid
 
-    def argv(self, *args, systemd=True):
-        return [self.binary, "--root", self.root, *(["--systemd-cgroup"] if systemd else []), *map(str, args)]
-
     def cli(self, *args, systemd=True, timeout=TIMEOUT):
-        return run_cmd(self.argv(*args, systemd=systemd), timeout=timeout)
-
-    def state(self, cid):
-        r = self.cli("state", cid)
-        assert r.rc == 0, r
-        return json.loads(r.stdout)
+        return super().cli(*args, timeout=timeout, global_flags=None if systemd else [])
 
     def make_bundle(self, args, cgroups_path, resources=None, edit=None):
         """A busybox bundle with `runc spec`'s config, a writable rootfs, no terminal, `args`,
         linux.cgroupsPath = cgroups_path and linux.resources updated with `resources`."""
         path = tempfile.mkdtemp(prefix="bundle-", dir=self.bundle_base)
         self.bundles.append(path)
-        rootfs = os.path.join(path, "rootfs")
-        for d in ("bin", "proc", "sys", "dev", "tmp", "etc"):
-            os.makedirs(os.path.join(rootfs, d), mode=0o755)
-        shutil.copy2(BUSYBOX, os.path.join(rootfs, "bin", "busybox"))
-        for applet in APPLETS:
-            os.symlink("busybox", os.path.join(rootfs, "bin", applet))
-        cfg = json.loads(json.dumps(self.spec_config))
-        cfg["process"]["args"] = list(args)
-        cfg["process"]["terminal"] = False
-        cfg["root"]["readonly"] = False
-        cfg["linux"]["cgroupsPath"] = cgroups_path
-        cfg["linux"].setdefault("resources", {}).update(resources or {})
-        if edit:
-            edit(cfg)
-        with open(os.path.join(path, "config.json"), "w") as f:
-            json.dump(cfg, f, indent=2)
+
+        def configure(cfg):
+            cfg["process"]["terminal"] = False
+            cfg["root"]["readonly"] = False
+            cfg["linux"]["cgroupsPath"] = cgroups_path
+            cfg["linux"].setdefault("resources", {}).update(resources or {})
+            if edit:
+                edit(cfg)
+        make_bundle(path, self.spec_config, args=args, edit=configure)
         return path
 
     def leftovers(self):

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import (CGROUP_ROOT, cgroup_dirs_matching, cgroup_file, proc_cgroup, systemctl, unit_props,
                       units_matching)
-from helpers import process_alive, wait_until
+from crunlite_testlib.processes import process_alive, wait_until
 
 MiB = 1024 * 1024
 LIMITS = {"memory": {"limit": 64 * MiB}, "pids": {"limit": 50}, "cpu": {"quota": 50000, "period": 100000}}

@@ -71,9 +71,10 @@ check "no cgroup v1 hierarchy mounted" bash -c "! awk '\$3 == \"cgroup\"' /proc/
 
 # A busybox bundle in the guest's /tmp
 B=/tmp/bundle
-mkdir -p $B/rootfs/{bin,dev,proc,sys,tmp,etc}
-cp /bin/busybox $B/rootfs/bin/busybox
-for a in sh cat echo ls mknod head grep; do ln -s busybox "$B/rootfs/bin/$a"; done
+# shellcheck source-path=SCRIPTDIR source=../lib/make-bundle.sh
+source "$HERE/../lib/make-bundle.sh"
+mkdir -p $B/rootfs/{dev,proc,sys,tmp,etc}
+busybox_rootfs $B/rootfs sh cat echo ls mknod head grep
 if "$CRUN_LITE" spec -b $B && [ -s $B/config.json ]; then pass "crun-lite spec"; else fail "crun-lite spec"; fi
 
 # config.json edits (python3): the process, no terminal, the default device rules (deny all, then

@@ -28,7 +28,9 @@ import (
 	"syscall"
 	"time"
 
+	"conformance/caps"
 	"conformance/expect"
+	"conformance/procfs"
 	"conformance/rlimits"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -239,22 +241,9 @@ func checkUmask() {
 	equal("umask", "umask", fmt.Sprintf("%04o", n), fmt.Sprintf("%04o", *cfg.Process.User.Umask))
 }
 
-var capNumbers = map[string]int{
-	"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3, "CAP_FSETID": 4,
-	"CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_LINUX_IMMUTABLE": 9,
-	"CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13,
-	"CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15, "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17,
-	"CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19, "CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21,
-	"CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23, "CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25,
-	"CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27, "CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29,
-	"CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31, "CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33,
-	"CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35, "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37,
-	"CAP_PERFMON": 38, "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40,
-}
-
 func capNames(mask uint64) string {
 	var names []string
-	for name, n := range capNumbers {
+	for name, n := range caps.Numbers {
 		if mask&(1<<uint(n)) != 0 {
 			names = append(names, name)
 		}
@@ -281,7 +270,7 @@ func checkCaps() {
 	mask := func(names []string) uint64 {
 		var m uint64
 		for _, name := range names {
-			n, ok := capNumbers[name]
+			n, ok := caps.Numbers[name]
 			if !ok {
 				unknown = append(unknown, name)
 				continue
@@ -425,18 +414,6 @@ var nsFiles = map[rspec.LinuxNamespaceType]string{
 	rspec.CgroupNamespace: "cgroup", "time": "time",
 }
 
-func nsInode(name string) (uint64, error) {
-	link, err := os.Readlink("/proc/self/ns/" + name)
-	if err != nil {
-		return 0, err
-	}
-	i, j := strings.Index(link, "["), strings.Index(link, "]")
-	if i < 0 || j < i {
-		return 0, fmt.Errorf("unexpected link %q", link)
-	}
-	return strconv.ParseUint(link[i+1:j], 10, 64)
-}
-
 func checkNamespaces() {
 	inConfig := map[rspec.LinuxNamespaceType]rspec.LinuxNamespace{}
 	if cfg.Linux != nil {
@@ -456,7 +433,7 @@ func checkNamespaces() {
 		if !known {
 			continue // the host has no such namespace type
 		}
-		got, err := nsInode(file)
+		got, err := procfs.NsInode("/proc/self/ns/" + file)
 		if err != nil {
 			report("ns", false, ts+" namespace", err.Error())
 			continue
@@ -996,7 +973,7 @@ func hookMode(args []string) int {
 	data, _ := readAll(os.Stdin)
 	rec := map[string]interface{}{"hook": args[0], "stdin": string(data), "pid": os.Getpid()}
 	for _, ns := range []string{"mnt", "pid", "net", "uts"} {
-		if ino, err := nsInode(ns); err == nil {
+		if ino, err := procfs.NsInode("/proc/self/ns/" + ns); err == nil {
 			rec["ns_"+ns] = ino
 		}
 	}

@@ -8,7 +8,9 @@ import (
 	"syscall"
 	"time"
 
+	"conformance/caps"
 	"conformance/expect"
+	"conformance/procfs"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-tools/generate/seccomp"
@@ -248,7 +250,7 @@ func init() {
 	register("process", "capabilities: every capability", func(t *T) {
 		b := NewBundle(t)
 		b.G.ClearProcessCapabilities()
-		for name, n := range capNumbers {
+		for name, n := range caps.Numbers {
 			if n > host.LastCap {
 				continue
 			}
@@ -457,7 +459,7 @@ func nsJoinByPath(t *T) {
 		{"network", "net"}, {"ipc", "ipc"}, {"uts", "uts"}, {"pid", "pid"}, {"cgroup", "cgroup"},
 	} {
 		path := fmt.Sprintf("/proc/%d/ns/%s", holder.pid, ns.file)
-		ino, err := nsInode(path)
+		ino, err := procfs.NsInode(path)
 		must(err)
 		b.Exp.PathNS[ns.file] = ino
 		must(b.G.AddOrReplaceLinuxNamespace(ns.spec, path))
@@ -478,7 +480,7 @@ func nsJoinUser(t *T) {
 	b.Exp.PathNS = map[string]uint64{}
 	for _, ns := range []struct{ spec, file string }{{"user", "user"}, {"network", "net"}} {
 		path := fmt.Sprintf("/proc/%d/ns/%s", holder.pid, ns.file)
-		ino, err := nsInode(path)
+		ino, err := procfs.NsInode(path)
 		must(err)
 		b.Exp.PathNS[ns.file] = ino
 		must(b.G.AddOrReplaceLinuxNamespace(ns.spec, path))
@@ -487,19 +489,6 @@ func nsJoinUser(t *T) {
 	rt.Kill(holder.b.ID, "KILL")
 	rt.WaitStatus(holder.b.ID, 5*time.Second, "stopped")
 	rt.Delete(holder.b.ID, true)
-}
-
-var capNumbers = map[string]int{
-	"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3, "CAP_FSETID": 4,
-	"CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_LINUX_IMMUTABLE": 9,
-	"CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13,
-	"CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15, "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17,
-	"CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19, "CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21,
-	"CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23, "CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25,
-	"CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27, "CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29,
-	"CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31, "CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33,
-	"CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35, "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37,
-	"CAP_PERFMON": 38, "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40,
 }
 
 var _ = strings.TrimSpace

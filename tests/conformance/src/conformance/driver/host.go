@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"conformance/procfs"
 )
 
 // Host holds what the suite detects about the machine at run time. Every limitation found here
@@ -34,7 +36,7 @@ const capSysResource = 24
 func detectHost() {
 	host.NS = map[string]uint64{}
 	for _, n := range []string{"pid", "net", "mnt", "ipc", "uts", "user", "cgroup", "time"} {
-		if ino, err := nsInode(fmt.Sprintf("/proc/self/ns/%s", n)); err == nil {
+		if ino, err := procfs.NsInode(fmt.Sprintf("/proc/self/ns/%s", n)); err == nil {
 			host.NS[n] = ino
 		}
 	}
@@ -204,18 +206,6 @@ func hostNotes() []string {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-func nsInode(path string) (uint64, error) {
-	link, err := os.Readlink(path)
-	if err != nil {
-		return 0, err
-	}
-	i, j := strings.Index(link, "["), strings.Index(link, "]")
-	if i < 0 || j < i {
-		return 0, fmt.Errorf("unexpected link %q", link)
-	}
-	return strconv.ParseUint(link[i+1:j], 10, 64)
-}
 
 func procStatusField(pid, field string) string {
 	data, err := os.ReadFile("/proc/" + pid + "/status")
