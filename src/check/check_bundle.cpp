@@ -8,7 +8,9 @@
 
 #include "spec/hints.hpp"
 #include "check/checks.hpp"
+#include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "plan/planner.hpp"
 
 namespace crunlite::check {
 
@@ -37,6 +39,28 @@ std::string Context::item_path(const Report& report, const std::string& list_pat
     }
     return list_path + "[" + std::to_string(n) + "]";
 }
+
+namespace {
+
+void plan_as_create_would(const Context& ctx, Report& report) {
+    spec::Spec spec = ctx.spec;
+    if (!spec.process) spec.process = spec::Process{};
+    planning::CreateTarget target;
+    target.id = "check";
+    target.bundle = ctx.bundle;
+    target.layout = cgroups::detect_layout();
+    target.has_process = ctx.spec.process.has_value();
+    try {
+        if (ctx.rootless) planning::check_rootless(spec);
+        runtime::CreateOptions options;
+        options.bundle = ctx.bundle;
+        planning::plan_create(spec, options, target);
+    } catch (const Error& e) {
+        report.add_error(e, "", "");
+    }
+}
+
+}  // namespace
 
 Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_cgroup) {
     Report report;
@@ -70,6 +94,10 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     check_cgroups(ctx, report);
     check_seccomp(ctx, report);
     check_mounts_and_hooks(ctx, report);
+    // Last, on a config the rules above passed: the planner itself, as create calls it. What
+    // create would refuse before it makes anything, check reports from the same code, so no
+    // rule of its own can miss it (nothing is created: the plan's descriptors close with it).
+    if (report.ok()) plan_as_create_would(ctx, report);
     return report;
 }
 

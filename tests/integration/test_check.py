@@ -142,6 +142,24 @@ def test_a_warning_alone_still_runs(rt, make_bundle, new_id):
     assert rt.run(new_id(), bundle).rc == 0
 
 
+def test_what_create_refuses_check_refuses_too(rt, make_bundle, new_id, tmp_path):
+    """check ends with the planner create calls: a fault no rule of check's own looks for (an
+    idmap mount without mappings) is reported at its field, and create refuses the same."""
+    source = tmp_path / "data"
+    source.mkdir()
+    bundle = make_bundle(args=["true"], edit=lambda c: c["mounts"].append(
+        {"destination": "/data", "type": "bind", "source": str(source), "options": ["rbind", "idmap"]}))
+    before = set(host_mountinfo())
+    r = check(rt, bundle, "--format", "json")
+    assert r.rc == 1, r
+    doc = json.loads(r.stdout)
+    assert [(f["severity"], f["path"]) for f in doc["findings"]] == [("error", ".mounts[7].uidMappings")], doc
+    assert "needs uid and gid mappings" in doc["findings"][0]["message"]
+    assert_changed_nothing(rt, bundle, before)
+    r = rt.run(new_id(), bundle)
+    assert r.rc != 0 and ".mounts[7].uidMappings" in r.stderr, r
+
+
 def test_check_reports_every_config_error_not_just_the_first(rt, make_bundle):
     # Type errors in independent parts: each one named, where create stops at the first.
     def edit(c):
