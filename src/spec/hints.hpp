@@ -14,6 +14,7 @@ inline constexpr const char* kUnsupported = "remove the field; docs/status.md li
 inline constexpr const char* kCapabilityNames =
     "capability names are CAP_* as in capabilities(7); `crun-lite features` lists the ones this kernel has "
     "(.linux.capabilities)";
+inline constexpr const char* kNulByte = "remove the NUL (\\u0000): the kernel reads strings only up to the first one";
 inline constexpr const char* kSeccompNames =
     "`crun-lite features` lists the seccomp actions, operators, architectures and flags this build knows";
 // For an error thrown without a hint of its own.

@@ -14,6 +14,12 @@
 
 namespace crunlite::spec {
 
+// `text` as a JSON string literal, ASCII only: control characters and NULs show as escapes
+// ("\u0000", "\n"), so that an error quoting config text stays one printable line.
+inline std::string json_quoted(const std::string& text) {
+    return nlohmann::json(text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
+
 class JsonField {
 public:
     JsonField(const nlohmann::json& value, std::string path) : value_(value), path_(std::move(path)) {}
@@ -40,9 +46,13 @@ public:
     void expect_object() const {
         if (!value_.is_object()) fail("must be an object", hints::kType);
     }
+    // Every string reaches the kernel, systemd or a hook as a C string, where a NUL would cut it
+    // short without a word ("sh\0-c" runs "sh"): refused here, where every string is read.
     std::string string() const {
         if (!value_.is_string()) fail("must be a string", hints::kType);
-        return value_.get<std::string>();
+        const auto& text = value_.get_ref<const std::string&>();
+        if (text.find('\0') != std::string::npos) fail("must not contain a NUL byte", hints::kNulByte);
+        return text;
     }
     bool boolean() const {
         if (!value_.is_boolean()) fail("must be a boolean", hints::kType);
@@ -76,10 +86,14 @@ public:
         if (!value_.is_array()) fail("must be an array", hints::kType);
         for (size_t i = 0; i < value_.size(); ++i) fn(JsonField(value_[i], path_ + "[" + std::to_string(i) + "]"));
     }
+    // Keys name sysctls, cgroup files and unit properties: a NUL is refused in them as in values.
     template <typename Fn>
     void each_member(Fn&& fn) const {
         expect_object();
-        for (auto it = value_.begin(); it != value_.end(); ++it) fn(it.key(), JsonField(*it, path_ + "." + it.key()));
+        for (auto it = value_.begin(); it != value_.end(); ++it) {
+            if (it.key().find('\0') != std::string::npos) fail("the key " + json_quoted(it.key()) + " must not contain a NUL byte", hints::kNulByte);
+            fn(it.key(), JsonField(*it, path_ + "." + it.key()));
+        }
     }
     std::vector<std::string> strings() const {
         std::vector<std::string> out;

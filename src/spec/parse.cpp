@@ -318,6 +318,15 @@ bool one_of(const std::string& value, std::initializer_list<const char*> names) 
     return false;
 }
 
+// runtime-spec: errnoRet and defaultErrnoRet are for the actions that return a value
+// (SCMP_ACT_ERRNO, and SCMP_ACT_TRACE, whose value the tracer gets); with any other action "the
+// runtime MUST print an error and fail", not drop the number.
+void refuse_errno_without_use(const JsonField& errno_field, const std::string& action) {
+    if (action.empty() || action == "SCMP_ACT_ERRNO" || action == "SCMP_ACT_TRACE") return;  // empty: refused already
+    errno_field.fail("is only for SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not " + action,
+                     "remove it, or make the action SCMP_ACT_ERRNO");
+}
+
 Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
     Seccomp s;
     field.expect_object();
@@ -333,7 +342,10 @@ Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
         s.default_action = action(default_action);
         if (s.default_action == "SCMP_ACT_NOTIFY") default_action.fail("SCMP_ACT_NOTIFY cannot be the default action");
     });
-    c.member(field, "defaultErrnoRet", [&](const JsonField& f) { s.default_errno_ret = f.uint32(); });
+    c.member(field, "defaultErrnoRet", [&](const JsonField& f) {
+        s.default_errno_ret = f.uint32();
+        refuse_errno_without_use(f, s.default_action);
+    });
     c.member(field, "architectures", [&](const JsonField& f) {
         c.each(f, [&](const JsonField& a) {
             std::string arch = a.string();
@@ -368,7 +380,10 @@ Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
             rule.names = item.required("names").strings();
             if (rule.names.empty()) item.required("names").fail("must name at least one syscall");
             rule.action = action(item.required("action"));
-            if (auto e = item.member("errnoRet")) rule.errno_ret = e->uint32();
+            if (auto e = item.member("errnoRet")) {
+                rule.errno_ret = e->uint32();
+                refuse_errno_without_use(*e, rule.action);
+            }
             if (auto args = item.member("args")) {
                 args->each([&](const JsonField& a) {
                     SeccompArg arg;
@@ -388,6 +403,15 @@ Seccomp parse_seccomp(const JsonField& field, const Collector& c) {
         });
     });
     return s;
+}
+
+// The path becomes cgroupfs directory names, or a systemd slice and unit name ("slice:prefix:name"),
+// and is echoed in errors: a control character could only break the write or the line.
+std::string parse_cgroups_path(const JsonField& field) {
+    std::string path = field.string();
+    if (std::any_of(path.begin(), path.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }))
+        field.fail("must not contain control characters: " + json_quoted(path), "give a path such as \"/mygroup/ctr\" or \"system.slice:prefix:name\"");
+    return path;
 }
 
 Linux parse_linux(const JsonField& field, const Collector& c) {
@@ -421,7 +445,7 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
     c.member(field, "devices", [&](const JsonField& f) {
         c.each(f, [&](const JsonField& d) { linux.devices.push_back(parse_device(d)); });
     });
-    c.member(field, "cgroupsPath", [&](const JsonField& f) { linux.cgroups_path = f.string(); });
+    c.member(field, "cgroupsPath", [&](const JsonField& f) { linux.cgroups_path = parse_cgroups_path(f); });
     c.member(field, "resources", [&](const JsonField& f) { linux.resources = parse_resources_field(f, c); });
     c.member(field, "sysctl", [&](const JsonField& f) {
         c.each_member(f, [&](const std::string& k, const JsonField& v) { linux.sysctl[k] = v.string(); });

@@ -187,6 +187,41 @@ CASES = {
                      [".linux.resources.memory"]),
     "apparmor_profile": (cfg_edit(lambda c: c["process"].update(apparmorProfile="no-such-profile-crun-lite")),
                          [".process.apparmorProfile"]),
+    # A NUL byte in a string that reaches a syscall would cut it short ("echo x\0; rm" runs
+    # "echo x"): refused at parse time, at its exact path (issue 24).
+    "nul_in_args": (cfg_edit(lambda c: c["process"]["args"].__setitem__(2, "echo should-not-run\0; false")),
+                    [".process.args[2]", "NUL byte"]),
+    "nul_in_env": (cfg_edit(lambda c: c["process"]["env"].append("A=1\0LD_PRELOAD=/x.so")), [".process.env[2]", "NUL byte"]),
+    "nul_in_cwd": (cfg_edit(lambda c: c["process"].update(cwd="/tmp\0/x")), [".process.cwd", "NUL byte"]),
+    "nul_in_mount_destination": (cfg_edit(lambda c: c["mounts"][1].update(destination="/dev\0/x")),
+                                 [".mounts[1].destination", "NUL byte"]),
+    "nul_in_mount_option": (cfg_edit(lambda c: c["mounts"][1]["options"].append("nosuid\0,suid")),
+                            [".mounts[1].options[4]", "NUL byte"]),
+    "nul_in_hostname": (cfg_edit(lambda c: c.update(hostname="crun\0lite")), [".hostname", "NUL byte"]),
+    "nul_in_sysctl_key": (cfg_edit(lambda c: c["linux"].update(sysctl={"net.ipv4.ip_forward\0x": "1"})),
+                          [".linux.sysctl", "NUL byte"]),
+    "nul_in_hook_path": (cfg_edit(lambda c: c.update(hooks={"prestart": [{"path": "/bin/true\0x"}]})),
+                         [".hooks.prestart[0].path", "NUL byte"]),
+    "nul_in_device_path": (cfg_edit(lambda c: c["linux"].update(
+        devices=[{"path": "/dev/x\0y", "type": "c", "major": 1, "minor": 3}])), [".linux.devices[0].path", "NUL byte"]),
+    "nul_in_masked_path": (cfg_edit(lambda c: c["linux"]["maskedPaths"].append("/proc/x\0y")),
+                           [".linux.maskedPaths[10]", "NUL byte"]),
+    # errnoRet with an action that returns no errno: the runtime-spec says "MUST print an error
+    # and fail" (issue 24).
+    "seccomp_errno_ret_on_kill": (cfg_edit(lambda c: c["linux"].update(seccomp={
+        "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]})),
+        [".linux.seccomp.syscalls[0].errnoRet", "SCMP_ACT_KILL"]),
+    "seccomp_default_errno_ret_on_allow": (cfg_edit(lambda c: c["linux"].update(seccomp={
+        "defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 1})), [".linux.seccomp.defaultErrnoRet", "SCMP_ACT_ALLOW"]),
+    # Control characters in cgroupsPath: refused at validation, shown escaped (issue 24).
+    "cgroups_path_nul": (cfg_edit(lambda c: c["linux"].update(cgroupsPath="/crun-lite-test\0x")),
+                         [".linux.cgroupsPath", "NUL byte"]),
+    "cgroups_path_newline": (cfg_edit(lambda c: c["linux"].update(cgroupsPath="/crun-lite-test\nx")),
+                             [".linux.cgroupsPath", "control characters", "\\n"]),
+    "cgroups_path_escape_sequence": (cfg_edit(lambda c: c["linux"].update(cgroupsPath="/crun-lite-\x1b[31mtest")),
+                                     [".linux.cgroupsPath", "control characters"]),
+    "cgroups_path_systemd_form_tab": (cfg_edit(lambda c: c["linux"].update(cgroupsPath="system.slice:crun\t:x")),
+                                      [".linux.cgroupsPath", "control characters"]),
 }
 
 
@@ -211,6 +246,7 @@ def one_line_error(r, needles):
     lines = r.err_lines
     assert len(lines) == 1, f"expected ONE line on stderr: {r!r}"
     assert lines[0].startswith("crun-lite: "), r
+    assert not any(ord(ch) < 0x20 or ord(ch) == 0x7f for ch in lines[0]), f"raw control character in {lines[0]!r}"
     for n in needles:
         assert n in lines[0], f"{n!r} not in {lines[0]!r}"
     assert r.stdout == "", r

@@ -252,6 +252,105 @@ const Refusal kWrongValues[] = {
 };
 INSTANTIATE_TEST_SUITE_P(SpecTypes, RefusedField, ::testing::ValuesIn(kWrongValues));
 
+// A NUL byte cuts a C string short: "sh\0-c" would run "sh". Refused in every string field,
+// those of the default config and those set here for the test, at the exact path.
+json with_nul(const char* before, const char* after = "") { return std::string(before) + '\0' + after; }
+
+const Refusal kNulBytes[] = {
+    {"/process/args/0", with_nul("sh", "-c"), ".process.args[0]", "must not contain a NUL byte"},
+    {"/process/args", json{"sh", with_nul("-c")}, ".process.args[1]", "must not contain a NUL byte"},
+    {"/process/env/1", with_nul("TERM=xterm", "LD_PRELOAD=/x.so"), ".process.env[1]", "NUL byte"},
+    {"/process/cwd", with_nul("/tmp", "/x"), ".process.cwd", "NUL byte"},
+    {"/process/apparmorProfile", with_nul("unconfined", "x"), ".process.apparmorProfile", "NUL byte"},
+    {"/process/selinuxLabel", with_nul("system_u"), ".process.selinuxLabel", "NUL byte"},
+    {"/process/capabilities/bounding/0", with_nul("CAP_KILL"), ".process.capabilities.bounding[0]", "NUL byte"},
+    {"/process/rlimits/0/type", with_nul("RLIMIT_NOFILE"), ".process.rlimits[0].type", "NUL byte"},
+    {"/root/path", with_nul("rootfs", "/../x"), ".root.path", "NUL byte"},
+    {"/hostname", with_nul("host", "x"), ".hostname", "NUL byte"},
+    {"/domainname", with_nul("example"), ".domainname", "NUL byte"},
+    {"/mounts/1/destination", with_nul("/dev", "/x"), ".mounts[1].destination", "NUL byte"},
+    {"/mounts/1/source", with_nul("tmpfs"), ".mounts[1].source", "NUL byte"},
+    {"/mounts/1/type", with_nul("tmpfs"), ".mounts[1].type", "NUL byte"},
+    {"/mounts/1/options/2", with_nul("mode=755", ",suid"), ".mounts[1].options[2]", "NUL byte"},
+    {"/hooks", json{{"prestart", {{{"path", with_nul("/bin/hook")}}}}}, ".hooks.prestart[0].path", "NUL byte"},
+    {"/hooks", json{{"poststop", {{{"path", "/bin/hook"}, {"args", {"hook", with_nul("a")}}}}}},
+     ".hooks.poststop[0].args[1]", "NUL byte"},
+    {"/hooks", json{{"poststop", {{{"path", "/bin/hook"}, {"env", {with_nul("A=1")}}}}}}, ".hooks.poststop[0].env[0]",
+     "NUL byte"},
+    {"/linux/sysctl", json{{"net.ipv4.ip_forward", with_nul("1")}}, ".linux.sysctl.net.ipv4.ip_forward", "NUL byte"},
+    {"/linux/sysctl", json{{std::string("net.ipv4.ip_forward") + '\0' + "x", "1"}}, ".linux.sysctl", "\\u0000"},
+    {"/linux/namespaces/1/path", with_nul("/proc/1/ns/ipc"), ".linux.namespaces[1].path", "NUL byte"},
+    {"/linux/devices", json{{{"path", with_nul("/dev/x")}, {"type", "c"}, {"major", 1}, {"minor", 3}}},
+     ".linux.devices[0].path", "NUL byte"},
+    {"/linux/maskedPaths/0", with_nul("/proc/acpi"), ".linux.maskedPaths[0]", "NUL byte"},
+    {"/linux/readonlyPaths/0", with_nul("/proc/bus"), ".linux.readonlyPaths[0]", "NUL byte"},
+    {"/linux/mountLabel", with_nul("system_u"), ".linux.mountLabel", "NUL byte"},
+    {"/linux/cgroupsPath", with_nul("/machine/c1"), ".linux.cgroupsPath", "NUL byte"},
+    {"/linux/seccomp", json{{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", {{{"names", {with_nul("mount")}}, {"action", "SCMP_ACT_ERRNO"}}}}},
+     ".linux.seccomp.syscalls[0].names[0]", "NUL byte"},
+    {"/linux/resources/unified", json{{"memory.high", with_nul("max")}}, ".linux.resources.unified.memory.high", "NUL byte"},
+    {"/annotations", json{{"org.example", with_nul("v")}}, ".annotations.org.example", "NUL byte"},
+};
+INSTANTIATE_TEST_SUITE_P(SpecNulBytes, RefusedField, ::testing::ValuesIn(kNulBytes));
+
+// Control characters in cgroupsPath (both forms): refused with the field, shown escaped.
+const Refusal kCgroupsPathControls[] = {
+    {"/linux/cgroupsPath", "/machine/c1\nx", ".linux.cgroupsPath", "control characters: \"/machine/c1\\nx\""},
+    {"/linux/cgroupsPath", "/machine/\tc1", ".linux.cgroupsPath", "control characters"},
+    {"/linux/cgroupsPath", "/machine/c1\x7f", ".linux.cgroupsPath", "control characters"},
+    {"/linux/cgroupsPath", "system.slice:crun:c1\r", ".linux.cgroupsPath", "control characters"},
+    {"/linux/cgroupsPath", "system.slice:\x1b[31m:c1", ".linux.cgroupsPath", "control characters"},
+};
+INSTANTIATE_TEST_SUITE_P(SpecCgroupsPath, RefusedField, ::testing::ValuesIn(kCgroupsPathControls));
+
+// runtime-spec: errnoRet and defaultErrnoRet go with SCMP_ACT_ERRNO and SCMP_ACT_TRACE only;
+// with any other action the runtime MUST print an error and fail.
+json seccomp_rule(const char* action) {
+    return json{{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", {{{"names", {"mount"}}, {"action", action}, {"errnoRet", 1}}}}};
+}
+json seccomp_default(const char* action) {
+    return json{{"defaultAction", action}, {"defaultErrnoRet", 1}, {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}}}}};
+}
+
+const Refusal kErrnoRetWithoutErrno[] = {
+    {"/linux/seccomp", seccomp_rule("SCMP_ACT_KILL"), ".linux.seccomp.syscalls[0].errnoRet", "not SCMP_ACT_KILL"},
+    {"/linux/seccomp", seccomp_rule("SCMP_ACT_KILL_PROCESS"), ".linux.seccomp.syscalls[0].errnoRet", "only for SCMP_ACT_ERRNO"},
+    {"/linux/seccomp", seccomp_rule("SCMP_ACT_KILL_THREAD"), ".linux.seccomp.syscalls[0].errnoRet", "only for SCMP_ACT_ERRNO"},
+    {"/linux/seccomp", seccomp_rule("SCMP_ACT_TRAP"), ".linux.seccomp.syscalls[0].errnoRet", "only for SCMP_ACT_ERRNO"},
+    {"/linux/seccomp", seccomp_rule("SCMP_ACT_ALLOW"), ".linux.seccomp.syscalls[0].errnoRet", "only for SCMP_ACT_ERRNO"},
+    {"/linux/seccomp", seccomp_rule("SCMP_ACT_LOG"), ".linux.seccomp.syscalls[0].errnoRet", "only for SCMP_ACT_ERRNO"},
+    {"/linux/seccomp", seccomp_rule("SCMP_ACT_NOTIFY"), ".linux.seccomp.syscalls[0].errnoRet", "only for SCMP_ACT_ERRNO"},
+    {"/linux/seccomp", seccomp_default("SCMP_ACT_ALLOW"), ".linux.seccomp.defaultErrnoRet", "not SCMP_ACT_ALLOW"},
+    {"/linux/seccomp", seccomp_default("SCMP_ACT_KILL_PROCESS"), ".linux.seccomp.defaultErrnoRet", "only for SCMP_ACT_ERRNO"},
+    {"/linux/seccomp", seccomp_default("SCMP_ACT_LOG"), ".linux.seccomp.defaultErrnoRet", "only for SCMP_ACT_ERRNO"},
+};
+INSTANTIATE_TEST_SUITE_P(SpecSeccompErrnoRet, RefusedField, ::testing::ValuesIn(kErrnoRetWithoutErrno));
+
+TEST(SpecSeccompErrnoRet, ErrnoAndTraceTakeAValue) {
+    for (const char* action : {"SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"}) {
+        json config = base();
+        config["linux"]["seccomp"] = seccomp_rule(action);
+        ASSERT_TRUE(Accepted(config)) << action;
+        EXPECT_EQ(parse_spec(config).linux.seccomp->syscalls.at(0).errno_ret, 1u) << action;
+        config["linux"]["seccomp"] = seccomp_default(action);
+        ASSERT_TRUE(Accepted(config)) << action;
+        EXPECT_EQ(parse_spec(config).linux.seccomp->default_errno_ret, 1u) << action;
+    }
+}
+
+// The profiles docker and podman really send (tests/fixtures) use errnoRet with SCMP_ACT_ERRNO
+// and must keep parsing.
+TEST(SpecSeccompErrnoRet, DockerAndPodmanProfilesAreAccepted) {
+    for (const char* name : {"seccomp-docker-20.10.json", "seccomp-podman-4.3.json"}) {
+        std::ifstream in(std::string(CRUNLITE_TEST_FIXTURES) + "/" + name);
+        ASSERT_TRUE(in) << name;
+        json config = base();
+        config["linux"]["seccomp"] = json::parse(in);
+        ASSERT_TRUE(Accepted(config)) << name;
+        EXPECT_FALSE(parse_spec(config).linux.seccomp->syscalls.empty()) << name;
+    }
+}
+
 TEST(SpecRequired, TopLevelMustBeAnObject) {
     EXPECT_TRUE(RefusedAt(json::array(), "", "must be an object"));
 }
@@ -912,6 +1011,8 @@ TEST(SpecLinux, CgroupsPathIsKept) {
     json config = base();
     config["linux"]["cgroupsPath"] = "/machine/c1";
     EXPECT_EQ(parse_spec(config).linux.cgroups_path, "/machine/c1");
+    config["linux"]["cgroupsPath"] = "system.slice:crun-lite:c1";  // the systemd form
+    EXPECT_EQ(parse_spec(config).linux.cgroups_path, "system.slice:crun-lite:c1");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1170,6 +1271,18 @@ TEST(JsonField, IntegerRanges) {
     EXPECT_EQ(JsonField(neg, ".y").int32(), -2147483647 - 1);
     json u32 = 4294967295ULL;
     EXPECT_EQ(JsonField(u32, ".z").uint32(), 4294967295u);
+}
+
+TEST(JsonField, NulBytesAreRefusedInStringsAndKeys) {
+    json value = std::string("a\0b", 3);
+    EXPECT_TRUE(ThrowsSpecError([&] { JsonField(value, ".s").string(); }, ".s", "must not contain a NUL byte"));
+    json list = {"ok", std::string("x\0", 2)};
+    EXPECT_TRUE(ThrowsSpecError([&] { JsonField(list, ".l").strings(); }, ".l[1]", "NUL byte"));
+    json object = {{std::string("k\0ey", 4), "v"}};
+    EXPECT_TRUE(ThrowsSpecError([&] { JsonField(object, ".o").each_member([](const std::string&, const JsonField&) {}); },
+                                ".o", "\"k\\u0000ey\" must not contain a NUL byte"));
+    json fine = "UTF-8 \u00fc and \t tabs";
+    EXPECT_EQ(JsonField(fine, ".s").string(), fine.get<std::string>());
 }
 
 TEST(JsonField, MemberAndRequiredPaths) {
