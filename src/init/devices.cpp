@@ -23,7 +23,8 @@ struct NodeRequest {
     mode_t permissions;
     uid_t uid;
     gid_t gid;
-    std::string what;  // config field, for errors
+    std::string what;       // for errors: ".linux.devices[2]", or "default device /dev/null"
+    std::string json_path;  // ".linux.devices[2].path"; empty for a default device
 };
 
 // The directory nodes go in, opened once for a run of nodes in the same one (/dev).
@@ -31,9 +32,74 @@ struct ParentDirectory {
     std::string path;
     UniqueFd fd;
     bool owner_is_ours = false;  // new nodes get our uid and gid: no chown needed for 0:0
+    bool fresh = false;          // in a tmpfs init made: what is in it may be replaced
 };
 
-void create_node(const InitPlan& plan, int root_fd, const NodeRequest& node, ParentDirectory& parent) {
+enum class Existing { none, wanted, replace, mount_over };
+
+// What is at the node's path already: nothing, the requested node (kept), or something else.
+// Something else is replaced only in a fresh filesystem (our /dev tmpfs). Anywhere else it is a
+// file of the image, or of the host under a bind mount: the runtime-spec asks for an error when
+// it does not match the device, and replacing it would change the image on disk.
+Existing inspect_existing(const InitPlan& plan, const NodeRequest& node, const ParentDirectory& parent, const std::string& name) {
+    struct stat st{};
+    if (::fstatat(parent.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return Existing::none;
+        throw Error(node.what + ": stat " + node.path, errno);
+    }
+    if ((st.st_mode & S_IFMT) == node.type && st.st_rdev == node.device) return Existing::wanted;
+    if (S_ISDIR(st.st_mode)) throw Error(node.what + ": " + node.path + " is a directory");
+    if (parent.fresh) return Existing::replace;
+    // A default device in a user namespace is a bind mount: over a regular file of the image
+    // (such as the placeholder an earlier run left) it covers the file and leaves it unchanged.
+    if (node.json_path.empty() && plan.in_user_ns && node.type != S_IFIFO && S_ISREG(st.st_mode)) return Existing::mount_over;
+    std::string problem = node.path + " already exists and is not this device; a device node replaces a file only in a tmpfs "
+                          "mounted for the container (such as /dev), never in the image or a bind mount";
+    if (node.json_path.empty()) throw Error(node.what + ": " + problem);
+    throw Error(JsonPath{node.json_path}, problem);
+}
+
+void remove_existing(const NodeRequest& node, const ParentDirectory& parent, const std::string& name) {
+    // Never followed: a symlink the image put there is removed, not its target.
+    if (::unlinkat(parent.fd.get(), name.c_str(), 0) != 0) throw Error(node.what + ": remove " + node.path, errno);
+}
+
+// Inside a user namespace mknod is not allowed: the host's node is bind-mounted onto a file.
+void bind_host_node(const InitPlan& plan, const NodeRequest& node, const ParentDirectory& parent, const std::string& name) {
+    int at = parent.fd.get();
+    switch (inspect_existing(plan, node, parent, name)) {
+    case Existing::wanted: return;
+    case Existing::replace: remove_existing(node, parent, name); [[fallthrough]];
+    case Existing::none: {
+        UniqueFd placeholder(::openat(at, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!placeholder) throw Error(node.what + ": create " + node.path, errno);
+        break;
+    }
+    case Existing::mount_over: break;
+    }
+    UniqueFd target(::openat(at, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!target) throw Error(node.what + ": open " + node.path, errno);
+    UniqueFd host = sys::clone_tree(AT_FDCWD, node.path, false, node.what);
+    sys::attach(host.get(), target.get(), node.what);
+}
+
+// Returns false when the node was there already.
+bool make_node(const InitPlan& plan, const NodeRequest& node, const ParentDirectory& parent, const std::string& name) {
+    int at = parent.fd.get();
+    if (::mknodat(at, name.c_str(), node.type | node.permissions, node.device) == 0) return true;
+    if (errno != EEXIST) throw Error(node.what + ": mknod " + node.path, errno);
+    switch (inspect_existing(plan, node, parent, name)) {
+    case Existing::wanted: return false;
+    case Existing::replace: remove_existing(node, parent, name); break;
+    case Existing::none: break;  // gone since mknod: made again below
+    case Existing::mount_over: break;  // never for a mknod (not in a user namespace)
+    }
+    if (::mknodat(at, name.c_str(), node.type | node.permissions, node.device) != 0)
+        throw Error(node.what + ": mknod " + node.path, errno);
+    return true;
+}
+
+void create_node(const InitPlan& plan, const FreshFilesystems& fresh, int root_fd, const NodeRequest& node, ParentDirectory& parent) {
     auto [parent_path, name] = sys::split_parent(node.path);
     if (!parent.fd || parent.path != parent_path) {
         try {
@@ -44,43 +110,21 @@ void create_node(const InitPlan& plan, int root_fd, const NodeRequest& node, Par
         }
         parent.path = parent_path;
         struct stat dir{};
+        bool stated = ::fstat(parent.fd.get(), &dir) == 0;
         // A set-group-ID directory would give new nodes its group.
-        parent.owner_is_ours = ::fstat(parent.fd.get(), &dir) == 0 && !(dir.st_mode & S_ISGID);
+        parent.owner_is_ours = stated && !(dir.st_mode & S_ISGID);
+        parent.fresh = stated && fresh.contains(dir.st_dev);
     }
-    int at = parent.fd.get();
-    if (plan.in_user_ns && node.type != S_IFIFO) {
-        struct stat st{};
-        if (::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-            if ((st.st_mode & S_IFMT) == node.type && st.st_rdev == node.device) return;  // already right
-            if (S_ISDIR(st.st_mode)) throw Error(node.what + ": " + node.path + " is a directory");
-            if (::unlinkat(at, name.c_str(), 0) != 0) throw Error(node.what + ": remove " + node.path, errno);
-        }
-        UniqueFd placeholder(::openat(at, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!placeholder) throw Error(node.what + ": create " + node.path, errno);
-        UniqueFd target(::openat(at, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-        UniqueFd host = sys::clone_tree(AT_FDCWD, node.path, false, node.what);
-        sys::attach(host.get(), target.get(), node.what);
-        return;
-    }
-    if (::mknodat(at, name.c_str(), node.type | node.permissions, node.device) != 0) {
-        struct stat st{};
-        if (errno != EEXIST || ::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-            throw Error(node.what + ": mknod " + node.path, errno);
-        if ((st.st_mode & S_IFMT) == node.type && st.st_rdev == node.device) return;  // already right
-        if (S_ISDIR(st.st_mode)) throw Error(node.what + ": " + node.path + " is a directory");
-        // Whatever the image put there (a file, a symlink) is replaced, never followed.
-        if (::unlinkat(at, name.c_str(), 0) != 0) throw Error(node.what + ": remove " + node.path, errno);
-        if (::mknodat(at, name.c_str(), node.type | node.permissions, node.device) != 0)
-            throw Error(node.what + ": mknod " + node.path, errno);
-    }
+    if (plan.in_user_ns && node.type != S_IFIFO) return bind_host_node(plan, node, parent, name);
+    if (!make_node(plan, node, parent, name)) return;
     bool owned = parent.owner_is_ours && node.uid == ::geteuid() && node.gid == ::getegid();
-    if (!owned && ::fchownat(at, name.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
+    if (!owned && ::fchownat(parent.fd.get(), name.c_str(), node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw Error(node.what + ": chown " + node.path, errno);
 }
 
 }  // namespace
 
-void create_devices(const InitPlan& plan, int root_fd) {
+void create_devices(const InitPlan& plan, int root_fd, const FreshFilesystems& fresh) {
     static const struct { const char* name; unsigned major, minor; } standard[] = {
         {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
     };
@@ -94,14 +138,15 @@ void create_devices(const InitPlan& plan, int root_fd) {
     for (auto& d : standard) {
         std::string path = std::string("/dev/") + d.name;
         if (configured(path)) continue;  // linux.devices overrides the default node
-        create_node(plan, root_fd, {path, S_IFCHR, makedev(d.major, d.minor), 0666, 0, 0, "default device " + path}, parent);
+        create_node(plan, fresh, root_fd, {path, S_IFCHR, makedev(d.major, d.minor), 0666, 0, 0, "default device " + path, ""}, parent);
     }
     for (size_t i = 0; i < spec.linux.devices.size(); ++i) {
         const spec::Device& d = spec.linux.devices[i];
         mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
-        create_node(plan, root_fd,
+        std::string field = ".linux.devices[" + std::to_string(i) + "]";
+        create_node(plan, fresh, root_fd,
                     {d.path, type, makedev(unsigned(d.major), unsigned(d.minor)), d.file_mode.value_or(0666) & 07777,
-                     d.uid.value_or(0), d.gid.value_or(0), ".linux.devices[" + std::to_string(i) + "]"},
+                     d.uid.value_or(0), d.gid.value_or(0), field, field + ".path"},
                     parent);
     }
 

@@ -102,15 +102,16 @@ void set_up_container(const InitPlan& plan, InitHandoff& handoff, InitChannel& c
     }
 
     UniqueFd root = prepare_root(plan);
+    FreshFilesystems fresh;
     if (cgroup_mount) {
-        mount_all(plan, root.get(), 0, *cgroup_mount);
+        mount_all(plan, root.get(), 0, *cgroup_mount, fresh);
         mount_cgroups_from_runtime(plan, root.get(), channel.receive_cgroup_mounts());
-        mount_all(plan, root.get(), *cgroup_mount + 1, plan.mounts.size());
+        mount_all(plan, root.get(), *cgroup_mount + 1, plan.mounts.size(), fresh);
     } else {
-        mount_all(plan, root.get(), 0, plan.mounts.size());
+        mount_all(plan, root.get(), 0, plan.mounts.size(), fresh);
     }
     timer.mark("mounts");
-    create_devices(plan, root.get());
+    create_devices(plan, root.get(), fresh);
     timer.mark("devices");
     if (plan.cgroups.made_after_clone && cgroup_mount) {
         enter_cgroups(plan, channel.receive_cgroups());

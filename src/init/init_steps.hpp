@@ -1,6 +1,8 @@
 // The steps of container init, one concern per file, in the order init_main.cpp calls them.
 // Each throws crunlite::Error with the path or field it was working on.
 #pragma once
+#include <sys/types.h>
+
 #include <span>
 #include <string>
 #include <vector>
@@ -32,10 +34,18 @@ void join_session_keyring();
 // namespace (when the config asks for one).
 void enter_cgroups(const InitPlan& plan, std::span<const UniqueFd> v1_tasks);
 
+// The filesystems init made new for this container (its tmpfs mounts, /dev among them), by
+// device number. Only the container sees them and they vanish with it, so what is in them may
+// be replaced; the image and bind-mounted host directories are never modified that way.
+struct FreshFilesystems {
+    std::vector<dev_t> devices;
+    bool contains(dev_t dev) const;
+};
+
 // rootfs.cpp, mounts.cpp
 UniqueFd prepare_root(const InitPlan& plan);  // returns an O_PATH fd of the root mount
-// plan.mounts[first, end), in order.
-void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end);
+// plan.mounts[first, end), in order; each new tmpfs is added to `fresh`.
+void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end, FreshFilesystems& fresh);
 // The mount plan.cgroups.mount_from_runtime names, from the runtime's bind mounts.
 void mount_cgroups_from_runtime(const InitPlan& plan, int root_fd, std::vector<UniqueFd> mounts);
 void mask_paths(const spec::Spec& spec, int root_fd);
@@ -61,8 +71,8 @@ void apply_process_attributes(const InitPlan& plan);  // scheduler, ioPriority, 
 // seccomp_load.cpp: loads the program in the calling process; returns the notify listener fd, or -1.
 int load_seccomp(const SeccompProgram& program);
 
-// devices.cpp
-void create_devices(const InitPlan& plan, int root_fd);
+// devices.cpp: a node may replace what is at its path only in a fresh filesystem.
+void create_devices(const InitPlan& plan, int root_fd, const FreshFilesystems& fresh);
 
 // process.cpp
 void apply_sysctls(const spec::Spec& spec);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -57,7 +58,7 @@ void mount_bind(const PlannedMount& m, int target_fd) {
     sys::attach(tree.get(), target_fd, m.json_path);
 }
 
-void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd) {
+void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd, FreshFilesystems& fresh) {
     const MountOptions& o = m.options;
     auto fs_options = o.fs_options;
     // SELinux: filesystems the container gets carry its mount label (proc and sysfs take none).
@@ -71,6 +72,9 @@ void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd
         copy_tree(image_dir.get(), mnt.get(), m.json_path + " (tmpcopyup)");
     }
     sys::set_propagation(mnt.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
+    // A tmpfs is a new instance each time (not shared with the host): remember its device.
+    struct stat st{};
+    if (m.config->type == "tmpfs" && ::fstat(mnt.get(), &st) == 0) fresh.devices.push_back(st.st_dev);
     sys::attach(mnt.get(), target_fd, m.json_path);
 }
 
@@ -190,13 +194,15 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd, s
 
 }  // namespace
 
-void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end) {
+bool FreshFilesystems::contains(dev_t dev) const { return std::find(devices.begin(), devices.end(), dev) != devices.end(); }
+
+void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end, FreshFilesystems& fresh) {
     for (size_t i = first; i < end && i < plan.mounts.size(); ++i) {
         const PlannedMount& m = plan.mounts[i];
         UniqueFd target = open_target(m, root_fd);
         if (m.config->type == "cgroup") mount_cgroups(plan, m, target.get(), {});
         else if (m.options.bind) mount_bind(m, target.get());
-        else mount_filesystem(plan, m, target.get());
+        else mount_filesystem(plan, m, target.get(), fresh);
     }
 }
 

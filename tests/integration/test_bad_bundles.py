@@ -6,6 +6,7 @@ of the rootfs) may be refused or contained, but must never touch the host."""
 import json
 import os
 import shutil
+import stat
 import tempfile
 
 import pytest
@@ -272,6 +273,91 @@ def test_bad_bundle(rt, make_bundle, new_id, case, command):
     assert "should-not-run" not in r.stdout
     assert not os.path.exists(pid_file), "a pid file for a container that does not exist"
     assert_nothing_left(rt, cid, bundle, before)
+
+
+# ------------------------------------------------------------------------------------------------
+# linux.devices over a file of the image (issue 24): outside the container's fresh /dev tmpfs,
+# an existing file that is not the requested device is refused, and the image stays as it was.
+
+
+def image_entry(path):
+    """What the rootfs has at `path`: (kind, content or link target, device numbers)."""
+    st = os.lstat(path)
+    if os.path.islink(path):
+        return ("link", os.readlink(path), None)
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            return ("file", f.read(), st.st_mode)
+    return ("other", None, (st.st_mode, st.st_rdev))
+
+
+def make_image_file(bundle, relative, kind):
+    path = os.path.join(bundle.rootfs, relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if kind == "file":
+        with open(path, "wb") as f:
+            f.write(b"root:x:0:0:root:/root:/bin/sh\n\x00binary\xff tail\n")
+        os.chmod(path, 0o644)
+    elif kind == "symlink":  # to a file of the host: must be neither followed nor removed
+        outside = os.path.join(bundle.path, "outside-target")
+        with open(outside, "w") as f:
+            f.write("must stay\n")
+        os.symlink(outside, path)
+    elif kind == "fifo":
+        os.mkfifo(path, 0o600)
+    elif kind == "other_device":
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero where /dev/null is asked
+    return path
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink", "fifo", "other_device"])
+@pytest.mark.parametrize("command", ["create", "run"])
+def test_device_over_an_image_file_is_refused(rt, make_bundle, new_id, kind, command):
+    bundle = make_bundle(args=["sh", "-c", "echo should-not-run"])
+    victim = make_image_file(bundle, "etc/passwd", kind)
+    before_entry = image_entry(victim)
+    bundle.edit(lambda c: c["linux"].update(devices=[
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229},
+        {"path": "/etc/passwd", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}]))
+    cid = new_id()
+    before = snapshot()
+    r = rt.cli(command, "--bundle", bundle, cid)
+    line = one_line_error(r, [".linux.devices[1].path", "/etc/passwd"])
+    assert "should-not-run" not in r.stdout, line
+    assert image_entry(victim) == before_entry, "the image's file was changed"
+    if kind == "symlink":
+        with open(os.path.join(bundle.path, "outside-target")) as f:
+            assert f.read() == "must stay\n"
+    assert_nothing_left(rt, cid, bundle, before)
+
+
+def test_device_matching_an_image_node_is_kept(rt, make_bundle, new_id):
+    # An image that ships the very node asked for: nothing to replace, the container runs.
+    bundle = make_bundle(args=["sh", "-c", "stat -c '%F|%t|%T' /srv/null"])
+    victim = os.path.join(bundle.rootfs, "srv", "null")
+    os.makedirs(os.path.dirname(victim))
+    os.mknod(victim, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    before_entry = image_entry(victim)
+    bundle.edit(lambda c: c["linux"].update(devices=[{"path": "/srv/null", "type": "c", "major": 1, "minor": 3}]))
+    r = rt.run(new_id(), bundle)
+    assert r.rc == 0, r
+    assert r.stdout.strip() == "character special file|1|3", r
+    assert image_entry(victim) == before_entry
+
+
+def test_device_replaces_a_copied_up_file_in_the_fresh_dev(rt, make_bundle, new_id):
+    # In the container's own /dev tmpfs (here with the image's /dev copied up) replacing is
+    # harmless and stays allowed, as docker and podman send /dev/... entries: the image keeps
+    # its file.
+    bundle = make_bundle(args=["sh", "-c", "stat -c '%F|%t|%T' /dev/custom"])
+    victim = make_image_file(bundle, "dev/custom", "file")
+    before_entry = image_entry(victim)
+    bundle.edit(lambda c: (c["mounts"][1]["options"].append("tmpcopyup"), c["linux"].update(
+        devices=[{"path": "/dev/custom", "type": "c", "major": 1, "minor": 3}])) and None)
+    r = rt.run(new_id(), bundle)
+    assert r.rc == 0, r
+    assert r.stdout.strip() == "character special file|1|3", r
+    assert image_entry(victim) == before_entry
 
 
 def test_enough_bad_bundles():
