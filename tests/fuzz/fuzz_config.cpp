@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
@@ -21,8 +22,34 @@ void check(bool ok) {
     if (!ok) std::abort();
 }
 
+bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+bool any_nul(const std::vector<std::string>& list) {
+    for (auto& s : list)
+        if (has_nul(s)) return true;
+    return false;
+}
+
+// No string that reaches a syscall holds a NUL (it would be cut short there), cgroupsPath holds
+// no control character, and errnoRet goes only with the actions that return one (issue 24).
+void check_strings(const crunlite::spec::Spec& spec) {
+    using namespace crunlite::spec;
+    auto takes_errno = [](const std::string& action) { return action == "SCMP_ACT_ERRNO" || action == "SCMP_ACT_TRACE"; };
+    check(!has_nul(spec.root.path) && !has_nul(spec.hostname) && !has_nul(spec.domainname));
+    if (spec.process) check(!any_nul(spec.process->args) && !any_nul(spec.process->env) && !has_nul(spec.process->cwd));
+    for (auto& m : spec.mounts) check(!has_nul(m.destination) && !has_nul(m.source) && !has_nul(m.type) && !any_nul(m.options));
+    for (auto& d : spec.linux.devices) check(!has_nul(d.path));
+    for (auto& [key, value] : spec.linux.sysctl) check(!has_nul(key) && !has_nul(value));
+    for (unsigned char ch : spec.linux.cgroups_path) check(ch >= 0x20 && ch != 0x7f);
+    if (spec.linux.seccomp) {
+        check(!spec.linux.seccomp->default_errno_ret || takes_errno(spec.linux.seccomp->default_action));
+        for (auto& rule : spec.linux.seccomp->syscalls) check(!rule.errno_ret || takes_errno(rule.action));
+    }
+}
+
 void check_invariants(const crunlite::spec::Spec& spec) {
     using namespace crunlite::spec;
+    check_strings(spec);
     check(!spec.root.path.empty());
     check(spec.linux.find_namespace(NamespaceKind::mount) != nullptr);
     if (spec.process) {

@@ -163,6 +163,24 @@ def configs(base, rootless):
     bad = copy.deepcopy(base); bad["linux"]["sysctl"] = {"kernel.panic": "1"}; out["bad-host-sysctl.json"] = bad
     bad = copy.deepcopy(base); bad["linux"]["intelRdt"] = {"closID": "x"}; out["bad-unimplemented.json"] = bad
     bad = copy.deepcopy(base); bad["mounts"][0]["destination"] = "proc"; out["bad-relative-mount.json"] = bad
+    # Hostile strings (issue 24): a NUL byte or a control character where a string reaches a
+    # syscall, and errnoRet with an action that returns no errno; each refused naming its field.
+    bad = copy.deepcopy(base); bad["process"]["args"] = ["sh", "-c\u0000x"]; out["bad-nul-args.json"] = bad
+    bad = copy.deepcopy(base); bad["process"]["env"].append("A=1\u0000LD_PRELOAD=/x.so"); out["bad-nul-env.json"] = bad
+    bad = copy.deepcopy(base); bad["mounts"][1]["options"].append("nosuid\u0000,suid"); out["bad-nul-mount-option.json"] = bad
+    bad = copy.deepcopy(base); bad["linux"]["sysctl"] = {"net.ipv4.ip_forward\u0000x": "1"}; out["bad-nul-sysctl-key.json"] = bad
+    bad = copy.deepcopy(base); bad["hooks"] = {"prestart": [{"path": "/bin/true\u0000x", "args": ["t\u0001"]}]}
+    out["bad-nul-hook.json"] = bad
+    bad = copy.deepcopy(base); bad["linux"]["cgroupsPath"] = "/crun-lite/x\ny"; out["bad-cgroups-path-newline.json"] = bad
+    bad = copy.deepcopy(base); bad["linux"]["cgroupsPath"] = "system.slice:\u001b[31m:x\u007f"
+    out["bad-cgroups-path-escape.json"] = bad
+    bad = copy.deepcopy(base)
+    bad["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "defaultErrnoRet": 1,
+                               "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]}
+    out["bad-seccomp-errno-ret.json"] = bad
+    bad = copy.deepcopy(base)
+    bad["linux"]["devices"] = [{"path": "/etc/passwd", "type": "c", "major": 1, "minor": 3}]  # parses; init refuses
+    out["device-over-image-file.json"] = bad
     out["bad-truncated.json"] = json.dumps(base)[:300]
     out["bad-deep.json"] = "[" * 70 + "]" * 70
     out["bad-not-object.json"] = "[1, \"a\", null, true, 1.5e300, -9223372036854775809]"
