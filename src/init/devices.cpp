@@ -35,6 +35,7 @@ struct ParentDirectory {
     bool fresh = false;          // in a tmpfs init made: what is in it may be replaced
 };
 
+// wanted: the requested node is there, or (a default device) what is there is kept.
 enum class Existing { none, wanted, replace, mount_over };
 
 // What is at the node's path already: nothing, the requested node (kept), or something else.
@@ -50,13 +51,15 @@ Existing inspect_existing(const InitPlan& plan, const NodeRequest& node, const P
     if ((st.st_mode & S_IFMT) == node.type && st.st_rdev == node.device) return Existing::wanted;
     if (S_ISDIR(st.st_mode)) throw Error(node.what + ": " + node.path + " is a directory");
     if (parent.fresh) return Existing::replace;
-    // A default device in a user namespace is a bind mount: over a regular file of the image
-    // (such as the placeholder an earlier run left) it covers the file and leaves it unchanged.
-    if (node.json_path.empty() && plan.in_user_ns && node.type != S_IFIFO && S_ISREG(st.st_mode)) return Existing::mount_over;
-    std::string problem = node.path + " already exists and is not this device; a device node replaces a file only in a tmpfs "
-                          "mounted for the container (such as /dev), never in the image or a bind mount";
-    if (node.json_path.empty()) throw Error(node.what + ": " + problem);
-    throw Error(JsonPath{node.json_path}, problem);
+    if (node.json_path.empty()) {
+        // A default device in a user namespace is a bind mount: over a regular file (such as the
+        // placeholder an earlier run left) it covers the file and leaves it unchanged. Otherwise
+        // what the image or a volume has is kept, as runc keeps it: never replaced on disk.
+        if (plan.in_user_ns && S_ISREG(st.st_mode)) return Existing::mount_over;
+        return Existing::wanted;
+    }
+    throw Error(JsonPath{node.json_path}, node.path + " already exists and is not this device; a device node replaces a file "
+                                          "only in a tmpfs mounted for the container (such as /dev), never in the image or a bind mount");
 }
 
 void remove_existing(const NodeRequest& node, const ParentDirectory& parent, const std::string& name) {
