@@ -9,6 +9,12 @@ Every test gets:
   * ``make_bundle``: ``make_bundle(args=[...], edit=lambda cfg: ...)`` builds a bundle with a
     busybox-static rootfs and a config.json written by ``crun-lite spec`` and then edited.
   * ``new_id``: unique container IDs.
+  * ``each_rt``: like ``rt``, once per runtime: crun-lite, and also runc when the test is marked
+    ``@pytest.mark.runc_too(since="1.3.0")`` (runc supports the behaviour from that release).
+    runc is $RUNC, else ../shared/tools/anchors/runc-1.3.6, else /usr/sbin/runc; a runc older than
+    ``since`` skips that one parameter and says which version it found. Such a test asserts
+    behaviour only (what the container does and sees, exit statuses), never crun-lite's wording;
+    ``each_rt.name`` says which runtime it is.
 
 Every subprocess call has a timeout, so a hang fails the test instead of blocking CI.
 CRUN_LITE_SYSTEMD_CGROUP=1 is the systemd mode (README.md): --systemd-cgroup on every call, the
@@ -24,7 +30,8 @@ import tempfile
 
 import pytest
 
-from helpers import BUSYBOX, CRUN_LITE, SYSTEMD_CGROUP, TEST_ROOT_BASE, Runtime, become_subreaper, reap_orphans
+from helpers import (BUSYBOX, CRUN_LITE, RUNC, RUNC_VERSION, SYSTEMD_CGROUP, TEST_ROOT_BASE, Runtime,
+                     become_subreaper, reap_orphans)
 
 # --------------------------------------------------------------------------------------------
 # The systemd mode (CRUN_LITE_SYSTEMD_CGROUP=1, see helpers.py): a test marked
@@ -33,6 +40,15 @@ from helpers import BUSYBOX, CRUN_LITE, SYSTEMD_CGROUP, TEST_ROOT_BASE, Runtime,
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cgroupfs_only(reason): not run with CRUN_LITE_SYSTEMD_CGROUP=1, for reason")
+    config.addinivalue_line("markers", "runc_too(since): the each_rt fixture also runs the test against runc >= since")
+
+
+def pytest_generate_tests(metafunc):
+    if "each_rt" in metafunc.fixturenames:
+        runtimes = ["crun-lite"]
+        if metafunc.definition.get_closest_marker("runc_too") is not None:
+            runtimes.append("runc")
+        metafunc.parametrize("each_rt", runtimes, indirect=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -85,6 +101,23 @@ def state_root(request):
 @pytest.fixture
 def rt(state_root, _session_setup, request):
     runtime = Runtime(state_root, _session_setup, request.node.name)
+    yield runtime
+    problems = runtime.teardown()
+    assert not problems, "teardown found leftovers:\n  " + "\n  ".join(problems)
+
+
+@pytest.fixture
+def each_rt(request, state_root, _session_setup):
+    binary = None
+    if request.param == "runc":
+        since = request.node.get_closest_marker("runc_too").kwargs.get("since", "1.0.0")
+        wanted = tuple(int(x) for x in since.split("."))
+        if RUNC is None:
+            pytest.fail("no runc to compare with: set RUNC, or install Debian's runc")
+        if RUNC_VERSION is None or RUNC_VERSION < wanted:
+            pytest.skip(f"{RUNC} is runc {RUNC_VERSION}; this behaviour needs runc >= {since} (set RUNC)")
+        binary = RUNC
+    runtime = Runtime(state_root, _session_setup, request.node.name, binary=binary, name=request.param)
     yield runtime
     problems = runtime.teardown()
     assert not problems, "teardown found leftovers:\n  " + "\n  ".join(problems)

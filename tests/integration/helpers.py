@@ -27,9 +27,13 @@ from crunlite_testlib.caps import CAP_NUMBERS, cap_mask  # noqa: E402,F401
 from crunlite_testlib.processes import (DEFAULT_TIMEOUT, Result, become_subreaper,  # noqa: E402,F401
                                         live_children, process_alive, process_state, reap_orphans,
                                         run_cmd, wait_exit_status, wait_for_exec, wait_until)
-from crunlite_testlib.runtime import RuntimeCli, default_crun_lite  # noqa: E402
+from crunlite_testlib.runtime import RuntimeCli, default_crun_lite, default_runc, runc_version  # noqa: E402
 
 CRUN_LITE = default_crun_lite()
+# The runc that tests marked runc_too also run against (conftest.py's each_rt): $RUNC, else the
+# prebuilt runc 1.3.6 in ../shared/tools/anchors/, else /usr/sbin/runc.
+RUNC = default_runc()
+RUNC_VERSION = runc_version(RUNC) if RUNC else None
 TEST_ROOT_BASE = "/run/crun-lite-test"
 # CRUN_LITE_SYSTEMD_CGROUP=1: the systemd mode (tests/systemd/integration-in-systemd-vm.sh runs it in
 # a guest with systemd as PID 1): every call of the Runtime gets the global flag --systemd-cgroup,
@@ -215,10 +219,12 @@ def static_c_program(source, name):
 
 
 class Runtime(RuntimeCli):
-    """crun-lite bound to one state root, plus the bookkeeping the teardown needs."""
+    """crun-lite (or, for a comparison, runc) bound to one state root, plus the bookkeeping the
+    teardown needs. `name` is "crun-lite" or "runc"."""
 
-    def __init__(self, root, bundle_base, test_name):
-        super().__init__(CRUN_LITE, root, GLOBAL_FLAGS)
+    def __init__(self, root, bundle_base, test_name, binary=None, name="crun-lite"):
+        super().__init__(binary or CRUN_LITE, root, GLOBAL_FLAGS)
+        self.name = name
         self.bundle_base = bundle_base
         self.test_name = test_name
         self.ids = []
@@ -236,12 +242,14 @@ class Runtime(RuntimeCli):
 
     def make_bundle(self, args=None, edit=None, applets=None, spec_args=(), write_config=True):
         """A bundle: rootfs/bin/busybox (a copy of busybox-static) and its applet symlinks, and a
-        config.json from `crun-lite spec [spec_args]`, then process.args = args and edit(cfg)
+        config.json from `crun-lite spec [spec_args]` (whichever runtime this is), then process.args = args and edit(cfg)
         (which mutates the config in place, or returns a dict to replace it)."""
         path = tempfile.mkdtemp(prefix="bundle-", dir=self.bundle_base)
         os.chmod(path, 0o755)  # readable by a container whose root maps to an unprivileged host uid
         self.bundles.append(path)
-        return make_bundle(path, self.argv("spec", *spec_args) if write_config else None, args=args, edit=edit,
+        # The config comes from crun-lite's `spec` for runc too: a comparison runs one config.
+        spec = RuntimeCli(CRUN_LITE, self.root, self.global_flags).argv("spec", *spec_args)
+        return make_bundle(path, spec if write_config else None, args=args, edit=edit,
                            applets=APPLETS if applets is None else applets)
 
     def popen(self, *args, stdout=None, stderr=None, cwd=None):

@@ -2,10 +2,33 @@
 
 import json
 import os
+import re
 
 from .processes import DEFAULT_TIMEOUT, run_cmd
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+
+
+def default_runc():
+    """The runc that behaviour comparisons run beside crun-lite: $RUNC; else the newest prebuilt
+    peer in ../shared/tools/anchors/ next to this checkout (runc 1.3.6, see that directory's
+    README); else Debian's /usr/sbin/runc. None when there is none."""
+    if os.environ.get("RUNC"):
+        return os.path.abspath(os.environ["RUNC"])
+    for candidate in (os.path.join(REPO, "..", "shared", "tools", "anchors", "runc-1.3.6"), "/usr/sbin/runc"):
+        if os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    return None
+
+
+def runc_version(binary):
+    """(major, minor, patch) of `binary --version`, or None."""
+    try:
+        out = run_cmd([binary, "--version"], timeout=10).stdout
+    except Exception:  # noqa: BLE001 - no version is an answer too
+        return None
+    m = re.search(r"runc version (\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(x) for x in m.groups()) if m else None
 
 
 def default_crun_lite():
