@@ -179,9 +179,16 @@ void InitProcess::report_death() {
     throw Error("container init " + subprocess::describe_exit(status) + " before it was set up");
 }
 
-bool start_over_socket(Channel& channel) {
+bool start_over_socket(Channel& channel, bool wait_for_exec) {
     if (!channel.send(Message::start)) return false;
-    return channel.receive().message == Message::going;
+    if (channel.receive().message != Message::going) return false;
+    if (wait_for_exec) {
+        // Init's end of the socket is CLOEXEC: it closes when the user program's execve succeeds.
+        // An ERROR instead is that execve failing.
+        sys::Received after = channel.receive();
+        if (after.message == Message::error) throw Error(after.text, after.error_number);
+    }
+    return true;
 }
 
 }  // namespace crunlite::launch

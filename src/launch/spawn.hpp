@@ -81,8 +81,9 @@ InitProcess clone_process_joining(const LaunchPlan& plan, InitHandoff& handoff);
 void enter_cgroup2(const InitProcess& init, const cgroups::CgroupEntry& entry);
 
 // `run`: START, then GOING (init passed the startContainer hooks and execs); false when init
-// ended first.
-bool start_over_socket(Channel& channel);
+// ended first. wait_for_exec (there are poststart hooks, which the runtime-spec runs once the
+// user program is executed): also waits for that execve, and throws init's error if it failed.
+bool start_over_socket(Channel& channel, bool wait_for_exec);
 
 // The runtime's bind mount of each of the container's cgroup directories (in hierarchy order),
 // for the config's "cgroup" mount `m` (CGROUP_MOUNTS).

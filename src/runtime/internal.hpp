@@ -53,6 +53,8 @@ void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, con
 // The end of `delete` for a container whose init has exited: cgroups (ending what outlived
 // init), poststop hooks, the state file.
 void remove_stopped(state::StateFile& state_file);
+// `delete --force` of an opened container: its processes are killed first unless it has stopped.
+void remove_whatever_its_status(state::StateFile& state_file);
 
 // create, keeping the pty master for a foreground `run` when there is no --console-socket.
 // start_here (`run`): no exec.fifo; init waits for START on `start_channel` instead
@@ -61,8 +63,9 @@ CreatedContainer create_container(const std::string& root, const std::string& id
                                   bool foreground, bool start_here);
 
 // `run`'s start of what create_container(start_here) made: START to init, then its GOING (it
-// passed the startContainer hooks and execs), then the poststart hooks.
-void start_created_here(CreatedContainer& container);
+// passed the startContainer hooks and execs), then the poststart hooks once it has; a failing
+// one removes the container (as delete --force would) and throws.
+void start_created_here(const std::string& root, CreatedContainer& container);
 
 // Hands the pty master to the --console-socket listener (SCM_RIGHTS), as runc does.
 void send_to_console_socket(const std::string& socket_path, int master_fd);

@@ -22,12 +22,14 @@
 namespace crunlite::runtime {
 namespace {
 
+void signal_cgroup_members(const state::Record& r, int signal) {
+    for (int pid : cgroups::pids_in(r.cgroup_dirs))
+        if (::kill(pid, signal) != 0 && errno != ESRCH) throw Error("kill pid " + std::to_string(pid), errno);
+}
+
 void signal_container(const state::StateFile& state_file, int signal, bool all) {
     const state::Record& r = state_file.record();
-    if (all) {
-        for (int pid : cgroups::pids_in(r.cgroup_dirs))
-            if (::kill(pid, signal) != 0 && errno != ESRCH) throw Error("kill pid " + std::to_string(pid), errno);
-    }
+    if (all) signal_cgroup_members(r, signal);
     // Through a pidfd, so a pid recycled since the status check cannot be hit.
     UniqueFd init(int(::syscall(SYS_pidfd_open, r.pid, 0)));
     if (!init) {
@@ -71,7 +73,17 @@ int parse_signal(const std::string& text) {
 
 void kill(const std::string& root, const std::string& id, int signal, bool all) {
     state::StateFile state_file = state::StateFile::open(root, id);
-    if (state_file.status() == state::Status::stopped) throw Error("container not running");
+    if (state_file.status() == state::Status::stopped) {
+        // `kill --all` asks that nothing of the container be left running. Its init is gone, but
+        // without a pid namespace other processes may outlive it in its cgroup: they get the
+        // signal. runc exits 0 here, and containerd's shim calls this on every stopped container
+        // (an error would be logged as "killall failed" each time).
+        if (all) {
+            signal_cgroup_members(state_file.record(), signal);
+            return;
+        }
+        throw Error("container not running");
+    }
     signal_container(state_file, signal, all);
 }
 
@@ -92,6 +104,11 @@ void remove(const std::string& root, const std::string& id, bool force) {
         if (!force)
             throw Error("cannot delete container " + id + " that is not stopped: " + state::status_name(status));
     }
+    remove_whatever_its_status(state_file);
+}
+
+void remove_whatever_its_status(state::StateFile& state_file) {
+    state::Status status = state_file.status();
     if (status != state::Status::stopped) {
         // A created container has no user program yet: deleting it just ends init, as runc does.
         signal_container(state_file, SIGKILL, true);

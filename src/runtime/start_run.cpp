@@ -48,10 +48,23 @@ void release_init(const state::StateFile& state_file) {
 }
 
 // Only when there are any: the state JSON they get on stdin costs a serialisation.
-void run_poststart_hooks(const state::Record& r) {
+// runtime-spec 1.3 (runtime.md, start step 9): a failing poststart hook is an error and the
+// container is stopped. runc and crun then destroy it as delete would (poststop hooks run) and
+// exit non-zero; so does this, and the caller sees the hook's error.
+void run_poststart_hooks(state::StateFile& state_file) {
+    const state::Record& r = state_file.record();
     std::vector<spec::Hook> poststart = hooks::from_json(r.hooks).poststart;
-    if (!poststart.empty())
-        hooks::run_warning_on_failure(poststart, "poststart", hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
+    if (poststart.empty()) return;
+    try {
+        hooks::run(poststart, "poststart", hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
+    } catch (const Error&) {
+        try {
+            remove_whatever_its_status(state_file);
+        } catch (const Error& e) {
+            log::warning("removing the container after its poststart hook failed: " + std::string(e.what()));
+        }
+        throw;
+    }
 }
 
 }  // namespace
@@ -68,16 +81,20 @@ void start(const std::string& root, const std::string& id) {
         default: throw Error(std::string("cannot start a container in the ") + state::status_name(state_file.status()) + " state");
     }
     release_init(state_file);
-    run_poststart_hooks(state_file.record());
+    run_poststart_hooks(state_file);
 }
 
-void start_created_here(CreatedContainer& container) {
+void start_created_here(const std::string& root, CreatedContainer& container) {
     if (!container.record.has_process)
         throw Error("cannot start a container without a process: its config.json has no .process");
-    bool going = launch::start_over_socket(*container.start_channel);
+    bool has_poststart = !hooks::from_json(container.record.hooks).poststart.empty();
+    bool going = launch::start_over_socket(*container.start_channel, has_poststart);
     container.start_channel.reset();
     if (!going) throw Error("container init exited before it could start the process");
-    run_poststart_hooks(container.record);
+    if (has_poststart) {
+        state::StateFile state_file = state::StateFile::reopen(root, container.record);
+        run_poststart_hooks(state_file);
+    }
 }
 
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep) {
@@ -88,10 +105,14 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     CreatedContainer container = create_container(root, id, options, !detach, true);
     timer.mark("create");
     try {
-        if (container.start_channel) start_created_here(container);
+        if (container.start_channel) start_created_here(root, container);
         else start(root, id);
     } catch (...) {
-        remove(root, id, true);
+        try {
+            remove(root, id, true);
+        } catch (const NotFoundError&) {
+            // A failing poststart hook has removed it already.
+        }
         throw;
     }
     timer.mark("start");

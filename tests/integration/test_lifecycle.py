@@ -484,6 +484,34 @@ def test_kill_stopped_container_fails(rt, make_bundle, new_id):
     assert rt.delete(cid).rc == 0
 
 
+@pytest.mark.runc_too(since="1.1.0")
+def test_kill_all_of_a_stopped_container_succeeds_and_ends_what_outlived_init(each_rt):
+    # containerd's shim runs `kill --all ID KILL` after every container's init has exited; it
+    # must exit 0 (runc's does), and processes that outlived init (no pid namespace here, so
+    # they were not killed with it) are signalled.
+    bundle = each_rt.make_bundle()
+    out = add_out_dir(bundle)
+    bundle.edit(lambda cfg: (
+        cfg["linux"].update(namespaces=[n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]),
+        cfg["process"].update(args=["sh", "-c", "sleep 1000 & echo $! > /out/orphan; "
+                                                "while [ ! -e /out/go ]; do sleep 0.05; done"])))
+    cid = each_rt.new_id()
+    assert each_rt.run(cid, bundle, "-d").rc == 0
+    # Non-empty: the shell creates the file before it writes the pid.
+    wait_until(lambda: os.path.exists(os.path.join(out, "orphan")) and os.path.getsize(os.path.join(out, "orphan")) > 0,
+               what="the orphan to start")
+    with open(os.path.join(out, "orphan")) as f:
+        orphan_pid_in_container = int(f.read())
+    # No pid namespace: the pid it wrote is the host's.
+    assert process_alive(orphan_pid_in_container)
+    open(os.path.join(out, "go"), "w").close()
+    each_rt.wait_status(cid, "stopped")
+    r = each_rt.kill(cid, "KILL", "--all")
+    assert r.rc == 0, r
+    wait_until(lambda: not process_alive(orphan_pid_in_container), what="the orphan to be killed")
+    assert each_rt.delete(cid).rc == 0
+
+
 def test_kill_all_signals_every_process(rt, make_bundle, new_id):
     bundle = make_bundle()
     out = add_out_dir(bundle)
