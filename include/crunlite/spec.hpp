@@ -272,7 +272,11 @@ Spec load_bundle(const std::string& bundle_dir);
 // The config.json that `crun-lite spec` writes.
 nlohmann::json default_spec(bool rootless);
 
-// Parses a process object alone (the --process file of `exec`); `path` prefixes errors.
+// Parses a process object alone; `path` prefixes errors.
 Process parse_process(const nlohmann::json& process, const std::string& path);
+
+// Reads, bounds and parses the --process FILE of `exec` as config.json's .process is; errors
+// say "--process FILE: .field: ...".
+Process load_process_file(const std::string& path);
 
 }  // namespace crunlite::spec

@@ -8,6 +8,7 @@
 
 #include "startup/sealed_exe.hpp"
 #include "cli/commands.hpp"
+#include "cli/options_before_id.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
     try {
         app.parse(argc, argv);
+        const CLI::App* command = app.get_subcommands().at(0);
+        if (command->get_prefix_command()) cli::reject_unknown_options_before_id(app, *command, argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 
 #include "launch/spawn.hpp"
 #include "crunlite/cgroups.hpp"
@@ -19,20 +18,6 @@
 
 namespace crunlite::runtime {
 namespace {
-
-spec::Process process_from_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error("--process " + path, errno);
-    nlohmann::json json;
-    try {
-        in >> json;
-        return spec::parse_process(json, "");
-    } catch (const nlohmann::json::exception& e) {
-        throw Error("--process " + path + ": invalid JSON");
-    } catch (const SpecError& e) {
-        throw Error("--process " + path + ": " + e.what());
-    }
-}
 
 // The container's own process settings, with the command and the flags' overrides.
 spec::Process process_from_flags(const spec::Spec& container, const ExecOptions& o) {
@@ -85,7 +70,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
 
     spec::Spec container = spec::load_bundle(record.bundle);
     spec::Spec spec = container;
-    spec.process = options.process_file.empty() ? process_from_flags(container, options) : process_from_file(options.process_file);
+    spec.process = options.process_file.empty() ? process_from_flags(container, options) : spec::load_process_file(options.process_file);
     spec.root.path = record.rootfs;
     if (!spec.process->terminal && !options.console_socket.empty())
         throw Error("exec: --console-socket is only for a process with a terminal (--tty or process.terminal)");

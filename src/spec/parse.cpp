@@ -662,21 +662,32 @@ namespace {
 constexpr std::streamoff kMaxConfigSize = 16 << 20;
 constexpr int kMaxDepth = 64;
 
+// `label` names the file in errors: "config.json", or exec's "--process FILE".
 template <typename Input>
-nlohmann::json parse_config_json(Input&& in) {
+nlohmann::json parse_config_json(Input&& in, const std::string& label = "config.json") {
     nlohmann::json json;
     try {
         json = nlohmann::json::parse(in, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-            if (depth > kMaxDepth) throw Error("config.json: nested deeper than " + std::to_string(kMaxDepth) + " levels");
+            if (depth > kMaxDepth) throw Error(label + ": nested deeper than " + std::to_string(kMaxDepth) + " levels");
             return true;
         });
     } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
         std::string what = e.what();
         auto pos = what.find("] ");  // drop nlohmann's "[json.exception.parse_error.101]" prefix
-        throw Error("config.json: invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)), 0,
-                    "fix the JSON syntax at that line and column (`python3 -m json.tool config.json` shows it too)");
+        throw Error(label + ": invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)), 0,
+                    "fix the JSON syntax at that line and column (`python3 -m json.tool FILE` shows it too)");
     }
     return json;
+}
+
+// The bytes of a file of at most kMaxConfigSize.
+std::string read_bounded(const std::string& path, const std::string& label) {
+    std::string content;
+    if (!text::read_file(path, content, size_t(kMaxConfigSize))) {
+        if (errno == EFBIG) throw Error(label + ": larger than 16 MiB; a runtime-spec config is a few KiB");
+        throw Error("open " + path, errno);
+    }
+    return content;
 }
 
 Spec parse_spec_or_throw(const nlohmann::json& json) {
@@ -689,13 +700,18 @@ Spec parse_spec_or_throw(const nlohmann::json& json) {
 
 }  // namespace
 
-nlohmann::json read_config(const std::string& bundle_dir) {
-    std::string config_path = bundle_dir + "/config.json", content;
-    if (!text::read_file(config_path, content, size_t(kMaxConfigSize))) {
-        if (errno == EFBIG) throw Error("config.json: larger than 16 MiB; a runtime-spec config is a few KiB");
-        throw Error("open " + config_path, errno);
+nlohmann::json read_config(const std::string& bundle_dir) { return parse_config_json(read_bounded(bundle_dir + "/config.json", "config.json")); }
+
+Process load_process_file(const std::string& path) {
+    // The same bounds, parser and field checks as config.json's .process: the process of an exec
+    // is as hostile as any config.
+    std::string label = "--process " + path;
+    nlohmann::json json = parse_config_json(read_bounded(path, label), label);
+    try {
+        return parse_process(json, "");
+    } catch (const SpecError& e) {
+        throw e.in_context(label);
     }
-    return parse_config_json(content);
 }
 
 Spec parse_config(std::istream& in) { return parse_spec_or_throw(parse_config_json(in)); }

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from helpers import (FdReceiver, cap_mask, process_alive, read_until, run_cmd, status_fields, wait_exit_status,
+from helpers import (FdReceiver, cap_mask, one_error_line, process_alive, read_until, run_cmd, status_fields, wait_exit_status,
                      wait_for_exec, wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
@@ -147,6 +147,42 @@ def test_exec_process_file(rt):
     r = rt.cli("exec", "--process", path, cid)
     assert r.rc == 9, r
     assert r.stdout.splitlines() == ["yes it is", "/proc", "1000", "1001", "1001 5"], r
+
+
+@pytest.mark.runc_too(since="1.1.0")
+@pytest.mark.parametrize("command", ["exec", "ps"])
+def test_an_unknown_option_before_the_id_is_refused(each_rt, command):
+    # exec and ps take a command line of their own after the ID. An option the runtime does not
+    # know, before the ID, must not slip into that command line (nor make the next word the ID):
+    # here the container has a program named like the option, which must not run.
+    cid, bundle, _ = start_container(each_rt)
+    program = os.path.join(bundle.rootfs, "bin", "--no-such-option")
+    with open(program, "w") as f:
+        f.write("#!/bin/sh\ntouch /ran\n")
+    os.chmod(program, 0o755)
+    r = each_rt.cli(command, "--no-such-option", cid, "sh", "-c", "true")
+    assert r.rc != 0, r
+    assert "--no-such-option" in r.stderr or "-no-such-option" in r.stderr, r
+    assert not os.path.exists(os.path.join(bundle.rootfs, "ran"))
+    assert each_rt.delete(cid, force=True).rc == 0
+
+
+@pytest.mark.parametrize("content, needle", [
+    ('{"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "noNewPrivileges": "yes"}', ".noNewPrivileges"),
+    ('{"args": ["true"], "cwd": "/", "user": {"uid": -1, "gid": 0}}', ".user.uid"),
+    ('{"args": ["true"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "capabilities": {"bounding": "CAP_KILL"}}',
+     ".capabilities.bounding"),
+    ('{"args": ["true"],\n "cwd": "/",,}', "line 2"),
+    ('[' * 100 + ']' * 100, "nested deeper"),
+], ids=["type", "range", "list", "syntax", "depth"])
+def test_exec_process_file_is_checked_as_config_json_is(rt, content, needle):
+    # The same parser, bounds and one-line errors as config.json's .process, naming the file.
+    cid, bundle, _ = start_container(rt)
+    path = os.path.join(bundle.path, "process.json")
+    with open(path, "w") as f:
+        f.write(content)
+    line = one_error_line(rt.cli("exec", "--process", path, cid), needle, f"--process {path}", status=255)
+    assert rt.delete(cid, force=True).rc == 0, line
 
 
 def test_exec_detached_with_pid_file(rt):
