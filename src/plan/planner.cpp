@@ -66,8 +66,11 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
 std::string home_directory(const spec::Spec& spec) {
     UniqueFd root(::open(spec.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return "/";
-    UniqueFd passwd = sys::open_in_root(root.get(), "/etc/passwd", O_RDONLY);
-    if (!passwd) return "/";
+    // The image is hostile: O_NONBLOCK so that a fifo there cannot hold the runtime in open(),
+    // and only a regular file is read (a device could be read forever; read_fd stops at 1 MiB).
+    UniqueFd passwd = sys::open_in_root(root.get(), "/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    struct stat st{};
+    if (!passwd || ::fstat(passwd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "/";
     return passwd_home_directory_from_fd(passwd.get(), spec.process->user.uid);
 }
 
