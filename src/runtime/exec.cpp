@@ -12,6 +12,7 @@
 #include "launch/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "plan/planner.hpp"
@@ -26,7 +27,10 @@ spec::Process process_from_file(const std::string& path) {
     nlohmann::json json;
     try {
         in >> json;
-        return spec::parse_process(json, "");
+        std::vector<spec::SpecWarning> warnings;
+        spec::Process process = spec::parse_process(json, "", &warnings);
+        for (const spec::SpecWarning& w : warnings) log::warning("--process " + path + ": " + w.path + ": " + w.message);
+        return process;
     } catch (const nlohmann::json::exception& e) {
         throw Error("--process " + path + ": invalid JSON");
     } catch (const SpecError& e) {
@@ -59,8 +63,17 @@ spec::Process process_from_flags(const spec::Spec& container, const ExecOptions&
     for (auto g : o.additional_gids) p.user.additional_gids.push_back(g);
     if (!o.capabilities.empty()) {
         nlohmann::json names = o.capabilities;
-        spec::Process with_caps = spec::parse_process(
-            {{"user", {{"uid", 0}, {"gid", 0}}}, {"args", {"x"}}, {"cwd", "/"}, {"capabilities", {{"bounding", names}}}}, "--cap");
+        std::vector<spec::SpecWarning> warnings;
+        spec::Process with_caps;
+        try {
+            with_caps = spec::parse_process(
+                {{"user", {{"uid", 0}, {"gid", 0}}}, {"args", {"x"}}, {"cwd", "/"}, {"capabilities", {{"bounding", names}}}}, "",
+                &warnings);
+        } catch (const SpecError& e) {
+            throw Error("--cap: " + e.what_failed(), 0, e.hint());
+        }
+        // A name unknown to libcap or this kernel is left out, as in config.json (runc too).
+        for (const spec::SpecWarning& w : warnings) log::warning("--cap: " + w.message);
         if (!p.capabilities) p.capabilities = spec::Capabilities{};
         // Never inheritable or ambient: file capabilities must not be able to grow (CVE-2022-29162).
         for (int cap : with_caps.capabilities->bounding)

@@ -24,11 +24,11 @@ std::vector<std::string> paths_of(const std::vector<SpecError>& errors) {
 
 json with_many_faults() {
     json c = spec::default_spec(false);
-    c["process"]["capabilities"]["bounding"].push_back("CAP_NOPE");
-    c["process"]["capabilities"]["effective"].push_back("CAP_ALSO_NOPE");
+    c["process"]["capabilities"]["bounding"].push_back("CAP-NOPE");       // malformed (an unknown CAP_X only warns)
+    c["process"]["capabilities"]["effective"].push_back("cap_also_nope");
     c["process"]["rlimits"].push_back({{"type", "RLIMIT_NOPE"}, {"hard", 1}, {"soft", 1}});
     c["process"]["env"].push_back("NOEQUALS");
-    c["mounts"].push_back({{"destination", "relative"}, {"type", "tmpfs"}});
+    c["mounts"].push_back({{"destination", ""}, {"type", "tmpfs"}});  // a relative one only warns
     c["mounts"].push_back({{"destination", "/ok"}, {"type", "tmpfs"}});
     c["linux"]["namespaces"].push_back({{"type", "nett"}});
     c["linux"]["sysctl"] = {{"kernel.panic", "1"}};
@@ -190,8 +190,8 @@ TEST(CollectingParse, AVersionOutOfRangeIsHintedWithTheRange) {
     std::vector<SpecError> errors;
     spec::parse_spec_collecting(c, errors);
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_STREQ(errors[0].what(), ".ociVersion: unsupported version \"9.0.0\" (this runtime supports 1.0.0 to 1.3.x)");
-    EXPECT_EQ(errors[0].hint(), "set ociVersion to a version from 1.0.0 to 1.3.x, e.g. \"1.2.0\"");
+    EXPECT_STREQ(errors[0].what(), ".ociVersion: unsupported version \"9.0.0\" (this runtime supports 1.x from 1.0.0)");
+    EXPECT_EQ(errors[0].hint(), "set ociVersion to a version 1.x from 1.0.0, e.g. \"1.3.0\"");
 }
 
 }  // namespace
