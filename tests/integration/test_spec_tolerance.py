@@ -34,9 +34,9 @@ DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]  # `crun-
 # Mount options
 
 
-# runc 1.3.6 refuses this ("bind mounts cannot have any filesystem-specific options applied");
-# crun passes them to mount(2) as data, which the kernel ignores for MS_BIND, as the runtime-spec
-# says options a runtime does not know go: crun-lite alone.
+# runc 1.3.6 refuses this ("bind mounts cannot have any filesystem-specific options applied", since
+# runc 1.2; Debian's runc 1.1.5 mounts it); crun passes them to mount(2) as data, which the kernel
+# ignores for MS_BIND, as the runtime-spec says options a runtime does not know go: crun-lite alone.
 def test_bind_mount_with_filesystem_options_mounts_and_warns(each_rt, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
