@@ -2,6 +2,7 @@
 // /proc/self/mountinfo; a container gets one directory per hierarchy, all removed on delete.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crunlite/spec.hpp"
@@ -23,6 +24,11 @@ struct Layout {
 };
 
 Layout detect_layout();
+// The layout that `mountinfo` (the text of /proc/self/mountinfo) shows under `root`: only mounts
+// whose path is a cgroup filesystem now (statfs: CGROUP_SUPER_MAGIC or CGROUP2_SUPER_MAGIC, as
+// the mountinfo line says), so that a tmpfs or another mount over a hierarchy, or a line naming a
+// path that is not one any more, is not taken for a hierarchy. Throws Error when none is left.
+Layout layout_from_mountinfo(std::string_view mountinfo, const std::string& root = "/sys/fs/cgroup");
 
 // The cgroup path relative to each hierarchy's root: cgroupsPath when absolute; when relative,
 // under the runtime's own cgroup; when empty, "/crun-lite/<id>" (the parent goes with its last container).

@@ -12,7 +12,7 @@
 namespace crunlite::runtime {
 
 constexpr const char* kDefaultRoot = "/run/crun-lite";
-constexpr const char* kSpecVersion = spec::kSpecVersion;  // spec_version.hpp says why not the newest
+constexpr const char* kSpecVersion = spec::kSpecVersion;  // the one version crun-lite implements (spec_version.hpp)
 
 struct CreateOptions {
     std::string bundle = ".";

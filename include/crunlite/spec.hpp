@@ -238,6 +238,15 @@ struct Linux {
     const Namespace* find_namespace(NamespaceKind kind) const;
 };
 
+// A config entry the runtime goes on without, where the runtime-spec says it SHOULD NOT fail
+// (an unknown capability) or runc ignores it (linux.personality.flags): `create` and `exec` log
+// each as a warning, `check` reports each as one. `path` is the JSON path of the entry.
+struct SpecWarning {
+    std::string path;
+    std::string message;
+    std::string hint;  // for check: how to silence it
+};
+
 struct Spec {
     std::string oci_version;
     std::optional<Process> process;
@@ -248,6 +257,7 @@ struct Spec {
     Hooks hooks;
     std::map<std::string, std::string> annotations;
     Linux linux;
+    std::vector<SpecWarning> warnings;  // in the order found
 };
 
 // Parses and validates; throws SpecError naming the JSON path on the first problem.
@@ -272,11 +282,12 @@ Spec load_bundle(const std::string& bundle_dir);
 // The config.json that `crun-lite spec` writes.
 nlohmann::json default_spec(bool rootless);
 
-// Parses a process object alone; `path` prefixes errors.
-Process parse_process(const nlohmann::json& process, const std::string& path);
+// Parses a process object alone (the --process file of `exec`); `path` prefixes errors.
+// What it goes on without is added to `warnings` when given.
+Process parse_process(const nlohmann::json& process, const std::string& path, std::vector<SpecWarning>* warnings = nullptr);
 
 // Reads, bounds and parses the --process FILE of `exec` as config.json's .process is; errors
-// say "--process FILE: .field: ...".
-Process load_process_file(const std::string& path);
+// say "--process FILE: .field: ...", and what it goes on without is added to `warnings`.
+Process load_process_file(const std::string& path, std::vector<SpecWarning>& warnings);
 
 }  // namespace crunlite::spec

@@ -1,3 +1,6 @@
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
 #include <cerrno>
 
 #include "crunlite/cgroups.hpp"
@@ -6,42 +9,86 @@
 
 namespace crunlite::cgroups {
 
-Layout detect_layout() {
-    Layout layout;
-    std::string mountinfo;
-    // A busy host can have tens of thousands of mounts: no small limit here.
-    if (!text::read_file("/proc/self/mountinfo", mountinfo, size_t(256) << 20)) throw Error("read /proc/self/mountinfo", errno);
-    bool have_v1 = false, have_v2 = false;
+namespace {
+
+// The controllers a v1 mount's super options name ("cpu,cpuacct", "name=systemd"), without the
+// options that are not controllers.
+std::string v1_controllers(std::string_view super_options) {
+    std::string controllers;
+    for (std::string_view opt : text::split(super_options, ',')) {
+        if (opt == "rw" || opt == "ro" || opt == "relatime" || opt == "noatime" || opt == "nosuid" || opt == "nodev" ||
+            opt == "noexec" || opt.substr(0, 13) == "release_agent" || opt == "xattr" || opt == "clone_children" ||
+            opt == "noprefix" || opt == "cpuset_v2_mode")
+            continue;
+        if (!controllers.empty()) controllers += ',';
+        controllers += opt;
+    }
+    return controllers;
+}
+
+// mountinfo escapes a space, tab, newline and backslash in a path as \ooo (octal).
+std::string unescape(std::string_view path) {
+    auto octal = [](char ch) { return ch >= '0' && ch <= '7'; };
+    std::string out;
+    for (size_t i = 0; i < path.size(); ++i) {
+        if (path[i] == '\\' && path.size() - i >= 4 && octal(path[i + 1]) && octal(path[i + 2]) && octal(path[i + 3])) {
+            out += char((path[i + 1] - '0') * 64 + (path[i + 2] - '0') * 8 + (path[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += path[i];
+        }
+    }
+    return out;
+}
+
+bool is_cgroup_filesystem(const std::string& path, bool unified) {
+    struct statfs fs{};
+    if (::statfs(path.c_str(), &fs) != 0) return false;
+    return fs.f_type == (unified ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC);
+}
+
+}  // namespace
+
+Layout layout_from_mountinfo(std::string_view mountinfo, const std::string& root) {
+    struct Seen {
+        std::string mount_point;
+        std::string_view fstype, super_options;
+    };
+    std::vector<Seen> seen;
     for (std::string_view line : text::split(mountinfo, '\n')) {
         // mountinfo: id parent maj:min root mount-point options [optional...] - fstype source super-options
         std::vector<std::string_view> fields = text::split(line, ' ');
-        if (fields.size() < 7 || fields[4].substr(0, 14) != "/sys/fs/cgroup") continue;
+        if (fields.size() < 7) continue;
+        std::string mount_point = unescape(fields[4]);
+        if (mount_point != root && mount_point.rfind(root + "/", 0) != 0) continue;
         size_t dash = 6;
         while (dash < fields.size() && fields[dash] != "-") ++dash;
         if (dash + 1 >= fields.size()) continue;
-        std::string_view fstype = fields[dash + 1];
-        std::string_view super_options = dash + 3 < fields.size() ? fields[dash + 3] : std::string_view();
-        std::string mount_point(fields[4]);
-        if (fstype == "cgroup2") {
-            layout.hierarchies.push_back({mount_point, "", true});
-            have_v2 = true;
-        } else if (fstype == "cgroup") {
-            std::string controllers;
-            for (std::string_view opt : text::split(super_options, ',')) {
-                if (opt == "rw" || opt == "ro" || opt == "relatime" || opt == "noatime" || opt == "nosuid" ||
-                    opt == "nodev" || opt == "noexec" || opt.substr(0, 13) == "release_agent" || opt == "xattr" ||
-                    opt == "clone_children" || opt == "noprefix" || opt == "cpuset_v2_mode")
-                    continue;
-                if (!controllers.empty()) controllers += ',';
-                controllers += opt;
-            }
-            layout.hierarchies.push_back({mount_point, controllers, false});
-            have_v1 = true;
-        }
+        // A later mount on the same path hides the earlier one: the last line is what the path shows.
+        std::erase_if(seen, [&](const Seen& s) { return s.mount_point == mount_point; });
+        seen.push_back({mount_point, fields[dash + 1], dash + 3 < fields.size() ? fields[dash + 3] : std::string_view()});
     }
-    if (!have_v1 && !have_v2) throw Error("no cgroup filesystem is mounted under /sys/fs/cgroup");
+    Layout layout;
+    bool have_v1 = false, have_v2 = false;
+    for (const Seen& s : seen) {
+        bool unified = s.fstype == "cgroup2";
+        if (!unified && s.fstype != "cgroup") continue;
+        // The path must be that cgroup filesystem now: not hidden by a mount over a parent
+        // directory, not a line of a namespace whose view differs.
+        if (!is_cgroup_filesystem(s.mount_point, unified)) continue;
+        layout.hierarchies.push_back({s.mount_point, unified ? "" : v1_controllers(s.super_options), unified});
+        (unified ? have_v2 : have_v1) = true;
+    }
+    if (!have_v1 && !have_v2) throw Error("no cgroup filesystem is mounted under " + root);
     layout.mode = have_v1 ? (have_v2 ? Mode::hybrid : Mode::v1) : Mode::v2;
     return layout;
+}
+
+Layout detect_layout() {
+    std::string mountinfo;
+    // A busy host can have tens of thousands of mounts: no small limit here.
+    if (!text::read_file("/proc/self/mountinfo", mountinfo, size_t(256) << 20)) throw Error("read /proc/self/mountinfo", errno);
+    return layout_from_mountinfo(mountinfo);
 }
 
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup) {

@@ -83,6 +83,7 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     std::vector<SpecError> errors;
     spec::Spec spec = spec::parse_spec_collecting(config, errors);
     for (auto& e : errors) report.add_error(e, "", spec::hints::kValues);
+    for (auto& w : spec.warnings) report.warning(w.path, w.message, w.hint);
     if (!config.is_object()) return report;
     if (!spec.root.path.empty() && spec.root.path[0] != '/') spec.root.path = bundle + "/" + spec.root.path;
 

@@ -52,29 +52,6 @@ bool hierarchy_has_file(const std::string& mount_point, const std::string& file)
     return found;
 }
 
-// On cgroup v2 the root cgroup has almost no interface files, and a controller's files show
-// only in cgroups whose parent enables that controller: the answer comes from a cgroup right
-// below the root (or this process's own) that has the file's controller in cgroup.controllers.
-// Where there is none (every process of the host in the root cgroup, as on a bare v2 host) it
-// cannot be told without making a cgroup, which check does not do: nullopt, and create judges.
-std::optional<bool> unified_has_file(const std::string& mount_point, const std::string& file) {
-    std::string controller = file.substr(0, file.find('.'));
-    std::vector<std::string> candidates;
-    if (DIR* dir = ::opendir(mount_point.c_str())) {
-        while (dirent* e = ::readdir(dir))
-            if (e->d_type == DT_DIR && e->d_name[0] != '.') candidates.push_back(mount_point + "/" + e->d_name);
-        ::closedir(dir);
-    }
-    std::istringstream own(read_small_file("/proc/self/cgroup"));
-    for (std::string line; std::getline(own, line);)
-        if (line.rfind("0::/", 0) == 0 && line.size() > 4) candidates.push_back(mount_point + line.substr(3));
-    for (const std::string& dir : candidates) {
-        if (controller != "cgroup" && !text::has_item(cgroups::read_cgroup_line(dir + "/cgroup.controllers"), controller, ' ')) continue;
-        if (exists(dir + "/cgroup.controllers")) return exists(dir + "/" + file);
-    }
-    return std::nullopt;
-}
-
 // "0-3,5" -> {0,1,2,3,5}; false when it does not parse.
 bool parse_list(const std::string& text, std::set<long>& out) {
     std::istringstream ss(text);
@@ -129,7 +106,37 @@ std::string controllers_of(const cgroups::Layout& layout) {
     return out;
 }
 
+// This process's cgroup on cgroup v2 ("0::/a/b" in /proc/self/cgroup), or "/".
+std::string own_unified_cgroup() {
+    std::istringstream own(read_small_file("/proc/self/cgroup"));
+    for (std::string line; std::getline(own, line);)
+        if (line.rfind("0::/", 0) == 0) return line.substr(3);
+    return "/";
+}
+
 }  // namespace
+
+// On cgroup v2 the root cgroup has almost no interface files, and a controller's files show
+// only in cgroups whose parent enables that controller: the answer comes from a cgroup right
+// below the root (or this process's own) that has the file's controller in cgroup.controllers.
+// Where there is none (a fresh host whose root offers the controller in cgroup.controllers but
+// has not enabled it in cgroup.subtree_control yet) it cannot be told without making a cgroup,
+// which check does not do: nullopt, and create, which enables it on the way down, judges.
+std::optional<bool> unified_has_file(const std::string& mount_point, const std::string& file, const std::string& own_cgroup) {
+    std::string controller = file.substr(0, file.find('.'));
+    std::vector<std::string> candidates;
+    if (DIR* dir = ::opendir(mount_point.c_str())) {
+        while (dirent* e = ::readdir(dir))
+            if (e->d_type == DT_DIR && e->d_name[0] != '.') candidates.push_back(mount_point + "/" + e->d_name);
+        ::closedir(dir);
+    }
+    if (own_cgroup.size() > 1 && own_cgroup[0] == '/') candidates.push_back(mount_point + own_cgroup);
+    for (const std::string& dir : candidates) {
+        if (controller != "cgroup" && !text::has_item(cgroups::read_cgroup_line(dir + "/cgroup.controllers"), controller, ' ')) continue;
+        if (exists(dir + "/cgroup.controllers")) return exists(dir + "/" + file);
+    }
+    return std::nullopt;
+}
 
 void check_cgroups(const Context& ctx, Report& report) {
     if (ctx.rootless) return;  // no cgroups are made; check_process reports limits an unprivileged user cannot have
@@ -168,7 +175,7 @@ void check_cgroups(const Context& ctx, Report& report) {
         for (const cgroups::FileWrite& w : *place.writes) {
             if (!w.unsupported.empty()) {
                 report.error(w.json_path, w.unsupported, "remove it: " + std::string(mode_name(layout.mode)) + " cannot express it");
-            } else if (!w.if_present && (h.unified ? !unified_has_file(h.mount_point, w.file).value_or(true)
+            } else if (!w.if_present && (h.unified ? !unified_has_file(h.mount_point, w.file, own_unified_cgroup()).value_or(true)
                                                    : !hierarchy_has_file(h.mount_point, w.file))) {
                 report.error(w.json_path, "this kernel has no cgroup file " + w.file + " in " + h.mount_point,
                              "remove this limit: the host kernel does not offer it");

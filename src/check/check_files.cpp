@@ -32,6 +32,10 @@ void check_mount(const Context& ctx, const spec::Mount& m, const std::string& pa
         report.add_error(e, path + ".options", "mount(8) and the runtime-spec (config.md, mounts) list the options");
         return;
     }
+    if (options.remount) return;  // it changes an earlier entry's mount: nothing of its own to check
+    for (auto& [option_path, option] : options.ignored_on_bind)
+        report.warning(option_path, "\"" + option + "\" is filesystem data, which the kernel ignores on a bind mount",
+                       "drop it: a bind mount shows the source's filesystem as it is (runc refuses such an option)");
     if (options.bind) {
         if (m.source.empty()) {
             report.error(path + ".source", "is required for a bind mount", "name the host file or directory to bind");
@@ -51,7 +55,7 @@ void check_mount(const Context& ctx, const spec::Mount& m, const std::string& pa
     if (!ctx.rootless) {
         // The kernel checks the type and each option now, as create will; nothing is mounted.
         // The finding's path is the field checked; "mount" leads its message.
-        auto kernel_check = [&](const std::string& field, const std::vector<std::pair<std::string, std::string>>& fs_options) {
+        auto kernel_check = [&](const std::string& field, const sys::FsOptions& fs_options) {
             try {
                 sys::configure_filesystem(m.type, m.source, fs_options, "mount");
                 return true;

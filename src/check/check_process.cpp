@@ -30,20 +30,8 @@ bool has_effective_capability(cap_value_t cap) {
 
 void check_capabilities(const Context& ctx, const spec::Process& process, Report& report) {
     if (!process.capabilities) return;
+    // Capabilities this kernel lacks were left out by the parse, with a warning (check_bundle.cpp).
     const spec::Capabilities& caps = *process.capabilities;
-    int last = planning::last_capability();
-    auto check_set = [&](const char* name, const std::vector<int>& set) {
-        for (size_t i = 0; i < set.size(); ++i)
-            if (set[i] > last)
-                report.error(ctx.item_path(report, std::string(".process.capabilities.") + name, i),
-                             "capability " + std::to_string(set[i]) + " is above this kernel's last one (" + std::to_string(last) + ")",
-                             "remove it: /proc/sys/kernel/cap_last_cap gives the kernel's highest capability");
-    };
-    check_set("bounding", caps.bounding);
-    check_set("effective", caps.effective);
-    check_set("inheritable", caps.inheritable);
-    check_set("permitted", caps.permitted);
-    check_set("ambient", caps.ambient);
     for (size_t i = 0; i < caps.ambient.size(); ++i) {
         int cap = caps.ambient[i];
         bool inheritable = std::find(caps.inheritable.begin(), caps.inheritable.end(), cap) != caps.inheritable.end();
@@ -126,7 +114,8 @@ void check_lsms(const spec::Spec& spec, Report& report) {
     if (!process.selinux_label.empty() && !sys::selinux_enabled())
         report.error(".process.selinuxLabel", "SELinux is not enabled on this host", "remove .process.selinuxLabel, or run on an SELinux host");
     if (!spec.linux.mount_label.empty() && !sys::selinux_enabled())
-        report.error(".linux.mountLabel", "SELinux is not enabled on this host", "remove .linux.mountLabel, or run on an SELinux host");
+        report.warning(".linux.mountLabel", "SELinux is not enabled on this host: the label is ignored, as crun does",
+                       "remove .linux.mountLabel, or run on an SELinux host to have the container's filesystems labelled");
 }
 
 bool mapped(const std::vector<spec::IdMapping>& mappings, uint32_t id) {

@@ -1,6 +1,7 @@
 // The host checks of `crun-lite check`, one area per file. Each looks at the parsed spec and
 // the host and adds findings; parts the config parse already refused are skipped.
 #pragma once
+#include <optional>
 #include <string>
 
 #include "crunlite/check.hpp"
@@ -30,5 +31,12 @@ void check_mounts_and_hooks(const Context& ctx, Report& report);     // files.cp
 
 // Reads a small file (a /proc or /sys value); empty when it cannot be read.
 std::string read_small_file(const std::string& path);
+
+// cgroup v2 (check_cgroups.cpp): whether a cgroup that has the controller of `file`
+// ("hugetlb.2MB.max") enabled shows that file, asked of the cgroups right below the hierarchy's
+// root at `mount_point` and of `own_cgroup` ("/a/b", as /proc/self/cgroup says; "/" is the
+// root, which has almost no interface files). nullopt when no such cgroup has the controller
+// yet (a fresh host: create enables it on the way down, so only create can tell).
+std::optional<bool> unified_has_file(const std::string& mount_point, const std::string& file, const std::string& own_cgroup);
 
 }  // namespace crunlite::check

@@ -62,9 +62,10 @@ void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd
     const MountOptions& o = m.options;
     auto fs_options = o.fs_options;
     // SELinux: filesystems the container gets carry its mount label (proc and sysfs take none).
-    if (!plan.spec->linux.mount_label.empty() && m.config->type != "proc" && m.config->type != "sysfs")
-        fs_options.emplace_back("context", "\"" + plan.spec->linux.mount_label + "\"");
-    UniqueFd mnt = sys::make_filesystem(m.config->type, m.config->source, fs_options, o.attr_set | o.recursive_attr_set, m.json_path);
+    if (!plan.mount_label.empty() && m.config->type != "proc" && m.config->type != "sysfs")
+        fs_options.emplace_back("context", "\"" + plan.mount_label + "\"");
+    UniqueFd mnt = sys::make_filesystem(m.config->type, m.config->source, fs_options, o.attr_set | o.recursive_attr_set, m.json_path,
+                                        o.fs_option_paths);
     if (o.tmpcopyup) {
         // What the image has at the destination, copied into the new tmpfs before it covers it.
         UniqueFd image_dir(::openat(target_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -76,6 +77,29 @@ void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd
     struct stat st{};
     if (m.config->type == "tmpfs" && ::fstat(mnt.get(), &st) == 0) fresh.devices.push_back(st.st_dev);
     sys::attach(mnt.get(), target_fd, m.json_path);
+}
+
+// "remount": runc and crun pass MS_REMOUNT to mount(2) at the destination, which changes the
+// mount already there (an earlier entry's) and fails with EINVAL where there is none. Here the
+// same with the new API: the filesystem's own options on its superblock (fspick; not for a
+// bind, whose data mount(2) ignores), then the per-mount attributes: "ro" makes the mount
+// read-only, not the superblock, as crun leaves a remounted proc and runc a tmpfs. Unlike
+// mount(2), attributes the entry does not name stay as they are (a "remount,ro" keeps nosuid).
+void remount(const PlannedMount& m, int root_fd) {
+    const MountOptions& o = m.options;
+    const std::string& dest = m.config->destination;
+    UniqueFd target = sys::open_in_root(root_fd, dest, O_PATH);
+    if (!target) throw Error(m.json_path + ".destination: open " + dest + " to remount", errno);
+    try {
+        if (!o.bind && !o.fs_options.empty())
+            sys::reconfigure_filesystem(target.get(), o.fs_options, m.json_path, o.fs_option_paths);
+        sys::set_attributes(target.get(), o.attr_set, o.attr_clear, false, m.json_path + ".options");
+        sys::set_attributes(target.get(), o.recursive_attr_set, o.recursive_attr_clear, true, m.json_path + ".options");
+        sys::set_propagation(target.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
+    } catch (const Error& e) {
+        if (e.error_number() != EINVAL) throw;
+        throw Error(e.what_failed(), EINVAL, "\"remount\" changes the mount an earlier entry made at " + dest + "; is one there?");
+    }
 }
 
 // Copies a directory tree without following any symlink in it (they are copied as links):
@@ -199,6 +223,10 @@ bool FreshFilesystems::contains(dev_t dev) const { return std::find(devices.begi
 void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end, FreshFilesystems& fresh) {
     for (size_t i = first; i < end && i < plan.mounts.size(); ++i) {
         const PlannedMount& m = plan.mounts[i];
+        if (m.options.remount) {
+            remount(m, root_fd);
+            continue;
+        }
         UniqueFd target = open_target(m, root_fd);
         if (m.config->type == "cgroup") mount_cgroups(plan, m, target.get(), {});
         else if (m.options.bind) mount_bind(m, target.get());

@@ -55,6 +55,9 @@ struct CgroupPlan {
 struct InitPlan {
     const spec::Spec* spec = nullptr;  // outlives the plan
     std::vector<PlannedMount> mounts;
+    // linux.mountLabel where SELinux is enabled, for the filesystems init makes; empty on a host
+    // without SELinux, where crun ignores the label too (a context= option would fail there).
+    std::string mount_label;
     uint64_t rootfs_propagation = 0;  // MS_SLAVE etc.
     bool rootfs_propagation_recursive = true;
 

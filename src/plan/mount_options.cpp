@@ -37,9 +37,6 @@ constexpr const char* kIgnored[] = {"defaults", "async", "loud", "nomand", "noiv
 // Options that undo noatime/strictatime: the kernel's default access-time mode, relatime, again.
 constexpr const char* kDefaultAtime[] = {"atime", "norelatime", "nostrictatime"};
 
-// Superblock flags: mount(8) names that fsconfig takes as flags.
-constexpr const char* kSuperblockFlags[] = {"sync", "dirsync", "lazytime", "mand", "iversion", "silent"};
-
 }  // namespace
 
 bool parse_propagation(const std::string& name, uint64_t& flag, bool& recursive) {
@@ -72,6 +69,13 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
             out.attr_clear |= MOUNT_ATTR__ATIME;
             continue;
         }
+        // "ratime", "rnorelatime", "rnostrictatime": the same on every mount of the tree (runc's too).
+        if (opt.size() > 1 && opt[0] == 'r' &&
+            std::find(std::begin(kDefaultAtime), std::end(kDefaultAtime), opt.substr(1)) != std::end(kDefaultAtime)) {
+            out.recursive_attr_set = (out.recursive_attr_set & ~uint64_t(MOUNT_ATTR__ATIME)) | MOUNT_ATTR_RELATIME;
+            out.recursive_attr_clear |= MOUNT_ATTR__ATIME;
+            continue;
+        }
         if (opt == "idmap" || opt == "ridmap") {
             out.idmap = true;
             out.recursive_idmap = opt == "ridmap";
@@ -82,8 +86,8 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
             out.tmpcopyup = true;
             continue;
         }
-        if (opt == "remount" || opt == "copy-symlink" ||
-            opt == "src-nofollow" || opt == "dest-nofollow")
+        if (opt == "remount") { out.remount = true; continue; }
+        if (opt == "copy-symlink" || opt == "src-nofollow" || opt == "dest-nofollow")
             throw SpecError(path, "mount option \"" + opt + "\" is not supported by this version of crun-lite");
         uint64_t prop;
         bool recursive;
@@ -115,18 +119,28 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
             if (matched) break;
         }
         if (matched) continue;
-        if (std::find(std::begin(kSuperblockFlags), std::end(kSuperblockFlags), opt) != std::end(kSuperblockFlags)) {
-            out.fs_options.emplace_back(opt, "");
-            continue;
-        }
+        // The rest goes to the filesystem (fsconfig): superblock flags such as "sync", "dirsync",
+        // "lazytime", "mand", "iversion" and "silent", which fsconfig takes as flags, and options of
+        // its own ("mode=755"); the kernel refuses what the filesystem does not take.
         auto eq = opt.find('=');
         if (eq == 0 || opt.empty()) throw SpecError(path, "empty mount option name");
         if (eq == std::string::npos) out.fs_options.emplace_back(opt, "");
         else out.fs_options.emplace_back(opt.substr(0, eq), opt.substr(eq + 1));
+        out.fs_option_paths.push_back(path);
     }
-    if (out.bind && !out.fs_options.empty())
-        throw SpecError(json_path, "filesystem option \"" + out.fs_options.front().first +
-                                       "\" has no meaning on a bind mount");
+    if (out.bind) {
+        // mount(2) with MS_BIND ignores its data: such options change nothing (crun passes them
+        // and the kernel drops them; runc refuses them).
+        for (size_t i = 0; i < out.fs_options.size(); ++i) {
+            auto& [key, value] = out.fs_options[i];
+            out.ignored_on_bind.emplace_back(out.fs_option_paths[i], value.empty() ? key : key + "=" + value);
+        }
+        out.fs_options.clear();
+        out.fs_option_paths.clear();
+    }
+    if (out.remount && (out.tmpcopyup || out.idmap))
+        throw SpecError(json_path, std::string("\"remount\" changes the mount already at the destination; \"") +
+                                       (out.tmpcopyup ? "tmpcopyup" : "idmap") + "\" is for a new one");
     return out;
 }
 

@@ -21,12 +21,21 @@ struct MountOptions {
     bool recursive_idmap = false;
     uint64_t propagation = 0;         // MS_PRIVATE / MS_SLAVE / MS_SHARED / MS_UNBINDABLE, or 0
     bool recursive_propagation = false;
-    // Filesystem options for fsconfig: ("size", "65536k"), ("newinstance", "") ...
+    // "remount": no new mount; the one already at the destination (an earlier entry's) gets the
+    // options, as runc's and crun's mount(2) with MS_REMOUNT does.
+    bool remount = false;
+    // Filesystem options for fsconfig: ("size", "65536k"), ("newinstance", "") ..., and the JSON
+    // path of each (".mounts[2].options[1]"), which names the one the kernel refuses.
     std::vector<std::pair<std::string, std::string>> fs_options;
+    std::vector<std::string> fs_option_paths;
+    // A bind mount's filesystem options ("mode=755"): mount(2) takes them as data and the kernel
+    // ignores data on a bind, so they change nothing; (JSON path, option), for a warning.
+    std::vector<std::pair<std::string, std::string>> ignored_on_bind;
 };
 
 // Throws crunlite::SpecError naming `json_path` (e.g. ".mounts[2].options[1]") for an option
-// this runtime refuses; unknown options are passed to the filesystem, as mount(8) does.
+// this runtime refuses; options it does not know are filesystem options, passed to the
+// filesystem (the runtime-spec: as mount(2)'s data), which refuses what it does not take.
 MountOptions parse_mount_options(const std::vector<std::string>& options, const std::string& type,
                                  const std::string& json_path);
 

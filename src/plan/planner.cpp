@@ -36,7 +36,9 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
         p.config = &m;
         p.json_path = ".mounts[" + std::to_string(i) + "]";
         p.options = parse_mount_options(m.options, m.type, p.json_path + ".options");
-        if (p.options.bind) {
+        if (p.options.remount) {
+            // It changes the mount an earlier entry made at the destination: no source or type of its own.
+        } else if (p.options.bind) {
             if (m.source.empty()) throw SpecError(p.json_path + ".source", "is required for a bind mount");
             p.source = m.source[0] == '/' ? m.source : bundle + "/" + m.source;
             struct stat st{};
@@ -182,6 +184,10 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
     plan.id = target.id;
     plan.bundle = target.bundle;
     plan.mounts = plan_mounts(spec, target.bundle);
+    if (!spec.linux.mount_label.empty()) {
+        if (sys::selinux_enabled()) plan.mount_label = spec.linux.mount_label;
+        else log::debug(".linux.mountLabel: SELinux is not enabled on this host; ignored, as crun does");
+    }
     plan.rootfs_propagation = MS_SLAVE;
     if (!spec.linux.rootfs_propagation.empty())
         parse_propagation(spec.linux.rootfs_propagation, plan.rootfs_propagation, plan.rootfs_propagation_recursive);

@@ -59,6 +59,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state::validate_id(id);
     std::string bundle = absolute_bundle(options.bundle);
     spec::Spec spec = spec::load_bundle(bundle);
+    // What the parse went on without (an unknown capability...): one warning line each.
+    for (const spec::SpecWarning& w : spec.warnings) log::warning(w.path + ": " + w.message);
     bool has_process = spec.process.has_value();
     if (!has_process) spec.process = spec::Process{};  // setup runs with the defaults; nothing will be exec'd
     if (!spec.process->terminal && !options.console_socket.empty())
@@ -103,6 +105,9 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     target.has_process = has_process;
     const planning::LaunchPlan plan = planning::plan_create(spec, options, target);
     const planning::InitPlan& init_plan = plan.init;
+    for (const planning::PlannedMount& m : init_plan.mounts)
+        for (auto& [path, option] : m.options.ignored_on_bind)
+            log::warning(path + ": \"" + option + "\" is filesystem data, which the kernel ignores on a bind mount; ignored");
     timer.mark("plan");
 
     state::StateFile state_file = state::StateFile::create(root, id);

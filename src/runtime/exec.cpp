@@ -11,6 +11,7 @@
 #include "launch/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "plan/planner.hpp"
@@ -44,8 +45,17 @@ spec::Process process_from_flags(const spec::Spec& container, const ExecOptions&
     for (auto g : o.additional_gids) p.user.additional_gids.push_back(g);
     if (!o.capabilities.empty()) {
         nlohmann::json names = o.capabilities;
-        spec::Process with_caps = spec::parse_process(
-            {{"user", {{"uid", 0}, {"gid", 0}}}, {"args", {"x"}}, {"cwd", "/"}, {"capabilities", {{"bounding", names}}}}, "--cap");
+        std::vector<spec::SpecWarning> warnings;
+        spec::Process with_caps;
+        try {
+            with_caps = spec::parse_process(
+                {{"user", {{"uid", 0}, {"gid", 0}}}, {"args", {"x"}}, {"cwd", "/"}, {"capabilities", {{"bounding", names}}}}, "",
+                &warnings);
+        } catch (const SpecError& e) {
+            throw Error("--cap: " + e.what_failed(), 0, e.hint());
+        }
+        // A name unknown to libcap or this kernel is left out, as in config.json (runc too).
+        for (const spec::SpecWarning& w : warnings) log::warning("--cap: " + w.message);
         if (!p.capabilities) p.capabilities = spec::Capabilities{};
         // Never inheritable or ambient: file capabilities must not be able to grow (CVE-2022-29162).
         for (int cap : with_caps.capabilities->bounding)
@@ -70,7 +80,13 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
 
     spec::Spec container = spec::load_bundle(record.bundle);
     spec::Spec spec = container;
-    spec.process = options.process_file.empty() ? process_from_flags(container, options) : spec::load_process_file(options.process_file);
+    if (options.process_file.empty()) {
+        spec.process = process_from_flags(container, options);
+    } else {
+        std::vector<spec::SpecWarning> warnings;
+        spec.process = spec::load_process_file(options.process_file, warnings);
+        for (const spec::SpecWarning& w : warnings) log::warning("--process " + options.process_file + ": " + w.path + ": " + w.message);
+    }
     spec.root.path = record.rootfs;
     if (!spec.process->terminal && !options.console_socket.empty())
         throw Error("exec: --console-socket is only for a process with a terminal (--tty or process.terminal)");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crunlite/error.hpp"
+#include "crunlite/spec.hpp"
 #include "spec/hints.hpp"
 
 namespace crunlite::spec {
@@ -115,6 +116,13 @@ public:
     Collector() = default;
     explicit Collector(std::vector<SpecError>* sink) : sink_(sink) {}
 
+    // The same collector, with `warnings` as the place warn() writes to.
+    Collector with_warnings(std::vector<SpecWarning>* warnings) const {
+        Collector c = *this;
+        c.warnings_ = warnings;
+        return c;
+    }
+
     bool collecting() const { return sink_ != nullptr; }
 
     // Runs fn; when collecting, a SpecError it throws is recorded and false returned.
@@ -155,8 +163,15 @@ public:
         sink_->push_back(e);
     }
 
+    // An entry the parse goes on without (the runtime-spec says SHOULD NOT fail): kept for
+    // create to log and for check to report as a warning; dropped when nobody asked.
+    void warn(const std::string& path, const std::string& message, const std::string& hint = "") const {
+        if (warnings_) warnings_->push_back({path, message, hint});
+    }
+
 private:
     std::vector<SpecError>* sink_ = nullptr;
+    std::vector<SpecWarning>* warnings_ = nullptr;
 };
 
 }  // namespace crunlite::spec

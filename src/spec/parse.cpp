@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "crunlite/log.hpp"
 #include "crunlite/spec.hpp"
 #include "crunlite/spec_version.hpp"
 #include "spec/hints.hpp"
@@ -28,18 +29,35 @@ constexpr std::pair<const char*, int> kRlimits[] = {
 
 bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
 
+// MAJOR.MINOR[.PATCH] in decimal, then nothing or a pre-release/build suffix ("1.0.2-dev",
+// "1.1.0-rc.1", "1.2.0+build"); false for anything else.
+bool parse_version(const std::string& version, unsigned& major, unsigned& minor) {
+    size_t at = 0;
+    auto number = [&](unsigned& out) {
+        size_t start = at;
+        out = 0;
+        while (at < version.size() && at - start < 9 && version[at] >= '0' && version[at] <= '9') out = out * 10 + unsigned(version[at++] - '0');
+        return at > start && (at == version.size() || version[at] < '0' || version[at] > '9');
+    };
+    unsigned patch = 0;
+    if (!number(major) || at >= version.size() || version[at++] != '.' || !number(minor)) return false;
+    if (at < version.size() && version[at] == '.' && (++at, !number(patch))) return false;
+    if (at == version.size()) return true;
+    return (version[at] == '-' || version[at] == '+') && at + 1 < version.size();
+}
+
+// Any 1.x, as runc (which checks none): a minor release only adds optional fields, so a newer
+// declaration alone is no reason to refuse a config (fields known but not acted on are refused
+// by name in validate.cpp). 0.x (pre-1.0 drafts), 2.x and what is not a version stay errors.
 void check_version(const JsonField& field) {
     std::string version = field.string();
     unsigned major = 0, minor = 0;
-    char dot = 0;
-    int consumed = 0;
-    bool well_formed = sscanf(version.c_str(), "%u%c%u%n", &major, &dot, &minor, &consumed) >= 3 && dot == '.';
-    // What may follow "1.N": nothing, a patch number, or a pre-release/build suffix ("1.0.2-dev").
-    char next = well_formed ? version[size_t(consumed)] : '\0';
-    bool accepted = major == version_number(kNewestSpecVersion, 0) && minor <= version_number(kNewestSpecVersion, 1);
-    if (!well_formed || (next != '\0' && next != '.' && next != '-' && next != '+') || !accepted)
+    if (!parse_version(version, major, minor) || major != version_number(kSpecVersion, 0))
         field.fail("unsupported version \"" + version + "\" (this runtime supports " + accepted_spec_versions() + ")",
-                   "set ociVersion to a version from " + accepted_spec_versions() + ", e.g. \"" + kSpecVersion + "\"");
+                   "set ociVersion to a version " + accepted_spec_versions() + ", e.g. \"" + kSpecVersion + "\"");
+    if (minor > version_number(kSpecVersion, 1))
+        log::debug(field.path() + ": \"" + version + "\" is newer than the runtime-spec " + kSpecVersion +
+                   " crun-lite implements; its newer fields are not acted on");
 }
 
 std::vector<IdMapping> parse_mappings(const JsonField& field) {
@@ -55,16 +73,32 @@ std::vector<IdMapping> parse_mappings(const JsonField& field) {
     return out;
 }
 
+// CAP_ and then upper-case letters, digits and underscores: the form every capability name has.
+bool well_formed_capability(const std::string& name) {
+    return name.size() > 4 && name.rfind("CAP_", 0) == 0 &&
+           std::all_of(name.begin() + 4, name.end(), [](char ch) { return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_'; });
+}
+
+// The runtime-spec: a capability the runtime does not know or the kernel lacks SHOULD NOT fail
+// the container; it is logged and left out, as runc does. A name of the wrong form is still an
+// error: it is a typo, never a capability of a newer kernel.
 std::vector<int> parse_capability_list(const JsonField& field, const Collector& c) {
     std::vector<int> out;
     c.each(field, [&](const JsonField& item) {
         std::string name = item.string();
+        if (!well_formed_capability(name))
+            item.fail("malformed capability name \"" + name + "\" (expected CAP_ and upper-case letters, digits or _)", hints::kCapabilityNames);
         std::string lower = name;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
         cap_value_t value;
-        if (cap_from_name(lower.c_str(), &value) != 0 || lower.rfind("cap_", 0) != 0)
-            item.fail("unknown capability \"" + name + "\"", hints::kCapabilityNames);
-        if (value > cap_max_bits() - 1) item.fail("capability \"" + name + "\" is not supported by this kernel", hints::kCapabilityNames);
+        if (cap_from_name(lower.c_str(), &value) != 0) {
+            c.warn(item.path(), "unknown capability \"" + name + "\", ignored", hints::kCapabilityNames);
+            return;
+        }
+        if (value > cap_max_bits() - 1) {
+            c.warn(item.path(), "capability \"" + name + "\" is not supported by this kernel, ignored", hints::kCapabilityNames);
+            return;
+        }
         out.push_back(value);
     });
     return out;
@@ -89,10 +123,18 @@ User parse_user(const JsonField& field) {
     return user;
 }
 
-Mount parse_mount(const JsonField& field) {
+Mount parse_mount(const JsonField& field, const Collector& c) {
     Mount m;
-    m.destination = field.required("destination").string();
-    if (!is_absolute(m.destination)) field.required("destination").fail("must be an absolute path", hints::kAbsolutePath);
+    auto destination = field.required("destination");
+    m.destination = destination.string();
+    if (m.destination.empty()) destination.fail("must be an absolute path", hints::kAbsolutePath);
+    // The runtime-spec allows a relative destination (deprecated) and runc takes it as relative
+    // to the container's /; so is it here, with a warning.
+    if (!is_absolute(m.destination)) {
+        c.warn(destination.path(), "relative path \"" + m.destination + "\" is deprecated; resolved against / as \"/" + m.destination + "\"",
+               hints::kAbsolutePath);
+        m.destination = "/" + m.destination;
+    }
     if (auto f = field.member("type")) m.type = f->string();
     if (auto f = field.member("source")) m.source = f->string();
     if (auto f = field.member("options")) m.options = f->strings();
@@ -472,8 +514,11 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
         if (d == "LINUX") linux.personality = 0x0000;         // PER_LINUX
         else if (d == "LINUX32") linux.personality = 0x0008;  // PER_LINUX32
         else domain.fail("unknown personality domain \"" + d + "\" (expected LINUX or LINUX32)");
-        if (auto flags = f.member("flags"); flags && !flags->json().empty())
-            flags->fail("personality flags are not supported by this version of crun-lite", hints::kUnsupported);
+        // runc ignores the flags with a warning (it implements none of them); so does crun-lite.
+        if (auto flags = f.member("flags"); flags && !flags->json().empty()) {
+            flags->strings();  // still a list of strings
+            c.warn(flags->path(), "personality flags are not supported, ignored (the domain is set)", "remove the flags");
+        }
     });
     return linux;
 }
@@ -603,8 +648,8 @@ Process parse_process_field(const JsonField& field, const Collector& c) {
 
 }  // namespace
 
-Process parse_process(const nlohmann::json& json, const std::string& path) {
-    return parse_process_field(JsonField(json, path), Collector());
+Process parse_process(const nlohmann::json& json, const std::string& path, std::vector<SpecWarning>* warnings) {
+    return parse_process_field(JsonField(json, path), Collector().with_warnings(warnings));
 }
 
 Resources parse_resources(const nlohmann::json& json, const std::string& path) {
@@ -613,10 +658,11 @@ Resources parse_resources(const nlohmann::json& json, const std::string& path) {
 
 namespace {
 
-Spec parse_spec_with(const nlohmann::json& json, const Collector& c) {
+Spec parse_spec_with(const nlohmann::json& json, const Collector& collector) {
     JsonField top(json, "");
     top.expect_object();
     Spec spec;
+    const Collector c = collector.with_warnings(&spec.warnings);
     c.guard([&] {
         auto version = top.required("ociVersion");
         check_version(version);
@@ -631,7 +677,7 @@ Spec parse_spec_with(const nlohmann::json& json, const Collector& c) {
 
     // Optional at create; `start` refuses a container without one (runtime-spec lifecycle).
     c.member(top, "process", [&](const JsonField& f) { spec.process = parse_process_field(f, c); });
-    c.member(top, "mounts", [&](const JsonField& f) { c.each(f, [&](const JsonField& m) { spec.mounts.push_back(parse_mount(m)); }); });
+    c.member(top, "mounts", [&](const JsonField& f) { c.each(f, [&](const JsonField& m) { spec.mounts.push_back(parse_mount(m, c)); }); });
     c.member(top, "hostname", [&](const JsonField& f) { spec.hostname = f.string(); });
     c.member(top, "domainname", [&](const JsonField& f) { spec.domainname = f.string(); });
     c.member(top, "hooks", [&](const JsonField& f) { spec.hooks = parse_hooks(f, c); });
@@ -702,13 +748,13 @@ Spec parse_spec_or_throw(const nlohmann::json& json) {
 
 nlohmann::json read_config(const std::string& bundle_dir) { return parse_config_json(read_bounded(bundle_dir + "/config.json", "config.json")); }
 
-Process load_process_file(const std::string& path) {
+Process load_process_file(const std::string& path, std::vector<SpecWarning>& warnings) {
     // The same bounds, parser and field checks as config.json's .process: the process of an exec
     // is as hostile as any config.
     std::string label = "--process " + path;
     nlohmann::json json = parse_config_json(read_bounded(path, label), label);
     try {
-        return parse_process(json, "");
+        return parse_process(json, "", &warnings);
     } catch (const SpecError& e) {
         throw e.in_context(label);
     }

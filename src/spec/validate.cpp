@@ -27,6 +27,9 @@ std::optional<NamespaceKind> sysctl_namespace(const std::string& key) {
     if (key.rfind("fs.mqueue.", 0) == 0) return NamespaceKind::ipc;
     if (key.rfind("net.", 0) == 0) return NamespaceKind::network;
     if (key == "kernel.hostname" || key == "kernel.domainname") return NamespaceKind::uts;
+    // The ucount limits (user.max_*) belong to each user namespace (runc >= 1.4 allows them
+    // with a new one).
+    if (key.rfind("user.", 0) == 0) return NamespaceKind::user;
     return std::nullopt;
 }
 
@@ -80,8 +83,11 @@ void check_cross_field_rules(const Spec& spec, const Collector& c) {
         auto needed = sysctl_namespace(key);
         if (!needed)
             c.record(SpecError(path, "is not namespaced and would change the host",
-                               "only sysctls of the ipc, network and uts namespaces can be set for a container; set this one on "
+                               "only sysctls of the ipc, network and uts namespaces (and user.* with a new user namespace) can be set for a container; set this one on "
                                "the host, or drop it"));
+        else if (*needed == NamespaceKind::user)
+            rule(!new_user_ns, path, "requires a new \"user\" namespace: user.* sysctls are per user namespace, so without one "
+                 "they would change the host", hints::add_namespace("user"));
         else rule(!creates_or_joins(linux, *needed), path, std::string("requires a \"") + namespace_name(*needed) + "\" namespace",
                   hints::add_namespace(namespace_name(*needed)));
     }

@@ -22,11 +22,9 @@ void check_lsm_available(const spec::Spec& spec) {
     if (!spec.process->apparmor_profile.empty() && !apparmor_enabled())
         throw Error(".process.apparmorProfile: AppArmor is not enabled on this host (hint: remove the field, or run on a host "
                     "with AppArmor)");
-    bool selinux = selinux_enabled();
-    if (!spec.process->selinux_label.empty() && !selinux)
+    // linux.mountLabel without SELinux is ignored, as crun does (the planner leaves it out).
+    if (!spec.process->selinux_label.empty() && !selinux_enabled())
         throw Error(".process.selinuxLabel: SELinux is not enabled on this host (hint: remove the field, or run on a host with SELinux)");
-    if (!spec.linux.mount_label.empty() && !selinux)
-        throw Error(".linux.mountLabel: SELinux is not enabled on this host (hint: remove the field, or run on a host with SELinux)");
 }
 
 }  // namespace crunlite::sys

@@ -7,7 +7,7 @@ namespace crunlite::sys {
 
 bool apparmor_enabled();  // /sys/module/apparmor/parameters/enabled is Y
 bool selinux_enabled();   // selinuxfs is mounted
-// Throws Error naming .process.apparmorProfile, .process.selinuxLabel or .linux.mountLabel.
+// Throws Error naming .process.apparmorProfile or .process.selinuxLabel.
 void check_lsm_available(const spec::Spec& spec);
 
 }  // namespace crunlite::sys

@@ -31,8 +31,24 @@ std::string context_messages(int fs_fd) {
 
 }  // namespace
 
-UniqueFd configure_filesystem(const std::string& type, const std::string& source,
-                              const std::vector<std::pair<std::string, std::string>>& options, const std::string& what) {
+namespace {
+
+void set_options(int fs_fd, const FsOptions& options, const std::string& what, const std::vector<std::string>& option_paths) {
+    for (size_t i = 0; i < options.size(); ++i) {
+        auto& [key, value] = options[i];
+        int rc = value.empty() ? ::fsconfig(fs_fd, FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
+                               : ::fsconfig(fs_fd, FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0);
+        if (rc != 0)
+            fail_with_context((i < option_paths.size() ? option_paths[i] : what) + ": option \"" + key +
+                                  (value.empty() ? "" : "=" + value) + "\"",
+                              fs_fd, errno);
+    }
+}
+
+}  // namespace
+
+UniqueFd configure_filesystem(const std::string& type, const std::string& source, const FsOptions& options,
+                              const std::string& what, const std::vector<std::string>& option_paths) {
     UniqueFd fs(::fsopen(type.c_str(), FSOPEN_CLOEXEC));
     if (!fs) {
         if (errno == ENODEV) throw Error(what + ": unknown filesystem type \"" + type + "\"");
@@ -40,23 +56,27 @@ UniqueFd configure_filesystem(const std::string& type, const std::string& source
     }
     if (!source.empty() && ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "source", source.c_str(), 0) != 0)
         fail_with_context(what + ": source \"" + source + "\"", fs.get(), errno);
-    for (auto& [key, value] : options) {
-        int rc = value.empty() ? ::fsconfig(fs.get(), FSCONFIG_SET_FLAG, key.c_str(), nullptr, 0)
-                               : ::fsconfig(fs.get(), FSCONFIG_SET_STRING, key.c_str(), value.c_str(), 0);
-        if (rc != 0) fail_with_context(what + ": option \"" + key + (value.empty() ? "" : "=" + value) + "\"", fs.get(), errno);
-    }
+    set_options(fs.get(), options, what, option_paths);
     return fs;
 }
 
-UniqueFd make_filesystem(const std::string& type, const std::string& source,
-                         const std::vector<std::pair<std::string, std::string>>& options, uint64_t attrs,
-                         const std::string& what) {
-    UniqueFd fs = configure_filesystem(type, source, options, what);
+UniqueFd make_filesystem(const std::string& type, const std::string& source, const FsOptions& options, uint64_t attrs,
+                         const std::string& what, const std::vector<std::string>& option_paths) {
+    UniqueFd fs = configure_filesystem(type, source, options, what, option_paths);
     if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
         fail_with_context(what + ": create " + type + " filesystem", fs.get(), errno);
     UniqueFd mount_fd(::fsmount(fs.get(), FSMOUNT_CLOEXEC, unsigned(attrs)));
     if (!mount_fd) fail_with_context(what + ": fsmount " + type, fs.get(), errno);
     return mount_fd;
+}
+
+void reconfigure_filesystem(int mount_fd, const FsOptions& options, const std::string& what,
+                            const std::vector<std::string>& option_paths) {
+    UniqueFd fs(::fspick(mount_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC));
+    if (!fs) throw Error(what + ": open the mounted filesystem to remount", errno);
+    set_options(fs.get(), options, what, option_paths);
+    if (::fsconfig(fs.get(), FSCONFIG_CMD_RECONFIGURE, nullptr, nullptr, 0) != 0)
+        fail_with_context(what + ": remount", fs.get(), errno);
 }
 
 UniqueFd clone_tree(int dirfd, const std::string& path, bool recursive, const std::string& what) {

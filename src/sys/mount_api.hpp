@@ -11,15 +11,22 @@
 
 namespace crunlite::sys {
 
-// A filesystem context (fsopen) with the source and options set, not created yet: the kernel
-// has checked the type and every option. `what` names the config field for errors.
-UniqueFd configure_filesystem(const std::string& type, const std::string& source,
-                              const std::vector<std::pair<std::string, std::string>>& options, const std::string& what);
+using FsOptions = std::vector<std::pair<std::string, std::string>>;
 
-// A new detached filesystem mount. `what` names the config field for errors.
-UniqueFd make_filesystem(const std::string& type, const std::string& source,
-                         const std::vector<std::pair<std::string, std::string>>& options, uint64_t attrs,
-                         const std::string& what);
+// A filesystem context (fsopen) with the source and options set, not created yet: the kernel
+// has checked the type and every option. `what` names the config field for errors;
+// `option_paths[i]`, where given, the field of options[i] (".mounts[2].options[1]").
+UniqueFd configure_filesystem(const std::string& type, const std::string& source, const FsOptions& options,
+                              const std::string& what, const std::vector<std::string>& option_paths = {});
+
+// A new detached filesystem mount. `what` and `option_paths` as for configure_filesystem.
+UniqueFd make_filesystem(const std::string& type, const std::string& source, const FsOptions& options, uint64_t attrs,
+                         const std::string& what, const std::vector<std::string>& option_paths = {});
+
+// Reconfigures the superblock of the mount mount_fd refers to (fspick; EINVAL where it is not
+// the root of a mount) with `options`: the superblock half of mount(2)'s MS_REMOUNT.
+void reconfigure_filesystem(int mount_fd, const FsOptions& options, const std::string& what,
+                            const std::vector<std::string>& option_paths = {});
 
 // A detached copy of the mount tree at dirfd/path (AT_EMPTY_PATH when path is empty).
 UniqueFd clone_tree(int dirfd, const std::string& path, bool recursive, const std::string& what);

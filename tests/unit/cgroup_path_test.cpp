@@ -1,14 +1,21 @@
 // Cgroup placement logic that needs no cgroup filesystem: where a container's cgroup goes
-// (resolve_cgroup_path) and the v1 device-controller lines for its config (device_cgroup_lines).
+// (resolve_cgroup_path), the v1 device-controller lines for its config (device_cgroup_lines),
+// and which mountinfo lines are hierarchies (layout_from_mountinfo, against a temporary directory
+// and the host's own hierarchies).
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
 #include "test_util.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::cgroups {
 namespace {
@@ -173,6 +180,62 @@ TEST(DeviceCgroupLines, NoResourcesAndNoDevicesGivesOnlyTheStandardLines) {
     auto lines = device_cgroup_lines(spec::parse_spec(config));
     auto rootless = device_cgroup_lines(spec::parse_spec(spec::default_spec(true)));
     EXPECT_EQ(texts(lines), texts(rootless));
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// layout_from_mountinfo: a mountinfo line is a hierarchy only when its path is that cgroup
+// filesystem now (statfs).
+
+std::string mountinfo_line(int id, const std::string& mount_point, const std::string& fstype, const std::string& super) {
+    return std::to_string(id) + " 1 0:" + std::to_string(id) + " / " + mount_point + " rw,nosuid,nodev,noexec,relatime shared:" +
+           std::to_string(id) + " - " + fstype + " " + fstype + " " + super + "\n";
+}
+
+TEST(LayoutFromMountinfo, ADirectoryThatIsNoCgroupFilesystemIsNoHierarchy) {
+    test::TempDir root;
+    ASSERT_EQ(::mkdir((root / "unified").c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir((root / "cpu").c_str(), 0755), 0);
+    std::string mountinfo = mountinfo_line(30, root.path(), "tmpfs", "rw,mode=755") +
+                            mountinfo_line(31, root / "unified", "cgroup2", "rw,nsdelegate") +
+                            mountinfo_line(32, root / "cpu", "cgroup", "rw,cpu");
+    // The lines say cgroup, but the paths are directories of this test's filesystem.
+    EXPECT_TRUE(test::ThrowsError([&] { layout_from_mountinfo(mountinfo, root.path()); }, "no cgroup filesystem is mounted under"));
+}
+
+TEST(LayoutFromMountinfo, OnlyPathsUnderTheRootCount) {
+    test::TempDir root;
+    std::string mountinfo = mountinfo_line(31, root.path() + "x/unified", "cgroup2", "rw");
+    EXPECT_TRUE(test::ThrowsError([&] { layout_from_mountinfo(mountinfo, root.path()); }, "no cgroup filesystem"));
+}
+
+// The host's own hierarchies: each one detect_layout finds is a cgroup filesystem, and a mount
+// over one (a later mountinfo line on its path) hides it.
+TEST(LayoutFromMountinfo, TheHostsHierarchiesAndOneHiddenByAMountOverIt) {
+    std::string mountinfo;
+    ASSERT_TRUE(text::read_file("/proc/self/mountinfo", mountinfo, size_t(64) << 20));
+    Layout layout;
+    try {
+        layout = layout_from_mountinfo(mountinfo);
+    } catch (const Error& e) {
+        GTEST_SKIP() << "no cgroup filesystem here: " << e.what();
+    }
+    ASSERT_FALSE(layout.hierarchies.empty());
+    for (const Hierarchy& h : layout.hierarchies) {
+        struct statfs fs{};
+        ASSERT_EQ(::statfs(h.mount_point.c_str(), &fs), 0) << h.mount_point;
+        EXPECT_EQ(fs.f_type, h.unified ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC) << h.mount_point;
+    }
+    const Hierarchy hidden = layout.hierarchies.back();
+    Layout without = [&] {
+        try {
+            return layout_from_mountinfo(mountinfo + mountinfo_line(9999, hidden.mount_point, "tmpfs", "rw"));
+        } catch (const Error&) {
+            return Layout{};  // it was the only one
+        }
+    }();
+    EXPECT_EQ(without.hierarchies.size() + 1, layout.hierarchies.size());
+    for (const Hierarchy& h : without.hierarchies) EXPECT_NE(h.mount_point, hidden.mount_point);
 }
 
 }  // namespace

@@ -2,9 +2,14 @@
 // parse unchanged), the PATH resolution args[0] goes through, and the findings report.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "check/checks.hpp"
 #include "crunlite/check.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
@@ -24,11 +29,11 @@ std::vector<std::string> paths_of(const std::vector<SpecError>& errors) {
 
 json with_many_faults() {
     json c = spec::default_spec(false);
-    c["process"]["capabilities"]["bounding"].push_back("CAP_NOPE");
-    c["process"]["capabilities"]["effective"].push_back("CAP_ALSO_NOPE");
+    c["process"]["capabilities"]["bounding"].push_back("CAP-NOPE");       // malformed (an unknown CAP_X only warns)
+    c["process"]["capabilities"]["effective"].push_back("cap_also_nope");
     c["process"]["rlimits"].push_back({{"type", "RLIMIT_NOPE"}, {"hard", 1}, {"soft", 1}});
     c["process"]["env"].push_back("NOEQUALS");
-    c["mounts"].push_back({{"destination", "relative"}, {"type", "tmpfs"}});
+    c["mounts"].push_back({{"destination", ""}, {"type", "tmpfs"}});  // a relative one only warns
     c["mounts"].push_back({{"destination", "/ok"}, {"type", "tmpfs"}});
     c["linux"]["namespaces"].push_back({{"type", "nett"}});
     c["linux"]["sysctl"] = {{"kernel.panic", "1"}};
@@ -190,8 +195,56 @@ TEST(CollectingParse, AVersionOutOfRangeIsHintedWithTheRange) {
     std::vector<SpecError> errors;
     spec::parse_spec_collecting(c, errors);
     ASSERT_EQ(errors.size(), 1u);
-    EXPECT_STREQ(errors[0].what(), ".ociVersion: unsupported version \"9.0.0\" (this runtime supports 1.0.0 to 1.3.x)");
-    EXPECT_EQ(errors[0].hint(), "set ociVersion to a version from 1.0.0 to 1.3.x, e.g. \"1.2.0\"");
+    EXPECT_STREQ(errors[0].what(), ".ociVersion: unsupported version \"9.0.0\" (this runtime supports 1.x from 1.0.0)");
+    EXPECT_EQ(errors[0].hint(), "set ociVersion to a version 1.x from 1.0.0, e.g. \"1.3.0\"");
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// cgroup v2 files, against a stand-in hierarchy in a temporary directory
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream(path) << text;
+}
+
+// A stand-in cgroup: the directory `dir` (made unless it is the root) with these controllers.
+void stand_in_cgroup(const std::string& dir, const std::string& controllers, bool root = false) {
+    if (!root) ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+    write_file(dir + "/cgroup.controllers", controllers + "\n");
+}
+
+// A fresh host: the root offers hugetlb (cgroup.controllers) but has not enabled it
+// (cgroup.subtree_control), so no cgroup below shows its files yet. create enables it on the
+// way down and succeeds: check must not call the file missing.
+TEST(UnifiedHasFile, AFreshHostWhoseRootHasNotEnabledTheControllerCannotTell) {
+    test::TempDir root;
+    stand_in_cgroup(root.path(), "cpuset cpu io memory hugetlb pids rdma misc", true);
+    write_file(root / "cgroup.subtree_control", "\n");
+    stand_in_cgroup(root / "init.scope", "");
+    EXPECT_EQ(check::unified_has_file(root.path(), "hugetlb.2MB.max", "/"), std::nullopt);
+    EXPECT_EQ(check::unified_has_file(root.path(), "hugetlb.2MB.max", "/init.scope"), std::nullopt);
+}
+
+TEST(UnifiedHasFile, ACgroupWithTheControllerAnswers) {
+    test::TempDir root;
+    stand_in_cgroup(root.path(), "memory hugetlb", true);
+    write_file(root / "cgroup.subtree_control", "hugetlb\n");
+    stand_in_cgroup(root / "a", "hugetlb");
+    write_file(root / "a/hugetlb.2MB.max", "max\n");
+    EXPECT_EQ(check::unified_has_file(root.path(), "hugetlb.2MB.max", "/"), std::optional<bool>(true));
+    EXPECT_EQ(check::unified_has_file(root.path(), "hugetlb.64KB.max", "/"), std::optional<bool>(false));
+    // Only a cgroup that has the controller is asked: one without it says nothing.
+    EXPECT_EQ(check::unified_has_file(root.path(), "memory.max", "/"), std::nullopt);
+}
+
+TEST(UnifiedHasFile, TheOwnCgroupDeeperDownIsAskedToo) {
+    test::TempDir root;
+    stand_in_cgroup(root.path(), "memory", true);
+    stand_in_cgroup(root / "a", "");
+    stand_in_cgroup(root / "a/b", "memory");
+    write_file(root / "a/b/memory.max", "max\n");
+    EXPECT_EQ(check::unified_has_file(root.path(), "memory.max", "/"), std::nullopt);
+    EXPECT_EQ(check::unified_has_file(root.path(), "memory.max", "/a/b"), std::optional<bool>(true));
 }
 
 }  // namespace

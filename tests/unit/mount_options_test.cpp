@@ -144,6 +144,17 @@ TEST(MountOptions, RecursiveAtime) {
     EXPECT_EQ(rel.attr_clear & MOUNT_ATTR__ATIME, uint64_t(MOUNT_ATTR__ATIME));
 }
 
+// "ratime", "rnorelatime", "rnostrictatime" (runc's recursive forms, listed by `features`): the
+// kernel's default mode again on the whole tree, never filesystem data.
+TEST(MountOptions, RecursiveDefaultAtime) {
+    for (const char* opt : {"ratime", "rnorelatime", "rnostrictatime"}) {
+        MountOptions o = parse({"rnoatime", opt}, "bind");
+        EXPECT_EQ(o.recursive_attr_set & MOUNT_ATTR__ATIME, uint64_t(MOUNT_ATTR_RELATIME)) << opt;
+        EXPECT_EQ(o.recursive_attr_clear & MOUNT_ATTR__ATIME, uint64_t(MOUNT_ATTR__ATIME)) << opt;
+        EXPECT_TRUE(o.ignored_on_bind.empty()) << opt;
+    }
+}
+
 TEST(MountOptions, RecursiveAndTopLevelAreIndependent) {
     MountOptions o = parse({"rro", "rw"}, "bind");
     EXPECT_EQ(o.recursive_attr_set, uint64_t(MOUNT_ATTR_RDONLY));
@@ -180,10 +191,35 @@ TEST(MountOptions, ReadOnlyBindMount) {
     EXPECT_TRUE(o.fs_options.empty());
 }
 
-TEST(MountOptions, FilesystemOptionOnABindMountIsRefused) {
-    EXPECT_TRUE(ThrowsSpecError([] { parse({"rbind", "size=1m"}, "none"); }, kPath, "\"size\""));
-    EXPECT_TRUE(ThrowsSpecError([] { parse({"mode=755"}, "bind"); }, kPath, "bind mount"));
-    EXPECT_TRUE(ThrowsSpecError([] { parse({"newinstance", "bind"}, "devpts"); }, kPath, "\"newinstance\""));
+// mount(2) with MS_BIND ignores its data (the runtime-spec: unknown options are passed as data):
+// filesystem options on a bind change nothing and are kept aside, with their paths, for a warning.
+TEST(MountOptions, FilesystemOptionsOnABindMountAreSetAside) {
+    MountOptions o = parse({"rbind", "mode=755", "ro", "size=1k", "sync"}, "bind");
+    EXPECT_TRUE(o.bind);
+    EXPECT_EQ(o.attr_set, uint64_t(MOUNT_ATTR_RDONLY));
+    EXPECT_TRUE(o.fs_options.empty());
+    EXPECT_TRUE(o.fs_option_paths.empty());
+    using Ignored = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(o.ignored_on_bind, (Ignored{{kPath + "[1]", "mode=755"}, {kPath + "[3]", "size=1k"}, {kPath + "[4]", "sync"}}));
+    EXPECT_EQ(parse({"newinstance", "bind"}, "devpts").ignored_on_bind, (Ignored{{kPath + "[0]", "newinstance"}}));
+}
+
+TEST(MountOptions, EachFilesystemOptionKeepsItsPath) {
+    MountOptions o = parse({"nosuid", "mode=755", "size=1k"});
+    EXPECT_EQ(o.fs_option_paths, (std::vector<std::string>{kPath + "[1]", kPath + "[2]"}));
+    EXPECT_TRUE(o.ignored_on_bind.empty());
+}
+
+// "remount" (runc and crun: MS_REMOUNT): no new mount, the one at the destination changes.
+TEST(MountOptions, RemountChangesTheMountThere) {
+    MountOptions o = parse({"remount", "ro", "size=2m"});
+    EXPECT_TRUE(o.remount);
+    EXPECT_EQ(o.attr_set, uint64_t(MOUNT_ATTR_RDONLY));
+    EXPECT_EQ(o.fs_options, (FsOptions{{"size", "2m"}}));
+    MountOptions bind = parse({"rbind", "remount", "nosuid"}, "bind");
+    EXPECT_TRUE(bind.remount && bind.bind);
+    EXPECT_TRUE(ThrowsSpecError([] { parse({"remount", "tmpcopyup"}); }, kPath, "tmpcopyup"));
+    EXPECT_TRUE(ThrowsSpecError([] { parse({"rbind", "remount", "idmap"}, "bind"); }, kPath, "idmap"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,7 +311,7 @@ TEST(MountOptions, EmptyOptionNameIsRefusedWithItsIndex) {
 // Options this version refuses, each named by its index
 
 TEST(MountOptions, UnsupportedOptionsAreRefusedWithTheirPath) {
-    for (const char* opt : {"remount", "copy-symlink", "src-nofollow", "dest-nofollow"}) {
+    for (const char* opt : {"copy-symlink", "src-nofollow", "dest-nofollow"}) {
         EXPECT_TRUE(ThrowsSpecError([&] { parse({"rbind", opt}, "bind"); }, kPath + "[1]",
                                     std::string("mount option \"") + opt + "\" is not supported"))
             << opt;

@@ -13,6 +13,7 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/spec.hpp"
+#include "crunlite/spec_version.hpp"
 #include "spec/json_field.hpp"
 #include "spec/namespace_kinds.hpp"
 #include "test_util.hpp"
@@ -60,7 +61,7 @@ std::vector<NamespaceKind> kinds(const Spec& spec) {
 
 TEST(DefaultSpec, RootfulParsesToTheExpectedValues) {
     Spec spec = parse_spec(base(false));
-    EXPECT_EQ(spec.oci_version, "1.2.0");
+    EXPECT_EQ(spec.oci_version, kSpecVersion);
     ASSERT_TRUE(spec.process.has_value());
     EXPECT_EQ(spec.process->args, std::vector<std::string>{"sh"});
     EXPECT_EQ(spec.process->cwd, "/");
@@ -167,7 +168,9 @@ TEST_P(AcceptedVersion, Parses) {
 }
 INSTANTIATE_TEST_SUITE_P(Spec, AcceptedVersion,
                          ::testing::Values("1.0.0", "1.0.1", "1.0.2", "1.0.2-dev", "1.0.0-rc5", "1.1.0", "1.1.0-rc.1",
-                                           "1.2.0", "1.2.1", "1.3.0", "1.3.7"));
+                                           "1.2.0", "1.2.1", "1.3.0", "1.3.7",
+                                           // any newer 1.x too, as runc: a minor release only adds fields
+                                           "1.4.0", "1.9.1", "1.10.0", "1.4.0+dev"));
 
 class RefusedVersion : public ::testing::TestWithParam<const char*> {};
 TEST_P(RefusedVersion, NamesOciVersion) {
@@ -176,7 +179,8 @@ TEST_P(RefusedVersion, NamesOciVersion) {
     EXPECT_TRUE(RefusedAt(config, ".ociVersion", "unsupported version"));
 }
 INSTANTIATE_TEST_SUITE_P(Spec, RefusedVersion,
-                         ::testing::Values("2.0.0", "0.9", "0.9.0", "1.4.0", "1.10.0", "", "one", "v1.0.0", "1"));
+                         ::testing::Values("2.0.0", "0.9", "0.9.0", "0.1.0", "", "one", "v1.0.0", "1", "1.", "1.x.0",
+                                           " 1.0.0", "+1.0.0", "1.0.0-", "1.0.0 ", "1.0.0.0", "11.0.0", "1.-1.0"));
 
 // ---------------------------------------------------------------------------------------------
 // Required fields and types: one field of the default config erased or given a wrong value, and
@@ -504,20 +508,38 @@ TEST(SpecCapabilities, NamesBecomeNumbers) {
     EXPECT_TRUE(spec.process->capabilities->permitted.empty());
 }
 
-TEST(SpecCapabilities, UnknownNameIsRefusedWithItsIndex) {
+// The runtime-spec: an unknown capability SHOULD NOT fail the container; runc logs it and goes on.
+TEST(SpecCapabilities, UnknownNameIsLeftOutWithAWarningNamingItsIndex) {
     json config = base();
-    config["process"]["capabilities"]["bounding"] = {"CAP_KILL", "CAP_NOT_A_CAP"};
-    EXPECT_TRUE(RefusedAt(config, ".process.capabilities.bounding[1]", "CAP_NOT_A_CAP"));
+    config["process"]["capabilities"]["bounding"] = {"CAP_KILL", "CAP_NOT_A_CAP", "CAP_CHOWN"};
+    config["process"]["capabilities"]["ambient"] = {"CAP_FOO_42"};
+    Spec spec = parse_spec(config);
+    EXPECT_EQ(spec.process->capabilities->bounding, (std::vector<int>{CAP_KILL, CAP_CHOWN}));
+    EXPECT_TRUE(spec.process->capabilities->ambient.empty());
+    ASSERT_EQ(spec.warnings.size(), 2u);
+    EXPECT_EQ(spec.warnings[0].path, ".process.capabilities.bounding[1]");
+    EXPECT_EQ(spec.warnings[0].message, "unknown capability \"CAP_NOT_A_CAP\", ignored");
+    EXPECT_EQ(spec.warnings[1].path, ".process.capabilities.ambient[0]");
+    EXPECT_FALSE(spec.warnings[1].hint.empty());
 }
 
-TEST(SpecCapabilities, NameWithoutCapPrefixOrNumberIsRefused) {
+TEST(SpecCapabilities, AProcessAloneReportsItsWarningsToo) {
+    std::vector<SpecWarning> warnings;
+    json process = base()["process"];
+    process["capabilities"] = {{"bounding", {"CAP_NOPE", "CAP_KILL"}}};
+    Process p = parse_process(process, "", &warnings);
+    EXPECT_EQ(p.capabilities->bounding, (std::vector<int>{CAP_KILL}));
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].path, ".capabilities.bounding[0]");
+    EXPECT_NO_THROW(parse_process(process, ""));
+}
+
+TEST(SpecCapabilities, AMalformedNameIsStillRefused) {
     json config = base();
-    config["process"]["capabilities"]["effective"] = {"KILL"};
-    EXPECT_TRUE(RefusedAt(config, ".process.capabilities.effective[0]", "unknown capability"));
-    config["process"]["capabilities"]["effective"] = {"5"};
-    EXPECT_TRUE(RefusedAt(config, ".process.capabilities.effective[0]", "unknown capability"));
-    config["process"]["capabilities"]["effective"] = {""};
-    EXPECT_TRUE(RefusedAt(config, ".process.capabilities.effective[0]", "unknown capability"));
+    for (const char* name : {"KILL", "5", "", "cap_kill", "CAP_", "CAP_kill", "CAP_KILL ", "CAP-KILL"}) {
+        config["process"]["capabilities"]["effective"] = {"CAP_KILL", name};
+        EXPECT_TRUE(RefusedAt(config, ".process.capabilities.effective[1]", "malformed capability name")) << name;
+    }
 }
 
 TEST(SpecCapabilities, EntriesMustBeStrings) {
@@ -810,6 +832,23 @@ TEST(SpecSysctl, HostWideKeysAreRefused) {
     EXPECT_TRUE(RefusedAt(config, ".linux.sysctl.kernel.shm", "not namespaced"));
 }
 
+// user.* sysctls (the ucount limits) belong to a user namespace: allowed with a new one, as
+// runc >= 1.4 does; without one they would change the host's.
+TEST(SpecSysctl, UserKeysNeedANewUserNamespace) {
+    json config = base();
+    config["linux"]["sysctl"] = {{"user.max_user_namespaces", "10"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.sysctl.user.max_user_namespaces", "\"user\" namespace"));
+    config["linux"]["namespaces"].push_back({{"type", "user"}, {"path", "/proc/1/ns/user"}});
+    EXPECT_TRUE(RefusedAt(config, ".linux.sysctl.user.max_user_namespaces", "new \"user\" namespace"));
+    config["linux"]["namespaces"].back().erase("path");
+    config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    ASSERT_TRUE(Accepted(config));
+    EXPECT_EQ(parse_spec(config).linux.sysctl.at("user.max_user_namespaces"), "10");
+    config["linux"]["sysctl"] = {{"user/max_mnt_namespaces", "5"}};
+    EXPECT_TRUE(Accepted(config));
+}
+
 TEST(SpecSysctl, DomainnameNeedsUts) {
     json config = base();
     config["linux"]["sysctl"] = {{"kernel.domainname", "example.org"}};
@@ -847,10 +886,8 @@ TEST(SpecSysctl, ValuesMustBeStrings) {
 // ---------------------------------------------------------------------------------------------
 // mounts
 
-TEST(SpecMounts, RelativeDestinationIsRefused) {
+TEST(SpecMounts, EmptyDestinationIsRefused) {
     json config = base();
-    config["mounts"][0]["destination"] = "proc";
-    EXPECT_TRUE(RefusedAt(config, ".mounts[0].destination", "absolute"));
     config["mounts"][0]["destination"] = "";
     EXPECT_TRUE(RefusedAt(config, ".mounts[0].destination", "absolute"));
 }
@@ -1164,6 +1201,29 @@ TEST(SpecProcessExtras, SchedulerIoPriorityAndPersonality) {
     config = base();
     config["linux"]["personality"] = {{"domain", "LINUX64"}};
     EXPECT_TRUE(RefusedAt(config, ".linux.personality.domain"));
+}
+
+// runc warns about personality flags and ignores them; the domain is still set.
+TEST(SpecProcessExtras, PersonalityFlagsAreIgnoredWithAWarning) {
+    json config = base();
+    config["linux"]["personality"] = {{"domain", "LINUX32"}, {"flags", {"ADDR_NO_RANDOMIZE"}}};
+    Spec spec = parse_spec(config);
+    EXPECT_EQ(*spec.linux.personality, 8u);
+    ASSERT_EQ(spec.warnings.size(), 1u);
+    EXPECT_EQ(spec.warnings[0].path, ".linux.personality.flags");
+    config["linux"]["personality"]["flags"] = {1};
+    EXPECT_TRUE(RefusedAt(config, ".linux.personality.flags[0]", "must be a string"));
+}
+
+// A relative destination is deprecated but allowed by the runtime-spec: it is taken against /.
+TEST(SpecMounts, RelativeDestinationIsResolvedAgainstRootWithAWarning) {
+    json config = base();
+    config["mounts"][0]["destination"] = "proc";
+    Spec spec = parse_spec(config);
+    EXPECT_EQ(spec.mounts[0].destination, "/proc");
+    ASSERT_EQ(spec.warnings.size(), 1u);
+    EXPECT_EQ(spec.warnings[0].path, ".mounts[0].destination");
+    EXPECT_NE(spec.warnings[0].message.find("deprecated"), std::string::npos);
 }
 
 TEST(SpecUnimplemented, IntelRdtIsRefused) {

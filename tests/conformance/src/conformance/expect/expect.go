@@ -43,4 +43,7 @@ type Expect struct {
 	Defaults bool `json:"defaults,omitempty"`
 	// The host's last capability (cap_last_cap): caps above it cannot be in any set.
 	LastCap int `json:"lastCap"`
+	// Capability names in the config that the runtime leaves out: unknown to it and the kernel
+	// (config.md: the runtime SHOULD NOT fail for them).
+	LeftOutCaps []string `json:"leftOutCaps,omitempty"`
 }
