@@ -86,6 +86,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     spec::Spec container = spec::load_bundle(record.bundle);
     spec::Spec spec = container;
     spec.process = options.process_file.empty() ? process_from_flags(container, options) : process_from_file(options.process_file);
+    // A --process without execCPUAffinity takes the container's, as runc and crun do.
+    if (!spec.process->exec_cpu_affinity && container.process) spec.process->exec_cpu_affinity = container.process->exec_cpu_affinity;
     spec.root.path = record.rootfs;
     if (!spec.process->terminal && !options.console_socket.empty())
         throw Error("exec: --console-socket is only for a process with a terminal (--tty or process.terminal)");
