@@ -75,7 +75,8 @@ std::optional<bool> unified_has_file(const std::string& mount_point, const std::
     return std::nullopt;
 }
 
-// "0-3,5" -> {0,1,2,3,5}; false when it does not parse.
+}  // namespace
+
 bool parse_list(const std::string& text, std::set<long>& out) {
     std::istringstream ss(text);
     for (std::string part; std::getline(ss, part, ',');) {
@@ -95,6 +96,8 @@ bool parse_list(const std::string& text, std::set<long>& out) {
     }
     return true;
 }
+
+namespace {
 
 void check_cpuset_value(const std::string& path, const std::string& value, const std::string& online_file, const char* one,
                         const char* what, Report& report) {
