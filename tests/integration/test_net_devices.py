@@ -168,3 +168,18 @@ def test_interface_moves_into_a_network_namespace_joined_by_path(each_rt, host_l
     each_rt.delete(cid)
     r = ip("netns", "exec", netns, "ip", "-o", "link", "show", "dev", inside)
     assert inside in r.stdout, r
+
+
+def test_a_failed_move_leaves_the_host_interfaces_as_they_were(each_rt, host_links):
+    # The second interface cannot take its name ("lo" is the namespace's own): create fails with
+    # one line naming it, and the first, already moved, comes back to the host with its address.
+    address = random_address()
+    first, second = sorted([host_links.silent(), host_links.silent()])  # the order the config's object is read in
+    ip("addr", "add", f"{address}/32", "dev", first)
+    bundle = bundle_moving(each_rt, {first: {"name": host_links.name("ct")}, second: {"name": "lo"}}, ["true"])
+    cid = each_rt.new_id()
+    r = each_rt.cli("create", "--bundle", bundle, cid)
+    assert r.rc == 1 and len(r.err_lines) == 1, r
+    assert f".linux.netDevices.{second}" in r.err_lines[0] and "lo" in r.err_lines[0], r
+    assert host_has_link(first) and host_has_link(second)
+    assert f"inet {address}/32" in ip("-o", "addr", "show", "dev", first).stdout
