@@ -161,10 +161,6 @@ bool same_namespace(const std::string& a, const std::string& b) {
     return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
 }
 
-}  // namespace
-
-namespace {
-
 // linux.netDevices: each host interface must exist now; the runtime moves them after the clone
 // (launch/net_devices.cpp) into the network namespace init gets at clone, or the one it joins.
 void plan_net_devices(const spec::Spec& spec, LaunchPlan& launch) {
