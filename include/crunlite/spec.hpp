@@ -59,6 +59,13 @@ struct Scheduler {
     uint64_t runtime = 0, deadline = 0, period = 0;
 };
 
+// process.execCPUAffinity (runtime-spec 1.2.1), for processes started by `exec` only: the spec
+// says it does not apply to the container's init. CPU numbers, sorted; an empty list is "not set".
+struct ExecCpuAffinity {
+    std::vector<unsigned> initial;      // the CPUs the process sets itself up on, before it joins the cgroups
+    std::vector<unsigned> final_cpus;   // `final`: the CPUs it runs on once it is in them
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -74,6 +81,7 @@ struct Process {
     std::string selinux_label;
     std::optional<IoPriority> io_priority;
     std::optional<Scheduler> scheduler;
+    std::optional<ExecCpuAffinity> exec_cpu_affinity;
 };
 
 struct Root {
@@ -220,6 +228,19 @@ struct Seccomp {
     std::vector<SeccompRule> syscalls;
 };
 
+// linux.memoryPolicy (runtime-spec 1.3): set_mempolicy(2) for the container's processes.
+struct MemoryPolicy {
+    int mode = 0;                 // MPOL_*
+    unsigned flags = 0;           // MPOL_F_* (mode flags, or'ed into the mode for set_mempolicy)
+    std::vector<unsigned> nodes;  // memory node numbers, sorted; may be empty
+};
+
+// One entry of linux.netDevices (runtime-spec 1.3): the host interface named by the key moves
+// into the container's network namespace, renamed to `name` when that is set.
+struct NetDevice {
+    std::string name;  // in the container; empty: the host name
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -234,6 +255,8 @@ struct Linux {
     std::string mount_label;
     std::optional<Seccomp> seccomp;
     std::optional<unsigned long> personality;  // PER_LINUX or PER_LINUX32
+    std::optional<MemoryPolicy> memory_policy;
+    std::map<std::string, NetDevice> net_devices;  // by host interface name
 
     const Namespace* find_namespace(NamespaceKind kind) const;
 };

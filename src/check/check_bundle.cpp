@@ -95,6 +95,7 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     check_cgroups(ctx, report);
     check_seccomp(ctx, report);
     check_mounts_and_hooks(ctx, report);
+    check_placement(ctx, report);
     // Last, on a config the rules above passed: the planner itself, as create calls it. What
     // create would refuse before it makes anything, check reports from the same code, so no
     // rule of its own can miss it (nothing is created: the plan's descriptors close with it).

@@ -52,6 +52,8 @@ bool hierarchy_has_file(const std::string& mount_point, const std::string& file)
     return found;
 }
 
+}  // namespace
+
 // "0-3,5" -> {0,1,2,3,5}; false when it does not parse.
 bool parse_list(const std::string& text, std::set<long>& out) {
     std::istringstream ss(text);
@@ -72,6 +74,10 @@ bool parse_list(const std::string& text, std::set<long>& out) {
     }
     return true;
 }
+
+namespace {
+
+namespace {
 
 void check_cpuset_value(const std::string& path, const std::string& value, const std::string& online_file, const char* one,
                         const char* what, Report& report) {

@@ -2,6 +2,7 @@
 // the host and adds findings; parts the config parse already refused are skipped.
 #pragma once
 #include <optional>
+#include <set>
 #include <string>
 
 #include "crunlite/check.hpp"
@@ -28,6 +29,10 @@ void check_cgroups(const Context& ctx, Report& report);              // cgroups.
 void check_systemd(const Context& ctx, Report& report);              // systemd.cpp: --systemd-cgroup
 void check_seccomp(const Context& ctx, Report& report);              // seccomp.cpp
 void check_mounts_and_hooks(const Context& ctx, Report& report);     // files.cpp
+void check_placement(const Context& ctx, Report& report);            // placement.cpp: execCPUAffinity, memoryPolicy, netDevices
+
+// "0-3,5" -> {0,1,2,3,5}; false when it does not parse (cgroups.cpp).
+bool parse_list(const std::string& text, std::set<long>& out);
 
 // Reads a small file (a /proc or /sys value); empty when it cannot be read.
 std::string read_small_file(const std::string& path);

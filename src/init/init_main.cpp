@@ -55,6 +55,9 @@ std::string prepare_process(const InitPlan& plan, InitChannel& channel, PhaseTim
     apply_rlimits(process);
     change_directory(process);
     timer.mark("rlimits-cwd");
+    // Both before any seccomp filter, which might not allow their system calls.
+    apply_cpu_affinity(plan);
+    apply_memory_policy(plan);
     apply_process_attributes(plan);
     close_fds_at_exec(plan);
     timer.mark("attributes-fds");

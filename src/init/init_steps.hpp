@@ -16,6 +16,7 @@ namespace crunlite::init {
 using planning::CgroupPlan;
 using planning::InitHandoff;
 using planning::InitPlan;
+using planning::MemoryPolicyPlan;
 using planning::MountOptions;
 using planning::NamespaceJoin;
 using planning::PlannedMount;
@@ -67,6 +68,11 @@ void close_fds_at_exec(const InitPlan& plan);
 
 // process_attributes.cpp
 void apply_process_attributes(const InitPlan& plan);  // scheduler, ioPriority, personality, LSM labels
+
+// cpu_memory_placement.cpp: sched_setaffinity with plan.cpu_affinity (once in the cgroups);
+// set_mempolicy with plan.memory_policy.
+void apply_cpu_affinity(const InitPlan& plan);
+void apply_memory_policy(const InitPlan& plan);
 
 // seccomp_load.cpp: loads the program in the calling process; returns the notify listener fd, or -1.
 int load_seccomp(const SeccompProgram& program);

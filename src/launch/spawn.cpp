@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
+#include "sys/cpu_affinity.hpp"
 #include "sys/mount_api.hpp"
 #include "cgroups/cgroup_file.hpp"
 #include "init/init_entry.hpp"
@@ -60,6 +62,9 @@ InitProcess clone_init(const LaunchPlan& plan, InitHandoff& handoff, init::InitB
     Channel init_channel(std::move(init_end), sys::Side::init, shape);
 
     PidNamespaceForChildren pid_namespace(plan.pid_namespace.get());
+    // exec's execCPUAffinity.initial: the child is born with it.
+    std::optional<sys::ScopedCpuAffinity> initial_affinity;
+    if (!plan.cpu_affinity_initial.empty()) initial_affinity.emplace(plan.cpu_affinity_initial, ".process.execCPUAffinity.initial");
     int into_cgroup = handoff.cgroup_entry.unified_dir.get();
     clone_args args{};
     args.flags = uint64_t(plan.clone_flags);

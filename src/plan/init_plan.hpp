@@ -18,6 +18,7 @@
 #include "plan/mount_options.hpp"
 #include "sys/protocol.hpp"
 #include "plan/seccomp_program.hpp"
+#include "sys/cpu_affinity.hpp"
 
 namespace crunlite::planning {
 
@@ -50,6 +51,13 @@ struct CgroupPlan {
     // The index in mounts of the "cgroup" mount the runtime makes for init, in init's cgroup
     // namespace (CGROUP_MOUNTS): cgroup v1 or hybrid, no user namespace.
     std::optional<size_t> mount_from_runtime;
+};
+
+// linux.memoryPolicy as set_mempolicy(2) takes it.
+struct MemoryPolicyPlan {
+    int mode = 0;                 // MPOL_* or'ed with the MPOL_F_* flags
+    sys::BitMask nodes;           // empty: no nodemask
+    unsigned long max_node = 0;   // the bit count the kernel reads from `nodes`
 };
 
 struct InitPlan {
@@ -91,6 +99,20 @@ struct InitPlan {
 
     std::optional<SeccompProgram> seccomp;  // compiled by the runtime from linux.seccomp
     SeccompLoad seccomp_load = SeccompLoad::none;
+
+    // The CPU affinity set before the user program runs, once the process is in its cgroups:
+    // every CPU (the kernel keeps those of the cpuset; an affinity inherited from whoever
+    // started the runtime must not leak in, as in runc >= 1.3.1), or exec's
+    // execCPUAffinity.final. Empty: left as it is (exec with only `initial`).
+    sys::BitMask cpu_affinity;
+    std::optional<MemoryPolicyPlan> memory_policy;
+};
+
+// A host interface the runtime moves into the container's network namespace (linux.netDevices).
+struct NetDeviceMove {
+    std::string host_name;
+    std::string container_name;
+    std::string json_path;  // ".linux.netDevices.eth1", for errors
 };
 
 // The runtime's side of the clone.
@@ -98,6 +120,11 @@ struct LaunchPlan {
     InitPlan init;
     int clone_flags = 0;      // CLONE_NEWUSER / CLONE_NEWPID: init is born in them
     UniqueFd pid_namespace;   // joined by the runtime for the clone only (its children land there)
+    // exec's execCPUAffinity.initial: the runtime's own affinity around the clone, so that the
+    // child does all its setup there. Empty: unchanged.
+    sys::BitMask cpu_affinity_initial;
+    std::vector<NetDeviceMove> net_devices;
+    int net_namespace = -1;  // the network namespace joined by path (an fd of init.joins); -1: init's new one
 };
 
 // What the runtime made for this start, after planning.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -19,6 +20,7 @@
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
+#include "spec/json_field.hpp"
 #include "spec/namespace_kinds.hpp"
 #include "util/passwd.hpp"
 #include "util/text.hpp"
@@ -94,6 +96,8 @@ void check_rootless(const spec::Spec& spec) {
         throw Error(JsonPath{".process.user.additionalGids"}, "an unprivileged user cannot give the container supplementary groups");
     if (!spec.linux.cgroups_path.empty())
         throw Error(JsonPath{".linux.cgroupsPath"}, "an unprivileged user cannot create cgroups here");
+    if (!spec.linux.net_devices.empty())
+        throw Error(JsonPath{".linux.netDevices"}, "an unprivileged user cannot move the host's network interfaces");
 }
 
 SeccompProgram compile_seccomp_logged(const spec::Seccomp& seccomp) {
@@ -126,6 +130,19 @@ SeccompLoad seccomp_load_point(const InitPlan& plan) {
     return plan.seccomp->notify ? SeccompLoad::after_user_change : SeccompLoad::at_exec;
 }
 
+// linux.memoryPolicy for the container's processes (init and exec'd ones alike: a policy
+// belongs to a task and is inherited by its children, never reaches a process from outside).
+std::optional<MemoryPolicyPlan> plan_memory_policy(const spec::Spec& spec) {
+    if (!spec.linux.memory_policy) return std::nullopt;
+    const spec::MemoryPolicy& policy = *spec.linux.memory_policy;
+    MemoryPolicyPlan plan;
+    plan.mode = policy.mode | int(policy.flags);
+    plan.nodes = sys::bit_mask(policy.nodes);
+    // The kernel reads maxnode - 1 bits (a historical off-by-one that libnuma works around too).
+    plan.max_node = plan.nodes.size() * sizeof(unsigned long) * 8 + 1;
+    return plan;
+}
+
 // The process part of a plan, the same for create and exec.
 void plan_process(const spec::Spec& spec, unsigned preserve_fds, InitPlan& plan) {
     plan.spec = &spec;
@@ -141,11 +158,43 @@ void plan_process(const spec::Spec& spec, unsigned preserve_fds, InitPlan& plan)
     plan.env = process_environment(spec);
     if (spec.linux.seccomp) plan.seccomp = compile_seccomp_logged(*spec.linux.seccomp);
     plan.seccomp_load = seccomp_load_point(plan);
+    plan.memory_policy = plan_memory_policy(spec);
 }
 
 bool same_namespace(const std::string& a, const std::string& b) {
     struct stat sa{}, sb{};
     return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+// linux.netDevices: each host interface must exist now; the runtime moves them after the clone
+// (launch/net_devices.cpp) into the network namespace init gets at clone, or the one it joins.
+void plan_net_devices(const spec::Spec& spec, LaunchPlan& launch) {
+    if (spec.linux.net_devices.empty()) return;
+    for (auto& [host_name, device] : spec.linux.net_devices) {
+        std::string path = ".linux.netDevices." + host_name;
+        if (::if_nametoindex(host_name.c_str()) == 0)
+            throw Error(JsonPath{path}, "the host has no network interface " + spec::json_quoted(host_name), errno == ENODEV ? 0 : errno,
+                        "create it first, or fix the name (`ip link` lists the host's interfaces)");
+        launch.net_devices.push_back({host_name, device.name.empty() ? host_name : device.name, path});
+    }
+    InitPlan& plan = launch.init;
+    for (const NamespaceJoin& join : plan.joins)
+        if (join.type == CLONE_NEWNET) launch.net_namespace = join.fd.get();
+    if (launch.net_namespace >= 0) {
+        if (same_namespace("/proc/self/fd/" + std::to_string(launch.net_namespace), "/proc/self/ns/net"))
+            throw Error(JsonPath{".linux.netDevices"}, "the network namespace joined by path is the runtime's own: the interfaces would not move",
+                        0, "give the container a network namespace of its own");
+        return;
+    }
+    // A new one: made by the clone rather than by init's unshare, so that it exists as soon as
+    // the runtime has a pid to find it by. It belongs to the same user namespace either way,
+    // unless init joins a user namespace by path first.
+    const spec::Namespace* user = spec.linux.find_namespace(NamespaceKind::user);
+    if (user && !user->path.empty())
+        throw Error(JsonPath{".linux.netDevices"}, "network interfaces cannot be moved into a new network namespace of a user namespace joined by path",
+                    0, "join the network namespace by path too, or give the container a new user namespace");
+    plan.unshare_flags &= ~CLONE_NEWNET;
+    launch.clone_flags |= CLONE_NEWNET;
 }
 
 }  // namespace
@@ -195,6 +244,9 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
     plan.new_keyring = !options.no_new_keyring;
     plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
     plan.no_process = !target.has_process;
+    // execCPUAffinity is not for init (runtime-spec config.md; runc and crun leave it out
+    // too); the affinity of whoever started the runtime is not either.
+    plan.cpu_affinity = sys::every_cpu();
 
     for (const spec::Namespace& ns : spec.linux.namespaces) {
         if (!ns.path.empty()) continue;
@@ -220,6 +272,8 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
         plan.unshare_flags |= CLONE_NEWPID;
         plan.fork_after_joining = true;
     }
+
+    plan_net_devices(spec, launch);
 
     // Socket activation: the fds systemd passed on (LISTEN_FDS) go to the container, whose
     // init will be pid 1.
@@ -260,6 +314,14 @@ LaunchPlan plan_exec(const spec::Spec& spec, const state::Record& record, const 
     plan_process(spec, options.preserve_fds, plan);
     plan.id = record.id;
     plan.bundle = record.bundle;
+    // execCPUAffinity (runc 1.3): `initial` is the runtime's own affinity while it clones the
+    // process, so its whole setup runs there; `final` is set once it is in the container's
+    // cgroups. With neither, every CPU of the cpuset, as for init; with `initial` alone the
+    // process keeps it.
+    const auto& affinity = spec.process->exec_cpu_affinity;
+    if (affinity) launch.cpu_affinity_initial = sys::bit_mask(affinity->initial);
+    if (affinity && !affinity->final_cpus.empty()) plan.cpu_affinity = sys::bit_mask(affinity->final_cpus);
+    else if (!affinity || affinity->initial.empty()) plan.cpu_affinity = sys::every_cpu();
 
     // Every namespace of the container's init that differs from the runtime's own.
     std::string init_ns = "/proc/" + std::to_string(record.pid) + "/ns/";

@@ -13,6 +13,7 @@
 
 #include "cgroups/cgroup_entry.hpp"
 #include "cgroups/systemd/scope.hpp"
+#include "launch/net_devices.hpp"
 #include "launch/spawn.hpp"
 #include "sys/id_mappings.hpp"
 #include "crunlite/cgroups.hpp"
@@ -154,6 +155,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
     launch::enter_cgroup2(init, handoff.cgroup_entry);
     handoff = {};
+    launch::move_net_devices(plan, init.pid());
     init.go();
     // While init creates its namespaces: the v1 cgroup directories, the bind mounts of them
     // that init attaches at /sys/fs/cgroup, the device rules; then init's pid goes into the

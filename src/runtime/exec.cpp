@@ -87,6 +87,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         spec.process = spec::load_process_file(options.process_file, warnings);
         for (const spec::SpecWarning& w : warnings) log::warning("--process " + options.process_file + ": " + w.path + ": " + w.message);
     }
+    // A --process without execCPUAffinity takes the container's, as runc and crun do.
+    if (!spec.process->exec_cpu_affinity && container.process) spec.process->exec_cpu_affinity = container.process->exec_cpu_affinity;
     spec.root.path = record.rootfs;
     if (!spec.process->terminal && !options.console_socket.empty())
         throw Error("exec: --console-socket is only for a process with a terminal (--tty or process.terminal)");

@@ -8,12 +8,23 @@
 #include <algorithm>
 #include <fstream>
 
+#include "spec/memory_policy_names.hpp"
 #include "spec/namespace_kinds.hpp"
 #include "sys/lsm.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/spec_version.hpp"
 
 namespace crunlite::runtime {
+namespace {
+
+template <typename Table>
+std::vector<std::string> names_of(const Table& table) {
+    std::vector<std::string> names;
+    for (auto& [name, value] : table) names.push_back(name);
+    return names;
+}
+
+}  // namespace
 
 std::string compiled_features() {
     std::string out = "+SYSTEMD +CAP +SECCOMP";  // +SYSTEMD: the systemd cgroup driver (libdbus-1)
@@ -99,9 +110,9 @@ nlohmann::json features() {
           {"apparmor", {{"enabled", sys::apparmor_enabled()}}},
           {"selinux", {{"enabled", sys::selinux_enabled()}}},
           {"intelRdt", {{"enabled", false}}},
-          {"memoryPolicy", {{"enabled", false}}},
+          {"memoryPolicy", {{"modes", names_of(spec::kMemoryPolicyModes)}, {"flags", names_of(spec::kMemoryPolicyFlags)}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
-          {"netDevices", {{"enabled", false}}}}},
+          {"netDevices", {{"enabled", true}}}}},
         {"annotations", {{"io.github.crun-lite.version", CRUNLITE_VERSION_STRING}}},
     };
 }

@@ -11,6 +11,7 @@
 #include "crunlite/spec_version.hpp"
 #include "spec/hints.hpp"
 #include "spec/json_field.hpp"
+#include "spec/memory_policy_names.hpp"
 #include "spec/namespace_kinds.hpp"
 #include "spec/validate.hpp"
 #include "util/text.hpp"
@@ -28,6 +29,54 @@ constexpr std::pair<const char*, int> kRlimits[] = {
 };
 
 bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
+
+// A list of CPUs or memory nodes as the kernel writes them ("0-3,7"): numbers and low-high
+// ranges separated by commas, each number below `limit`. Returns the numbers, sorted, once
+// each; "" is the empty list.
+std::vector<unsigned> parse_number_list(const JsonField& field, unsigned limit, const char* what) {
+    std::string text = field.string();
+    std::set<unsigned> numbers;
+    auto bad = [&](const std::string& why) {
+        field.fail(json_quoted(text) + " is not a list of " + what + " such as \"0-3,7\": " + why,
+                   "write numbers and low-high ranges separated by commas, without spaces");
+    };
+    size_t pos = 0;
+    auto number = [&]() {
+        size_t start = pos;
+        unsigned long value = 0;
+        while (pos < text.size() && isdigit((unsigned char)text[pos]) && value < limit) value = value * 10 + unsigned(text[pos++] - '0');
+        if (pos == start) bad(pos < text.size() ? "unexpected " + json_quoted(std::string(1, text[pos])) : "a number is missing at the end");
+        if (value >= limit) bad(std::string(what) + " are numbered below " + std::to_string(limit));
+        return unsigned(value);
+    };
+    while (pos < text.size()) {
+        unsigned first = number(), last = first;
+        if (pos < text.size() && text[pos] == '-') {
+            ++pos;
+            last = number();
+            if (last < first) bad("a range goes from low to high");
+        }
+        for (unsigned n = first; n <= last; ++n) numbers.insert(n);
+        if (pos < text.size() && text[pos++] != ',') bad("unexpected " + json_quoted(std::string(1, text[pos - 1])));
+        else if (pos == text.size() && text.back() == ',') bad("a number is missing at the end");
+    }
+    return {numbers.begin(), numbers.end()};
+}
+
+// What the kernel takes as an interface name (dev_valid_name): 1 to 15 bytes, not "." or "..",
+// no '/', ':' or white space. '%' would make it a pattern the kernel fills in ("eth%d"), and the
+// runtime must know the name it gets.
+void check_interface_name(const JsonField& field, const std::string& name, const std::string& what) {
+    std::string problem;
+    if (name.empty()) problem = "is empty";
+    else if (name.size() > 15) problem = "is longer than 15 bytes (IFNAMSIZ)";
+    else if (name == "." || name == "..") problem = "is \".\" or \"..\"";
+    else if (name.find_first_of("/:% \t\n\v\f\r") != std::string::npos) problem = "has '/', ':', '%' or white space";
+    if (!problem.empty())
+        field.fail(what + " " + json_quoted(name) + " " + problem + ", which no network interface name may be",
+                   "name the interface as `ip link` shows it: at most 15 bytes, without '/', ':', '%' or spaces");
+}
+
 
 // MAJOR.MINOR[.PATCH] in decimal, then nothing or a pre-release/build suffix ("1.0.2-dev",
 // "1.1.0-rc.1", "1.2.0+build"); false for anything else.
@@ -456,6 +505,49 @@ std::string parse_cgroups_path(const JsonField& field) {
     return path;
 }
 
+// The kernel's MAX_NUMNODES on x86-64 and arm64 (NODES_SHIFT 10): no node number reaches it.
+constexpr unsigned kMaxMemoryNodes = 1024;
+
+// linux.memoryPolicy, with the rules set_mempolicy(2) would otherwise answer EINVAL to.
+MemoryPolicy parse_memory_policy(const JsonField& field) {
+    MemoryPolicy policy;
+    auto mode_field = field.required("mode");
+    std::string mode = mode_field.string();
+    auto known = std::find_if(std::begin(kMemoryPolicyModes), std::end(kMemoryPolicyModes), [&](auto& m) { return mode == m.first; });
+    if (known == std::end(kMemoryPolicyModes))
+        mode_field.fail("unknown memory policy mode " + json_quoted(mode),
+                        "modes are MPOL_DEFAULT, MPOL_BIND, MPOL_INTERLEAVE, MPOL_WEIGHTED_INTERLEAVE, MPOL_PREFERRED, "
+                        "MPOL_PREFERRED_MANY and MPOL_LOCAL");
+    policy.mode = known->second;
+    auto nodes = field.member("nodes");
+    if (nodes) policy.nodes = parse_number_list(*nodes, kMaxMemoryNodes, "memory nodes");
+    JsonField nodes_field = nodes ? *nodes : JsonField(field.json(), field.path() + ".nodes");
+    bool no_nodes_allowed = mode == "MPOL_DEFAULT" || mode == "MPOL_LOCAL";
+    bool nodes_needed = mode != "MPOL_PREFERRED" && !no_nodes_allowed;
+    if (no_nodes_allowed && !policy.nodes.empty())
+        nodes_field.fail("must be empty with " + mode + ", which takes no nodes", "remove .nodes, or choose a mode that binds to nodes");
+    if (nodes_needed && policy.nodes.empty())
+        nodes_field.fail(mode + " needs at least one memory node", "give the nodes, such as \"0\" (/sys/devices/system/node/online lists them)");
+    if (auto flags = field.member("flags")) {
+        flags->each([&](const JsonField& item) {
+            std::string flag = item.string();
+            auto k = std::find_if(std::begin(kMemoryPolicyFlags), std::end(kMemoryPolicyFlags), [&](auto& f) { return flag == f.first; });
+            if (k == std::end(kMemoryPolicyFlags))
+                item.fail("unknown memory policy flag " + json_quoted(flag),
+                          "flags are MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES and MPOL_F_STATIC_NODES");
+            if (flag == "MPOL_F_NUMA_BALANCING" && mode != "MPOL_BIND" && mode != "MPOL_PREFERRED_MANY")
+                item.fail("MPOL_F_NUMA_BALANCING works only with MPOL_BIND and MPOL_PREFERRED_MANY");
+            if (flag != "MPOL_F_NUMA_BALANCING" && (mode == "MPOL_LOCAL" || (mode == "MPOL_PREFERRED" && policy.nodes.empty())))
+                item.fail(flag + " needs nodes to apply to; " + mode + (mode == "MPOL_LOCAL" ? "" : " without nodes") + " has none");
+            policy.flags |= k->second;
+        });
+        unsigned both = kMemoryPolicyFlags[1].second | kMemoryPolicyFlags[2].second;
+        if ((policy.flags & both) == both)
+            flags->fail("MPOL_F_RELATIVE_NODES and MPOL_F_STATIC_NODES exclude each other", "keep one of them");
+    }
+    return policy;
+}
+
 Linux parse_linux(const JsonField& field, const Collector& c) {
     Linux linux;
     field.expect_object();
@@ -519,6 +611,19 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
             flags->strings();  // still a list of strings
             c.warn(flags->path(), "personality flags are not supported, ignored (the domain is set)", "remove the flags");
         }
+    });
+    c.member(field, "memoryPolicy", [&](const JsonField& f) { linux.memory_policy = parse_memory_policy(f); });
+    c.member(field, "netDevices", [&](const JsonField& f) {
+        c.each_member(f, [&](const std::string& host_name, const JsonField& entry) {
+            check_interface_name(entry, host_name, "the host interface name");
+            entry.expect_object();
+            NetDevice device;
+            if (auto name = entry.member("name")) {
+                device.name = name->string();
+                if (!device.name.empty()) check_interface_name(*name, device.name, "the name");
+            }
+            linux.net_devices[host_name] = device;
+        });
     });
     return linux;
 }
@@ -642,6 +747,14 @@ Process parse_process_field(const JsonField& field, const Collector& c) {
         if (auto d = f.member("deadline")) s.deadline = d->uint64();
         if (auto pe = f.member("period")) s.period = pe->uint64();
         p.scheduler = s;
+    });
+    c.member(field, "execCPUAffinity", [&](const JsonField& f) {
+        f.expect_object();
+        ExecCpuAffinity affinity;
+        // CPU numbers below 8192, the mask size the runtime passes to sched_setaffinity.
+        if (auto i = f.member("initial")) affinity.initial = parse_number_list(*i, 8192, "CPUs");
+        if (auto fin = f.member("final")) affinity.final_cpus = parse_number_list(*fin, 8192, "CPUs");
+        p.exec_cpu_affinity = affinity;
     });
     return p;
 }

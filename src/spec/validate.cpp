@@ -2,6 +2,7 @@
 // mappings, sysctls must be namespaced...), and the list of spec fields this build does not
 // act on yet: those are refused, never silently ignored.
 #include <algorithm>
+#include <map>
 
 #include "crunlite/spec.hpp"
 #include "spec/hints.hpp"
@@ -92,15 +93,26 @@ void check_cross_field_rules(const Spec& spec, const Collector& c) {
                   hints::add_namespace(namespace_name(*needed)));
     }
     // A container without its own pid namespace is allowed, as in runc.
+
+    // runtime-spec 1.3: interfaces move into the container's own network namespace, a new one
+    // or one joined by path (runc 1.4 and crun take both); never into the runtime's.
+    rule(!linux.net_devices.empty() && !creates_or_joins(linux, NamespaceKind::network), ".linux.netDevices",
+         "requires a \"network\" namespace: without one the interfaces would stay in the host's", hints::add_namespace("network"));
+    std::map<std::string, std::string> taken;  // name in the container -> host name
+    for (auto& [host_name, device] : linux.net_devices) {
+        const std::string& inside = device.name.empty() ? host_name : device.name;
+        auto [it, fresh] = taken.emplace(inside, host_name);
+        if (!fresh)
+            c.record(SpecError(".linux.netDevices." + host_name + (device.name.empty() ? "" : ".name"),
+                               "\"" + inside + "\" is also the name of \"" + it->second + "\" in the container",
+                               "give each interface its own name in the container"));
+    }
 }
 
 void refuse_unimplemented(const nlohmann::json& config, const Collector& c) {
     // Each entry: a JSON pointer into config.json and the issue that will implement it.
     static const std::pair<const char*, const char*> pending[] = {
-        {"/process/execCPUAffinity", "CPU affinity"},
         {"/linux/intelRdt", "Intel RDT"},
-        {"/linux/memoryPolicy", "memory policy"},
-        {"/linux/netDevices", "network devices"},
     };
     for (auto& [pointer, feature] : pending) {
         nlohmann::json::json_pointer ptr(pointer);

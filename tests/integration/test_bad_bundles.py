@@ -232,6 +232,50 @@ CASES = {
                                      [".linux.cgroupsPath", "control characters"]),
     "cgroups_path_systemd_form_tab": (cfg_edit(lambda c: c["linux"].update(cgroupsPath="system.slice:crun\t:x")),
                                       [".linux.cgroupsPath", "control characters"]),
+    # linux.netDevices (runtime-spec 1.3): the interface must exist on the host and be a valid
+    # interface name in the container, and the container needs a network namespace of its own.
+    # "lo" stands for an interface that exists: the name is refused before anything moves.
+    "netdev_missing_interface": (cfg_edit(lambda c: c["linux"].update(netDevices={"crlnosuch0": {}})),
+                                 [".linux.netDevices.crlnosuch0", "no network interface"]),
+    "netdev_name_with_slash": (cfg_edit(lambda c: c["linux"].update(netDevices={"lo": {"name": "eth/1"}})),
+                               [".linux.netDevices.lo.name"]),
+    "netdev_name_too_long": (cfg_edit(lambda c: c["linux"].update(netDevices={"lo": {"name": "a" * 16}})),
+                             [".linux.netDevices.lo.name", "15"]),
+    "netdev_host_name_too_long": (cfg_edit(lambda c: c["linux"].update(netDevices={"b" * 16: {}})),
+                                  [".linux.netDevices." + "b" * 16]),
+    "netdev_two_with_one_name": (cfg_edit(lambda c: c["linux"].update(netDevices={"lo": {"name": "x0"}, "x0": {}})),
+                                 [".linux.netDevices.", "x0"]),
+    "netdev_without_network_namespace": (cfg_edit(lambda c: (drop_ns(c, "network"), c["linux"].update(netDevices={"lo": {}}))[1]),
+                                         [".linux.netDevices", "network"]),
+    "netdev_into_the_runtimes_namespace": (cfg_edit(lambda c: (set_ns_path(c, "network", "/proc/self/ns/net"),
+                                                               c["linux"].update(netDevices={"lo": {}}))[1]),
+                                           [".linux.netDevices", "runtime's own"]),
+    # linux.memoryPolicy (runtime-spec 1.3): the rules set_mempolicy(2) has for modes, nodes and flags.
+    "mempolicy_unknown_mode": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_FAST", "nodes": "0"})),
+                               [".linux.memoryPolicy.mode", "MPOL_FAST"]),
+    "mempolicy_mode_missing": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={"nodes": "0"})),
+                               [".linux.memoryPolicy.mode"]),
+    "mempolicy_bind_without_nodes": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_BIND", "nodes": ""})),
+                                     [".linux.memoryPolicy.nodes", "MPOL_BIND"]),
+    "mempolicy_local_with_nodes": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_LOCAL", "nodes": "0"})),
+                                   [".linux.memoryPolicy.nodes", "MPOL_LOCAL"]),
+    "mempolicy_bad_node_list": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_BIND", "nodes": "0-"})),
+                                [".linux.memoryPolicy.nodes"]),
+    "mempolicy_static_and_relative": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={
+        "mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"]})),
+        [".linux.memoryPolicy.flags"]),
+    "mempolicy_unknown_flag": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={
+        "mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_FAST"]})), [".linux.memoryPolicy.flags[0]", "MPOL_F_FAST"]),
+    "mempolicy_balancing_on_interleave": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={
+        "mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_NUMA_BALANCING"]})), [".linux.memoryPolicy.flags[0]"]),
+    # A node this host does not have: the kernel's refusal, from the container's init.
+    "mempolicy_node_not_online": (cfg_edit(lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_BIND", "nodes": "1000"})),
+                                  [".linux.memoryPolicy", "set_mempolicy"]),
+    # process.execCPUAffinity: CPU lists.
+    "exec_cpu_affinity_bad_list": (cfg_edit(lambda c: c["process"].update(execCPUAffinity={"final": "0,x"})),
+                                   [".process.execCPUAffinity.final"]),
+    "exec_cpu_affinity_cpu_too_high": (cfg_edit(lambda c: c["process"].update(execCPUAffinity={"initial": "0-9000"})),
+                                       [".process.execCPUAffinity.initial", "8192"]),
 }
 
 

@@ -236,3 +236,28 @@ def test_check_with_rootless_mappings(rt, make_bundle):
     paths = [f["path"] for f in doc["findings"]]
     assert ".linux.uidMappings[0]" in paths, doc     # past the last id
     assert ".process.user.uid" in paths, doc         # not mapped
+
+
+def test_check_takes_the_spec_1_3_placement_fields(rt, make_bundle, new_id):
+    """netDevices, memoryPolicy and execCPUAffinity are checked against this host: every host
+    interface named, memory nodes and CPUs online. Every fault is reported; the same fields,
+    right, pass and run."""
+    def faulty(c):
+        c["linux"]["netDevices"] = {"crlnosuch1": {}, "crlnosuch2": {"name": "eth1"}}
+        c["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "1000"}
+        c["process"]["execCPUAffinity"] = {"initial": "4000", "final": "0"}
+    doc = json.loads(check(rt, make_bundle(args=["true"], edit=faulty), "--format", "json").stdout)
+    paths = {f["path"]: f for f in doc["findings"]}
+    for p in (".linux.netDevices.crlnosuch1", ".linux.netDevices.crlnosuch2", ".linux.memoryPolicy.nodes",
+              ".process.execCPUAffinity.initial"):
+        assert p in paths and paths[p]["severity"] == "error", (p, doc)
+    assert ".process.execCPUAffinity.final" not in paths, doc
+    assert doc["summary"]["ok"] is False
+
+    def right(c):
+        c["linux"]["memoryPolicy"] = {"mode": "MPOL_INTERLEAVE", "nodes": "0"}
+        c["process"]["execCPUAffinity"] = {"initial": "0", "final": "0"}
+    bundle = make_bundle(args=["true"], edit=right)
+    r = check(rt, bundle)
+    assert r.rc == 0, r
+    assert rt.run(new_id(), bundle).rc == 0

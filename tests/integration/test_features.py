@@ -57,8 +57,10 @@ def test_document_has_the_schema_fields_and_types(features):
     assert all(a.startswith("SCMP_ACT_") for a in seccomp["actions"])
     assert all(o.startswith("SCMP_CMP_") for o in seccomp["operators"])
     assert all(a.startswith("SCMP_ARCH_") for a in seccomp["archs"])
-    for key in ("apparmor", "selinux", "intelRdt"):
+    for key in ("apparmor", "selinux", "intelRdt", "netDevices"):
         assert enabled_object(linux[key]), key
+    # memoryPolicy has no "enabled": its modes and flags say what is supported (features-linux.md).
+    assert set(linux["memoryPolicy"]) <= {"modes", "flags"}, linux["memoryPolicy"]
     assert set(linux["mountExtensions"]) == {"idmap"} and enabled_object(linux["mountExtensions"]["idmap"])
 
 
@@ -75,6 +77,12 @@ def test_host_entries_match_this_host(features):
     assert linux["apparmor"]["enabled"] == (os.path.exists(apparmor) and open(apparmor).read().strip() == "Y")
     assert linux["selinux"]["enabled"] == os.path.exists("/sys/fs/selinux/enforce")
     assert linux["intelRdt"]["enabled"] is False  # refused by config validation: it must not be claimed
+    # Acted on (test_net_devices.py, test_cpu_memory.py), so claimed in full.
+    assert linux["netDevices"]["enabled"] is True
+    assert linux["memoryPolicy"] == {
+        "modes": ["MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED_MANY",
+                  "MPOL_WEIGHTED_INTERLEAVE"],
+        "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]}
     assert set(linux["namespaces"]) == {n for n in NAMESPACES if os.path.exists(
         "/proc/self/ns/" + {"mount": "mnt", "network": "net"}.get(n, n))}
 

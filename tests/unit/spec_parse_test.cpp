@@ -1232,6 +1232,70 @@ TEST(SpecUnimplemented, IntelRdtIsRefused) {
     EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt"));
 }
 
+TEST(SpecPlacement, ExecCpuAffinityListsParseSortedAndOnce) {
+    json config = base();
+    config["process"]["execCPUAffinity"] = {{"initial", "3,0-1,1"}, {"final", ""}};
+    Spec spec = parse_spec(config);
+    ASSERT_TRUE(spec.process->exec_cpu_affinity.has_value());
+    EXPECT_EQ(spec.process->exec_cpu_affinity->initial, (std::vector<unsigned>{0, 1, 3}));
+    EXPECT_TRUE(spec.process->exec_cpu_affinity->final_cpus.empty());
+    for (const char* bad : {"1-0", "0,", ",0", "a", "0 1", "0-", "8192"}) {
+        config["process"]["execCPUAffinity"] = {{"final", bad}};
+        EXPECT_TRUE(RefusedAt(config, ".process.execCPUAffinity.final")) << bad;
+    }
+}
+
+TEST(SpecPlacement, MemoryPolicyModesNodesAndFlags) {
+    json config = base();
+    config["linux"]["memoryPolicy"] = {{"mode", "MPOL_INTERLEAVE"}, {"nodes", "0-2,5"}, {"flags", {"MPOL_F_STATIC_NODES"}}};
+    Spec spec = parse_spec(config);
+    ASSERT_TRUE(spec.linux.memory_policy.has_value());
+    EXPECT_EQ(spec.linux.memory_policy->mode, 3);
+    EXPECT_EQ(spec.linux.memory_policy->flags, 1u << 15);
+    EXPECT_EQ(spec.linux.memory_policy->nodes, (std::vector<unsigned>{0, 1, 2, 5}));
+    // Empty nodes: what MPOL_DEFAULT, MPOL_LOCAL and MPOL_PREFERRED (local allocation) take.
+    for (const char* mode : {"MPOL_DEFAULT", "MPOL_LOCAL", "MPOL_PREFERRED"}) {
+        config["linux"]["memoryPolicy"] = {{"mode", mode}, {"nodes", ""}};
+        EXPECT_TRUE(Accepted(config)) << mode;
+        config["linux"]["memoryPolicy"] = {{"mode", mode}};
+        EXPECT_TRUE(Accepted(config)) << mode;
+    }
+    for (const char* mode : {"MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE", "MPOL_PREFERRED_MANY"}) {
+        config["linux"]["memoryPolicy"] = {{"mode", mode}, {"nodes", ""}};
+        EXPECT_TRUE(RefusedAt(config, ".linux.memoryPolicy.nodes", mode)) << mode;
+    }
+    config["linux"]["memoryPolicy"] = {{"mode", "MPOL_DEFAULT"}, {"nodes", "0"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.memoryPolicy.nodes"));
+    config["linux"]["memoryPolicy"] = {{"mode", "MPOL_PREFERRED"}, {"nodes", ""}, {"flags", {"MPOL_F_RELATIVE_NODES"}}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.memoryPolicy.flags[0]"));
+    config["linux"]["memoryPolicy"] = {{"mode", "MPOL_PREFERRED_MANY"}, {"nodes", "0"}, {"flags", {"MPOL_F_NUMA_BALANCING"}}};
+    EXPECT_TRUE(Accepted(config));
+    config["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}, {"nodes", "1024"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.memoryPolicy.nodes", "1024"));
+    config["linux"]["memoryPolicy"] = {{"mode", "bind"}, {"nodes", "0"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.memoryPolicy.mode"));
+}
+
+TEST(SpecPlacement, NetDevicesNamesAndNamespace) {
+    json config = base();
+    config["linux"]["netDevices"] = {{"eth1", json::object()}, {"dummy0", {{"name", "eth2"}}}, {"veth3", {{"name", ""}}}};
+    Spec spec = parse_spec(config);
+    ASSERT_EQ(spec.linux.net_devices.size(), 3u);
+    EXPECT_EQ(spec.linux.net_devices.at("dummy0").name, "eth2");
+    EXPECT_EQ(spec.linux.net_devices.at("eth1").name, "");
+    for (const char* bad : {"a/b", "a:b", "a b", "eth%d", ".", "..", "0123456789abcdef"}) {
+        config["linux"]["netDevices"] = {{"eth1", {{"name", bad}}}};
+        EXPECT_TRUE(RefusedAt(config, ".linux.netDevices.eth1.name")) << bad;
+    }
+    config["linux"]["netDevices"] = {{"0123456789abcdef", json::object()}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.netDevices.0123456789abcdef", "15"));
+    config["linux"]["netDevices"] = {{"eth1", {{"name", "eth2"}}}, {"eth2", json::object()}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.netDevices.eth2", "eth1"));
+    config["linux"]["netDevices"] = {{"eth1", json::object()}};
+    remove_ns(config, "network");
+    EXPECT_TRUE(RefusedAt(config, ".linux.netDevices", "network"));
+}
+
 // Idmapped mounts are accepted by the parser; their mappings are checked when the mount is
 // planned (runtime/plan.cpp) and applied by the kernel.
 TEST(SpecMounts, IdmappedMountMappingsParse) {
