@@ -104,6 +104,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     const planning::LaunchPlan plan = planning::plan_create(spec, options, target);
     const planning::InitPlan& init_plan = plan.init;
     timer.mark("plan");
+    PidfdSocket pidfd_socket(options.pidfd_socket);
 
     state::StateFile state_file = state::StateFile::create(root, id);
     std::optional<cgroups::systemd::Bus> systemd_bus;
@@ -195,6 +196,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         send_to_console_socket(options.console_socket, console.get());
         console.reset();
     }
+
+    pidfd_socket.send(init.pid(), "standard");
 
     timer.mark("init-setup");
     log::debug("container " + id + ": init is pid " + std::to_string(init.pid()));

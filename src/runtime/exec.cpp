@@ -93,6 +93,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         throw Error("exec: a terminal with --detach needs --console-socket to hand it to");
 
     const planning::LaunchPlan plan = planning::plan_exec(spec, record, options);
+    PidfdSocket pidfd_socket(options.pidfd_socket);
 
     // The child is born inside the container's pid namespace, where its processes can see it
     // in /proc: it must be non-dumpable from its first instruction (inherited through clone), so
@@ -120,6 +121,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         send_to_console_socket(options.console_socket, console.get());
         console.reset();
     }
+    pidfd_socket.send(process.pid(), "setns");
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(process.pid()));
     int pid = process.release();
     state_file.reset();  // unlock: the container may be signalled or deleted while this process runs
