@@ -39,6 +39,9 @@ struct ExecOptions {
     std::string pid_file;
     std::string console_socket;
     std::string pidfd_socket;  // receives a pidfd of the process (SCM_RIGHTS)
+    // --cgroup: a sub-cgroup of the container's to run in, "PATH" (every hierarchy) or
+    // "CONTROLLER[,CONTROLLER...]:PATH" (those v1 controllers), as runc takes them.
+    std::vector<std::string> sub_cgroups;
     unsigned preserve_fds = 0;
     bool ignore_paused = false;
     std::string apparmor_profile;  // --apparmor

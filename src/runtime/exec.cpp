@@ -100,7 +100,8 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     // that none can open its /proc/<pid>/exe (this binary) or its memory (CVE-2019-5736).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
     planning::InitHandoff handoff;
-    handoff.cgroup_entry = cgroups::open_cgroup_entry(record.cgroup_dirs);
+    handoff.cgroup_entry = cgroups::open_cgroup_entry(
+        options.sub_cgroups.empty() ? record.cgroup_dirs : cgroups::sub_cgroup_dirs(cgroups::detect_layout(), record.cgroup_dirs, options.sub_cgroups));
     // Signals wait in a queue until the process runs, to be forwarded then; the child unblocks
     // them for itself.
     ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
