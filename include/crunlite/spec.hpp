@@ -220,6 +220,15 @@ struct Seccomp {
     std::vector<SeccompRule> syscalls;
 };
 
+// linux.intelRdt: the container's resctrl group (a CLOS) and what its schemata must say.
+struct IntelRdt {
+    std::string clos_id;  // "": a group named after the container; "/": the default CLOS (the resctrl root)
+    std::string l3_cache_schema;  // "": not set
+    std::string mem_bw_schema;    // "": not set
+    std::vector<std::string> schemata;  // spec 1.3: whole lines, written after the two above
+    bool enable_monitoring = false;     // spec 1.3: a monitoring group mon_groups/<container id>
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -234,6 +243,7 @@ struct Linux {
     std::string mount_label;
     std::optional<Seccomp> seccomp;
     std::optional<unsigned long> personality;  // PER_LINUX or PER_LINUX32
+    std::optional<IntelRdt> intel_rdt;
 
     const Namespace* find_namespace(NamespaceKind kind) const;
 };

@@ -18,6 +18,7 @@
 #include "plan/mount_options.hpp"
 #include "sys/protocol.hpp"
 #include "plan/seccomp_program.hpp"
+#include "resctrl/resctrl.hpp"
 
 namespace crunlite::planning {
 
@@ -95,6 +96,7 @@ struct LaunchPlan {
     InitPlan init;
     int clone_flags = 0;      // CLONE_NEWUSER / CLONE_NEWPID: init is born in them
     UniqueFd pid_namespace;   // joined by the runtime for the clone only (its children land there)
+    std::optional<resctrl::GroupPlan> resctrl;  // linux.intelRdt: the runtime places init after clone
 };
 
 // What the runtime made for this start, after planning.

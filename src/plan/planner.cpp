@@ -186,6 +186,7 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
     plan.new_keyring = !options.no_new_keyring;
     plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
     plan.no_process = !target.has_process;
+    if (spec.linux.intel_rdt) launch.resctrl = resctrl::plan_group(*spec.linux.intel_rdt, target.id, resctrl::find_root());
 
     for (const spec::Namespace& ns : spec.linux.namespaces) {
         if (!ns.path.empty()) continue;

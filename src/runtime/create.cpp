@@ -150,6 +150,17 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
     launch::enter_cgroup2(init, handoff.cgroup_entry);
     handoff = {};
+    // linux.intelRdt: init is in its CLOS (and monitoring group) before it can fork or exec.
+    std::optional<resctrl::Group> rdt_group;
+    if (plan.resctrl) {
+        rdt_group.emplace(*plan.resctrl, init.pid());
+        const resctrl::Placement& at = rdt_group->placement();
+        record.resctrl_group = at.group_dir;
+        record.resctrl_mon_group = at.mon_dir;
+        record.resctrl_made_group = at.made_group;
+        record.resctrl_made_mon_group = at.made_mon;
+        state_file.save(record);
+    }
     init.go();
     // While init creates its namespaces: the v1 cgroup directories, the bind mounts of them
     // that init attaches at /sys/fs/cgroup, the device rules; then init's pid goes into the
@@ -213,6 +224,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state_file.keep();
     if (cgroup) cgroup->keep();
     if (unit) unit->keep();
+    if (rdt_group) rdt_group->keep();
     std::optional<sys::Channel> start_channel;
     if (init_plan.start_over_socket) start_channel.emplace(init.take_start_channel());
     return {init.release(), std::move(record), std::move(console), std::move(start_channel)};

@@ -15,6 +15,7 @@
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "plan/planner.hpp"
+#include "resctrl/resctrl.hpp"
 #include "runtime/internal.hpp"
 
 namespace crunlite::runtime {
@@ -108,6 +109,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     launch::InitProcess process = launch::clone_process_joining(plan, handoff);
     launch::enter_cgroup2(process, handoff.cgroup_entry);
     handoff = {};
+    resctrl::join({record.resctrl_group, record.resctrl_mon_group}, process.pid());
     process.go();
     launch::InitProcess::Ready ready = process.wait_ready({
         .run_runtime_hooks = {},

@@ -9,6 +9,7 @@
 #include "crunlite/spec.hpp"
 #include "crunlite/spec_version.hpp"
 #include "spec/hints.hpp"
+#include "spec/intel_rdt_field.hpp"
 #include "spec/json_field.hpp"
 #include "spec/namespace_kinds.hpp"
 #include "spec/validate.hpp"
@@ -475,6 +476,7 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
         if (auto flags = f.member("flags"); flags && !flags->json().empty())
             flags->fail("personality flags are not supported by this version of crun-lite", hints::kUnsupported);
     });
+    c.member(field, "intelRdt", [&](const JsonField& f) { linux.intel_rdt = parse_intel_rdt(f); });
     return linux;
 }
 

@@ -92,7 +92,6 @@ void refuse_unimplemented(const nlohmann::json& config, const Collector& c) {
     // Each entry: a JSON pointer into config.json and the issue that will implement it.
     static const std::pair<const char*, const char*> pending[] = {
         {"/process/execCPUAffinity", "CPU affinity"},
-        {"/linux/intelRdt", "Intel RDT"},
         {"/linux/memoryPolicy", "memory policy"},
         {"/linux/netDevices", "network devices"},
     };
