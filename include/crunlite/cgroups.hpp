@@ -42,6 +42,12 @@ struct DeviceLine {
 };
 std::vector<DeviceLine> device_cgroup_lines(const spec::Spec& spec);
 
+// `exec --cgroup`: the container's directories `dirs` (one per hierarchy) with runc's --cgroup
+// arguments applied: "PATH" moves every one to its existing sub-cgroup PATH,
+// "CONTROLLER[,CONTROLLER...]:PATH" those of the v1 hierarchies holding the controllers.
+// Throws naming the argument for a missing sub-cgroup, an unknown controller or a "..".
+std::vector<std::string> sub_cgroup_dirs(const Layout& layout, const std::vector<std::string>& dirs, const std::vector<std::string>& args);
+
 // Where a container's directories go, one per hierarchy (nothing is created).
 std::vector<std::string> planned_dirs(const Layout& layout, const std::string& relative_path);
 

@@ -18,6 +18,7 @@ struct CreateOptions {
     std::string bundle = ".";
     std::string pid_file;
     std::string console_socket;
+    std::string pidfd_socket;  // receives a pidfd of init (SCM_RIGHTS), as runc's --pidfd-socket
     bool no_pivot = false;
     bool no_new_keyring = false;
     unsigned preserve_fds = 0;
@@ -37,6 +38,10 @@ struct ExecOptions {
     bool detach = false;
     std::string pid_file;
     std::string console_socket;
+    std::string pidfd_socket;  // receives a pidfd of the process (SCM_RIGHTS)
+    // --cgroup: a sub-cgroup of the container's to run in, "PATH" (every hierarchy) or
+    // "CONTROLLER[,CONTROLLER...]:PATH" (those v1 controllers), as runc takes them.
+    std::vector<std::string> sub_cgroups;
     unsigned preserve_fds = 0;
     bool ignore_paused = false;
     std::string apparmor_profile;  // --apparmor

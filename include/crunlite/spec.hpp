@@ -241,6 +241,15 @@ struct NetDevice {
     std::string name;  // in the container; empty: the host name
 };
 
+// linux.intelRdt: the container's resctrl group (a CLOS) and what its schemata must say.
+struct IntelRdt {
+    std::string clos_id;  // "": a group named after the container; "/": the default CLOS (the resctrl root)
+    std::string l3_cache_schema;  // "": not set
+    std::string mem_bw_schema;    // "": not set
+    std::vector<std::string> schemata;  // spec 1.3: whole lines, written after the two above
+    bool enable_monitoring = false;     // spec 1.3: a monitoring group mon_groups/<container id>
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings, gid_mappings;
@@ -257,6 +266,7 @@ struct Linux {
     std::optional<unsigned long> personality;  // PER_LINUX or PER_LINUX32
     std::optional<MemoryPolicy> memory_policy;
     std::map<std::string, NetDevice> net_devices;  // by host interface name
+    std::optional<IntelRdt> intel_rdt;
 
     const Namespace* find_namespace(NamespaceKind kind) const;
 };

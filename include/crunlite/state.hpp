@@ -36,6 +36,10 @@ struct Record {
     nlohmann::json hooks = nlohmann::json::object();  // the config's hooks, for poststart/poststop
     bool has_process = true;  // false: config.json had no process, and `start` must refuse
     std::string exec_fifo;    // a created container's fifo, a name under the root; empty for `run`
+    // linux.intelRdt: the resctrl group (CLOS) and monitoring group the container's processes
+    // join, absolute paths ("" when none), and whether create made them (delete removes those).
+    std::string resctrl_group, resctrl_mon_group;
+    bool resctrl_made_group = false, resctrl_made_mon_group = false;
 };
 
 nlohmann::json record_to_json(const Record& record);

@@ -24,6 +24,13 @@ void add_exec(CLI::App& app, Globals& globals, Action& action) {
     cmd->add_option("--pid-file", o->pid_file, "write the host pid of the process to this file")->type_name(kFile);
     cmd->add_option("--console-socket", o->console_socket, "unix socket that receives the pty master with --tty --detach")
         ->type_name(kFile);
+    cmd->add_option("--pidfd-socket", o->pidfd_socket, "unix socket that receives a pidfd of the new process (SCM_RIGHTS)")
+        ->type_name(kFile);
+    cmd->add_option("--cgroup", o->sub_cgroups,
+                    "run the process in an existing sub-cgroup of the container's: PATH, or CONTROLLER[,CONTROLLER...]:PATH "
+                    "for cgroup v1 hierarchies")
+        ->allow_extra_args(false)
+        ->type_name("[CONTROLLER:]PATH");
     cmd->add_option("--preserve-fds", o->preserve_fds, "pass N more open fds (3 to 3+N-1) to the process")->type_name("N");
     cmd->add_flag("--ignore-paused", o->ignore_paused, "exec even if the container is paused");
     cmd->add_option("--apparmor", o->apparmor_profile, "AppArmor profile for the process");

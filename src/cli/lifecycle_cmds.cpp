@@ -12,6 +12,9 @@ void add_create_flags(CLI::App* cmd, runtime::CreateOptions& options) {
     cmd->add_option("--console-socket", options.console_socket,
                     "unix socket that receives the pty master of a container with process.terminal (SCM_RIGHTS)")
         ->type_name(kFile);
+    cmd->add_option("--pidfd-socket", options.pidfd_socket,
+                    "unix socket that receives a pidfd of the container's init process (SCM_RIGHTS)")
+        ->type_name(kFile);
     cmd->add_flag("--no-pivot", options.no_pivot, "move the root instead of pivot_root (for a root on ramfs)");
     cmd->add_flag("--no-new-keyring", options.no_new_keyring, "keep the caller's session keyring instead of a new one");
     cmd->add_option("--preserve-fds", options.preserve_fds, "pass N more open fds (3 to 3+N-1) to the container's process")

@@ -19,6 +19,7 @@
 #include "sys/protocol.hpp"
 #include "plan/seccomp_program.hpp"
 #include "sys/cpu_affinity.hpp"
+#include "resctrl/resctrl.hpp"
 
 namespace crunlite::planning {
 
@@ -125,6 +126,7 @@ struct LaunchPlan {
     sys::BitMask cpu_affinity_initial;
     std::vector<NetDeviceMove> net_devices;
     int net_namespace = -1;  // the network namespace joined by path (an fd of init.joins); -1: init's new one
+    std::optional<resctrl::GroupPlan> resctrl;  // linux.intelRdt: the runtime places init after clone
 };
 
 // What the runtime made for this start, after planning.

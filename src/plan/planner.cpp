@@ -247,6 +247,7 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
     // execCPUAffinity is not for init (runtime-spec config.md; runc and crun leave it out
     // too); the affinity of whoever started the runtime is not either.
     plan.cpu_affinity = sys::every_cpu();
+    if (spec.linux.intel_rdt) launch.resctrl = resctrl::plan_group(*spec.linux.intel_rdt, target.id, resctrl::find_root());
 
     for (const spec::Namespace& ns : spec.linux.namespaces) {
         if (!ns.path.empty()) continue;

@@ -57,15 +57,20 @@ void drain(int from, int to) {
 
 }  // namespace
 
-void send_to_console_socket(const std::string& socket_path, int master_fd) {
+UniqueFd connect_unix_socket(const std::string& flag, const std::string& socket_path) {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw Error("--console-socket: socket", errno);
+    if (!sock) throw Error(flag + ": socket", errno);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof addr.sun_path) throw Error("--console-socket " + socket_path + ": path too long");
+    if (socket_path.size() >= sizeof addr.sun_path) throw Error(flag + " " + socket_path + ": path too long");
     strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        throw Error("--console-socket: connect " + socket_path, errno);
+        throw Error(flag + ": connect " + socket_path, errno);
+    return sock;
+}
+
+void send_to_console_socket(const std::string& socket_path, int master_fd) {
+    UniqueFd sock = connect_unix_socket("--console-socket", socket_path);
     if (!sys::send_fd(sock.get(), master_fd, "/dev/ptmx"))
         throw Error("--console-socket: send the pty master to " + socket_path, errno);
 }

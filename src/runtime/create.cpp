@@ -110,6 +110,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         for (auto& [path, option] : m.options.ignored_on_bind)
             log::warning(path + ": \"" + option + "\" is filesystem data, which the kernel ignores on a bind mount; ignored");
     timer.mark("plan");
+    PidfdSocket pidfd_socket(options.pidfd_socket);
 
     state::StateFile state_file = state::StateFile::create(root, id);
     std::optional<cgroups::systemd::Bus> systemd_bus;
@@ -155,6 +156,17 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     }
     launch::enter_cgroup2(init, handoff.cgroup_entry);
     handoff = {};
+    // linux.intelRdt: init is in its CLOS (and monitoring group) before it can fork or exec.
+    std::optional<resctrl::Group> rdt_group;
+    if (plan.resctrl) {
+        rdt_group.emplace(*plan.resctrl, init.pid());
+        const resctrl::Placement& at = rdt_group->placement();
+        record.resctrl_group = at.group_dir;
+        record.resctrl_mon_group = at.mon_dir;
+        record.resctrl_made_group = at.made_group;
+        record.resctrl_made_mon_group = at.made_mon;
+        state_file.save(record);
+    }
     launch::move_net_devices(plan, init.pid());
     init.go();
     // While init creates its namespaces: the v1 cgroup directories, the bind mounts of them
@@ -203,6 +215,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         console.reset();
     }
 
+    pidfd_socket.send(init.pid(), "standard");
+
     timer.mark("init-setup");
     log::debug("container " + id + ": init is pid " + std::to_string(init.pid()));
     if (record.pid != init.pid()) {  // init handed over to a child in its pid namespace
@@ -217,6 +231,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state_file.keep();
     if (cgroup) cgroup->keep();
     if (unit) unit->keep();
+    if (rdt_group) rdt_group->keep();
     std::optional<sys::Channel> start_channel;
     if (init_plan.start_over_socket) start_channel.emplace(init.take_start_channel());
     return {init.release(), std::move(record), std::move(console), std::move(start_channel)};

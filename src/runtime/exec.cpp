@@ -15,6 +15,7 @@
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "plan/planner.hpp"
+#include "resctrl/resctrl.hpp"
 #include "runtime/internal.hpp"
 
 namespace crunlite::runtime {
@@ -96,19 +97,22 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         throw Error("exec: a terminal with --detach needs --console-socket to hand it to");
 
     const planning::LaunchPlan plan = planning::plan_exec(spec, record, options);
+    PidfdSocket pidfd_socket(options.pidfd_socket);
 
     // The child is born inside the container's pid namespace, where its processes can see it
     // in /proc: it must be non-dumpable from its first instruction (inherited through clone), so
     // that none can open its /proc/<pid>/exe (this binary) or its memory (CVE-2019-5736).
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
     planning::InitHandoff handoff;
-    handoff.cgroup_entry = cgroups::open_cgroup_entry(record.cgroup_dirs);
+    handoff.cgroup_entry = cgroups::open_cgroup_entry(
+        options.sub_cgroups.empty() ? record.cgroup_dirs : cgroups::sub_cgroup_dirs(cgroups::detect_layout(), record.cgroup_dirs, options.sub_cgroups));
     // Signals wait in a queue until the process runs, to be forwarded then; the child unblocks
     // them for itself.
     ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
     launch::InitProcess process = launch::clone_process_joining(plan, handoff);
     launch::enter_cgroup2(process, handoff.cgroup_entry);
     handoff = {};
+    resctrl::join({record.resctrl_group, record.resctrl_mon_group}, process.pid());
     process.go();
     launch::InitProcess::Ready ready = process.wait_ready({
         .run_runtime_hooks = {},
@@ -123,6 +127,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         send_to_console_socket(options.console_socket, console.get());
         console.reset();
     }
+    pidfd_socket.send(process.pid(), "setns");
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(process.pid()));
     int pid = process.release();
     state_file.reset();  // unlock: the container may be signalled or deleted while this process runs

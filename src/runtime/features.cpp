@@ -109,7 +109,9 @@ nlohmann::json features() {
           // The labels are applied where the host runs the LSM and refused elsewhere (.process.apparmorProfile).
           {"apparmor", {{"enabled", sys::apparmor_enabled()}}},
           {"selinux", {{"enabled", sys::selinux_enabled()}}},
-          {"intelRdt", {{"enabled", false}}},
+          // What the runtime supports, as runc says it: a host without a resctrl mount makes a
+          // config with intelRdt an error at create (and in `check`), naming .linux.intelRdt.
+          {"intelRdt", {{"enabled", true}, {"schemata", true}, {"monitoring", true}}},
           {"memoryPolicy", {{"modes", names_of(spec::kMemoryPolicyModes)}, {"flags", names_of(spec::kMemoryPolicyFlags)}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
           {"netDevices", {{"enabled", true}}}}},

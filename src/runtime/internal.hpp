@@ -70,6 +70,23 @@ void start_created_here(const std::string& root, CreatedContainer& container);
 // Hands the pty master to the --console-socket listener (SCM_RIGHTS), as runc does.
 void send_to_console_socket(const std::string& socket_path, int master_fd);
 
+// A connected AF_UNIX stream socket; `flag` names the option in errors.
+UniqueFd connect_unix_socket(const std::string& flag, const std::string& socket_path);
+
+// --pidfd-socket: a connection made before anything of the container exists (so that an
+// unreachable socket fails early, leaving nothing behind), which later carries a pidfd of the
+// container's init (create, run) or of the exec'd process (SCM_RIGHTS). The payload is what
+// runc sends beside it: "standard" for an init, "setns" for an exec.
+class PidfdSocket {
+public:
+    explicit PidfdSocket(const std::string& socket_path);  // "": no socket, send() does nothing
+    void send(int pid, const char* payload);
+
+private:
+    std::string path_;
+    UniqueFd sock_;
+};
+
 // With every signal blocked by the caller: forwards signals to `pid` until it exits (and,
 // given a pty master, copies between it and the runtime's own stdio), then returns the
 // exit status (128+N when killed by signal N).

@@ -18,6 +18,7 @@
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
 #include "runtime/internal.hpp"
+#include "resctrl/resctrl.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -139,6 +140,7 @@ void remove_stopped(state::StateFile& state_file) {
         cgroups::remove(r.cgroup_dirs);
     }
     timer.mark("remove-cgroups");
+    resctrl::remove({r.resctrl_group, r.resctrl_mon_group, r.resctrl_made_group, r.resctrl_made_mon_group});
     std::vector<spec::Hook> poststop = hooks::from_json(r.hooks).poststop;
     if (!poststop.empty())
         hooks::run_warning_on_failure(poststop, "poststop", hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));

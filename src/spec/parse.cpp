@@ -10,6 +10,7 @@
 #include "crunlite/spec.hpp"
 #include "crunlite/spec_version.hpp"
 #include "spec/hints.hpp"
+#include "spec/intel_rdt_field.hpp"
 #include "spec/json_field.hpp"
 #include "spec/memory_policy_names.hpp"
 #include "spec/namespace_kinds.hpp"
@@ -625,6 +626,7 @@ Linux parse_linux(const JsonField& field, const Collector& c) {
             linux.net_devices[host_name] = device;
         });
     });
+    c.member(field, "intelRdt", [&](const JsonField& f) { linux.intel_rdt = parse_intel_rdt(f); });
     return linux;
 }
 
@@ -801,7 +803,6 @@ Spec parse_spec_with(const nlohmann::json& json, const Collector& collector) {
     // fields only mean something once it is there.
     bool have_linux = c.guard([&] { spec.linux = parse_linux(top.required("linux"), c); });
     if (have_linux) check_cross_field_rules(spec, c);
-    refuse_unimplemented(json, c);
     return spec;
 }
 

@@ -1,6 +1,7 @@
 // Rules that span several fields (hostname needs a UTS namespace, a user namespace needs
-// mappings, sysctls must be namespaced...), and the list of spec fields this build does not
-// act on yet: those are refused, never silently ignored.
+// mappings, sysctls must be namespaced...). Every runtime-spec 1.3 field is acted on, so no
+// field is refused for being unknown to this build (a field it did not act on would be refused
+// here, never silently ignored).
 #include <algorithm>
 #include <map>
 
@@ -32,14 +33,6 @@ std::optional<NamespaceKind> sysctl_namespace(const std::string& key) {
     // with a new one).
     if (key.rfind("user.", 0) == 0) return NamespaceKind::user;
     return std::nullopt;
-}
-
-bool carries_value(const nlohmann::json& j) {
-    if (j.is_null()) return false;
-    if (j.is_boolean()) return j.get<bool>();
-    if (j.is_number()) return j.get<double>() != 0;
-    if (j.is_string()) return !j.get<std::string>().empty();
-    return std::any_of(j.begin(), j.end(), [](const nlohmann::json& v) { return carries_value(v); });
 }
 
 constexpr const char* kMappingsHint =
@@ -106,21 +99,6 @@ void check_cross_field_rules(const Spec& spec, const Collector& c) {
             c.record(SpecError(".linux.netDevices." + host_name + (device.name.empty() ? "" : ".name"),
                                "\"" + inside + "\" is also the name of \"" + it->second + "\" in the container",
                                "give each interface its own name in the container"));
-    }
-}
-
-void refuse_unimplemented(const nlohmann::json& config, const Collector& c) {
-    // Each entry: a JSON pointer into config.json and the issue that will implement it.
-    static const std::pair<const char*, const char*> pending[] = {
-        {"/linux/intelRdt", "Intel RDT"},
-    };
-    for (auto& [pointer, feature] : pending) {
-        nlohmann::json::json_pointer ptr(pointer);
-        if (config.contains(ptr) && carries_value(config.at(ptr))) {
-            std::string path = pointer;
-            std::replace(path.begin(), path.end(), '/', '.');
-            c.record(SpecError(path, std::string(feature) + " is not supported by this version of crun-lite", hints::kUnsupported));
-        }
     }
 }
 

@@ -7,5 +7,4 @@
 namespace crunlite::spec {
 // Each broken rule is thrown (the default Collector) or recorded.
 void check_cross_field_rules(const Spec& spec, const Collector& c = Collector());
-void refuse_unimplemented(const nlohmann::json& config, const Collector& c = Collector());
 }  // namespace crunlite::spec

@@ -75,7 +75,9 @@ nlohmann::json record_to_json(const Record& r) {
             {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
             {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
             {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process},
-            {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit}};
+            {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit},
+            {"resctrl", {{"group", r.resctrl_group}, {"mon_group", r.resctrl_mon_group},
+                         {"made_group", r.resctrl_made_group}, {"made_mon_group", r.resctrl_made_mon_group}}}};
 }
 
 Record record_from_json(const nlohmann::json& j) {
@@ -94,6 +96,16 @@ Record record_from_json(const nlohmann::json& j) {
     r.has_process = j.value("has_process", true);
     r.exec_fifo = j.value("exec_fifo", "");
     r.systemd_unit = j.value("systemd_unit", "");
+    if (auto rdt = j.find("resctrl"); rdt != j.end() && rdt->is_object()) {
+        r.resctrl_group = rdt->value("group", "");
+        r.resctrl_mon_group = rdt->value("mon_group", "");
+        r.resctrl_made_group = rdt->value("made_group", false);
+        r.resctrl_made_mon_group = rdt->value("made_mon_group", false);
+        // Directories that delete may remove: absolute, without a ".." to lead elsewhere.
+        for (const std::string* dir : {&r.resctrl_group, &r.resctrl_mon_group})
+            if (!dir->empty() && ((*dir)[0] != '/' || dir->find("/..") != std::string::npos))
+                throw nlohmann::json::type_error::create(302, "resctrl directories must be absolute paths without \"..\"", &j);
+    }
     // Exactly a name make_exec_fifo gives: never a path that leads elsewhere, nor another file
     // of the root that `delete` would then remove.
     if (!r.exec_fifo.empty() && !is_exec_fifo_name(r.exec_fifo))

@@ -93,6 +93,13 @@ CASES = {
     "root_path_missing_dir": (file_edit(lambda b: shutil.rmtree(b.rootfs)), [".root.path"]),
     "root_path_is_a_file": (cfg_edit(lambda c: c["root"].update(path="config.json")), [".root.path"]),
     "linux_missing": (cfg_edit(lambda c: c.pop("linux") and None), [".linux"]),
+    # linux.intelRdt: a closID that would leave the resctrl root, a schemata line smuggled in.
+    "intel_rdt_clos_id_escapes": (cfg_edit(lambda c: c["linux"].update(intelRdt={"closID": "../escape"})),
+                                  [".linux.intelRdt.closID"]),
+    "intel_rdt_mem_bw_not_mb": (cfg_edit(lambda c: c["linux"].update(intelRdt={"memBwSchema": "L3:0=ff"})),
+                                [".linux.intelRdt.memBwSchema", "MB:"]),
+    "intel_rdt_schemata_newline": (cfg_edit(lambda c: c["linux"].update(intelRdt={"schemata": ["L3:0=ff\nMB:0=10"]})),
+                                   [".linux.intelRdt.schemata[0]"]),
     "namespace_unknown_nett": (cfg_edit(lambda c: c["linux"]["namespaces"].append({"type": "nett"})),
                                [".linux.namespaces[6].type", 'unknown namespace "nett"']),
     "namespace_duplicate": (cfg_edit(lambda c: c["linux"]["namespaces"].append({"type": "pid"})),

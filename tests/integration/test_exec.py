@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from helpers import (FdReceiver, cap_mask, one_error_line, process_alive, read_until, run_cmd, status_fields, wait_exit_status,
-                     wait_for_exec, wait_until)
+from helpers import (FdReceiver, cap_mask, cgroup_dirs_at, cgroup_v2_only, one_error_line, process_alive, read_until, run_cmd,
+                     status_fields, wait_exit_status, wait_for_exec, wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 NAMESPACES = ["pid", "mnt", "net", "ipc", "uts", "cgroup"]
@@ -331,3 +331,86 @@ def test_exec_forwards_signals(rt):
     assert p.wait(timeout=10) == 128 + signal.SIGTERM, rt.popen_output(p)
     wait_until(lambda: not process_alive(pid), what="the exec'd process to be gone")
     assert rt.status(cid) == "running"
+
+
+# ------------------------------------------------------------------------------------------------
+# exec --cgroup (runc >= 1.1): the process goes to an existing sub-cgroup of the container's.
+
+
+def container_with_sub_cgroup(rt, name):
+    """A running container whose cgroupsPath is /crun-lite/<id> for either runtime (runc's default
+    path is another), so that the teardown finds its cgroups, with a sub-cgroup `name` (None: none)
+    in each of its directories; returns (id, its directories)."""
+    cid = rt.new_id()
+    bundle = rt.make_bundle(args=["sh", "-c", LOOP], edit=lambda cfg: cfg["linux"].update(cgroupsPath=f"/crun-lite/{cid}"))
+    assert rt.run(cid, bundle, "-d").rc == 0, cid
+    dirs = cgroup_dirs_at(f"/crun-lite/{cid}")
+    assert dirs, cid
+    for d in dirs if name else []:
+        os.mkdir(os.path.join(d, name))
+        for f in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset cgroup takes no task until both are set
+            if os.path.exists(os.path.join(d, f)):
+                with open(os.path.join(d, f)) as src, open(os.path.join(d, name, f), "w") as dst:
+                    dst.write(src.read())
+    return cid, dirs
+
+
+def exec_cgroup_lines(rt, cid, *flags):
+    """exec -d FLAGS ... sleep; returns the host's /proc/<pid>/cgroup lines of that process (ended after)."""
+    pid_file = os.path.join(rt.bundle_base, f"exec-{time.monotonic_ns()}.pid")
+    r = rt.cli("exec", "-d", "--pid-file", pid_file, *flags, cid, "sleep", "100")
+    assert r.rc == 0, r
+    with open(pid_file) as f:
+        pid = int(f.read())
+    os.unlink(pid_file)
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            return f.read().splitlines()
+    finally:
+        end_detached(pid)
+
+
+@pytest.mark.cgroupfs_only("the test names the container's cgroup path")
+@pytest.mark.runc_too(since="1.1.0")
+def test_exec_cgroup_path_goes_to_the_sub_cgroup_of_every_hierarchy(each_rt):
+    rt = each_rt
+    cid, _ = container_with_sub_cgroup(rt, "sub")
+    lines = exec_cgroup_lines(rt, cid, "--cgroup", "sub")
+    assert lines and all(l.endswith(f"/crun-lite/{cid}/sub") for l in lines), lines
+    if cgroup_v2_only():
+        assert lines == [f"0::/crun-lite/{cid}/sub"], lines
+    # Without --cgroup: the container's own cgroup.
+    assert all(l.endswith(f"/crun-lite/{cid}") for l in exec_cgroup_lines(rt, cid))
+
+
+@pytest.mark.cgroupfs_only("the test names the container's cgroup path")
+@pytest.mark.runc_too(since="1.1.0")
+def test_exec_cgroup_controller_form(each_rt):
+    rt = each_rt
+    cid, _ = container_with_sub_cgroup(rt, "sub")
+    flags = ("--cgroup", "cpu:sub", "--cgroup", "memory,pids:sub")
+    if cgroup_v2_only():
+        # One hierarchy without controller names: CONTROLLER:PATH is refused, nothing runs.
+        r = rt.cli("exec", *flags, cid, "true")
+        assert r.rc == 255, r
+        if rt.name == "crun-lite":
+            one_error_line(r, "--cgroup cpu:sub", status=255)
+        return
+    by_hierarchy = {l.split(":", 2)[1]: l.split(":", 2)[2] for l in exec_cgroup_lines(rt, cid, *flags)}
+    for name, path in by_hierarchy.items():
+        moved = any(c in name.split(",") for c in ("cpu", "memory", "pids"))
+        assert path == f"/crun-lite/{cid}" + ("/sub" if moved else ""), by_hierarchy
+
+
+@pytest.mark.cgroupfs_only("the test names the container's cgroup path")
+@pytest.mark.runc_too(since="1.1.0")
+@pytest.mark.parametrize("arg", ["missing", "../escape"])
+def test_exec_cgroup_refused_runs_nothing(each_rt, arg):
+    rt = each_rt
+    cid, _ = container_with_sub_cgroup(rt, None)
+    r = rt.cli("exec", "--cgroup", arg, cid, "touch", "/ran")
+    assert r.rc == 255, r
+    if rt.name == "crun-lite":
+        one_error_line(r, f"--cgroup {arg}", status=255)
+    assert rt.cli("exec", cid, "test", "-e", "/ran").rc == 1  # the refused command never ran
+    assert "touch" not in rt.cli("ps", cid).stdout

@@ -57,10 +57,13 @@ def test_document_has_the_schema_fields_and_types(features):
     assert all(a.startswith("SCMP_ACT_") for a in seccomp["actions"])
     assert all(o.startswith("SCMP_CMP_") for o in seccomp["operators"])
     assert all(a.startswith("SCMP_ARCH_") for a in seccomp["archs"])
-    for key in ("apparmor", "selinux", "intelRdt", "netDevices"):
+    for key in ("apparmor", "selinux", "netDevices"):
         assert enabled_object(linux[key]), key
     # memoryPolicy has no "enabled": its modes and flags say what is supported (features-linux.md).
     assert set(linux["memoryPolicy"]) <= {"modes", "flags"}, linux["memoryPolicy"]
+    # features-linux.md (runtime-spec 1.3): intelRdt has "schemata" and "monitoring" beside "enabled".
+    rdt = linux["intelRdt"]
+    assert "enabled" in rdt and set(rdt) <= {"enabled", "schemata", "monitoring"} and all(isinstance(v, bool) for v in rdt.values()), rdt
     assert set(linux["mountExtensions"]) == {"idmap"} and enabled_object(linux["mountExtensions"]["idmap"])
 
 
@@ -76,7 +79,9 @@ def test_host_entries_match_this_host(features):
     apparmor = "/sys/module/apparmor/parameters/enabled"
     assert linux["apparmor"]["enabled"] == (os.path.exists(apparmor) and open(apparmor).read().strip() == "Y")
     assert linux["selinux"]["enabled"] == os.path.exists("/sys/fs/selinux/enforce")
-    assert linux["intelRdt"]["enabled"] is False  # refused by config validation: it must not be claimed
+    # Supported by the runtime whatever the host, as runc reports it: without a resctrl mount a
+    # config with intelRdt fails at create naming .linux.intelRdt (test_intel_rdt.py).
+    assert linux["intelRdt"] == {"enabled": True, "schemata": True, "monitoring": True}
     # Acted on (test_net_devices.py, test_cpu_memory.py), so claimed in full.
     assert linux["netDevices"]["enabled"] is True
     assert linux["memoryPolicy"] == {

@@ -1160,7 +1160,7 @@ TEST(SpecResources, PidsLimitZeroIsALimitAndAbsentIsNone) {
     EXPECT_TRUE(RefusedAt(config, ".linux.resources.pids.limit", ""));
 }
 
-TEST(SpecUnimplemented, FalseOrEmptyValuesAreAccepted) {
+TEST(SpecEmptyValues, FalseOrEmptyValuesAreAccepted) {
     json config = base();
     config["process"]["apparmorProfile"] = "";
     config["process"]["selinuxLabel"] = "";
@@ -1226,10 +1226,36 @@ TEST(SpecMounts, RelativeDestinationIsResolvedAgainstRootWithAWarning) {
     EXPECT_NE(spec.warnings[0].message.find("deprecated"), std::string::npos);
 }
 
-TEST(SpecUnimplemented, IntelRdtIsRefused) {
+TEST(SpecIntelRdt, FieldsParse) {
     json config = base();
-    config["linux"]["intelRdt"] = {{"closID", "guaranteed_group"}};
-    EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt"));
+    config["linux"]["intelRdt"] = {{"closID", "guaranteed_group"}, {"l3CacheSchema", "L3:0=7f0;1=1f"}, {"memBwSchema", "MB:0=20;1=70"},
+                                   {"schemata", {"L2:0=3"}}, {"enableMonitoring", true}};
+    Spec spec = parse_spec(config);
+    ASSERT_TRUE(spec.linux.intel_rdt.has_value());
+    EXPECT_EQ(spec.linux.intel_rdt->clos_id, "guaranteed_group");
+    EXPECT_EQ(spec.linux.intel_rdt->mem_bw_schema, "MB:0=20;1=70");
+    EXPECT_EQ(spec.linux.intel_rdt->schemata, std::vector<std::string>{"L2:0=3"});
+    EXPECT_TRUE(spec.linux.intel_rdt->enable_monitoring);
+    config["linux"]["intelRdt"] = {{"closID", "/"}};  // the default CLOS (runtime-spec 1.3)
+    EXPECT_EQ(parse_spec(config).linux.intel_rdt->clos_id, "/");
+}
+
+TEST(SpecIntelRdt, NamesAndLinesThatWouldLeadElsewhereAreRefused) {
+    json config = base();
+    for (const char* bad : {"../x", "a/b", "..", "info", "mon_groups", "x\ny"}) {
+        config["linux"]["intelRdt"] = {{"closID", bad}};
+        EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt.closID")) << bad;
+    }
+    config["linux"]["intelRdt"] = {{"memBwSchema", "L3:0=1"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt.memBwSchema", "MB:"));
+    config["linux"]["intelRdt"] = {{"memBwSchema", "MB:0=20\nL3:0=1"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt.memBwSchema"));
+    config["linux"]["intelRdt"] = {{"schemata", {"L3:0=1", "MB:0=5\nL3:0=3"}}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt.schemata[1]"));
+    config["linux"]["intelRdt"] = {{"enableCMT", true}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt.enableCMT", "enableMonitoring"));
+    config["linux"]["intelRdt"] = {{"enableMonitoring", "yes"}};
+    EXPECT_TRUE(RefusedAt(config, ".linux.intelRdt.enableMonitoring"));
 }
 
 TEST(SpecPlacement, ExecCpuAffinityListsParseSortedAndOnce) {

@@ -624,6 +624,26 @@ TEST(Record, ExecFifoMustBeANameMakeExecFifoGives) {
     EXPECT_EQ(record_from_json(j).exec_fifo, ":exec.fifo.0123456789abcdef");
 }
 
+// linux.intelRdt: the resctrl directories delete may remove come back as they were saved, and a
+// damaged state file cannot name a relative path or one with ".." instead.
+TEST(Record, ResctrlGroupsRoundTripAndMustBeAbsolute) {
+    Record r = sample_record();
+    r.resctrl_group = "/sys/fs/resctrl/c1";
+    r.resctrl_mon_group = "/sys/fs/resctrl/c1/mon_groups/c1";
+    r.resctrl_made_group = true;
+    Record back = record_from_json(record_to_json(r));
+    EXPECT_EQ(back.resctrl_group, r.resctrl_group);
+    EXPECT_EQ(back.resctrl_mon_group, r.resctrl_mon_group);
+    EXPECT_TRUE(back.resctrl_made_group);
+    EXPECT_FALSE(back.resctrl_made_mon_group);
+    for (const char* bad : {"sys/fs/resctrl/c1", "/sys/fs/resctrl/../../etc"}) {
+        nlohmann::json j = record_to_json(r);
+        j["resctrl"]["group"] = bad;
+        std::istringstream in(j.dump());
+        EXPECT_TRUE(ThrowsError([&] { read_record(in, "c1"); }, "its state file is unreadable")) << bad;
+    }
+}
+
 TEST(StateFile, OpenedFileIsNotRemovedOnDestruction) {
     TempDir tmp;
     make_recorded(tmp.path(), record_for("c1", 1, 1));
