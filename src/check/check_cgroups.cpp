@@ -77,7 +77,6 @@ bool parse_list(const std::string& text, std::set<long>& out) {
 
 namespace {
 
-namespace {
 
 void check_cpuset_value(const std::string& path, const std::string& value, const std::string& online_file, const char* one,
                         const char* what, Report& report) {
