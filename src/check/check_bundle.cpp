@@ -84,7 +84,7 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     spec::Spec spec = spec::parse_spec_collecting(config, errors);
     for (auto& e : errors) report.add_error(e, "", spec::hints::kValues);
     if (!config.is_object()) return report;
-    if (!spec.root.path.empty() && spec.root.path[0] != '/') spec.root.path = bundle + "/" + spec.root.path;
+    if (!spec.root.path.empty()) spec.root.path = spec::absolute_root_path(bundle, spec.root.path);
 
     Context ctx{config, spec, bundle, rootless, systemd_cgroup};
     check_root_and_executable(ctx, report);
