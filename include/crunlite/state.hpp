@@ -36,6 +36,10 @@ struct Record {
     nlohmann::json hooks = nlohmann::json::object();  // the config's hooks, for poststart/poststop
     bool has_process = true;  // false: config.json had no process, and `start` must refuse
     std::string exec_fifo;    // a created container's fifo, a name under the root; empty for `run`
+    // No mount namespace of its own: the mount of ours at `rootfs` in the host's namespace
+    // (runtime/host_root.hpp) that `delete` detaches; its mountinfo id and its never-reused id.
+    uint64_t host_root_mount_id = 0;
+    uint64_t host_root_unique_id = 0;
 };
 
 nlohmann::json record_to_json(const Record& record);

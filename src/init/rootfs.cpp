@@ -34,7 +34,17 @@ void make_root_mount_private(int rootfs_fd) {
 
 }  // namespace
 
-UniqueFd prepare_root(const InitPlan& plan) {
+UniqueFd prepare_root(const InitPlan& plan, int host_root) {
+    if (plan.shares_mount_ns) {
+        // The runtime's mount namespace, the host's: its propagation is not ours to change. The
+        // host root mount is ours alone (private, detached at delete): the config's
+        // rootfsPropagation applies to it and what is mounted on it.
+        UniqueFd root(::fcntl(host_root, F_DUPFD_CLOEXEC, 3));
+        if (!root) throw Error("dup the container's root mount", errno);
+        if (plan.rootfs_propagation != MS_SLAVE)
+            sys::set_propagation(root.get(), plan.rootfs_propagation, plan.rootfs_propagation_recursive, ".linux.rootfsPropagation");
+        return root;
+    }
     // Mount events inside must not reach the host (slave is runc's default). An unbindable tree
     // could not give the rootfs its bind below: it stays private until after pivot_root.
     unsigned long before_pivot = plan.rootfs_propagation == MS_UNBINDABLE ? MS_PRIVATE : plan.rootfs_propagation;
@@ -115,6 +125,12 @@ void finish_root(const InitPlan& plan, int root_fd) {
 
 void enter_root(const InitPlan& plan, int root_fd) {
     if (::fchdir(root_fd) != 0) throw Error(".root.path: chdir", errno);
+    if (plan.shares_mount_ns) {
+        // pivot_root or a move onto "/" would change the root of the host's namespace itself.
+        if (::chroot(".") != 0) throw Error("chroot into the root filesystem", errno);
+        if (::chdir("/") != 0) throw Error("chdir / in the container", errno);
+        return;
+    }
     if (plan.no_pivot) {
         if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw Error("move the root filesystem to / (--no-pivot)", errno);
         if (::chroot(".") != 0) throw Error("chroot into the root filesystem (--no-pivot)", errno);
@@ -141,6 +157,11 @@ void enter_root(const InitPlan& plan, int root_fd) {
     if (applied_late &&
         ::mount(nullptr, "/", nullptr, plan.rootfs_propagation | (plan.rootfs_propagation_recursive ? MS_REC : 0), nullptr) != 0)
         throw Error(".linux.rootfsPropagation: set the propagation of /", errno);
+}
+
+void enter_exec_root(int root_fd) {
+    if (::fchdir(root_fd) != 0 || ::chroot(".") != 0) throw Error("chroot into the container's root", errno);
+    if (::chdir("/") != 0) throw Error("chdir / in the container", errno);
 }
 
 }  // namespace crunlite::init

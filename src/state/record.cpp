@@ -75,7 +75,8 @@ nlohmann::json record_to_json(const Record& r) {
             {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
             {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
             {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process},
-            {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit}};
+            {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit},
+            {"host_root_mount_id", r.host_root_mount_id}, {"host_root_unique_id", r.host_root_unique_id}};
 }
 
 Record record_from_json(const nlohmann::json& j) {
@@ -94,6 +95,8 @@ Record record_from_json(const nlohmann::json& j) {
     r.has_process = j.value("has_process", true);
     r.exec_fifo = j.value("exec_fifo", "");
     r.systemd_unit = j.value("systemd_unit", "");
+    if (j.contains("host_root_mount_id")) r.host_root_mount_id = integer_member<uint64_t>(j, "host_root_mount_id");
+    if (j.contains("host_root_unique_id")) r.host_root_unique_id = integer_member<uint64_t>(j, "host_root_unique_id");
     // Exactly a name make_exec_fifo gives: never a path that leads elsewhere, nor another file
     // of the root that `delete` would then remove.
     if (!r.exec_fifo.empty() && !is_exec_fifo_name(r.exec_fifo))
