@@ -312,6 +312,11 @@ Spec parse_config(std::istream& in);
 // Reads <bundle>/config.json, parses it and resolves root.path against the bundle.
 Spec load_bundle(const std::string& bundle_dir);
 
+// root.path made absolute against the bundle and cleaned lexically ("." and ".." components,
+// repeated and trailing slashes gone), as runc's filepath.Join does: "." is the bundle itself.
+// Init finds the mount holding the root by this path, so "/b/." and "/b" must be one path.
+std::string absolute_root_path(const std::string& bundle_dir, const std::string& path);
+
 // The config.json that `crun-lite spec` writes.
 nlohmann::json default_spec(bool rootless);
 

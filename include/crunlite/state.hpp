@@ -40,6 +40,10 @@ struct Record {
     // join, absolute paths ("" when none), and whether create made them (delete removes those).
     std::string resctrl_group, resctrl_mon_group;
     bool resctrl_made_group = false, resctrl_made_mon_group = false;
+    // No mount namespace of its own: the mount of ours at `rootfs` in the host's namespace
+    // (runtime/host_root.hpp) that `delete` detaches; its mountinfo id and its never-reused id.
+    uint64_t host_root_mount_id = 0;
+    uint64_t host_root_unique_id = 0;
 };
 
 nlohmann::json record_to_json(const Record& record);

@@ -85,7 +85,7 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     for (auto& e : errors) report.add_error(e, "", spec::hints::kValues);
     for (auto& w : spec.warnings) report.warning(w.path, w.message, w.hint);
     if (!config.is_object()) return report;
-    if (!spec.root.path.empty() && spec.root.path[0] != '/') spec.root.path = bundle + "/" + spec.root.path;
+    if (!spec.root.path.empty()) spec.root.path = spec::absolute_root_path(bundle, spec.root.path);
 
     Context ctx{config, spec, bundle, rootless, systemd_cgroup};
     check_root_and_executable(ctx, report);

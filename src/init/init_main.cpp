@@ -32,6 +32,8 @@ void close_runtime_fds(const InitPlan& plan, const InitHandoff& handoff, int cha
     std::vector<int> keep = {channel_fd, handoff.exec_fifo.get()};
     for (auto& join : plan.joins) keep.push_back(join.fd.get());
     for (auto& m : plan.mounts) keep.push_back(m.idmap_userns.get());
+    keep.push_back(handoff.host_root.get());
+    keep.push_back(plan.exec_root.get());
     for (auto& fd : handoff.cgroup_entry.v1_tasks) keep.push_back(fd.get());
     std::sort(keep.begin(), keep.end());
     unsigned next = 3 + unsigned(plan.preserve_fds);
@@ -104,7 +106,7 @@ void set_up_container(const InitPlan& plan, InitHandoff& handoff, InitChannel& c
         timer.mark("cgroups");
     }
 
-    UniqueFd root = prepare_root(plan);
+    UniqueFd root = prepare_root(plan, handoff.host_root.get());
     FreshFilesystems fresh;
     if (cgroup_mount) {
         mount_all(plan, root.get(), 0, *cgroup_mount, fresh);
@@ -204,6 +206,7 @@ void join_container(const InitPlan& plan, InitHandoff&, InitChannel& channel) {
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw Error("prctl PR_SET_DUMPABLE", errno);
     channel.wait_go();
     enter_namespaces(plan);
+    if (plan.exec_root) enter_exec_root(plan.exec_root.get());
     // A pid namespace that only this process's children enter: fork, and go on in the child.
     if (plan.fork_after_joining) channel.hand_over_to_child(fork_into_pid_namespace);
     const spec::Process& process = *plan.spec->process;

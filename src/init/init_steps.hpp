@@ -44,7 +44,9 @@ struct FreshFilesystems {
 };
 
 // rootfs.cpp, mounts.cpp
-UniqueFd prepare_root(const InitPlan& plan);  // returns an O_PATH fd of the root mount
+// Returns an O_PATH fd of the root mount: the rootfs bound onto itself in the container's mount
+// namespace, or `host_root` when the container shares the runtime's.
+UniqueFd prepare_root(const InitPlan& plan, int host_root);
 // plan.mounts[first, end), in order; each new tmpfs is added to `fresh`.
 void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end, FreshFilesystems& fresh);
 // The mount plan.cgroups.mount_from_runtime names, from the runtime's bind mounts.
@@ -52,7 +54,8 @@ void mount_cgroups_from_runtime(const InitPlan& plan, int root_fd, std::vector<U
 void mask_paths(const spec::Spec& spec, int root_fd);
 void make_paths_read_only(const spec::Spec& spec, int root_fd);
 void finish_root(const InitPlan& plan, int root_fd);  // root.readonly
-void enter_root(const InitPlan& plan, int root_fd);   // pivot_root, or MS_MOVE + chroot
+void enter_root(const InitPlan& plan, int root_fd);   // pivot_root, or MS_MOVE + chroot, or chroot alone
+void enter_exec_root(int root_fd);  // exec without a mount namespace to join: chroot into init's root
 
 // console.cpp
 struct Pty {

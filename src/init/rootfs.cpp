@@ -7,35 +7,44 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "crunlite/error.hpp"
 #include "sys/in_root.hpp"
 #include "init/init_steps.hpp"
 #include "sys/mount_api.hpp"
+#include "sys/mount_info.hpp"
 
 namespace crunlite::init {
 namespace {
 
-// The mount point of the mount that holds `path` (longest matching mount point).
-std::string mount_point_of(const std::string& path) {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line, best = "/";
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string id, parent, dev, root, mount_point;
-        fields >> id >> parent >> dev >> root >> mount_point;
-        bool contains = path == mount_point || mount_point == "/" ||
-                        (path.rfind(mount_point, 0) == 0 && path.size() > mount_point.size() && path[mount_point.size()] == '/');
-        if (contains && mount_point.size() > best.size()) best = mount_point;
-    }
-    return best;
+// pivot_root refuses a new root whose mount, or the mount under it, is shared; and while the
+// mount holding the root filesystem is shared, the bind of the root onto itself would show up
+// in every peer of that mount, the host's among them. So that mount, the rootfs itself when it
+// is a mount point (containerd's overlay at bundle/rootfs), is made private in this namespace
+// before the bind, as runc (rootfsParentMountPrivate) and crun (make_parent_mount_private) do.
+// Only a shared one: a slave keeps receiving what the host mounts there.
+void make_root_mount_private(int rootfs_fd) {
+    UniqueFd mount_root = sys::mount_root_of(rootfs_fd);
+    std::optional<sys::MountInfo> info = sys::find_mount(sys::mount_id(mount_root.get()));
+    if (!info || !info->shared) return;
+    sys::set_propagation(mount_root.get(), MS_PRIVATE, false,
+                         ".linux.rootfsPropagation: make " + info->mount_point + ", the mount holding the root, private for pivot_root");
 }
 
 }  // namespace
 
-UniqueFd prepare_root(const InitPlan& plan) {
+UniqueFd prepare_root(const InitPlan& plan, int host_root) {
+    if (plan.shares_mount_ns) {
+        // The runtime's mount namespace, the host's: its propagation is not ours to change. The
+        // host root mount is ours alone (private, detached at delete): the config's
+        // rootfsPropagation applies to it and what is mounted on it.
+        UniqueFd root(::fcntl(host_root, F_DUPFD_CLOEXEC, 3));
+        if (!root) throw Error("dup the container's root mount", errno);
+        if (plan.rootfs_propagation != MS_SLAVE)
+            sys::set_propagation(root.get(), plan.rootfs_propagation, plan.rootfs_propagation_recursive, ".linux.rootfsPropagation");
+        return root;
+    }
     // Mount events inside must not reach the host (slave is runc's default). An unbindable tree
     // could not give the rootfs its bind below: it stays private until after pivot_root.
     unsigned long before_pivot = plan.rootfs_propagation == MS_UNBINDABLE ? MS_PRIVATE : plan.rootfs_propagation;
@@ -43,18 +52,14 @@ UniqueFd prepare_root(const InitPlan& plan) {
     if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
         throw Error("set the propagation of / (.linux.rootfsPropagation)", errno);
     const std::string& rootfs = plan.spec->root.path;
+    UniqueFd rootfs_dir(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfs_dir) throw Error(".root.path: open " + rootfs, errno);
+    // After a recursive slave or private, no mount of this namespace is shared any more.
+    bool none_shared = plan.rootfs_propagation_recursive && (before_pivot == MS_SLAVE || before_pivot == MS_PRIVATE);
+    if (!none_shared) make_root_mount_private(rootfs_dir.get());
     // pivot_root needs the new root to be a mount point: bind it onto itself.
     if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         throw Error(".root.path: bind " + rootfs, errno);
-    if (plan.rootfs_propagation == MS_SHARED) {
-        // pivot_root refuses a shared new root or a shared parent of it: both are private for
-        // the switch, and "/" becomes shared again right after it (enter_root).
-        std::string parent = mount_point_of(rootfs.substr(0, rootfs.rfind('/')));
-        if (::mount(nullptr, parent.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
-            throw Error(".linux.rootfsPropagation: make " + parent + " private for pivot_root", errno);
-        if (::mount(nullptr, rootfs.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
-            throw Error(".linux.rootfsPropagation: make " + rootfs + " private for pivot_root", errno);
-    }
     UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw Error(".root.path: open " + rootfs, errno);
     return root;
@@ -120,16 +125,30 @@ void finish_root(const InitPlan& plan, int root_fd) {
 
 void enter_root(const InitPlan& plan, int root_fd) {
     if (::fchdir(root_fd) != 0) throw Error(".root.path: chdir", errno);
+    if (plan.shares_mount_ns) {
+        // pivot_root or a move onto "/" would change the root of the host's namespace itself.
+        if (::chroot(".") != 0) throw Error("chroot into the root filesystem", errno);
+        if (::chdir("/") != 0) throw Error("chdir / in the container", errno);
+        return;
+    }
     if (plan.no_pivot) {
         if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) throw Error("move the root filesystem to / (--no-pivot)", errno);
         if (::chroot(".") != 0) throw Error("chroot into the root filesystem (--no-pivot)", errno);
     } else {
+        // The old root, to detach after pivot_root: by descriptor, since what "." names right
+        // after pivot_root(".", ".") is up to the kernel (runc keeps the old root open too).
+        UniqueFd old_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!old_root) throw Error("open the old root", errno);
         if (::syscall(SYS_pivot_root, ".", ".") != 0) {
             int err = errno;
             throw Error(std::string("pivot_root ") + plan.spec->root.path, err,
                         err == EINVAL ? "the root is on a shared mount or in a ramfs: set .linux.rootfsPropagation, or run with --no-pivot" : "");
         }
-        // The old root now sits on top of the new one; detach it without telling the host.
+        // The old root now sits on top of the new one; detach it without telling the host. Only
+        // the old root's tree becomes a slave: done from the new root, it would also turn the
+        // container's `rshared` volumes into slaves, and mounts made inside them would no longer
+        // reach the host (Kubernetes' Bidirectional mount propagation).
+        if (::fchdir(old_root.get()) != 0) throw Error("chdir to the old root", errno);
         if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) throw Error("make the old root a slave", errno);
         if (::umount2(".", MNT_DETACH) != 0) throw Error("detach the old root", errno);
     }
@@ -138,6 +157,11 @@ void enter_root(const InitPlan& plan, int root_fd) {
     if (applied_late &&
         ::mount(nullptr, "/", nullptr, plan.rootfs_propagation | (plan.rootfs_propagation_recursive ? MS_REC : 0), nullptr) != 0)
         throw Error(".linux.rootfsPropagation: set the propagation of /", errno);
+}
+
+void enter_exec_root(int root_fd) {
+    if (::fchdir(root_fd) != 0 || ::chroot(".") != 0) throw Error("chroot into the container's root", errno);
+    if (::chdir("/") != 0) throw Error("chdir / in the container", errno);
 }
 
 }  // namespace crunlite::init

@@ -84,6 +84,13 @@ struct InitPlan {
     CgroupPlan cgroups;
 
     bool no_pivot = false;
+    // No mount namespace in the config: init stays in the runtime's, sets the root up on the
+    // runtime's host root mount (InitHandoff::host_root) and chroots into it; never pivot_root,
+    // which would move the root of every process there.
+    bool shares_mount_ns = false;
+    // exec into such a container: the root of its init (/proc/<pid>/root), to chroot into,
+    // since no setns into a mount namespace gives the process that root.
+    UniqueFd exec_root;
     bool new_keyring = true;
     int preserve_fds = 0;
     // `run`: no exec.fifo; after READY init waits for START on the socket and answers GOING
@@ -133,6 +140,7 @@ struct LaunchPlan {
 struct InitHandoff {
     cgroups::CgroupEntry cgroup_entry;  // the cgroup2 directory for CLONE_INTO_CGROUP; exec: v1 `tasks`
     UniqueFd exec_fifo;                 // O_PATH; none for `run` and exec
+    UniqueFd host_root;                 // plan.shares_mount_ns: the root mount made for init
 };
 
 // The mount attributes (MOUNT_ATTR_*) a planned mount asks for.

@@ -221,11 +221,16 @@ JoinedNamespaces open_namespace_paths(const spec::Spec& spec) {
 }
 
 LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& options, const CreateTarget& target) {
+    // In a mount namespace joined by path, init resolves the root there, as runc does: it need
+    // not exist in this one (init names .root.path when it is missing there).
+    const spec::Namespace* mount_ns = spec.linux.find_namespace(NamespaceKind::mount);
     struct stat st{};
-    if (::stat(spec.root.path.c_str(), &st) != 0)
-        throw Error(".root.path: " + spec.root.path, errno,
-                    errno == ENOENT ? "unpack the container's files there, or fix .root.path (a relative path is resolved against the bundle)" : "");
-    if (!S_ISDIR(st.st_mode)) throw Error(".root.path: " + spec.root.path + " is not a directory");
+    if (!(mount_ns && !mount_ns->path.empty())) {
+        if (::stat(spec.root.path.c_str(), &st) != 0)
+            throw Error(".root.path: " + spec.root.path, errno,
+                        errno == ENOENT ? "unpack the container's files there, or fix .root.path (a relative path is resolved against the bundle)" : "");
+        if (!S_ISDIR(st.st_mode)) throw Error(".root.path: " + spec.root.path + " is not a directory");
+    }
 
     LaunchPlan launch;
     InitPlan& plan = launch.init;
@@ -241,6 +246,7 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
     if (!spec.linux.rootfs_propagation.empty())
         parse_propagation(spec.linux.rootfs_propagation, plan.rootfs_propagation, plan.rootfs_propagation_recursive);
     plan.no_pivot = options.no_pivot;
+    plan.shares_mount_ns = mount_ns == nullptr;
     plan.new_keyring = !options.no_new_keyring;
     plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
     plan.no_process = !target.has_process;
@@ -351,6 +357,13 @@ LaunchPlan plan_exec(const spec::Spec& spec, const state::Record& record, const 
             plan.joins.insert(after_user, {std::move(pid_ns), CLONE_NEWPID});
             plan.fork_after_joining = true;
         }
+    }
+    // Without a mount namespace of its own (runtime/host_root.hpp) the container is told apart
+    // from the host by its root alone.
+    if (same_namespace(init_ns + "mnt", "/proc/self/ns/mnt")) {
+        plan.exec_root.reset(::open((std::string("/proc/") + std::to_string(record.pid) + "/root").c_str(),
+                                    O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!plan.exec_root) throw Error("open the root of the container's init, /proc/" + std::to_string(record.pid) + "/root", errno);
     }
     plan.cgroups.dirs = record.cgroup_dirs;
     return launch;

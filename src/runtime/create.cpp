@@ -23,6 +23,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
+#include "runtime/host_root.hpp"
 #include "runtime/internal.hpp"
 #include "plan/planner.hpp"
 
@@ -129,6 +130,16 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
     if (unit_placement) record.systemd_unit = unit_placement->unit;
     planning::InitHandoff handoff;
+    // No mount namespace of its own: the one mount it leaves in the host's until `delete`,
+    // recorded before init can mount anything on it.
+    std::optional<HostRoot> host_root;
+    if (init_plan.shares_mount_ns) {
+        host_root.emplace(HostRoot::attach(spec.root.path));
+        record.host_root_mount_id = host_root->id();
+        record.host_root_unique_id = host_root->unique_id();
+        handoff.host_root.reset(::fcntl(host_root->fd(), F_DUPFD_CLOEXEC, 3));
+        if (!handoff.host_root) throw Error("dup the container's root mount", errno);
+    }
     if (init_plan.start_over_socket) {
         state_file.save(record);
     } else {
@@ -232,6 +243,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (cgroup) cgroup->keep();
     if (unit) unit->keep();
     if (rdt_group) rdt_group->keep();
+    if (host_root) host_root->keep();
     std::optional<sys::Channel> start_channel;
     if (init_plan.start_over_socket) start_channel.emplace(init.take_start_channel());
     return {init.release(), std::move(record), std::move(console), std::move(start_channel)};

@@ -17,6 +17,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
+#include "runtime/host_root.hpp"
 #include "runtime/internal.hpp"
 #include "resctrl/resctrl.hpp"
 
@@ -141,6 +142,10 @@ void remove_stopped(state::StateFile& state_file) {
     }
     timer.mark("remove-cgroups");
     resctrl::remove({r.resctrl_group, r.resctrl_mon_group, r.resctrl_made_group, r.resctrl_made_mon_group});
+    if (r.host_root_mount_id || r.host_root_unique_id) {
+        detach_host_root(r.rootfs, r.host_root_mount_id, r.host_root_unique_id);
+        timer.mark("host-root");
+    }
     std::vector<spec::Hook> poststop = hooks::from_json(r.hooks).poststop;
     if (!poststop.empty())
         hooks::run_warning_on_failure(poststop, "poststop", hooks::state_json(r.id, "stopped", 0, r.bundle, r.annotations));

@@ -878,8 +878,24 @@ Spec parse_config(std::istream& in) { return parse_spec_or_throw(parse_config_js
 
 Spec load_bundle(const std::string& bundle_dir) {
     Spec spec = parse_spec_or_throw(read_config(bundle_dir));
-    if (spec.root.path[0] != '/') spec.root.path = bundle_dir + "/" + spec.root.path;
+    spec.root.path = absolute_root_path(bundle_dir, spec.root.path);
     return spec;
+}
+
+std::string absolute_root_path(const std::string& bundle_dir, const std::string& path) {
+    std::string joined = path.empty() || path[0] != '/' ? bundle_dir + "/" + path : path;
+    std::vector<std::string_view> kept;
+    for (std::string_view part : text::split(joined, '/')) {
+        if (part == ".") continue;
+        if (part == "..") {
+            if (!kept.empty()) kept.pop_back();  // "/.." is "/"
+            continue;
+        }
+        kept.push_back(part);
+    }
+    std::string clean;
+    for (std::string_view part : kept) clean.append("/").append(part);
+    return clean.empty() ? "/" : clean;
 }
 
 }  // namespace crunlite::spec

@@ -15,12 +15,6 @@ namespace {
 
 bool creates_or_joins(const Linux& linux, NamespaceKind kind) { return linux.find_namespace(kind) != nullptr; }
 
-std::string namespace_list_path(const Linux& linux, NamespaceKind kind) {
-    for (size_t i = 0; i < linux.namespaces.size(); ++i)
-        if (linux.namespaces[i].kind == kind) return ".linux.namespaces[" + std::to_string(i) + "]";
-    return ".linux.namespaces";
-}
-
 // Which namespace makes a sysctl safe to set, as runc's validator decides it.
 std::optional<NamespaceKind> sysctl_namespace(const std::string& key) {
     static const char* ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
@@ -46,11 +40,6 @@ void check_cross_field_rules(const Spec& spec, const Collector& c) {
     auto rule = [&](bool broken, const std::string& path, const std::string& problem, const std::string& hint) {
         if (broken) c.record(SpecError(path, problem, hint));
     };
-    const Namespace* mount_ns = linux.find_namespace(NamespaceKind::mount);
-    rule(!mount_ns, ".linux.namespaces", "a new \"mount\" namespace is required", hints::add_namespace("mount"));
-    rule(mount_ns && !mount_ns->path.empty(), namespace_list_path(linux, NamespaceKind::mount) + ".path",
-         "joining an existing mount namespace is not supported: the runtime sets up the root filesystem in a new one",
-         "remove .path: the container gets a new mount namespace");
     rule(!spec.hostname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".hostname", "requires a \"uts\" namespace", hints::add_namespace("uts"));
     rule(!spec.domainname.empty() && !creates_or_joins(linux, NamespaceKind::uts), ".domainname", "requires a \"uts\" namespace", hints::add_namespace("uts"));
 

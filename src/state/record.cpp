@@ -77,7 +77,8 @@ nlohmann::json record_to_json(const Record& r) {
             {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process},
             {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit},
             {"resctrl", {{"group", r.resctrl_group}, {"mon_group", r.resctrl_mon_group},
-                         {"made_group", r.resctrl_made_group}, {"made_mon_group", r.resctrl_made_mon_group}}}};
+                         {"made_group", r.resctrl_made_group}, {"made_mon_group", r.resctrl_made_mon_group}}},
+            {"host_root_mount_id", r.host_root_mount_id}, {"host_root_unique_id", r.host_root_unique_id}};
 }
 
 Record record_from_json(const nlohmann::json& j) {
@@ -106,6 +107,8 @@ Record record_from_json(const nlohmann::json& j) {
             if (!dir->empty() && ((*dir)[0] != '/' || dir->find("/..") != std::string::npos))
                 throw nlohmann::json::type_error::create(302, "resctrl directories must be absolute paths without \"..\"", &j);
     }
+    if (j.contains("host_root_mount_id")) r.host_root_mount_id = integer_member<uint64_t>(j, "host_root_mount_id");
+    if (j.contains("host_root_unique_id")) r.host_root_unique_id = integer_member<uint64_t>(j, "host_root_unique_id");
     // Exactly a name make_exec_fifo gives: never a path that leads elsewhere, nor another file
     // of the root that `delete` would then remove.
     if (!r.exec_fifo.empty() && !is_exec_fifo_name(r.exec_fifo))

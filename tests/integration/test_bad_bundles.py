@@ -114,7 +114,6 @@ CASES = {
                                        [".linux.namespaces[1].path"]),
     "namespace_path_relative": (cfg_edit(lambda c: set_ns_path(c, "uts", "proc/self/ns/uts")),
                                 [".linux.namespaces[2].path"]),
-    "mount_namespace_missing": (cfg_edit(lambda c: drop_ns(c, "mount")), [".linux.namespaces"]),
     "hostname_without_uts": (cfg_edit(lambda c: drop_ns(c, "uts")), [".hostname"]),
     "hostname_too_long": (cfg_edit(lambda c: c.update(hostname="h" * 100)), [".hostname"]),
     "user_namespace_without_mappings": (cfg_edit(lambda c: c["linux"]["namespaces"].append({"type": "user"})),
@@ -132,8 +131,6 @@ CASES = {
         [".linux.uidMappings"]),
     "time_offsets_without_time_namespace": (cfg_edit(lambda c: c["linux"].update(
         timeOffsets={"boottime": {"secs": 10}})), [".linux.timeOffsets"]),
-    "join_mount_namespace": (cfg_edit(lambda c: set_ns_path(c, "mount", "/proc/self/ns/mnt")),
-                             [".linux.namespaces[3].path"]),
     # (a relative destination is resolved against /: test_spec_tolerance.py)
     "mount_destination_empty": (cfg_edit(lambda c: c["mounts"][0].update(destination="")),
                                 [".mounts[0].destination"]),

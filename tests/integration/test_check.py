@@ -5,6 +5,8 @@ only when the bundle would run, and then it really runs. check itself changes no
 import json
 import os
 
+import pytest
+
 from helpers import cgroup_dirs_named, host_mountinfo
 
 
@@ -131,6 +133,27 @@ def test_check_passes_a_good_bundle_which_then_runs(rt, make_bundle, new_id):
     r = rt.run(new_id(), bundle)
     assert r.rc == 0, r
     assert "checked-and-running" in r.stdout
+
+
+@pytest.mark.parametrize("layout", ["no_mount_namespace", "joined_mount_namespace", "bundle_as_root"])
+def test_check_accepts_the_mount_namespace_layouts_create_runs(rt, make_bundle, new_id, layout):
+    # Issue 18: no mount namespace (the runtime's is shared), one joined by path, root.path ".".
+    bundle = make_bundle(args=["sh", "-c", "echo ran"])
+    if layout == "no_mount_namespace":
+        bundle.edit(lambda c: c["linux"].update(namespaces=[n for n in c["linux"]["namespaces"] if n["type"] != "mount"]))
+    elif layout == "joined_mount_namespace":
+        bundle.edit(lambda c: [n.update(path="/proc/self/ns/mnt") for n in c["linux"]["namespaces"] if n["type"] == "mount"])
+    else:
+        for name in os.listdir(bundle.rootfs):
+            os.rename(os.path.join(bundle.rootfs, name), os.path.join(bundle.path, name))
+        os.rmdir(bundle.rootfs)
+        bundle.edit(lambda c: c["root"].update(path="."))
+    r = check(rt, bundle)
+    assert r.rc == 0 and r.stdout == "0 errors, 0 warnings: this bundle would run here\n", r
+    if layout == "joined_mount_namespace":
+        return  # /proc/self/ns/mnt is the runtime's own: running it would set the host's root up
+    r = rt.run(new_id(), bundle)
+    assert r.rc == 0 and r.stdout == "ran\n", r
 
 
 def test_a_warning_alone_still_runs(rt, make_bundle, new_id):

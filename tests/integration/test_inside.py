@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from helpers import (CAP_NUMBERS, TEST_ROOT_BASE, cap_mask, cgroup_dirs_at, cgroup_dirs_named, cgroup_v2_only,
-                     parse_mountinfo, process_alive, run_cmd, status_fields, wait_until)
+                     host_mountinfo, mounts_mentioning, parse_mountinfo, process_alive, run_cmd, status_fields, wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 STATE_FIELDS = {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"}
@@ -310,6 +310,79 @@ def test_rootfs_propagation(rt, make_bundle, propagation):
         assert any(o.startswith("shared:") for o in optional), root
     else:
         assert not any(o.startswith("shared:") for o in optional), root
+
+
+def bundle_directory_as_root(bundle):
+    """root.path "." : the bundle directory itself is the root filesystem (its config.json too)."""
+    for name in os.listdir(bundle.rootfs):
+        os.rename(os.path.join(bundle.rootfs, name), os.path.join(bundle.path, name))
+    os.rmdir(bundle.rootfs)
+    bundle.edit(lambda cfg: cfg["root"].update(path="."))
+
+
+@pytest.mark.runc_too(since="1.3.0")
+@pytest.mark.parametrize("propagation", ["shared", "rshared"])
+def test_bundle_directory_as_root_with_shared_propagation(each_rt, propagation):
+    # "<bundle>/." must be found as the bundle's own path when looking for the mount holding the
+    # root, which pivot_root wants private (it failed with EINVAL).
+    bundle = each_rt.make_bundle(args=["sh", "-c", "test -f /config.json && echo bundle-is-root; awk '$5 == \"/\"' /proc/self/mountinfo | wc -l"],
+                                 edit=lambda cfg: cfg["linux"].update(rootfsPropagation=propagation))
+    bundle_directory_as_root(bundle)
+    r = each_rt.run(each_rt.new_id(), bundle)
+    assert r.rc == 0, r
+    assert r.stdout.split() == ["bundle-is-root", "1"], r
+
+
+def host_mount(rt, *args):
+    """`mount ARGS...` on the host, the last argument its mount point; the test's cleanups
+    unmount it (lazily, with what is below it) before the teardown looks for leftovers."""
+    r = run_cmd(["mount", *args])
+    assert r.rc == 0, r
+    rt.cleanups.append(lambda: subprocess.run(["umount", "-l", args[-1]], timeout=10, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL))
+
+
+def with_capability(cfg, cap):
+    for kind in ("bounding", "effective", "permitted"):
+        cfg["process"]["capabilities"][kind].append(cap)
+
+
+@pytest.mark.runc_too(since="1.3.0")
+def test_rshared_volume_propagates_both_ways_with_a_rootfs_mount_point(each_rt):
+    # Kubernetes' mountPropagation: Bidirectional (critest: "mount with 'rshared' should support
+    # propagation from host to container and vice versa"), with the rootfs a mount of its own as
+    # containerd makes it (an overlay at bundle/rootfs), shared as under systemd.
+    rt = each_rt
+    bundle = rt.make_bundle(args=["sh", "-c", LOOP])
+    volume = os.path.join(bundle.path, "volume")
+    os.mkdir(volume)
+    host_mount(rt, "--bind", bundle.rootfs, bundle.rootfs)
+    host_mount(rt, "--make-shared", bundle.rootfs)
+    host_mount(rt, "-t", "tmpfs", "crunlite-volume", volume)
+    host_mount(rt, "--make-shared", volume)
+    os.mkdir(os.path.join(volume, "from-host"))
+    os.mkdir(os.path.join(volume, "from-container"))
+
+    def edit(cfg):
+        cfg["linux"]["rootfsPropagation"] = "rshared"
+        cfg["mounts"].append({"destination": "/volume", "type": "bind", "source": volume, "options": ["rbind", "rshared"]})
+        with_capability(cfg, "CAP_SYS_ADMIN")
+
+    bundle.edit(edit)
+    cid = rt.new_id()
+    assert rt.run(cid, bundle, "-d").rc == 0
+    # Host to container: a mount made on the host under the volume's source after the start.
+    host_mount(rt, "-t", "tmpfs", "crunlite-from-host", os.path.join(volume, "from-host"))
+    open(os.path.join(volume, "from-host", "made-on-host"), "w").close()
+    r = rt.cli("exec", cid, "sh", "-c", "cat /volume/from-host/made-on-host && echo seen; "
+               "mount -t tmpfs crunlite-from-container /volume/from-container && touch /volume/from-container/made-inside")
+    rt.cleanups.append(lambda: subprocess.run(["umount", "-l", os.path.join(volume, "from-container")], timeout=10,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    assert r.rc == 0 and r.stdout == "seen\n", r
+    # Container to host: the mount made inside shows on the host, with what was written into it.
+    assert os.path.exists(os.path.join(volume, "from-container", "made-inside"))
+    assert any(m["mount_point"] == os.path.join(volume, "from-container") for m in parse_mountinfo("\n".join(host_mountinfo())))
+    assert rt.delete(cid, force=True).rc == 0
 
 
 @pytest.mark.parametrize("cgroupns", [True, False])
@@ -681,6 +754,96 @@ def test_join_a_user_namespace_by_path_with_a_new_pid_namespace(rt, make_bundle,
         assert line.split(":", 2)[2] == f"/crun-lite/{cid}", lines
     assert rt.delete(cid, force=True).rc == 0
     assert rt.delete(h, force=True).rc == 0
+
+
+@pytest.mark.runc_too(since="1.3.0")
+def test_no_mount_namespace_shares_the_runtimes(each_rt):
+    # runtime-spec: a namespace type not listed is the runtime's. The root filesystem is then
+    # set up in the host's mount namespace (runc does so too) and entered with chroot.
+    rt = each_rt
+    def edit(cfg):
+        drop_namespace(cfg, "mount")
+        # runc refuses masked and read-only paths without a mount namespace of its own
+        # ("unable to restrict sys entries"); crun-lite makes them on its host root mount.
+        cfg["linux"].pop("maskedPaths")
+        cfg["linux"].pop("readonlyPaths")
+
+    bundle = rt.make_bundle(args=["sh", "-c", LOOP], edit=edit)
+    with open(os.path.join(bundle.rootfs, "etc", "marker"), "w") as f:
+        f.write("container-root\n")
+    if rt.name == "runc":
+        # runc leaves its mounts on the host after delete: unmount them before the teardown
+        # looks for leftovers (crun-lite must leave none, asserted below).
+        def unmount_runc_leftovers():
+            for line in reversed(mounts_mentioning(bundle.path)):
+                subprocess.run(["umount", "-l", parse_mountinfo(line)[0]["mount_point"]], timeout=10,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rt.cleanups.append(unmount_runc_leftovers)
+    cid = rt.new_id()
+    assert rt.run(cid, bundle, "-d").rc == 0
+    pid = rt.state(cid)["pid"]
+    assert os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
+    with open(f"/proc/{pid}/root/etc/marker") as f:
+        assert f.read() == "container-root\n"
+    # Its /proc is a mount in the host's namespace, below the bundle.
+    assert any(m["mount_point"] == os.path.join(bundle.rootfs, "proc") for m in parse_mountinfo("\n".join(host_mountinfo())))
+    assert rt.delete(cid, force=True).rc == 0
+    if rt.name == "crun-lite":
+        assert mounts_mentioning(bundle.path) == []
+
+
+def test_no_mount_namespace_container_process_and_exec_see_its_root(rt, make_bundle, new_id):
+    # crun-lite only: runc's exec has no mount namespace to join and leaves the process in the
+    # host's root; crun-lite chroots it into the container's, as its init is.
+    bundle = make_bundle(args=["sh", "-c", "cat /etc/marker; readlink /proc/self/ns/mnt; " + LOOP],
+                         edit=lambda cfg: drop_namespace(cfg, "mount"))
+    with open(os.path.join(bundle.rootfs, "etc", "marker"), "w") as f:
+        f.write("container-root\n")
+    cid = new_id()
+    assert rt.run(cid, bundle, "-d").rc == 0
+    r = rt.cli("exec", cid, "sh", "-c", "cat /etc/marker; test -e /bin/busybox && echo has-busybox; readlink /proc/self/ns/mnt")
+    assert r.rc == 0, r
+    assert r.stdout.splitlines() == ["container-root", "has-busybox", os.readlink("/proc/self/ns/mnt")], r
+    assert rt.delete(cid, force=True).rc == 0
+    assert mounts_mentioning(bundle.path) == []
+
+
+def test_no_mount_namespace_failed_create_leaves_no_mount(rt, make_bundle, new_id):
+    # A create that fails half-way through the mounts takes the host root mount with it.
+    def edit(cfg):
+        drop_namespace(cfg, "mount")
+        cfg["mounts"].append({"destination": "/broken", "type": "tmpfs", "source": "tmpfs", "options": ["size=nonsense"]})
+
+    bundle = make_bundle(edit=edit)
+    r = rt.create(new_id(), bundle, check=False)
+    assert r.rc != 0 and ".mounts[7]" in r.stderr, r
+    assert mounts_mentioning(bundle.path) == []
+
+
+@pytest.mark.runc_too(since="1.3.0")
+def test_join_mount_namespace_by_path(each_rt):
+    # The root filesystem is resolved and set up in the joined namespace, as runc does: the
+    # container sees a mount that exists only there.
+    rt = each_rt
+    bundle = rt.make_bundle(args=["sh", "-c", "cat /only-there/marker; readlink /proc/self/ns/mnt"])
+    only_there = os.path.join(bundle.rootfs, "only-there")
+    os.mkdir(only_there)
+    helper = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                               f"mount -t tmpfs crunlite-only-there {only_there} && echo in-that-namespace > {only_there}/marker "
+                               "&& echo ready && exec sleep 1000"], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+    def end_helper():
+        helper.kill()
+        helper.wait(timeout=10)
+
+    rt.cleanups.append(end_helper)
+    assert helper.stdout.readline() == b"ready\n"
+    ns = f"/proc/{helper.pid}/ns/mnt"
+    bundle.edit(lambda cfg: set_namespace(cfg, "mount", ns))
+    assert not os.path.exists(os.path.join(only_there, "marker")), "the mount is the helper namespace's alone"
+    r = rt.run(rt.new_id(), bundle)
+    assert r.rc == 0, r
+    assert r.stdout.splitlines() == ["in-that-namespace", os.readlink(ns)], r
 
 
 def test_time_namespace_offsets(rt):

@@ -641,17 +641,19 @@ TEST(SpecNamespaces, EmptyPathMeansANewNamespace) {
     EXPECT_TRUE(parse_spec(config).linux.find_namespace(NamespaceKind::network)->path.empty());
 }
 
-TEST(SpecNamespaces, MountNamespaceIsRequired) {
+// runtime-spec: a namespace not listed is the runtime's; runc accepts it too (issue 18).
+TEST(SpecNamespaces, MountNamespaceIsOptional) {
     json config = base();
     remove_ns(config, "mount");
-    EXPECT_TRUE(RefusedAt(config, ".linux.namespaces", "\"mount\""));
+    EXPECT_TRUE(Accepted(config));
+    EXPECT_EQ(parse_spec(config).linux.find_namespace(NamespaceKind::mount), nullptr);
 }
 
-TEST(SpecNamespaces, JoiningAMountNamespaceIsRefused) {
+TEST(SpecNamespaces, AMountNamespaceCanBeJoinedByPath) {
     json config = base();
-    int i = ns_index(config, "mount");
-    config["linux"]["namespaces"][i]["path"] = "/proc/1/ns/mnt";
-    EXPECT_TRUE(RefusedAt(config, ".linux.namespaces[" + std::to_string(i) + "].path", "mount namespace"));
+    config["linux"]["namespaces"][ns_index(config, "mount")]["path"] = "/proc/1/ns/mnt";
+    ASSERT_TRUE(Accepted(config));
+    EXPECT_EQ(parse_spec(config).linux.find_namespace(NamespaceKind::mount)->path, "/proc/1/ns/mnt");
 }
 
 TEST(SpecNamespaces, PidNamespaceIsOptional) {
@@ -1352,6 +1354,17 @@ TEST(LoadBundle, RelativeRootIsResolvedAgainstTheBundle) {
     write_config(dir.path(), base().dump());
     Spec spec = load_bundle(dir.path());
     EXPECT_EQ(spec.root.path, dir.path() + "/rootfs");
+}
+
+// runc cleans root.path (filepath.Join): "." is the bundle itself, and init finds the mount
+// holding the root by this path (issue 18).
+TEST(LoadBundle, RootPathIsCleaned) {
+    EXPECT_EQ(absolute_root_path("/b", "."), "/b");
+    EXPECT_EQ(absolute_root_path("/b", "./rootfs/"), "/b/rootfs");
+    EXPECT_EQ(absolute_root_path("/b", "x/../rootfs"), "/b/rootfs");
+    EXPECT_EQ(absolute_root_path("/b", "/srv//root/./fs/"), "/srv/root/fs");
+    EXPECT_EQ(absolute_root_path("/b", "/../.."), "/");
+    EXPECT_EQ(absolute_root_path("/b", "../../../.."), "/");
 }
 
 TEST(LoadBundle, AbsoluteRootIsKept) {

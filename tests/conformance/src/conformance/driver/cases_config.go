@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -146,6 +148,22 @@ func init() {
 		})
 	}
 
+	register("root", "root.path \".\" with rootfsPropagation shared", func(t *T) {
+		// The bundle directory itself is the root filesystem; the mount holding "<bundle>/."
+		// is the bundle's, made private for pivot_root.
+		b := NewBundle(t)
+		entries, err := os.ReadDir(b.Rootfs)
+		must(err)
+		for _, e := range entries {
+			must(os.Rename(filepath.Join(b.Rootfs, e.Name()), filepath.Join(b.Dir, e.Name())))
+		}
+		must(os.Remove(b.Rootfs))
+		b.Rootfs = b.Dir
+		b.G.SetRootPath(".")
+		must(b.G.SetLinuxRootPropagation("shared"))
+		b.RunChecker(t, "root", "propagation")
+	})
+
 	// ---- namespaces
 	register("namespaces", "all kinds new", func(t *T) {
 		b := NewBundle(t)
@@ -166,6 +184,20 @@ func init() {
 		b.G.AddMount(rspec.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
 		b.RunChecker(t, "ns")
 	})
+	register("namespaces", "no mount namespace", func(t *T) {
+		// Not listed: the runtime's own mount namespace (config-linux.md), where the root
+		// filesystem is set up and entered with chroot.
+		b := NewBundle(t)
+		must(b.G.RemoveLinuxNamespace("mount"))
+		// runc refuses masked and read-only paths without a mount namespace of the container's own.
+		b.G.Config.Linux.MaskedPaths = nil
+		b.G.Config.Linux.ReadonlyPaths = nil
+		b.RunChecker(t, "ns", "root")
+		// runc leaves its mounts (a bind of the rootfs with /proc, /dev... on it) in the host's
+		// namespace after delete; crun-lite detaches its own. Never left for the next case.
+		syscall.Unmount(b.Rootfs, syscall.MNT_DETACH)
+	})
+	register("namespaces", "join a mount namespace by path", nsJoinMount)
 	register("namespaces", "join by path", nsJoinByPath)
 	register("namespaces", "join a user namespace by path", nsJoinUser)
 	register("namespaces", "path of the wrong type", func(t *T) {
@@ -515,6 +547,34 @@ func nsJoinUser(t *T) {
 	rt.Kill(holder.b.ID, "KILL")
 	rt.WaitStatus(holder.b.ID, 5*time.Second, "stopped")
 	rt.Delete(holder.b.ID, true)
+}
+
+// nsJoinMount joins the mount namespace of a process that made it with a mount of its own
+// below the rootfs: the root filesystem is resolved and set up in that namespace.
+func nsJoinMount(t *T) {
+	b := NewBundle(t)
+	helper := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		"mount -t tmpfs conformance-only-there "+filepath.Join(b.Rootfs, "mnt")+" && echo ready && exec sleep 60")
+	stdout, err := helper.StdoutPipe()
+	must(err)
+	if !t.Ok(helper.Start() == nil, "a process holding a mount namespace starts", "") {
+		return
+	}
+	defer func() {
+		helper.Process.Kill()
+		helper.Wait()
+	}()
+	line := make([]byte, 6)
+	n, _ := io.ReadFull(stdout, line)
+	if !t.Ok(string(line[:n]) == "ready\n", "the mount namespace holder is ready", "read %q", line[:n]) {
+		return
+	}
+	path := fmt.Sprintf("/proc/%d/ns/mnt", helper.Process.Pid)
+	ino, err := procfs.NsInode(path)
+	must(err)
+	b.Exp.PathNS = map[string]uint64{"mnt": ino}
+	must(b.G.AddOrReplaceLinuxNamespace("mount", path))
+	b.RunChecker(t, "ns")
 }
 
 var _ = strings.TrimSpace
