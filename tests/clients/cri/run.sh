@@ -10,7 +10,7 @@
 #   3. containerd's log of the whole run has no "killall failed" line.
 # Everything started is stopped by PID at the end; nothing stays mounted.
 # Environment: RUNC, CRITEST, CRICTL, CRI_IMAGE_CACHE (lib.sh), CRI_PARALLEL (critest -parallel,
-# default 1), CRI_STEPS (default "critest pods"), CRI_LOCK (a file to flock around each critest
+# default 1; more needs the ginkgo v2 command-line tool in PATH), CRI_STEPS (default "critest pods"), CRI_LOCK (a file to flock around each critest
 # run, e.g. the one the host integration suite runs under), CL_KEEP=1 keeps the temp dir.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -58,7 +58,7 @@ run_critest() {
 	# critest runs N ginkgo processes itself (ginkgo refuses -parallel 1)
 	[ "${CRI_PARALLEL:-1}" -le 1 ] || par=(-parallel "$CRI_PARALLEL")
 	[ -z "${CRI_LOCK:-}" ] || lock=(flock "$CRI_LOCK")
-	(cd "$CL_TMP" && "${lock[@]}" "$CRITEST" -config "$CL_TMP/crictl.yaml" -runtime-endpoint "unix://$CRI_SOCK" -image-endpoint "unix://$CRI_SOCK" \
+	(cd "$CL_TMP" && "${lock[@]}" "$CRITEST" -runtime-endpoint "unix://$CRI_SOCK" -image-endpoint "unix://$CRI_SOCK" \
 		-runtime-handler "$h" "${par[@]}" -ginkgo.no-color -ginkgo.succinct \
 		-ginkgo.json-report "$CL_TMP/critest-$h.json" "${SKIP_ARGS[@]}" \
 		>"$CL_TMP/critest-$h.log" 2>&1) || rc=$?
