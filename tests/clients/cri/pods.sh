@@ -51,7 +51,7 @@ POD_SC_SHARED='{ "namespace_options": { "network": 0, "pid": 0, "ipc": 0 } }'
 
 # The whole seed pod; HANDLER is the runtime handler.
 s_seed_pod() {
-	local h=$PODS_HANDLER pod init app side sec job out pause_pid ns_pause ns_app ns_side rc left
+	local h=$PODS_HANDLER pod init app side sec job out pause_pid ns_pause ns_app ns_side rc left what
 	PD=$CL_TMP/pod-$h
 	PV=$PD/vol
 	mkdir -p "$PD/logs" "$PV"
@@ -85,7 +85,7 @@ s_seed_pod() {
 	assert_eq "$ns_pause" "$ns_side" "sidecar's net/ipc/pid namespaces"
 	# shareProcessNamespace: pid 1 is the pause process, the app's sleep is visible
 	out=$(crictl_ exec "$side" sh -c 'tr "\0" " " < /proc/1/cmdline; echo; for p in /proc/[0-9]*; do tr "\0" " " < $p/cmdline; echo; done')
-	assert_contains "$out" "/pause" "the sidecar's pid 1"
+	assert_eq "/pause " "$(printf '%s\n' "$out" | head -n 1)" "the sidecar's pid 1"
 	assert_contains "$out" "sleep 31337" "the app's process seen from the sidecar"
 	# the volume: the sidecar reads what the init container and the app wrote
 	out=$(crictl_ exec "$side" cat /shared/from-init /shared/from-app)
@@ -128,7 +128,12 @@ init-ran-first" "$out" "crictl logs of the app"
 	assert_eq 42 "$(crictl_ inspect -o json "$job" | jq -r .status.exitCode)" "the job's exit code"
 	assert_contains "$(crictl_ logs "$job" 2>&1)" "job-ran" "the job's log"
 
-	# stop and remove: nothing left
+	# stop and remove: nothing left. While the pod runs, the same search finds each kind of
+	# thing (so that finding none afterwards means something).
+	left=$(cri_left_of "$pod" "$app")
+	for what in "shim: " "mount: " "cgroup: " "state: "; do
+		assert_contains "$left" "$what" "what a running pod has"
+	done
 	crictl_ stopp "$pod" >/dev/null
 	crictl_ rmp "$pod" >/dev/null
 	[ -z "$(crictl_ ps -a -q --pod "$pod" 2>/dev/null)" ] || fail "containers left in pod $pod"
