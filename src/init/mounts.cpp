@@ -25,6 +25,13 @@ void copy_tree(int from_dir, int to_dir, const std::string& what);
 
 UniqueFd open_target(const PlannedMount& m, int root_fd) {
     const std::string& dest = m.config->destination;
+    if (m.options.dest_nofollow) {
+        // The destination as the image has it, a symlink included (its last component is not
+        // followed; the ones before are resolved in-root as always). It must exist.
+        UniqueFd fd = sys::open_in_root(root_fd, dest, O_PATH | O_NOFOLLOW);
+        if (!fd) throw Error(m.json_path + ".destination: open " + dest + " (dest-nofollow: it must exist in the image)", errno);
+        return fd;
+    }
     // procfs and sysfs are where the runtime and the kernel's own checks look: a symlink
     // there is an attack (CVE-2019-19921 and its successors), never a layout choice.
     if (m.config->type == "proc" || m.config->type == "sysfs") {
@@ -42,7 +49,7 @@ UniqueFd open_target(const PlannedMount& m, int root_fd) {
 
 void mount_bind(const PlannedMount& m, int target_fd) {
     const MountOptions& o = m.options;
-    UniqueFd tree = sys::clone_tree(AT_FDCWD, m.source, o.recursive_bind, m.json_path + ".source");
+    UniqueFd tree = sys::clone_tree(AT_FDCWD, m.source, o.recursive_bind, m.json_path + ".source", !o.src_nofollow);
     sys::set_attributes(tree.get(), o.attr_set, o.attr_clear, false, m.json_path + ".options");
     sys::set_attributes(tree.get(), o.recursive_attr_set, o.recursive_attr_clear, true, m.json_path + ".options");
     sys::set_propagation(tree.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
@@ -216,6 +223,27 @@ void mount_cgroups(const InitPlan& plan, const PlannedMount& m, int target_fd, s
     if (attrs & MOUNT_ATTR_RDONLY) sys::set_attributes(tmpfs.get(), MOUNT_ATTR_RDONLY, 0, false, m.json_path);
 }
 
+// "copy-symlink" (crun): a symlink where the source was one, with the same target, made in the
+// destination's in-root parent; a non-directory already there is replaced, as in crun.
+void copy_symlink(const PlannedMount& m, int root_fd) {
+    auto [parent_path, name] = sys::split_parent(m.config->destination);
+    if (name.empty() || name == "." || name == "..")
+        throw Error(m.json_path + ".destination: " + m.config->destination + " cannot be a symlink (copy-symlink)");
+    UniqueFd parent;
+    try {
+        parent = sys::make_directory_in_root(root_fd, parent_path.empty() ? "/" : parent_path);
+    } catch (const Error& e) {
+        throw Error(m.json_path + ".destination: " + e.what());
+    }
+    struct stat st{};
+    if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISDIR(st.st_mode)) throw Error(m.json_path + ".destination: " + m.config->destination + " is a directory (copy-symlink)", EISDIR);
+        if (::unlinkat(parent.get(), name.c_str(), 0) != 0) throw Error(m.json_path + ".destination: remove " + m.config->destination, errno);
+    }
+    if (::symlinkat(m.symlink_copy.c_str(), parent.get(), name.c_str()) != 0)
+        throw Error(m.json_path + ".destination: symlink " + m.config->destination + " -> " + m.symlink_copy, errno);
+}
+
 }  // namespace
 
 bool FreshFilesystems::contains(dev_t dev) const { return std::find(devices.begin(), devices.end(), dev) != devices.end(); }
@@ -225,6 +253,10 @@ void mount_all(const InitPlan& plan, int root_fd, size_t first, size_t end, Fres
         const PlannedMount& m = plan.mounts[i];
         if (m.options.remount) {
             remount(m, root_fd);
+            continue;
+        }
+        if (!m.symlink_copy.empty()) {
+            copy_symlink(m, root_fd);
             continue;
         }
         UniqueFd target = open_target(m, root_fd);

@@ -29,6 +29,7 @@ struct PlannedMount {
     MountOptions options;
     std::string source;     // binds: absolute host path (relative ones resolved against the bundle)
     bool target_is_directory = true;
+    std::string symlink_copy;  // "copy-symlink" of a symlink source: its target, made a symlink at the destination
     UniqueFd idmap_userns;  // idmapped bind: a user namespace holding the mount's mappings
 };
 

@@ -58,6 +58,7 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
                                  const std::string& json_path) {
     MountOptions out;
     out.bind = type == "bind";
+    std::string symlink_option_path;
     for (size_t i = 0; i < options.size(); ++i) {
         const std::string& opt = options[i];
         std::string path = json_path + "[" + std::to_string(i) + "]";
@@ -87,8 +88,11 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
             continue;
         }
         if (opt == "remount") { out.remount = true; continue; }
-        if (opt == "copy-symlink" || opt == "src-nofollow" || opt == "dest-nofollow")
-            throw SpecError(path, "mount option \"" + opt + "\" is not supported by this version of crun-lite");
+        if (opt == "copy-symlink" || opt == "src-nofollow" || opt == "dest-nofollow") {
+            (opt == "copy-symlink" ? out.copy_symlink : opt == "src-nofollow" ? out.src_nofollow : out.dest_nofollow) = true;
+            symlink_option_path = path;
+            continue;
+        }
         uint64_t prop;
         bool recursive;
         if (parse_propagation(opt, prop, recursive)) {
@@ -137,6 +141,11 @@ MountOptions parse_mount_options(const std::vector<std::string>& options, const 
         }
         out.fs_options.clear();
         out.fs_option_paths.clear();
+    }
+    if (!symlink_option_path.empty()) {
+        if (!out.bind) throw SpecError(symlink_option_path, "copy-symlink, src-nofollow and dest-nofollow are for bind mounts");
+        if (out.copy_symlink && (out.src_nofollow || out.dest_nofollow))
+            throw SpecError(symlink_option_path, "copy-symlink makes no mount: it cannot go with src-nofollow or dest-nofollow");
     }
     if (out.remount && (out.tmpcopyup || out.idmap))
         throw SpecError(json_path, std::string("\"remount\" changes the mount already at the destination; \"") +

@@ -24,6 +24,13 @@ struct MountOptions {
     // "remount": no new mount; the one already at the destination (an earlier entry's) gets the
     // options, as runc's and crun's mount(2) with MS_REMOUNT does.
     bool remount = false;
+    // crun's symlink options, bind mounts only: "copy-symlink" makes a symlink source a copy of
+    // the symlink at the destination (no mount); "src-nofollow" bind-mounts a symlink source
+    // itself rather than what it points to; "dest-nofollow" mounts on the destination as it is
+    // in the image (which must exist), a symlink there included, instead of following it.
+    bool copy_symlink = false;
+    bool src_nofollow = false;
+    bool dest_nofollow = false;
     // Filesystem options for fsconfig: ("size", "65536k"), ("newinstance", "") ..., and the JSON
     // path of each (".mounts[2].options[1]"), which names the one the kernel refuses.
     std::vector<std::pair<std::string, std::string>> fs_options;

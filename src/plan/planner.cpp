@@ -1,6 +1,7 @@
 #include "plan/planner.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
@@ -44,10 +45,17 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
             if (m.source.empty()) throw SpecError(p.json_path + ".source", "is required for a bind mount");
             p.source = m.source[0] == '/' ? m.source : bundle + "/" + m.source;
             struct stat st{};
-            if (::stat(p.source.c_str(), &st) != 0)
+            bool keep_symlink = p.options.src_nofollow || p.options.copy_symlink;
+            if ((keep_symlink ? ::lstat(p.source.c_str(), &st) : ::stat(p.source.c_str(), &st)) != 0)
                 throw Error(p.json_path + ".source: bind source " + p.source, errno,
                             errno == ENOENT ? "create it on the host, or fix the path (a relative source is resolved against the bundle)" : "");
             p.target_is_directory = S_ISDIR(st.st_mode);
+            if (p.options.copy_symlink && S_ISLNK(st.st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = ::readlink(p.source.c_str(), target, sizeof target);
+                if (n < 0 || size_t(n) >= sizeof target) throw Error(p.json_path + ".source: readlink " + p.source, n < 0 ? errno : ENAMETOOLONG);
+                p.symlink_copy.assign(target, size_t(n));
+            }
         } else if (m.type.empty() || m.type == "none") {
             throw SpecError(p.json_path + ".type", "is required unless the mount is a bind mount");
         }

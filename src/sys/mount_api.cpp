@@ -79,8 +79,9 @@ void reconfigure_filesystem(int mount_fd, const FsOptions& options, const std::s
         fail_with_context(what + ": remount", fs.get(), errno);
 }
 
-UniqueFd clone_tree(int dirfd, const std::string& path, bool recursive, const std::string& what) {
-    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (path.empty() ? AT_EMPTY_PATH : 0);
+UniqueFd clone_tree(int dirfd, const std::string& path, bool recursive, const std::string& what, bool follow) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (path.empty() ? AT_EMPTY_PATH : 0) |
+                     (follow ? 0 : AT_SYMLINK_NOFOLLOW);
     UniqueFd tree(::open_tree(dirfd, path.c_str(), flags));
     if (!tree) throw Error(what + ": bind " + (path.empty() ? std::string("mount") : path), errno);
     return tree;

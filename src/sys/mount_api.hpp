@@ -29,7 +29,7 @@ void reconfigure_filesystem(int mount_fd, const FsOptions& options, const std::s
                             const std::vector<std::string>& option_paths = {});
 
 // A detached copy of the mount tree at dirfd/path (AT_EMPTY_PATH when path is empty).
-UniqueFd clone_tree(int dirfd, const std::string& path, bool recursive, const std::string& what);
+UniqueFd clone_tree(int dirfd, const std::string& path, bool recursive, const std::string& what, bool follow = true);
 
 void set_attributes(int mount_fd, uint64_t set, uint64_t clear, bool recursive, const std::string& what);
 void set_propagation(int mount_fd, uint64_t propagation, bool recursive, const std::string& what);

@@ -308,14 +308,15 @@ TEST(MountOptions, EmptyOptionNameIsRefusedWithItsIndex) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Options this version refuses, each named by its index
+// crun's symlink options: bind mounts only, copy-symlink alone
 
-TEST(MountOptions, UnsupportedOptionsAreRefusedWithTheirPath) {
-    for (const char* opt : {"copy-symlink", "src-nofollow", "dest-nofollow"}) {
-        EXPECT_TRUE(ThrowsSpecError([&] { parse({"rbind", opt}, "bind"); }, kPath + "[1]",
-                                    std::string("mount option \"") + opt + "\" is not supported"))
-            << opt;
-    }
+TEST(MountOptions, SymlinkOptionsAreForBindMountsAndCopySymlinkGoesAlone) {
+    EXPECT_TRUE(parse({"rbind", "copy-symlink"}, "bind").copy_symlink);
+    auto both = parse({"bind", "src-nofollow", "dest-nofollow"}, "bind");
+    EXPECT_TRUE(both.src_nofollow && both.dest_nofollow && !both.copy_symlink);
+    for (const char* opt : {"copy-symlink", "src-nofollow", "dest-nofollow"})
+        EXPECT_TRUE(ThrowsSpecError([&] { parse({"nosuid", opt}, "tmpfs"); }, kPath + "[1]", "for bind mounts")) << opt;
+    EXPECT_TRUE(ThrowsSpecError([] { parse({"rbind", "src-nofollow", "copy-symlink"}, "bind"); }, kPath + "[2]", "cannot go with"));
 }
 
 TEST(MountOptions, IdmapAndRidmapMarkAnIdmappedBind) {
