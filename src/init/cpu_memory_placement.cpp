@@ -23,10 +23,15 @@ void apply_memory_policy(const InitPlan& plan) {
     if (!plan.memory_policy) return;
     const MemoryPolicyPlan& policy = *plan.memory_policy;
     const unsigned long* nodes = policy.nodes.empty() ? nullptr : policy.nodes.data();
-    if (::syscall(SYS_set_mempolicy, policy.mode, nodes, nodes ? policy.max_node : 0) != 0)
-        throw Error(JsonPath{".linux.memoryPolicy"}, "set_mempolicy", errno,
-                    errno == EINVAL ? "name memory nodes the container may use (/sys/devices/system/node/online, .linux.resources.cpu.mems)"
-                                    : "");
+    if (::syscall(SYS_set_mempolicy, policy.mode, nodes, nodes ? policy.max_node : 0) != 0) {
+        // Newer modes are refused with EINVAL by older kernels: say so rather than blame the nodes.
+        constexpr int kPreferredMany = 5, kWeightedInterleave = 6, kModeMask = 0xff;
+        const char* hint = errno != EINVAL ? ""
+                           : (policy.mode & kModeMask) == kWeightedInterleave ? "MPOL_WEIGHTED_INTERLEAVE needs Linux 6.9 or later"
+                           : (policy.mode & kModeMask) == kPreferredMany      ? "MPOL_PREFERRED_MANY needs Linux 5.15 or later"
+                           : "name memory nodes the container may use (/sys/devices/system/node/online, .linux.resources.cpu.mems)";
+        throw Error(JsonPath{".linux.memoryPolicy"}, "set_mempolicy", errno, hint);
+    }
 }
 
 }  // namespace crunlite::init

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from helpers import run_cmd, status_fields
+from helpers import one_error_line, run_cmd, status_fields
 
 LOOP = "while :; do sleep 0.1; done"
 SHOW_CPUS = ["grep", "Cpus_allowed_list", "/proc/self/status"]
@@ -113,8 +113,11 @@ def test_exec_cpu_affinity_final_initial_and_the_configs_default(each_rt):
     assert exec_cpus() == {1}                                                   # the config's final
     assert exec_cpus("--process", process_json(bundle, "none.json")) == {1}     # --process without one: the config's
     assert exec_cpus("--process", process_json(bundle, "final.json", {"final": "0"})) == {0}
-    # `initial` alone: the process keeps the CPUs it was set up on, whatever the runtime had.
-    assert exec_cpus("--process", process_json(bundle, "initial.json", {"initial": "0"}), taskset=1) == {0}
+    # `initial` alone: the process keeps the CPUs it was set up on, whatever the runtime had; a
+    # kernel before 6.2 resets the affinity to the cpuset's when the process joins the container's
+    # cpuset cgroup (6.2 keeps the one asked for), with runc as with crun-lite.
+    assert exec_cpus("--process", process_json(bundle, "initial.json", {"initial": "0"}), taskset=1) == \
+        ({0} if kernel_at_least(6, 2) else online("cpu"))
     assert exec_cpus("--process", process_json(bundle, "both.json", {"initial": "0", "final": "0-1"}), taskset=0) == {0, 1}
     each_rt.delete(cid, force=True)
 
@@ -153,6 +156,11 @@ def numa_policies(text):
     return policies
 
 
+def kernel_at_least(major, minor):
+    release = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
+    return release >= (major, minor)
+
+
 @pytest.mark.parametrize("mode,nodes,flags,shown", POLICIES, ids=[f"{m}{'+' + '+'.join(f) if f else ''}" for m, _, f, _ in POLICIES])
 def test_memory_policy_reaches_the_process_and_exec(each_rt, mode, nodes, flags, shown):
     assert 0 in online("node")
@@ -163,6 +171,11 @@ def test_memory_policy_reaches_the_process_and_exec(each_rt, mode, nodes, flags,
                                  edit=lambda c: c["linux"].update(memoryPolicy=policy))
     cid = each_rt.new_id()
     r = each_rt.run(cid, bundle, "-d")
+    if mode == "MPOL_WEIGHTED_INTERLEAVE" and not kernel_at_least(6, 9):
+        # The kernel has no such mode (the v2 guest runs 6.1): one line saying so, nothing left.
+        one_error_line(r, ".linux.memoryPolicy", "Linux 6.9")
+        assert each_rt.cli("state", cid).rc != 0
+        return
     assert r.rc == 0, r
     r = each_rt.cli("exec", cid, "cat", "/proc/self/numa_maps")
     assert r.rc == 0, r

@@ -349,7 +349,8 @@ def container_with_sub_cgroup(rt, name):
     for d in dirs if name else []:
         os.mkdir(os.path.join(d, name))
         for f in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset cgroup takes no task until both are set
-            if os.path.exists(os.path.join(d, f)):
+            # (on v2 the sub-cgroup has no cpuset files unless its parent enables the controller)
+            if os.path.exists(os.path.join(d, f)) and os.path.exists(os.path.join(d, name, f)):
                 with open(os.path.join(d, f)) as src, open(os.path.join(d, name, f), "w") as dst:
                     dst.write(src.read())
     return cid, dirs
