@@ -863,15 +863,20 @@ def fd_count_of_a_running_runtime(rt, bundle):
     """The descriptors a foreground `run` holds while its container runs."""
     cid = rt.new_id("fd")
     p = rt.run_foreground(cid, bundle)
-    time.sleep(0.05)
-    fds = sorted(re.sub(r"#\d+", "#N", os.readlink(f"/proc/{p.pid}/fd/{n}")) for n in os.listdir(f"/proc/{p.pid}/fd"))
+
+    def fds_now():
+        return sorted(re.sub(r"#\d+", "#N", os.readlink(f"/proc/{p.pid}/fd/{n}")) for n in os.listdir(f"/proc/{p.pid}/fd"))
+    # Sampled once `run` waits for its container (its signalfd is open): "running" comes a little
+    # before that, and under the sanitizers the gap was enough for one sample to miss the signalfd.
+    wait_until(lambda: "anon_inode:[signalfd]" in fds_now(), what="the foreground run to forward signals")
+    fds = fds_now()
     assert p.wait(timeout=30) == 0, rt.popen_output(p)
     return fds
 
 
 def test_thousand_lifecycles_do_not_grow_anything(rt, make_bundle, record_property):
     bundle = make_bundle(args=["true"])
-    sleeper = make_bundle(args=["sleep", "0.5"])
+    sleeper = make_bundle(args=["sleep", "3"])  # long enough for a sanitizer build under load to reach its wait
     mounts_before = len(host_mountinfo())
     with open("/proc/sys/fs/file-nr") as f:
         files_before = int(f.read().split()[0])
