@@ -93,6 +93,8 @@ def _session_setup():
 @pytest.fixture
 def state_root(request):
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:60]
+    # Again here: another session's end removes the base when it finds it empty.
+    os.makedirs(TEST_ROOT_BASE, mode=0o755, exist_ok=True)
     root = tempfile.mkdtemp(prefix=f"{name}-", dir=TEST_ROOT_BASE)
     os.rmdir(root)  # crun-lite creates it; a missing root must work too
     return root
