@@ -1,9 +1,8 @@
 // The runtime-spec version crun-lite implements, in one place: `--version` ("spec:"), `spec`'s
 // config.json, `features` (ociVersionMax), the state, the hooks' state and the seccomp
 // listener's message all say this one, as runc says its own specs.Version everywhere.
-// A config.json may declare any 1.x (runc checks no version at all): a field of a newer minor
-// that crun-lite does not act on is refused by name when a config uses it, never silently
-// ignored, so a newer declaration alone is no reason to refuse a config.
+// A config.json may declare any 1.x (runc checks no version at all): a newer minor only adds
+// optional fields, which crun-lite does not know and leaves alone, as it does any unknown key.
 #pragma once
 #include <string>
 #include <string_view>

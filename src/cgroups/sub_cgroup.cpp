@@ -29,9 +29,7 @@ std::string relative_sub_path(const std::string& arg, const std::string& path) {
 // The v1 hierarchy whose controllers (its mount options: "cpu,cpuacct", "name=systemd") hold `controller`.
 const Hierarchy* hierarchy_of(const Layout& layout, std::string_view controller) {
     for (auto& h : layout.hierarchies)
-        if (!h.unified)
-            for (std::string_view c : text::split(h.options, ','))
-                if (c == controller) return &h;
+        if (!h.unified && text::has_item(h.options, controller)) return &h;
     return nullptr;
 }
 

@@ -161,6 +161,7 @@ void check_cgroups(const Context& ctx, Report& report) {
     }
     if (!ctx.spec.linux.resources || report.has_error_under(".linux.resources")) return;
     const spec::Resources& resources = *ctx.spec.linux.resources;
+    const std::string own_cgroup = own_unified_cgroup();
     for (const cgroups::ControllerWrites& cw : cgroups::resource_writes(resources)) {
         cgroups::Placement place = cgroups::placement(layout, cw);
         const auto& any = cw.v1.empty() ? cw.v2 : cw.v1;
@@ -180,7 +181,7 @@ void check_cgroups(const Context& ctx, Report& report) {
         for (const cgroups::FileWrite& w : *place.writes) {
             if (!w.unsupported.empty()) {
                 report.error(w.json_path, w.unsupported, "remove it: " + std::string(mode_name(layout.mode)) + " cannot express it");
-            } else if (!w.if_present && (h.unified ? !unified_has_file(h.mount_point, w.file, own_unified_cgroup()).value_or(true)
+            } else if (!w.if_present && (h.unified ? !unified_has_file(h.mount_point, w.file, own_cgroup).value_or(true)
                                                    : !hierarchy_has_file(h.mount_point, w.file))) {
                 report.error(w.json_path, "this kernel has no cgroup file " + w.file + " in " + h.mount_point,
                              "remove this limit: the host kernel does not offer it");

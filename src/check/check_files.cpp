@@ -43,7 +43,9 @@ void check_mount(const Context& ctx, const spec::Mount& m, const std::string& pa
         }
         std::string source = m.source[0] == '/' ? m.source : ctx.bundle + "/" + m.source;
         struct stat st{};
-        if (::stat(source.c_str(), &st) != 0)
+        // As create does: src-nofollow and copy-symlink take a symlink source as it is.
+        bool keep_symlink = options.src_nofollow || options.copy_symlink;
+        if ((keep_symlink ? ::lstat(source.c_str(), &st) : ::stat(source.c_str(), &st)) != 0)
             report.error(path + ".source", "bind source " + source + ": " + Error::errno_text(errno),
                          "create it on the host first, or fix the path (a relative source is resolved against the bundle)");
         return;
@@ -57,7 +59,7 @@ void check_mount(const Context& ctx, const spec::Mount& m, const std::string& pa
         // The finding's path is the field checked; "mount" leads its message.
         auto kernel_check = [&](const std::string& field, const sys::FsOptions& fs_options) {
             try {
-                sys::configure_filesystem(m.type, m.source, fs_options, "mount");
+                sys::configure_filesystem(m.type, m.source, fs_options, "mount", fs_options.empty() ? std::vector<std::string>{} : options.fs_option_paths);
                 return true;
             } catch (const Error& e) {
                 report.add_error(e, field, "check the filesystem type and its options (the filesystem's man page lists them)");

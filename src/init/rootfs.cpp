@@ -25,9 +25,10 @@ namespace {
 // before the bind, as runc (rootfsParentMountPrivate) and crun (make_parent_mount_private) do.
 // Only a shared one: a slave keeps receiving what the host mounts there.
 void make_root_mount_private(int rootfs_fd) {
-    UniqueFd mount_root = sys::mount_root_of(rootfs_fd);
-    std::optional<sys::MountInfo> info = sys::find_mount(sys::mount_id(mount_root.get()));
+    // The rootfs is on the mount it is looked up by; the walk to that mount's root comes after.
+    std::optional<sys::MountInfo> info = sys::find_mount(sys::mount_id(rootfs_fd));
     if (!info || !info->shared) return;
+    UniqueFd mount_root = sys::mount_root_of(rootfs_fd);
     sys::set_propagation(mount_root.get(), MS_PRIVATE, false,
                          ".linux.rootfsPropagation: make " + info->mount_point + ", the mount holding the root, private for pivot_root");
 }
@@ -52,11 +53,14 @@ UniqueFd prepare_root(const InitPlan& plan, int host_root) {
     if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
         throw Error("set the propagation of / (.linux.rootfsPropagation)", errno);
     const std::string& rootfs = plan.spec->root.path;
-    UniqueFd rootfs_dir(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!rootfs_dir) throw Error(".root.path: open " + rootfs, errno);
-    // After a recursive slave or private, no mount of this namespace is shared any more.
+    // After a recursive slave or private (the default rslave among them), no mount of this
+    // namespace is shared any more: the usual start reads no mountinfo.
     bool none_shared = plan.rootfs_propagation_recursive && (before_pivot == MS_SLAVE || before_pivot == MS_PRIVATE);
-    if (!none_shared) make_root_mount_private(rootfs_dir.get());
+    if (!none_shared) {
+        UniqueFd rootfs_dir(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!rootfs_dir) throw Error(".root.path: open " + rootfs, errno);
+        make_root_mount_private(rootfs_dir.get());
+    }
     // pivot_root needs the new root to be a mount point: bind it onto itself.
     if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         throw Error(".root.path: bind " + rootfs, errno);

@@ -64,8 +64,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
 
 // `run`'s start of what create_container(start_here) made: START to init, then its GOING (it
 // passed the startContainer hooks and execs), then the poststart hooks once it has; a failing
-// one removes the container (as delete --force would) and throws.
-void start_created_here(const std::string& root, CreatedContainer& container);
+// one throws, and `run` removes the container as delete --force would.
+void start_created_here(CreatedContainer& container);
 
 // Hands the pty master to the --console-socket listener (SCM_RIGHTS), as runc does.
 void send_to_console_socket(const std::string& socket_path, int master_fd);

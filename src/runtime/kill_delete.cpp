@@ -141,10 +141,16 @@ void remove_stopped(state::StateFile& state_file) {
         cgroups::remove(r.cgroup_dirs);
     }
     timer.mark("remove-cgroups");
-    resctrl::remove({r.resctrl_group, r.resctrl_mon_group, r.resctrl_made_group, r.resctrl_made_mon_group});
     if (r.host_root_mount_id || r.host_root_unique_id) {
         detach_host_root(r.rootfs, r.host_root_mount_id, r.host_root_unique_id);
         timer.mark("host-root");
+    }
+    // A resctrl group that will not go (a task of the host moved into it meanwhile) must not
+    // keep the rest of the container, its state file among them, from going.
+    try {
+        resctrl::remove({r.resctrl_group, r.resctrl_mon_group, r.resctrl_made_group, r.resctrl_made_mon_group});
+    } catch (const Error& e) {
+        log::warning(std::string("delete: ") + e.what());
     }
     std::vector<spec::Hook> poststop = hooks::from_json(r.hooks).poststop;
     if (!poststop.empty())

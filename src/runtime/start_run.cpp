@@ -50,21 +50,10 @@ void release_init(const state::StateFile& state_file) {
 // Only when there are any: the state JSON they get on stdin costs a serialisation.
 // runtime-spec 1.3 (runtime.md, start step 9): a failing poststart hook is an error and the
 // container is stopped. runc and crun then destroy it as delete would (poststop hooks run) and
-// exit non-zero; so does this, and the caller sees the hook's error.
-void run_poststart_hooks(state::StateFile& state_file) {
-    const state::Record& r = state_file.record();
+// exit non-zero: the callers (start, and run's own cleanup) do so, and the hook's error is theirs.
+void run_poststart_hooks(const state::Record& r) {
     std::vector<spec::Hook> poststart = hooks::from_json(r.hooks).poststart;
-    if (poststart.empty()) return;
-    try {
-        hooks::run(poststart, "poststart", hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
-    } catch (const Error&) {
-        try {
-            remove_whatever_its_status(state_file);
-        } catch (const Error& e) {
-            log::warning("removing the container after its poststart hook failed: " + std::string(e.what()));
-        }
-        throw;
-    }
+    if (!poststart.empty()) hooks::run(poststart, "poststart", hooks::state_json(r.id, "running", r.pid, r.bundle, r.annotations));
 }
 
 }  // namespace
@@ -81,20 +70,26 @@ void start(const std::string& root, const std::string& id) {
         default: throw Error(std::string("cannot start a container in the ") + state::status_name(state_file.status()) + " state");
     }
     release_init(state_file);
-    run_poststart_hooks(state_file);
+    try {
+        run_poststart_hooks(state_file.record());
+    } catch (const Error&) {
+        try {
+            remove_whatever_its_status(state_file);
+        } catch (const Error& e) {
+            log::warning("removing the container after its poststart hook failed: " + std::string(e.what()));
+        }
+        throw;
+    }
 }
 
-void start_created_here(const std::string& root, CreatedContainer& container) {
+void start_created_here(CreatedContainer& container) {
     if (!container.record.has_process)
         throw Error("cannot start a container without a process: its config.json has no .process");
     bool has_poststart = !hooks::from_json(container.record.hooks).poststart.empty();
     bool going = launch::start_over_socket(*container.start_channel, has_poststart);
     container.start_channel.reset();
     if (!going) throw Error("container init exited before it could start the process");
-    if (has_poststart) {
-        state::StateFile state_file = state::StateFile::reopen(root, container.record);
-        run_poststart_hooks(state_file);
-    }
+    if (has_poststart) run_poststart_hooks(container.record);  // a failure: run's cleanup removes the container
 }
 
 int run(const std::string& root, const std::string& id, const CreateOptions& options, bool detach, bool keep) {
@@ -105,14 +100,10 @@ int run(const std::string& root, const std::string& id, const CreateOptions& opt
     CreatedContainer container = create_container(root, id, options, !detach, true);
     timer.mark("create");
     try {
-        if (container.start_channel) start_created_here(root, container);
+        if (container.start_channel) start_created_here(container);
         else start(root, id);
     } catch (...) {
-        try {
-            remove(root, id, true);
-        } catch (const NotFoundError&) {
-            // A failing poststart hook has removed it already.
-        }
+        remove(root, id, true);
         throw;
     }
     timer.mark("start");

@@ -10,7 +10,6 @@ inline constexpr const char* kRequired = "add this field; `crun-lite spec` write
 inline constexpr const char* kType =
     "the runtime-spec (config.md, config-linux.md) gives this field's type; `crun-lite spec` writes an example";
 inline constexpr const char* kOnlyOnce = "list each one only once";
-inline constexpr const char* kUnsupported = "remove the field; docs/status.md lists what crun-lite supports";
 inline constexpr const char* kCapabilityNames =
     "capability names are CAP_* as in capabilities(7); `crun-lite features` lists the ones this kernel has "
     "(.linux.capabilities)";

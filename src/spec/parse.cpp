@@ -97,8 +97,8 @@ bool parse_version(const std::string& version, unsigned& major, unsigned& minor)
 }
 
 // Any 1.x, as runc (which checks none): a minor release only adds optional fields, so a newer
-// declaration alone is no reason to refuse a config (fields known but not acted on are refused
-// by name in validate.cpp). 0.x (pre-1.0 drafts), 2.x and what is not a version stay errors.
+// declaration alone is no reason to refuse a config (its new fields are unknown keys, left alone
+// as any is, with a debug line). 0.x (pre-1.0 drafts), 2.x and what is not a version stay errors.
 void check_version(const JsonField& field) {
     std::string version = field.string();
     unsigned major = 0, minor = 0;

@@ -1,7 +1,5 @@
 // Rules that span several fields (hostname needs a UTS namespace, a user namespace needs
-// mappings, sysctls must be namespaced...). Every runtime-spec 1.3 field is acted on, so no
-// field is refused for being unknown to this build (a field it did not act on would be refused
-// here, never silently ignored).
+// mappings, sysctls must be namespaced...).
 #include <algorithm>
 #include <map>
 
