@@ -250,11 +250,14 @@ cl_need_pkgs() {
 	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	cl_log "apt-get install ${missing[*]}"
-	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; then
-		apt-get update >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+	if ! cl_apt install -y --no-install-recommends "${missing[@]}" >/dev/null; then
+		cl_apt update >/dev/null
+		cl_apt install -y --no-install-recommends "${missing[@]}" >/dev/null
 	fi
 }
+# apt-get, one at a time: `ctest -j2` runs a guest's stage beside an engine stage, and each may
+# install packages the first time (apt's own lock makes a second apt-get fail, not wait).
+cl_apt() { flock "${CRUN_LITE_APT_LOCK:-/run/crun-lite-apt.lock}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
 
 # Fill a rootfs with busybox-static and its applet links plus minimal /etc files.
 cl_busybox_rootfs() {
@@ -337,9 +340,20 @@ cl_pack_image() {
 }
 
 cl_images() {
-	local c=$CL_IMAGE_CACHE stamp
+	local lock rc
 	cl_need_pkgs busybox-static umoci skopeo gcc libc6-dev
-	mkdir -p "$c"
+	mkdir -p "$CL_IMAGE_CACHE"
+	# one builder at a time: the host's engines and the systemd guest's host side may run side by
+	# side under `ctest -j2`
+	exec {lock}>"$CL_IMAGE_CACHE/.lock"
+	flock "$lock"
+	cl_build_images
+	rc=$?
+	exec {lock}>&-
+	return $rc
+}
+cl_build_images() {
+	local c=$CL_IMAGE_CACHE stamp
 	# Rebuild when the recipe (this file, tests/lib/make-bundle.sh) or the port changes.
 	stamp=$( (cat "$CL_LIB_DIR/lib.sh" "$CL_LIB_DIR/../lib/make-bundle.sh" | sha256sum | cut -c1-16; echo "$NGINX_PORT") | tr -d '\n ')
 	CL_BUSYBOX_TAR=$c/busybox-$stamp.docker.tar
@@ -356,8 +370,8 @@ cl_images() {
 		cl_pack_image "$w/busybox" busybox "$CL_BUSYBOX_TAR" --config.cmd sh
 		# nginx: Debian's nginx (what nginx-light depends on in bookworm) + nginx-common
 		mkdir -p "$w/debs" "$w/x"
-		(cd "$w/debs" && apt-get download nginx nginx-common >/dev/null 2>&1) ||
-			(apt-get update >/dev/null && cd "$w/debs" && apt-get download nginx nginx-common >/dev/null 2>&1)
+		(cd "$w/debs" && cl_apt download nginx nginx-common >/dev/null 2>&1) ||
+			(cl_apt update >/dev/null && cd "$w/debs" && cl_apt download nginx nginx-common >/dev/null 2>&1)
 		for d in "$w"/debs/*.deb; do dpkg-deb -x "$d" "$w/x"; done
 		r=$w/nginx
 		cl_busybox_rootfs "$r"

@@ -18,6 +18,11 @@
 #            registered in daemon.json / containers.conf / given to ctr. Both are called through
 #            the argv-logging wrapper of tests/clients/lib.sh (not docker's built-in runc), unless
 #            CL_NOWRAP=1.
+#   cri      the seed's Kubernetes pod (tests/clients/cri/pods.sh) through containerd.service's CRI
+#            plugin with crictl, the handlers runc and crun-lite both with SystemdCgroup = true and
+#            the pod under the slice kubelet's systemd driver gives it; the images come from a
+#            docker-registry on the guest's 127.0.0.1 serving the registry storage that cri_images
+#            (tests/clients/cri/lib.sh) builds and pushes on the host first when missing.
 #   scenarios each one with runc first, then crun-lite: its PASS/FAIL line per runtime, and after a
 #            failure the runtime calls of that run (with the runtime's error log) and the journal.
 #            Some properties are also compared with what runc gave in the same run ("same as runc").
@@ -45,6 +50,14 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   cl_need_pkgs docker.io containerd podman conmon catatonit golang-github-containers-common runc curl ||
     { say "installing the engines failed"; exit 1; }
   cl_images || { say "building the images failed"; exit 1; }
+  cri_env=()
+  if [[ -z ${CL_ONLY:-} || "crictl seed pod" =~ ${CL_ONLY:-} ]]; then
+    # shellcheck source-path=SCRIPTDIR source=../clients/cri/lib.sh
+    source "$REPO/tests/clients/cri/lib.sh"
+    cri_tools_check
+    cri_images || { say "building or pushing the CRI images failed"; exit 1; }
+    cri_env=(-e "CRI_STORE=$CRI_STORE" -e "CRICTL=$CRICTL")
+  fi
   # The guest's /tmp, /run and /dev are its own: what the guest needs from there is shared.
   share=()
   for d in "$REPO" "$(dirname "$CRUN_LITE")" "$CL_IMAGE_CACHE"; do
@@ -55,7 +68,7 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   "$REPO/tests/vm/run-in-v2-vm.sh" -s -t "${CRUN_LITE_VM_TIMEOUT:-900}" -m 2048 -c 2 "${share[@]}" \
     -e "CRUN_LITE_REPO=$REPO" -e "RUNC=$RUNC" -e "CL_BUSYBOX_TAR=$CL_BUSYBOX_TAR" -e "CL_NGINX_TAR=$CL_NGINX_TAR" \
     -e "NGINX_PORT=$NGINX_PORT" -e "CL_ONLY=${CL_ONLY:-}" -e "CL_NOWRAP=${CL_NOWRAP:-0}" \
-    -e "SD_ENGINES_LOGS=${SD_ENGINES_LOGS:-}" "$HERE/engines.sh" "$CRUN_LITE"
+    -e "SD_ENGINES_LOGS=${SD_ENGINES_LOGS:-}" "${cri_env[@]}" "$HERE/engines.sh" "$CRUN_LITE"
   rc=$?
   echo "engines: VM run took $((($(date +%s%N) - start) / 1000000)) ms, exit status $rc"
   exit "$rc"
@@ -107,6 +120,8 @@ PODMAN_SCENARIOS=(
 CTR_SCENARIOS=(
   "ctr run -d --runc-systemd-cgroup --memory-limit, exec, kill, rm" s_ctr_run
   "ctr run --rm --runc-systemd-cgroup: status" s_ctr_rm)
+CRI_SCENARIOS=(
+  "crictl seed pod (SystemdCgroup): kubepods slice, scopes, limits, init, app, sidecar, job" s_cri_pod)
 DOCKER_SCENARIOS=(
   "docker seed: run -d nginx, curl 200, exec, logs, stop, rm" s_docker_seed
   "docker --memory 64m: MemoryMax, memory.max, update" s_docker_memory
@@ -118,10 +133,11 @@ wanted() { # label function ...: is one of the labels selected?
   done
   return 1
 }
-WANT_DOCKER=0 WANT_PODMAN=0 WANT_CTR=0
+WANT_DOCKER=0 WANT_PODMAN=0 WANT_CTR=0 WANT_CRI=0
 wanted "${DOCKER_SCENARIOS[@]}" && WANT_DOCKER=1
 wanted "${PODMAN_SCENARIOS[@]}" && WANT_PODMAN=1
 wanted "${CTR_SCENARIOS[@]}" && WANT_CTR=1
+wanted "${CRI_SCENARIOS[@]}" && WANT_CRI=1
 
 # ----------------------------------------------------------------------------- engine configuration
 # Storage on tmpfs (see the header), then the engines' configuration files as a host's admin writes
@@ -163,9 +179,47 @@ runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "crun-lite"]
 runc = ["${RT_BIN[podman:runc]}"]
 crun-lite = ["${RT_BIN[podman:crun-lite]}"]
 EOF
+# What a node's admin adds to Debian's config.toml for the CRI plugin here (the handlers are above):
+# the sandbox image and registry hosts of the host's CRI stage, and a CNI directory of its own
+# with the loopback-only network (Debian's conf_dir is the host's, which podman's bridge shares).
+# The registry (127.0.0.1:5000, the host-made store, read-only under the guest's overlay) starts
+# here, in the script's own shell, so that its teardown stops it.
+cri_guest_config() {
+  local net=/etc/cni/crunlite-net.d bin=/etc/cni/crunlite-bin
+  mkdir -p "$net" "$bin" /etc/containerd/certs.d/_default
+  ln -sf /usr/lib/cni/loopback "$bin/loopback"
+  install -m 755 "$CRI_DIR/cni-loopback-eth0" "$bin/cni-loopback-eth0"
+  echo '{ "cniVersion": "0.4.0", "name": "crunlite-loopback", "plugins": [ { "type": "cni-loopback-eth0" } ] }' \
+    >"$net/10-crunlite.conflist"
+  printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$CRI_REG" "$CRI_REG" \
+    >/etc/containerd/certs.d/_default/hosts.toml
+  local cri_table='[plugins."io.containerd.grpc.v1.cri"]'
+  grep -qxF "  $cri_table" /etc/containerd/config.toml || grep -qxF "$cri_table" /etc/containerd/config.toml ||
+    printf '\n%s\n' "$cri_table" >>/etc/containerd/config.toml
+  sed -i -e "/^ *\[plugins.\"io.containerd.grpc.v1.cri\"\] *\$/a\\    sandbox_image = \"$CRI_PAUSE_IMAGE\"" \
+    -e "/^ *\[plugins.\"io.containerd.grpc.v1.cri\".cni\]/,/^ *\[/{/bin_dir *=/d; /conf_dir *=/d}" /etc/containerd/config.toml
+  cat >>/etc/containerd/config.toml <<EOF
+[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = "/etc/containerd/certs.d"
+EOF
+  grep -q '^ *\[plugins."io.containerd.grpc.v1.cri".cni\]' /etc/containerd/config.toml ||
+    printf '[plugins."io.containerd.grpc.v1.cri".cni]\n' >>/etc/containerd/config.toml
+  sed -i "/^ *\[plugins.\"io.containerd.grpc.v1.cri\".cni\]/a\\      bin_dir = \"$bin\"\n      conf_dir = \"$net\"" /etc/containerd/config.toml
+  printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 120\n' \
+    >"$CL_TMP/crictl.yaml"
+  CRI_RT_ROOT=/run/containerd/runc  # the shim's default state root (+ the namespace, k8s.io)
+  cri_registry_start
+}
+if ((WANT_CRI)); then
+  # shellcheck source-path=SCRIPTDIR source=../clients/cri/lib.sh
+  source "$REPO/tests/clients/cri/lib.sh"
+  # shellcheck source-path=SCRIPTDIR source=../clients/cri/pods.sh
+  source "$REPO/tests/clients/cri/pods.sh"
+  cri_guest_config
+fi
 if ((WANT_DOCKER)); then
   systemctl start --no-block containerd.service docker.service
-elif ((WANT_CTR)); then
+elif ((WANT_CTR || WANT_CRI)); then
   systemctl start --no-block containerd.service
 fi
 
@@ -394,6 +448,18 @@ s_ctr_rm() {
   nothing_named "$id"
 }
 
+# ------------------------------------------------------------------------------------ containerd CRI
+cri_cleanup() { cri_remove_all_pods; }
+# The seed pod with the handler named like the runtime, under kubelet's systemd slice; the shim's
+# `kill --all` of each stopped container is answered (no "killall failed" in containerd's log).
+s_cri_pod() {
+  local since killall
+  since=$(date +%s)
+  PODS_HANDLER=$RT POD_SYSTEMD=1 s_seed_pod
+  killall=$(journalctl -q --no-pager -u containerd.service --since "@$since" | grep 'killall failed' || true)
+  [ -z "$killall" ] || fail "containerd logged: $killall"
+}
+
 # -------------------------------------------------------------------------------------------- docker
 dk() { DOCKER_CONFIG=$CL_TMP/docker-cli "$DOCKER_CLI" "$@"; }
 # runc: docker's default runtime (no --runtime); crun-lite: registered in daemon.json "runtimes".
@@ -506,6 +572,16 @@ lane_containerd_docker() {
       record_fail_all "containerd (start, image import)" "containerd did not start or import failed"
     fi
   fi
+  if ((WANT_CRI)); then
+    ENGINE=cri
+    phase "containerd CRI: wait for containerd.service"
+    if wait_for 240 systemctl is-active -q containerd.service && wait_for 60 crictl_ info; then
+      scenarios cri_cleanup "${CRI_SCENARIOS[@]}"
+    else
+      systemctl status --no-pager containerd.service >&2 || true
+      record_fail_all "containerd CRI (start)" "containerd's CRI did not answer"
+    fi
+  fi
   if ((WANT_DOCKER)); then
     ENGINE=docker
     phase "docker: wait for docker.service, load $CL_NGINX_TAR"
@@ -526,7 +602,7 @@ if ((WANT_PODMAN)); then
   (set -e; lane_podman) 2>&1 | sed -u 's/^/podman | /' &
   lanes+=($!)
 fi
-if ((WANT_CTR || WANT_DOCKER)); then
+if ((WANT_CTR || WANT_CRI || WANT_DOCKER)); then
   (set -e; lane_containerd_docker) 2>&1 | sed -u 's/^/containerd-docker | /' &
   lanes+=($!)
 fi
@@ -538,7 +614,7 @@ echo "===== engines on systemd (cgroup v2): each scenario with runc, then crun-l
 awk -F'\t' '
   { n++; row[n] = sprintf("%-5s %-10s %-10s %-66s %7ss", $4, substr($1, 1, index($1, "/") - 1), $2, $3, $5)
     eng[n] = substr($1, 1, index($1, "/") - 1); if ($4 == "PASS") pass++; else failed++ }
-  END { split("docker podman containerd", order, " ")
-        for (o = 1; o <= 3; o++) for (i = 1; i <= n; i++) if (eng[i] == order[o]) print row[i]
+  END { split("docker podman containerd cri", order, " ")
+        for (o = 1; o <= 4; o++) for (i = 1; i <= n; i++) if (eng[i] == order[o]) print row[i]
         printf "%d passed, %d failed\n", pass, failed; exit failed > 0 || n == 0 }
 ' "$CL_RESULTS"

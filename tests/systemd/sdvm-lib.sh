@@ -25,8 +25,8 @@ sdvm_boot() {
     RUNC=${RUNC:-/usr/sbin/runc}
     if [[ ! -x $RUNC ]]; then
       say "installing runc (apt-get)"
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-          -o DPkg::Lock::Timeout=300 --no-install-recommends runc; } >/dev/null 2>&1 ||
+      flock "${CRUN_LITE_APT_LOCK:-/run/crun-lite-apt.lock}" sh -c 'apt-get update -qq &&
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc' >/dev/null 2>&1 ||
         { say "apt-get install runc failed"; return 1; }
     fi
     env+=(-e "RUNC=$RUNC")

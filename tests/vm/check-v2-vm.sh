@@ -19,8 +19,8 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   # The guest runs the host's binaries: python3 edits config.json in there.
   if ! command -v python3 >/dev/null || ! [[ -x /usr/bin/python3 ]]; then
     echo "check-v2-vm: installing python3" >&2
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        -o DPkg::Lock::Timeout=300 --no-install-recommends python3; } >/dev/null 2>&1 ||
+    flock "${CRUN_LITE_APT_LOCK:-/run/crun-lite-apt.lock}" sh -c 'apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3' >/dev/null 2>&1 ||
       echo "check-v2-vm: apt-get install python3 failed" >&2
   fi
   OUT=$(mktemp -d /var/tmp/crun-lite-vm-check.XXXXXX) # not under /tmp: the guest mounts a tmpfs there

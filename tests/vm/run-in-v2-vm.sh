@@ -110,8 +110,9 @@ fi
 if ((${#need_pkgs[@]})); then
   say "installing ${need_pkgs[*]} (apt-get)"
   apt_log=$(mktemp /tmp/crun-lite-vm-apt.XXXXXX)
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      -o DPkg::Lock::Timeout=300 --no-install-recommends "${need_pkgs[@]}"; } >"$apt_log" 2>&1; then
+  # (one apt-get at a time with the engine stages' cl_apt, tests/clients/lib.sh)
+  if ! flock "${CRUN_LITE_APT_LOCK:-/run/crun-lite-apt.lock}" sh -c 'apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"' sh "${need_pkgs[@]}" >"$apt_log" 2>&1; then
     cat "$apt_log" >&2; rm -f "$apt_log"
     die "apt-get install ${need_pkgs[*]} failed"
   fi

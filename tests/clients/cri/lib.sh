@@ -73,19 +73,33 @@ EOF
 
 cri_stamp() {
 	# the recipe: the functions that build the images, the programs, the Debian packages used
-	(declare -f cri_image_list cri_images cri_new_image cri_repack cri_variant cri_base_rootfs
+	(declare -f cri_image_list cri_build_images cri_new_image cri_repack cri_variant cri_base_rootfs
 		cat "$CRI_DIR"/images/*; apt-cache policy busybox libc6 2>/dev/null | grep -E '^[a-z]|Candidate') |
 		sha256sum | cut -c1-16
 }
 
-# cri_images: sets CRI_LAYOUT (an OCI layout holding every tag of cri_image_list).
+# cri_images: sets CRI_LAYOUT (an OCI layout holding every tag of cri_image_list) and CRI_STORE
+# (the registry's storage, every image pushed), building and pushing what is missing. One process at
+# a time (a lock in the cache): the host's CRI stage and the systemd guest's host side may run
+# side by side under `ctest -j2`.
 cri_images() {
+	local lock rc
+	cl_need_pkgs umoci skopeo gcc libc6-dev docker-registry curl
+	mkdir -p "$CRI_IMAGE_CACHE"
+	exec {lock}>"$CRI_IMAGE_CACHE/.lock"
+	flock "$lock"
+	cri_build_images && cri_push_images
+	rc=$?
+	exec {lock}>&-
+	return $rc
+}
+
+cri_build_images() {
 	local stamp
-	cl_need_pkgs umoci skopeo gcc libc6-dev docker-registry
 	stamp=$(cri_stamp)
 	CRI_LAYOUT=$CRI_IMAGE_CACHE/oci-$stamp
+	CRI_STORE=$CRI_IMAGE_CACHE/registry-$stamp
 	if [ -f "$CRI_LAYOUT/.complete" ]; then return 0; fi
-	mkdir -p "$CRI_IMAGE_CACHE"
 	rm -rf "$CRI_IMAGE_CACHE"/oci-* "$CRI_IMAGE_CACHE"/registry-*
 	cl_log "building the CRI test images in $CRI_LAYOUT"
 	(
@@ -97,8 +111,8 @@ cri_images() {
 		# Debian's dynamic busybox, unpacked (installing it would replace busybox-static, which
 		# other tests use)
 		mkdir -p "$w/deb" "$w/x"
-		(cd "$w/deb" && apt-get download busybox >/dev/null 2>&1) ||
-			(apt-get update >/dev/null && cd "$w/deb" && apt-get download busybox >/dev/null 2>&1)
+		(cd "$w/deb" && cl_apt download busybox >/dev/null 2>&1) ||
+			(cl_apt update >/dev/null && cd "$w/deb" && cl_apt download busybox >/dev/null 2>&1)
 		dpkg-deb -x "$w"/deb/busybox_*.deb "$w/x"
 		for p in pause nginx nnp ipcs pgrep; do
 			gcc -O2 -Wall -o "$w/$p" "$CRI_DIR/images/$p.c"
@@ -217,35 +231,59 @@ EOF
 
 # ---------------------------------------------------------------------------------------------
 # The registry: Debian's docker-registry on 127.0.0.1 only, its storage kept in the image cache
-# (CRI_IMAGE_CACHE/registry-<stamp>): pushed once, served by the next runs as is.
+# (CRI_STORE = CRI_IMAGE_CACHE/registry-<stamp>): pushed once by cri_images, through a registry of
+# its own on a free port, then served as is by each run's registry on CRI_REG (the host's CRI stage,
+# the benchmark, the systemd guest).
 # ---------------------------------------------------------------------------------------------
-cri_registry_start() {
-	local store=$CRI_IMAGE_CACHE/registry-${CRI_LAYOUT##*/oci-} name tag
-	cl_port_free "$CRI_REGISTRY_PORT" || fail "127.0.0.1:$CRI_REGISTRY_PORT is in use (CRI_REGISTRY_PORT)"
-	mkdir -p "$store"
-	cat >"$CL_TMP/registry.yml" <<EOF
+# cri_registry_yml DIR ADDR: a registry configuration serving CRI_STORE on ADDR, written in DIR
+cri_registry_yml() {
+	cat >"$1/registry.yml" <<EOF
 version: 0.1
 log:
   level: warn
 storage:
   filesystem:
-    rootdirectory: $store
+    rootdirectory: $CRI_STORE
   delete:
     enabled: true
 http:
-  addr: $CRI_REG
+  addr: $2
 EOF
+}
+
+cri_push_images() {
+	[ ! -f "$CRI_STORE/.complete" ] || return 0
+	(
+		set -euo pipefail
+		local w port=5001 pid name tag
+		w=$(mktemp -d /tmp/cri-push.XXXXXX)
+		while ! cl_port_free "$port"; do port=$((port + 1)); done
+		rm -rf "$CRI_STORE"
+		mkdir -p "$CRI_STORE"
+		cri_registry_yml "$w" "127.0.0.1:$port"
+		docker-registry serve "$w/registry.yml" >"$w/registry.log" 2>&1 &
+		pid=$!
+		trap 'cl_stop_pid "$pid"; rm -rf "$w"' EXIT
+		wait_for 20 curl -sf "http://127.0.0.1:$port/v2/" || { tail -n 20 "$w/registry.log" >&2; fail "the registry did not start"; }
+		cl_log "pushing the CRI test images to $CRI_STORE"
+		while IFS=$'\t' read -r name tag; do
+			# the registry host is dropped: containerd asks 127.0.0.1:5000 for the repository path
+			skopeo copy --quiet --dest-tls-verify=false "oci:$CRI_LAYOUT:$tag" "docker://127.0.0.1:$port/${name#*/}"
+		done < <(cri_image_list)
+		touch "$CRI_STORE/.complete"
+	)
+}
+
+# cri_registry_start: the registry on CRI_REG serving CRI_STORE (cri_images made it), stopped by
+# the teardown.
+cri_registry_start() {
+	[ -f "$CRI_STORE/.complete" ] || fail "no complete registry storage at $CRI_STORE (cri_images makes it)"
+	cl_port_free "$CRI_REGISTRY_PORT" || fail "127.0.0.1:$CRI_REGISTRY_PORT is in use (CRI_REGISTRY_PORT)"
+	cri_registry_yml "$CL_TMP" "$CRI_REG"
 	docker-registry serve "$CL_TMP/registry.yml" >"$CL_TMP/registry.log" 2>&1 &
 	CRI_REGISTRY_PID=$!
 	cl_defer 'cl_stop_pid "${CRI_REGISTRY_PID:-}"'
 	wait_for 20 curl -sf "http://$CRI_REG/v2/" || { tail -n 20 "$CL_TMP/registry.log" >&2; fail "the registry did not start"; }
-	if [ -f "$store/.complete" ]; then return 0; fi
-	cl_log "pushing the CRI test images to $CRI_REG"
-	while IFS=$'\t' read -r name tag; do
-		# the registry host is dropped: containerd asks 127.0.0.1:5000 for the repository path
-		skopeo copy --quiet --dest-tls-verify=false "oci:$CRI_LAYOUT:$tag" "docker://$CRI_REG/${name#*/}"
-	done < <(cri_image_list)
-	touch "$store/.complete"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ if [[ " $steps " == *" critest "* ]]; then
 fi
 if [[ " $steps " == *" pods "* ]]; then
 	source "$here/pods.sh"
-	pods_all "$runc" "$CL_RT"
+	pods_all runc crunlite
 fi
 
 # The shim calls `kill --all` on every stopped container; a runtime that refuses it there makes
