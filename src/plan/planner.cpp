@@ -15,6 +15,7 @@
 #include "sys/in_root.hpp"
 #include "sys/user_namespace.hpp"
 #include "plan/idmap_userns.hpp"
+#include "plan/idmapped_bind.hpp"
 #include "sys/lsm.hpp"
 #include "plan/mount_options.hpp"
 #include "cgroups/cgroup_file.hpp"
@@ -67,7 +68,7 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
             const auto& gids = m.gid_mappings.empty() ? spec.linux.gid_mappings : m.gid_mappings;
             if (uids.empty() || gids.empty())
                 throw SpecError(p.json_path + ".uidMappings", "an idmapped mount needs uid and gid mappings (its own or the container's)");
-            p.idmap_userns = make_user_namespace(uids, gids, p.json_path);
+            p.idmapped_tree = make_idmapped_bind(p, make_user_namespace(uids, gids, p.json_path).get());
         }
         out.push_back(std::move(p));
     }
