@@ -201,7 +201,9 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         // Before CGROUPS: init's mknods must not meet the moment between "deny all" and the
         // allow rules. On v1 init makes them before it joins; on cgroup2 it is in its cgroup
         // from clone on, and makes them once CGROUPS came.
-        cgroup->apply_device_rules(spec);
+        // In a user namespace no node can be made, and the kernel takes device rules (v1's
+        // devices.deny, v2's eBPF filter) only from the host's root: left out, as runc does.
+        if (!runtime_in_user_ns) cgroup->apply_device_rules(spec);
         // init joins them itself: only a thread writing "0" (itself) to `tasks` skips the
         // kernel's global threadgroup lock, whose write side waits for an RCU grace period; a
         // pid written from here takes it.

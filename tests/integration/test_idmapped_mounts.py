@@ -5,6 +5,7 @@ the host; runc 1.3.6 beside crun-lite where it has the behaviour (runc >= 1.2)."
 import json
 import os
 import subprocess
+import tempfile
 
 import pytest
 
@@ -13,21 +14,39 @@ from helpers import CRUN_LITE, one_error_line, run_cmd
 HOST_BASE = 100000  # the container's root on the host
 
 
+@pytest.fixture(scope="module")
+def ext4():
+    """An ext4 filesystem (a loop-mounted image) for the volumes: ext4 takes idmapped mounts on
+    every kernel that has them, while tmpfs needs Linux 6.3 (the v2 guest runs 6.1)."""
+    base = tempfile.mkdtemp(prefix="idmap-ext4-", dir="/var/tmp")
+    image, mnt = os.path.join(base, "image"), os.path.join(base, "mnt")
+    os.mkdir(mnt)
+    subprocess.run(["modprobe", "loop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["truncate", "-s", "32M", image], check=True)
+    subprocess.run(["mkfs.ext4", "-q", image], check=True)
+    subprocess.run(["mount", "-o", "loop", image, mnt], check=True)
+    os.chmod(mnt, 0o755)
+    os.chmod(base, 0o755)
+    yield mnt
+    subprocess.run(["umount", mnt], check=True)
+    subprocess.run(["rm", "-rf", base], check=True)
+
+
 def userns(cfg):
     cfg["linux"]["namespaces"].append({"type": "user"})
     cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": HOST_BASE, "size": 65536}]
     cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": HOST_BASE, "size": 65536}]
 
 
-def volume_bundle(rt, owner, options, mappings=None, script=None):
-    """A bundle with a user namespace and a volume at /vol: a host directory owned by `owner`
-    holding a file `owned` of the same owner. The container lists /vol's owners and writes
-    /vol/made-inside."""
+def volume_bundle(rt, ext4, owner, options, mappings=None, script=None):
+    """A bundle with a user namespace and a volume at /vol: a directory of the ext4 filesystem,
+    owned by `owner` and holding a file `owned` of the same owner. The container lists /vol's
+    owners and writes /vol/made-inside."""
     script = script or 'stat -c "%u:%g %n" /vol/owned; touch /vol/made-inside; stat -c "%u:%g %n" /vol/made-inside'
     bundle = rt.make_bundle(args=["sh", "-c", script], edit=userns)
     os.mkdir(os.path.join(bundle.rootfs, "vol"))  # the mapped root cannot make it in a root-owned rootfs
-    host = os.path.join(bundle.path, "vol")
-    os.mkdir(host)
+    host = tempfile.mkdtemp(dir=ext4)
+    os.chmod(host, 0o755)
     with open(os.path.join(host, "owned"), "w") as f:
         f.write("x\n")
     for p in (host, os.path.join(host, "owned")):
@@ -45,10 +64,10 @@ def host_owner(path):
     return f"{st.st_uid}:{st.st_gid}"
 
 
-def test_without_idmap_the_host_ids_show_through_the_user_namespace(rt):
+def test_without_idmap_the_host_ids_show_through_the_user_namespace(rt, ext4):
     # The control: a plain bind shows the host's root as the overflow id, and what the container's
     # root writes lands on the host as HOST_BASE.
-    bundle, host = volume_bundle(rt, 0, [])
+    bundle, host = volume_bundle(rt, ext4, 0, [])
     os.chmod(host, 0o777)
     r = rt.run(rt.new_id(), bundle)
     assert r.rc == 0, r
@@ -64,8 +83,8 @@ def test_without_idmap_the_host_ids_show_through_the_user_namespace(rt):
 @pytest.mark.runc_too(since="1.2.0")
 @pytest.mark.parametrize("owner,mappings", [(0, None), (1000, [{"containerID": 1000, "hostID": HOST_BASE, "size": 1}])],
                          ids=["the containers mappings", "the mounts own mappings"])
-def test_idmap_gives_the_container_the_volume_as_its_own(each_rt, owner, mappings):
-    bundle, host = volume_bundle(each_rt, owner, ["idmap"], mappings=mappings)
+def test_idmap_gives_the_container_the_volume_as_its_own(each_rt, ext4, owner, mappings):
+    bundle, host = volume_bundle(each_rt, ext4, owner, ["idmap"], mappings=mappings)
     r = each_rt.run(each_rt.new_id(), bundle)
     assert r.rc == 0, r
     assert r.stdout.splitlines() == ["0:0 /vol/owned", "0:0 /vol/made-inside"], r
@@ -73,18 +92,19 @@ def test_idmap_gives_the_container_the_volume_as_its_own(each_rt, owner, mapping
 
 
 @pytest.mark.runc_too(since="1.2.0")
-def test_idmap_maps_the_top_mount_and_ridmap_every_submount(each_rt):
-    # A tmpfs mounted under the volume's source: rbind brings it along; idmap maps only the top,
+def test_idmap_maps_the_top_mount_and_ridmap_every_submount(each_rt, ext4):
+    # A bind mount under the volume's source: rbind brings it along; idmap maps only the top,
     # ridmap maps it too.
     script = 'stat -c "%u %n" /vol/owned /vol/sub/owned'
     seen = {}
     for option in ("idmap", "ridmap"):
-        bundle, host = volume_bundle(each_rt, 0, [option], script=script)
-        sub = os.path.join(host, "sub")
+        bundle, host = volume_bundle(each_rt, ext4, 0, [option], script=script)
+        sub, elsewhere = os.path.join(host, "sub"), tempfile.mkdtemp(dir=ext4)
         os.mkdir(sub)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", sub], check=True)
+        os.chmod(elsewhere, 0o755)
+        open(os.path.join(elsewhere, "owned"), "w").close()
+        subprocess.run(["mount", "--bind", elsewhere, sub], check=True)
         try:
-            open(os.path.join(sub, "owned"), "w").close()
             r = each_rt.run(each_rt.new_id(), bundle)
         finally:
             subprocess.run(["umount", "-l", sub], check=True)

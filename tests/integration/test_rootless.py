@@ -191,6 +191,7 @@ class InUserNamespace(Rootless):
     def __init__(self, rt, user):
         super().__init__(rt, user)
         self.state_root = os.path.join(self.runtime_dir, "runc" if rt.name == "runc" else "crun-lite")
+        self.start_in = None
         self.holder = subprocess.Popen(["runuser", "-u", self.name, "--", "unshare", "--user", "--map-root-user",
                                         "sh", "-c", "echo $$; exec sleep 1000"], stdout=subprocess.PIPE, text=True)
         self.holder_pid = int(self.holder.stdout.readline())
@@ -198,6 +199,8 @@ class InUserNamespace(Rootless):
     def cli(self, *args, cwd=None, timeout=30):
         argv = ["runuser", "-u", self.name, "--", "env", f"XDG_RUNTIME_DIR={self.runtime_dir}", f"USER={self.name}",
                 "nsenter", "--preserve-credentials", f"--user=/proc/{self.holder_pid}/ns/user", self.rt.binary, *[str(a) for a in args]]
+        if self.start_in:  # the call starts in that cgroup (the `delegated` fixture)
+            argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.start_in, *argv]
         return run_cmd(argv, cwd=cwd, timeout=timeout)
 
     def cleanup(self):
@@ -292,3 +295,61 @@ def test_in_user_namespace_cgroups_path_without_a_writable_cgroup_names_the_fiel
     assert len(r.err_lines) == 1 and ".linux.cgroupsPath" in r.err_lines[0], r
     assert not os.path.exists(os.path.join(in_userns.state_root, cid))
     assert cgroups_named("crun-lite-userns-test") == []
+
+
+@pytest.fixture
+def delegated(in_userns):
+    """A cgroup v2 subtree delegated to the user as systemd's Delegate=yes does it (the directory and
+    its cgroup.procs, cgroup.subtree_control and cgroup.threads are the user's; memory and pids are
+    enabled for its children), with every runtime call started from its leaf `runtime`, as a user's
+    processes run inside user@.service. Cgroup v2 only: the host here is v1 hybrid, and the v2
+    guest's run of this suite (tests/vm) is where it runs."""
+    if not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("delegation is cgroup v2's: tests/vm runs this file in a pure cgroup v2 guest")
+    base = f"/sys/fs/cgroup/crun-lite-delegated-{os.getpid()}-{len(in_userns.ids)}"
+    with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+        f.write("+memory +pids")
+    os.mkdir(base)
+    for name in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+        os.chown(os.path.join(base, name), in_userns.uid, in_userns.gid)
+    with open(os.path.join(base, "cgroup.subtree_control"), "w") as f:
+        f.write("+memory +pids")
+    runtime_leaf = os.path.join(base, "runtime")
+    os.mkdir(runtime_leaf)
+    os.chown(os.path.join(runtime_leaf, "cgroup.procs"), in_userns.uid, in_userns.gid)
+    in_userns.start_in = runtime_leaf
+    yield base
+    in_userns.start_in = None
+    for d in sorted((os.path.join(p, n) for p, dirs, _ in os.walk(base) for n in dirs), key=len, reverse=True) + [base]:
+        wait_until(lambda: _rmdir_gone(d), what=f"rmdir {d}")
+
+
+def _rmdir_gone(path):
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.runc_too
+def test_in_user_namespace_a_delegated_cgroup_takes_the_limits(in_userns, delegated):
+    # The user owns the subtree: the container's cgroup is made there and carries the limits.
+    cgroup = os.path.basename(delegated) + "/ctr"
+    bundle = in_userns.bundle(["sh", "-c", "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; " + LOOP],
+                              edit=lambda cfg: cfg["linux"].update(cgroupsPath="/" + cgroup, resources={
+                                  "pids": {"limit": 10}, "memory": {"limit": 64 << 20}}))
+    cid = in_userns.new_id()
+    r = in_userns.cli("run", "-d", "--bundle", bundle.path, cid)
+    assert r.rc == 0, r
+    pid = json.loads(in_userns.cli("state", cid).stdout)["pid"]
+    in_userns.rt.pids.add(pid)
+    host_dir = os.path.join(delegated, "ctr")
+    with open(f"/proc/{pid}/cgroup") as f:
+        assert f.read().strip() == f"0::/{cgroup}"
+    with open(os.path.join(host_dir, "pids.max")) as f, open(os.path.join(host_dir, "memory.max")) as g:
+        assert (f.read().strip(), g.read().strip()) == ("10", str(64 << 20))
+    assert in_userns.cli("delete", "--force", cid).rc == 0
+    wait_until(lambda: not os.path.exists(host_dir), what="the container's cgroup to go")
