@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "startup/sealed_exe.hpp"
+#include "sys/user_namespace.hpp"
 #include "cli/commands.hpp"
 #include "cli/options_before_id.hpp"
 #include "crunlite/error.hpp"
@@ -25,11 +26,18 @@
 
 namespace {
 
-// Where state goes when --root is not given: root's, or an unprivileged user's own.
+// Where state goes when --root is not given: root's, or an unprivileged user's own. uid 0 of a
+// user namespace (rootless podman) is that user too when XDG_RUNTIME_DIR is set and USER does not
+// say root, as runc decides it.
 std::string default_root() {
-    if (::geteuid() == 0) return crunlite::runtime::kDefaultRoot;
     const char* runtime_dir = ::getenv("XDG_RUNTIME_DIR");
-    return runtime_dir && *runtime_dir ? std::string(runtime_dir) + "/crun-lite" : "/tmp/crun-lite-" + std::to_string(::geteuid());
+    bool has_runtime_dir = runtime_dir && *runtime_dir;
+    if (::geteuid() == 0) {
+        const char* user = ::getenv("USER");
+        bool userns_user = has_runtime_dir && crunlite::sys::in_user_namespace() && !(user && std::string(user) == "root");
+        if (!userns_user) return crunlite::runtime::kDefaultRoot;
+    }
+    return has_runtime_dir ? std::string(runtime_dir) + "/crun-lite" : "/tmp/crun-lite-" + std::to_string(::geteuid());
 }
 
 // The same lines as crun's --version: version, commit, state directory, spec, compiled-in features.
@@ -74,7 +82,9 @@ int main(int argc, char** argv) {
              "argument, 109 for one too many, 105 for a value it does not accept)."},
             {"ENVIRONMENT",
              "`XDG_RUNTIME_DIR`: an unprivileged user's state goes to `$XDG_RUNTIME_DIR/crun-lite` unless --root says "
-             "otherwise (`/tmp/crun-lite-UID` without it)."},
+             "otherwise (`/tmp/crun-lite-UID` without it). So does that of uid 0 in a user namespace (rootless podman's) "
+             "when `XDG_RUNTIME_DIR` is set and `USER` is not root, as with runc.\n\n"
+             "`USER`: see `XDG_RUNTIME_DIR`."},
             {"FILES",
              "- `/run/crun-lite`: the state root (--root) for root's containers: one file per container, named by its ID, "
              "holding its recorded state and serving as its lock, and, while it is created but not started, the fifo "

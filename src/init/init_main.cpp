@@ -31,7 +31,7 @@ namespace {
 void close_runtime_fds(const InitPlan& plan, const InitHandoff& handoff, int channel_fd) {
     std::vector<int> keep = {channel_fd, handoff.exec_fifo.get()};
     for (auto& join : plan.joins) keep.push_back(join.fd.get());
-    for (auto& m : plan.mounts) keep.push_back(m.idmap_userns.get());
+    for (auto& m : plan.mounts) keep.push_back(m.idmapped_tree.get());
     keep.push_back(handoff.host_root.get());
     keep.push_back(plan.exec_root.get());
     for (auto& fd : handoff.cgroup_entry.v1_tasks) keep.push_back(fd.get());

@@ -17,6 +17,7 @@
 #include "sys/in_root.hpp"
 #include "init/init_steps.hpp"
 #include "sys/mount_api.hpp"
+#include "plan/idmapped_bind.hpp"
 
 namespace crunlite::init {
 namespace {
@@ -48,20 +49,11 @@ UniqueFd open_target(const PlannedMount& m, int root_fd) {
 }
 
 void mount_bind(const PlannedMount& m, int target_fd) {
-    const MountOptions& o = m.options;
-    UniqueFd tree = sys::clone_tree(AT_FDCWD, m.source, o.recursive_bind, m.json_path + ".source", !o.src_nofollow);
-    sys::set_attributes(tree.get(), o.attr_set, o.attr_clear, false, m.json_path + ".options");
-    sys::set_attributes(tree.get(), o.recursive_attr_set, o.recursive_attr_clear, true, m.json_path + ".options");
-    sys::set_propagation(tree.get(), o.propagation, o.recursive_propagation, m.json_path + ".options");
-    if (m.idmap_userns) {
-        mount_attr attr{};
-        attr.attr_set = MOUNT_ATTR_IDMAP;
-        attr.userns_fd = uint64_t(m.idmap_userns.get());
-        if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | (o.recursive_idmap ? AT_RECURSIVE : 0), &attr, sizeof attr) != 0)
-            throw Error(m.json_path + ": idmap the mount of " + m.source +
-                            (errno == EINVAL ? " (its filesystem may not support idmapped mounts)" : ""),
-                        errno);
+    if (m.idmapped_tree) {  // made whole by the runtime (plan/idmapped_bind.hpp)
+        sys::attach(m.idmapped_tree.get(), target_fd, m.json_path);
+        return;
     }
+    UniqueFd tree = planning::bind_tree(m);
     sys::attach(tree.get(), target_fd, m.json_path);
 }
 

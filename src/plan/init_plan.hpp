@@ -30,7 +30,10 @@ struct PlannedMount {
     std::string source;     // binds: absolute host path (relative ones resolved against the bundle)
     bool target_is_directory = true;
     std::string symlink_copy;  // "copy-symlink" of a symlink source: its target, made a symlink at the destination
-    UniqueFd idmap_userns;  // idmapped bind: a user namespace holding the mount's mappings
+    // idmapped bind: the source's detached tree with the mount's options and mappings, made by
+    // the runtime (idmapping needs CAP_SYS_ADMIN over the filesystem, which init in the
+    // container's user namespace lacks); init only attaches it.
+    UniqueFd idmapped_tree;
 };
 
 struct NamespaceJoin {

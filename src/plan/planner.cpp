@@ -13,8 +13,9 @@
 #include <algorithm>
 
 #include "sys/in_root.hpp"
-#include "sys/in_root.hpp"
+#include "sys/user_namespace.hpp"
 #include "plan/idmap_userns.hpp"
+#include "plan/idmapped_bind.hpp"
 #include "sys/lsm.hpp"
 #include "plan/mount_options.hpp"
 #include "cgroups/cgroup_file.hpp"
@@ -67,7 +68,7 @@ std::vector<PlannedMount> plan_mounts(const spec::Spec& spec, const std::string&
             const auto& gids = m.gid_mappings.empty() ? spec.linux.gid_mappings : m.gid_mappings;
             if (uids.empty() || gids.empty())
                 throw SpecError(p.json_path + ".uidMappings", "an idmapped mount needs uid and gid mappings (its own or the container's)");
-            p.idmap_userns = make_user_namespace(uids, gids, p.json_path);
+            p.idmapped_tree = make_idmapped_bind(p, make_user_namespace(uids, gids, p.json_path).get());
         }
         out.push_back(std::move(p));
     }
@@ -278,7 +279,8 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
     JoinedNamespaces joined = open_namespace_paths(spec);
     plan.joins = std::move(joined.joins);
     launch.pid_namespace = std::move(joined.pid);
-    plan.in_user_ns = spec.linux.find_namespace(NamespaceKind::user) != nullptr;
+    // In a user namespace, whether the config's or the runtime's own: no mknod, no cgroup v1 mounts.
+    plan.in_user_ns = spec.linux.find_namespace(NamespaceKind::user) != nullptr || target.runtime_in_user_ns;
     // Namespaces created by clone belong to the runtime's user namespace; with a user namespace
     // joined by path, init must create its pid namespace itself, after joining.
     const spec::Namespace* user = spec.linux.find_namespace(NamespaceKind::user);
@@ -366,6 +368,9 @@ LaunchPlan plan_exec(const spec::Spec& spec, const state::Record& record, const 
             plan.fork_after_joining = true;
         }
     }
+    // A runtime that is itself uid 0 of a user namespace (rootless podman's) shares the
+    // container's: setgroups may be denied there too.
+    if (sys::in_user_namespace()) plan.in_user_ns = true;
     // Without a mount namespace of its own (runtime/host_root.hpp) the container is told apart
     // from the host by its root alone.
     if (same_namespace(init_ns + "mnt", "/proc/self/ns/mnt")) {

@@ -19,6 +19,7 @@ struct CreateTarget {
     std::vector<std::string> cgroup_dirs;  // one per hierarchy; empty: no cgroups of its own (rootless)
     bool start_over_socket = false;        // `run`: START/GOING instead of exec.fifo
     bool has_process = true;               // false: config.json has no .process (the spec holds defaults)
+    bool runtime_in_user_ns = false;       // the runtime is uid 0 of a user namespace (rootless podman, docker)
 };
 
 // Checks the bundle against the host and turns spec + options into what the runtime and init

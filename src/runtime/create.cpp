@@ -16,6 +16,8 @@
 #include "launch/net_devices.hpp"
 #include "launch/spawn.hpp"
 #include "sys/id_mappings.hpp"
+#include "sys/user_namespace.hpp"
+#include "plan/userns_cgroup.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
@@ -73,6 +75,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     timer.mark("parse");
     bool rootless = ::geteuid() != 0;
     if (rootless) planning::check_rootless(spec);
+    // uid 0 of a user namespace (rootless podman and docker run us so): root in name only.
+    bool runtime_in_user_ns = !rootless && sys::in_user_namespace();
     cgroups::Layout layout = cgroups::detect_layout();
     // Our own cgroup matters only to a relative path.
     const std::string& wanted_cgroup = spec.linux.cgroups_path;
@@ -95,8 +99,13 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     std::string cgroup_path = rootless          ? ""
                               : unit_placement ? unit_placement->cgroup_path
                                                : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? own_cgroup() : "/");
+    // In a user namespace the cgroup is ours only where the host delegated it (systemd makes
+    // the unit's itself); without one the container stays in the runtime's cgroup.
+    bool own_cgroup = !rootless && (!runtime_in_user_ns || unit_placement ||
+                                    planning::userns_can_have_cgroup(spec, cgroups::planned_dirs(layout, cgroup_path)));
+    if (!own_cgroup) cgroup_path.clear();
     std::optional<cgroups::ContainerCgroup> cgroup;  // makes nothing yet
-    if (!rootless) cgroup.emplace(layout, cgroup_path);
+    if (own_cgroup) cgroup.emplace(layout, cgroup_path);
 
     planning::CreateTarget target;
     target.id = id;
@@ -105,6 +114,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (cgroup) target.cgroup_dirs = cgroup->dirs();
     target.start_over_socket = start_here;
     target.has_process = has_process;
+    target.runtime_in_user_ns = runtime_in_user_ns;
     const planning::LaunchPlan plan = planning::plan_create(spec, options, target);
     const planning::InitPlan& init_plan = plan.init;
     for (const planning::PlannedMount& m : init_plan.mounts)
@@ -127,7 +137,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.annotations = spec.annotations;
     record.hooks = hooks::to_json(spec.hooks);
     record.has_process = has_process;
-    if (!rootless) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
+    if (cgroup) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
     if (unit_placement) record.systemd_unit = unit_placement->unit;
     planning::InitHandoff handoff;
     // No mount namespace of its own: the one mount it leaves in the host's until `delete`,
@@ -191,7 +201,9 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         // Before CGROUPS: init's mknods must not meet the moment between "deny all" and the
         // allow rules. On v1 init makes them before it joins; on cgroup2 it is in its cgroup
         // from clone on, and makes them once CGROUPS came.
-        cgroup->apply_device_rules(spec);
+        // In a user namespace no node can be made, and the kernel takes device rules (v1's
+        // devices.deny, v2's eBPF filter) only from the host's root: left out, as runc does.
+        if (!runtime_in_user_ns) cgroup->apply_device_rules(spec);
         // init joins them itself: only a thread writing "0" (itself) to `tasks` skips the
         // kernel's global threadgroup lock, whose write side waits for an RCU grace period; a
         // pid written from here takes it.

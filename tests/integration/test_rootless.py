@@ -175,3 +175,181 @@ def test_rootless_refuses_resource_limits(rootless):
     assert r.rc == 1, r
     assert len(r.err_lines) == 1 and ".linux.resources" in r.err_lines[0], r
     assert not os.path.exists(os.path.join(rootless.state_root, cid))
+
+
+# ------------------------------------------------------------------------------------------------
+# The runtime as uid 0 of a user namespace (issue 20, item 1): rootless podman and docker run it so,
+# with a config of root's shape (no user namespace of its own). Here the unprivileged user makes
+# that namespace with `unshare -Ur` (uid_map `0 <uid> 1`); the host's cgroups are not the user's.
+
+
+class InUserNamespace(Rootless):
+    """`binary` run as the user, as uid 0 of one user namespace the user made (`unshare -Ur`) and
+    every call joins (as rootless podman's calls join its pause process's), with the user's
+    XDG_RUNTIME_DIR and USER; no --root (state under XDG_RUNTIME_DIR, as runc decides it there)."""
+
+    def __init__(self, rt, user):
+        super().__init__(rt, user)
+        self.state_root = os.path.join(self.runtime_dir, "runc" if rt.name == "runc" else "crun-lite")
+        self.start_in = None
+        self.holder = subprocess.Popen(["runuser", "-u", self.name, "--", "unshare", "--user", "--map-root-user",
+                                        "sh", "-c", "echo $$; exec sleep 1000"], stdout=subprocess.PIPE, text=True)
+        self.holder_pid = int(self.holder.stdout.readline())
+
+    def cli(self, *args, cwd=None, timeout=30):
+        argv = ["runuser", "-u", self.name, "--", "env", f"XDG_RUNTIME_DIR={self.runtime_dir}", f"USER={self.name}",
+                "nsenter", "--preserve-credentials", f"--user=/proc/{self.holder_pid}/ns/user", self.rt.binary, *[str(a) for a in args]]
+        if self.start_in:  # the call starts in that cgroup (the `delegated` fixture)
+            argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.start_in, *argv]
+        return run_cmd(argv, cwd=cwd, timeout=timeout)
+
+    def cleanup(self):
+        try:
+            super().cleanup()
+        finally:
+            os.kill(self.holder_pid, 9)
+            self.holder.wait(timeout=10)
+
+    def bundle(self, args, edit=None):
+        """A bundle the user owns, with root's default config (crun-lite's `spec`, written as the user)
+        as rootless podman would hand it over."""
+        bundle = self.rt.make_bundle(write_config=False)
+        chown_tree(bundle.path, self.uid, self.gid)
+        r = run_cmd(["runuser", "-u", self.name, "--", CRUN_LITE, "spec"], cwd=bundle.path, timeout=30)
+        assert r.rc == 0, r
+
+        def as_podman_does(cfg):
+            cfg["process"]["terminal"] = False
+            # devpts without gid=5, which this namespace does not map (podman drops it then)
+            for m in cfg["mounts"]:
+                if m["type"] == "devpts":
+                    m["options"] = [o for o in m["options"] if not o.startswith("gid=")]
+            if edit:
+                edit(cfg)
+
+        bundle.configure(args, as_podman_does)
+        os.chown(bundle.config_path, self.uid, self.gid)
+        return bundle
+
+
+@pytest.fixture
+def in_userns(each_rt, rootless_user):
+    return InUserNamespace(each_rt, rootless_user)
+
+
+def cgroups_named(cid):
+    return [os.path.join(d, n) for d, dirs, _ in os.walk("/sys/fs/cgroup") for n in dirs if cid in n]
+
+
+@pytest.mark.runc_too
+def test_in_user_namespace_runs_without_a_cgroup(in_userns):
+    # No limit and no cgroupsPath: the host's cgroups cannot be written, so the container stays in
+    # the runtime's cgroup and runs (runc's rootless rule).
+    bundle = in_userns.bundle(["sh", "-c", "cat /proc/self/uid_map; id -u; ls /dev/null; exit 5"])
+    cid = in_userns.new_id()
+    r = in_userns.cli("run", "--bundle", bundle.path, cid)
+    assert r.rc == 5, r
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["0", str(in_userns.uid), "1"], r
+    assert lines[1:] == ["0", "/dev/null"], r
+    assert not os.path.exists(os.path.join(in_userns.state_root, cid))
+    assert cgroups_named(cid) == []
+
+
+@pytest.mark.runc_too
+def test_in_user_namespace_detached_state_exec_delete(in_userns):
+    bundle = in_userns.bundle(["sh", "-c", LOOP])
+    cid = in_userns.new_id()
+    r = in_userns.cli("run", "-d", "--bundle", bundle.path, cid)
+    assert r.rc == 0, r
+    assert os.path.isfile(os.path.join(in_userns.state_root, cid, "state.json") if in_userns.rt.name == "runc"
+                          else os.path.join(in_userns.state_root, cid)), os.listdir(in_userns.runtime_dir)
+    state = json.loads(in_userns.cli("state", cid).stdout)
+    in_userns.rt.pids.add(state["pid"])
+    assert state["status"] == "running", state
+    assert os.stat(f"/proc/{state['pid']}").st_uid == in_userns.uid, "the container runs as the user on the host"
+    r = in_userns.cli("exec", cid, "id", "-u")
+    assert (r.rc, r.stdout.strip()) == (0, "0"), r
+    assert in_userns.cli("delete", "--force", cid).rc == 0
+    wait_until(lambda: not process_alive(state["pid"]), what="the container's init to be gone")
+    assert not os.path.exists(os.path.join(in_userns.state_root, cid))
+
+
+def test_in_user_namespace_limit_without_a_writable_cgroup_names_the_field(in_userns):
+    # A limit needs a cgroup; the user namespace cannot write the host's: one line naming the field,
+    # and nothing left (no state, no cgroup, no process).
+    bundle = in_userns.bundle(["true"], edit=lambda cfg: cfg["linux"].update(resources={"pids": {"limit": 10}}))
+    cid = in_userns.new_id()
+    r = in_userns.cli("run", "--bundle", bundle.path, cid)
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1 and ".linux.resources" in r.err_lines[0] and "user namespace" in r.err_lines[0], r
+    assert not os.path.exists(os.path.join(in_userns.state_root, cid))
+    assert cgroups_named(cid) == []
+
+
+def test_in_user_namespace_cgroups_path_without_a_writable_cgroup_names_the_field(in_userns):
+    bundle = in_userns.bundle(["true"], edit=lambda cfg: cfg["linux"].update(cgroupsPath="/crun-lite-userns-test"))
+    cid = in_userns.new_id()
+    r = in_userns.cli("run", "--bundle", bundle.path, cid)
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1 and ".linux.cgroupsPath" in r.err_lines[0], r
+    assert not os.path.exists(os.path.join(in_userns.state_root, cid))
+    assert cgroups_named("crun-lite-userns-test") == []
+
+
+@pytest.fixture
+def delegated(in_userns):
+    """A cgroup v2 subtree delegated to the user as systemd's Delegate=yes does it (the directory and
+    its cgroup.procs, cgroup.subtree_control and cgroup.threads are the user's; memory and pids are
+    enabled for its children), with every runtime call started from its leaf `runtime`, as a user's
+    processes run inside user@.service. Cgroup v2 only: the host here is v1 hybrid, and the v2
+    guest's run of this suite (tests/vm) is where it runs."""
+    if not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        pytest.skip("delegation is cgroup v2's: tests/vm runs this file in a pure cgroup v2 guest")
+    base = f"/sys/fs/cgroup/crun-lite-delegated-{os.getpid()}-{len(in_userns.ids)}"
+    with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+        f.write("+memory +pids")
+    os.mkdir(base)
+    for name in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+        os.chown(os.path.join(base, name), in_userns.uid, in_userns.gid)
+    with open(os.path.join(base, "cgroup.subtree_control"), "w") as f:
+        f.write("+memory +pids")
+    runtime_leaf = os.path.join(base, "runtime")
+    os.mkdir(runtime_leaf)
+    os.chown(os.path.join(runtime_leaf, "cgroup.procs"), in_userns.uid, in_userns.gid)
+    in_userns.start_in = runtime_leaf
+    yield base
+    in_userns.start_in = None
+    for d in sorted((os.path.join(p, n) for p, dirs, _ in os.walk(base) for n in dirs), key=len, reverse=True) + [base]:
+        wait_until(lambda: _rmdir_gone(d), what=f"rmdir {d}")
+
+
+def _rmdir_gone(path):
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.runc_too
+def test_in_user_namespace_a_delegated_cgroup_takes_the_limits(in_userns, delegated):
+    # The user owns the subtree: the container's cgroup is made there and carries the limits.
+    cgroup = os.path.basename(delegated) + "/ctr"
+    bundle = in_userns.bundle(["sh", "-c", "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; " + LOOP],
+                              edit=lambda cfg: cfg["linux"].update(cgroupsPath="/" + cgroup, resources={
+                                  "pids": {"limit": 10}, "memory": {"limit": 64 << 20}}))
+    cid = in_userns.new_id()
+    r = in_userns.cli("run", "-d", "--bundle", bundle.path, cid)
+    assert r.rc == 0, r
+    pid = json.loads(in_userns.cli("state", cid).stdout)["pid"]
+    in_userns.rt.pids.add(pid)
+    host_dir = os.path.join(delegated, "ctr")
+    with open(f"/proc/{pid}/cgroup") as f:
+        assert f.read().strip() == f"0::/{cgroup}"
+    with open(os.path.join(host_dir, "pids.max")) as f, open(os.path.join(host_dir, "memory.max")) as g:
+        assert (f.read().strip(), g.read().strip()) == ("10", str(64 << 20))
+    assert in_userns.cli("delete", "--force", cid).rc == 0
+    wait_until(lambda: not os.path.exists(host_dir), what="the container's cgroup to go")

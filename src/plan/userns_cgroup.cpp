@@ -1,0 +1,47 @@
+#include "plan/userns_cgroup.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "crunlite/cgroups.hpp"
+#include "crunlite/error.hpp"
+
+namespace crunlite::planning {
+namespace {
+
+// The directory's nearest existing ancestor (itself if it exists) when this process may not
+// create entries there; "" when it may. Permission is the kernel's own answer for our
+// credentials (AT_EACCESS): in a user namespace only the owner's bits count on the host's files.
+std::string unwritable_ancestor(std::string dir) {
+    while (!dir.empty() && dir != "/") {
+        if (::faccessat(AT_FDCWD, dir.c_str(), F_OK, AT_EACCESS) == 0)
+            return ::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) == 0 ? "" : dir;
+        dir.erase(dir.find_last_of('/'));
+    }
+    return "/";
+}
+
+}  // namespace
+
+bool userns_can_have_cgroup(const spec::Spec& spec, const std::vector<std::string>& dirs) {
+    std::string denied;
+    for (const std::string& dir : dirs)
+        if (denied = unwritable_ancestor(dir); !denied.empty()) break;
+    if (denied.empty()) return true;
+    const char* hint = "delegate a cgroup to the user that owns this user namespace (systemd: Delegate=yes), "
+                       "or run without limits and without .linux.cgroupsPath";
+    if (spec.linux.resources) {
+        spec::Resources limits = *spec.linux.resources;
+        limits.devices.clear();  // device rules: no node can be made in a user namespace anyway
+        if (!cgroups::resource_writes_empty(limits))
+            throw Error(JsonPath{".linux.resources"}, "limits need a cgroup, and the runtime runs in a user namespace that cannot write " + denied,
+                        EACCES, hint);
+    }
+    if (!spec.linux.cgroups_path.empty())
+        throw Error(JsonPath{".linux.cgroupsPath"}, "the runtime runs in a user namespace that cannot write " + denied, EACCES, hint);
+    return false;
+}
+
+}  // namespace crunlite::planning

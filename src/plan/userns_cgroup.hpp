@@ -1,0 +1,17 @@
+// The container's cgroup when the runtime is uid 0 of a user namespace (rootless podman, docker).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "crunlite/spec.hpp"
+
+namespace crunlite::planning {
+
+// Whether the container gets the cgroup directories `dirs` (one per hierarchy), which the runtime
+// in a user namespace can make only where the host delegated them. runc's rootless rules: a
+// cgroup that can be made is used, limits included; one that cannot is left out when the config
+// asks for no limit and names no .linux.cgroupsPath (the container runs in the runtime's cgroup),
+// and is an error naming the field otherwise.
+bool userns_can_have_cgroup(const spec::Spec& spec, const std::vector<std::string>& dirs);
+
+}  // namespace crunlite::planning
