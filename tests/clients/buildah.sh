@@ -25,7 +25,7 @@ cl_defer 'pm rm -af -t 0'
 cl_defer 'bh rm -a'
 
 bh pull -q "docker-archive:$CL_BUSYBOX_TAR" >/dev/null
-bh images --format '{{.Name}}:{{.Tag}}' | grep -qx localhost/busybox:latest || fail "busybox not in buildah's storage: $(bh images)"
+cl_listed localhost/busybox:latest bh images --format '{{.Name}}:{{.Tag}}' || fail "busybox not in buildah's storage: $(bh images)"
 
 cat >"$T/ctx/Dockerfile" <<'EOF'
 FROM localhost/busybox:latest
@@ -41,7 +41,7 @@ s_bud() {
 	out=$(bh bud --runtime "$CL_RT" --isolation oci --network none --pull-never \
 		-t localhost/cl-built:latest -f "$T/ctx/Dockerfile" "$T/ctx" 2>&1) || rc=$?
 	assert_eq 0 "$rc" "buildah bud ($out)"
-	bh images --format '{{.Name}}:{{.Tag}}' | grep -qx localhost/cl-built:latest || fail "built image not listed"
+	cl_listed localhost/cl-built:latest bh images --format '{{.Name}}:{{.Tag}}' || fail "built image not listed: $(bh images)"
 	# RUN steps ran in the runtime under test
 	grep -q -- "--bundle" "$CL_ARGV_LOG" || [ "${CL_NOWRAP:-0}" = 1 ] || fail "buildah did not call the runtime"
 	rc=0

@@ -61,7 +61,7 @@ containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
 CTRD_PID=$!
 wait_for 20 ctr --address "$SOCK" version || { tail -n 30 "$T/containerd.log" >&2; fail "containerd did not start"; }
 ctr_ images import "$CL_BUSYBOX_TAR" >/dev/null
-ctr_ images ls -q | grep -qx "$IMG" || fail "image $IMG not imported"
+cl_listed "$IMG" ctr_ images ls -q || fail "image $IMG not imported"
 
 # Events (for the OOM scenario), collected for the whole run.
 ctr --address "$SOCK" events >"$T/events.log" 2>&1 &
@@ -85,7 +85,7 @@ s_run_rm() {
 	assert_contains "$out" "hello from ctr" "stdout of ctr run --rm"
 	assert_contains "$out" "to-stderr" "stderr of ctr run --rm"
 	assert_eq 7 "$rc" "exit status of ctr run --rm"
-	ctr_ containers ls -q | grep -qx cl-rm && fail "container cl-rm still listed after --rm"
+	cl_listed cl-rm ctr_ containers ls -q && fail "container cl-rm still listed after --rm"
 	# Short-lived programs, several times: the process may exit (and be reaped by the shim)
 	# while the runtime's `start` is still running; start must still succeed.
 	local i
@@ -116,7 +116,7 @@ s_detached() {
 	ctr_ task kill cl-det
 	wait_status cl-det STOPPED 10
 	out=$(ctr_ task delete cl-det 2>&1) || fail "ctr task delete: $out"
-	ctr_ task ls -q | grep -qx cl-det && fail "task still listed after delete"
+	cl_listed cl-det ctr_ task ls -q && fail "task still listed after delete"
 	ctr_ containers rm cl-det
 	# kill --all on a task with an extra exec'd process
 	ctr_ run -d --runc-binary "$CL_RT" "$IMG" cl-det2 sleep 1000

@@ -76,7 +76,7 @@ s_nginx() {
 	assert_eq "exited 0" "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' mon-serveur-web)" "state after stop"
 	is_200 && fail "nginx still answering after stop"
 	dk rm mon-serveur-web >/dev/null
-	dk ps -a --format '{{.Names}}' | grep -qx mon-serveur-web && fail "container still listed after rm"
+	cl_listed mon-serveur-web dk ps -a --format '{{.Names}}' && fail "container still listed after rm"
 	true
 }
 

@@ -102,6 +102,17 @@ wait_for() {
 	return 1
 }
 
+# cl_listed LINE COMMAND...: whether COMMAND's output has LINE as a whole line; fails the scenario
+# when COMMAND fails. The output is read whole first: under pipefail, `COMMAND | grep -q` fails
+# when grep's early exit kills COMMAND with SIGPIPE, which made "listed" checks flaky and hid
+# "still listed" ones.
+cl_listed() {
+	local want=$1 out
+	shift
+	out=$("$@") || fail "$* failed"
+	grep -qxF -- "$want" <<<"$out"
+}
+
 # Register a teardown command (run in reverse order on exit).
 cl_defer() { CL_TEARDOWN+=("$*"); }
 
@@ -384,7 +395,7 @@ cl_build_images() {
 				mkdir -p "$r$(dirname "$lib")"
 				cp -L "$lib" "$r$lib"
 			done
-		if ldd "$w/x/usr/sbin/nginx" | grep -q 'not found'; then
+		if [[ $(ldd "$w/x/usr/sbin/nginx") == *"not found"* ]]; then
 			echo "nginx needs libraries the host lacks:" >&2
 			ldd "$w/x/usr/sbin/nginx" >&2
 			exit 1
@@ -407,7 +418,10 @@ http {
 }
 EOF
 		echo '<h1>crun-lite nginx</h1>' >"$r/usr/share/nginx/html/index.html"
-		"$w/x/usr/sbin/nginx" -V 2>&1 | head -n 1 >"$r/etc/nginx/version"
+		# (read whole: `| head` under pipefail fails when nginx meets SIGPIPE)
+		local version
+		version=$("$w/x/usr/sbin/nginx" -V 2>&1)
+		printf '%s\n' "${version%%$'\n'*}" >"$r/etc/nginx/version"
 		cl_pack_image "$r" nginx "$CL_NGINX_TAR" \
 			--config.entrypoint /usr/sbin/nginx --config.cmd=-g --config.cmd='daemon off;' \
 			--config.stopsignal SIGQUIT

@@ -42,7 +42,7 @@ s_run_rm() {
 	assert_contains "$out" "hello from podman" "podman run --rm output"
 	assert_contains "$out" "err" "podman run --rm stderr"
 	assert_eq 7 "$rc" "podman run --rm exit status"
-	pm ps -a --format '{{.Names}}' | grep -q . && fail "containers left after --rm: $(pm ps -a)"
+	[ -z "$(pm ps -a --format '{{.Names}}')" ] || fail "containers left after --rm: $(pm ps -a)"
 	true
 }
 
@@ -65,7 +65,7 @@ s_detached() {
 	# (exit 42 proves the trap ran; its "got-term" line is not checked in `podman logs`:
 	# conmon may drop the last lines of a container that exits right after printing them)
 	pm rm cl-d >/dev/null
-	pm ps -a --format '{{.Names}}' | grep -qx cl-d && fail "container still listed after rm"
+	cl_listed cl-d pm ps -a --format '{{.Names}}' && fail "container still listed after rm"
 	true
 }
 

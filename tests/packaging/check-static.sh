@@ -29,7 +29,9 @@ fi
 # addresses (getaddrinfo); crun-lite connects to unix sockets and authenticates with EXTERNAL,
 # the uid as a number. The link map says which object pulled each one in: any other fails.
 nss='getpw(nam|uid|ent)(_r)?|getgr(nam|gid|ent)(_r)?|getspnam(_r)?|gethostbyname2?(_r)?|getaddrinfo'
-if nm "$binary" 2>/dev/null | grep -qE " [TW] ($nss)$"; then
+# (nm's whole output read, not `| grep -q`: under pipefail grep's early exit would kill nm with
+# SIGPIPE and the test could never see a match)
+if [[ -n $(nm "$binary" 2>/dev/null | grep -E " [TW] ($nss)$" || true) ]]; then
     map=$(dirname "$binary")/crun-lite.map
     [[ -f $map ]] || fail "the static binary holds NSS functions of glibc, and there is no link map ($map) to say why"
     # In the map's "Archive member included to satisfy reference by file (symbol)" section, a

@@ -433,7 +433,7 @@ s_ctr_run() {
   ctr_ task rm "$id" >/dev/null
   scope_gone "ctr-$id.scope" "/system.slice/ctr-$id.scope"
   ctr_ containers rm "$id"
-  ctr_ containers ls -q | grep -qx "$id" && fail "container still listed after ctr c rm"
+  cl_listed "$id" ctr_ containers ls -q && fail "container still listed after ctr c rm"
   nothing_named "$id"
 }
 
@@ -444,7 +444,7 @@ s_ctr_rm() {
   assert_eq 3 "$rc" "ctr run --rm exit status ($out)"
   assert_eq "0::/system.slice/ctr-$id.scope" "$out" "cgroup of the container"
   scope_gone "ctr-$id.scope" "/system.slice/ctr-$id.scope"
-  ctr_ containers ls -q | grep -qx "$id" && fail "container still listed after run --rm"
+  cl_listed "$id" ctr_ containers ls -q && fail "container still listed after run --rm"
   nothing_named "$id"
 }
 

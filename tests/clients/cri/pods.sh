@@ -160,7 +160,7 @@ init-ran-first" "$out" "crictl logs of the app"
 	crictl_ stopp "$pod" >/dev/null
 	crictl_ rmp "$pod" >/dev/null
 	[ -z "$(crictl_ ps -a -q --pod "$pod" 2>/dev/null)" ] || fail "containers left in pod $pod"
-	crictl_ pods -q | grep -qx "$pod" && fail "pod $pod still listed"
+	cl_listed "$pod" crictl_ pods -q && fail "pod $pod still listed"
 	wait_for 10 sh -c "! pgrep -f -- '-id $pod( |\$)' >/dev/null" || true
 	[ "${POD_SYSTEMD:-0}" != 1 ] || pod_check_scopes_gone "seed-$h-uid" "$pod" "$init" "$app" "$side" "$sec" "$job"
 	left=$(cri_left_of "$pod" "$init" "$app" "$side" "$sec" "$job")
