@@ -16,6 +16,7 @@
 #include "sys/user_namespace.hpp"
 #include "plan/idmap_userns.hpp"
 #include "plan/idmapped_bind.hpp"
+#include "plan/userns_cgroup.hpp"
 #include "sys/lsm.hpp"
 #include "plan/mount_options.hpp"
 #include "cgroups/cgroup_file.hpp"
@@ -95,12 +96,8 @@ void check_rootless(const spec::Spec& spec) {
     if (!user || !user->path.empty())
         throw Error(JsonPath{".linux.namespaces"}, "a container run by an unprivileged user needs a new \"user\" namespace "
                     "(crun-lite spec --rootless writes such a config)");
-    if (spec.linux.resources) {
-        spec::Resources limits = *spec.linux.resources;
-        limits.devices.clear();  // a user namespace cannot create device nodes anyway: rules add nothing
-        if (!cgroups::resource_writes_empty(limits))
-            throw Error(JsonPath{".linux.resources"}, "resource limits need cgroups, which an unprivileged user cannot create here");
-    }
+    if (asks_for_limits(spec))
+        throw Error(JsonPath{".linux.resources"}, "resource limits need cgroups, which an unprivileged user cannot create here");
     if (!spec.process->user.additional_gids.empty())
         throw Error(JsonPath{".process.user.additionalGids"}, "an unprivileged user cannot give the container supplementary groups");
     if (!spec.linux.cgroups_path.empty())

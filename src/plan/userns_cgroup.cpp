@@ -25,6 +25,13 @@ std::string unwritable_ancestor(std::string dir) {
 
 }  // namespace
 
+bool asks_for_limits(const spec::Spec& spec) {
+    if (!spec.linux.resources) return false;
+    spec::Resources limits = *spec.linux.resources;
+    limits.devices.clear();
+    return !cgroups::resource_writes_empty(limits);
+}
+
 bool userns_can_have_cgroup(const spec::Spec& spec, const std::vector<std::string>& dirs) {
     std::string denied;
     for (const std::string& dir : dirs)
@@ -32,13 +39,9 @@ bool userns_can_have_cgroup(const spec::Spec& spec, const std::vector<std::strin
     if (denied.empty()) return true;
     const char* hint = "delegate a cgroup to the user that owns this user namespace (systemd: Delegate=yes), "
                        "or run without limits and without .linux.cgroupsPath";
-    if (spec.linux.resources) {
-        spec::Resources limits = *spec.linux.resources;
-        limits.devices.clear();  // device rules: no node can be made in a user namespace anyway
-        if (!cgroups::resource_writes_empty(limits))
-            throw Error(JsonPath{".linux.resources"}, "limits need a cgroup, and the runtime runs in a user namespace that cannot write " + denied,
-                        EACCES, hint);
-    }
+    if (asks_for_limits(spec))
+        throw Error(JsonPath{".linux.resources"}, "limits need a cgroup, and the runtime runs in a user namespace that cannot write " + denied,
+                    EACCES, hint);
     if (!spec.linux.cgroups_path.empty())
         throw Error(JsonPath{".linux.cgroupsPath"}, "the runtime runs in a user namespace that cannot write " + denied, EACCES, hint);
     return false;

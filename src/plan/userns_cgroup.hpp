@@ -14,4 +14,8 @@ namespace crunlite::planning {
 // and is an error naming the field otherwise.
 bool userns_can_have_cgroup(const spec::Spec& spec, const std::vector<std::string>& dirs);
 
+// Whether the config asks a cgroup for limits, device rules aside (in a user namespace no device
+// node can be made, so rules add nothing there).
+bool asks_for_limits(const spec::Spec& spec);
+
 }  // namespace crunlite::planning
