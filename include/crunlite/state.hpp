@@ -33,6 +33,7 @@ struct Record {
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;  // absolute host paths, one per hierarchy
     std::string systemd_unit;  // --systemd-cgroup: the unit holding the cgroup ("docker-<id>.scope")
+    bool systemd_user = false;  // ... a unit of the user's systemd (a rootless create), not the host's
     nlohmann::json hooks = nlohmann::json::object();  // the config's hooks, for poststart/poststop
     bool has_process = true;  // false: config.json had no process, and `start` must refuse
     std::string exec_fifo;    // a created container's fifo, a name under the root; empty for `run`

@@ -2,6 +2,7 @@
 // every controller linux.resources needs is there, every file it would write exists, and
 // cpuset values name CPUs and memory nodes the host has.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,9 @@
 #include "check/checks.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "plan/userns_cgroup.hpp"
+#include "sys/user_namespace.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::check {
 namespace {
@@ -143,8 +147,76 @@ std::optional<bool> unified_has_file(const std::string& mount_point, const std::
     return std::nullopt;
 }
 
+namespace {
+
+// What create decides for an unprivileged caller (an ordinary user, or uid 0 of a user
+// namespace), told ahead: which cgroup is delegated to it and with which controllers, and whether
+// the container gets a cgroup there, runs in the runtime's own, or is refused (naming the field).
+// With --systemd-cgroup the user's systemd makes the cgroup: check_systemd speaks for that.
+void check_unprivileged_cgroups(const Context& ctx, Report& report, const cgroups::Layout& layout) {
+    const char* who = ctx.rootless ? "an unprivileged user" : "uid 0 of a user namespace";
+    const std::string own = own_unified_cgroup();
+    std::string own_dir;
+    for (const cgroups::Hierarchy& h : layout.hierarchies)
+        if (h.unified) own_dir = h.mount_point + (own == "/" ? "" : own);
+    if (own_dir.empty()) {
+        report.info(".linux.cgroupsPath", std::string("the runtime runs as ") + who + " on a host without a cgroup v2 hierarchy: "
+                                          "no cgroup can be delegated to it");
+    } else {
+        bool writable = ::faccessat(AT_FDCWD, own_dir.c_str(), W_OK | X_OK, AT_EACCESS) == 0;
+        std::string controllers = cgroups::read_cgroup_line(own_dir + "/cgroup.controllers");
+        report.info(".linux.cgroupsPath", std::string("the runtime runs as ") + who + " in cgroup " + own +
+                                              (writable ? ", which is delegated to it (controllers: " + (controllers.empty() ? "none" : controllers) + ")"
+                                                        : ", which is not delegated to it"));
+    }
+    if (ctx.systemd_cgroup) return;
+    std::string path;
+    try {
+        bool relative = !ctx.spec.linux.cgroups_path.empty() && ctx.spec.linux.cgroups_path[0] != '/';
+        path = cgroups::resolve_cgroup_path(ctx.spec.linux.cgroups_path, "<id>", relative ? own : "/");
+    } catch (const SpecError& e) {
+        report.add_error(e, "", spec::hints::kValues);
+        return;
+    }
+    std::vector<std::string> dirs = cgroups::planned_dirs(layout, path);
+    try {
+        if (!planning::userns_can_have_cgroup(ctx.spec, dirs, ctx.rootless)) {
+            report.info(".linux.cgroupsPath", "no cgroup of its own: nothing is asked of one and the host's cannot be written, so the "
+                                              "container runs in the runtime's cgroup (runc's rootless rule)");
+            return;
+        }
+    } catch (const Error& e) {
+        report.add_error(e, ".linux.resources", "");
+        return;
+    }
+    report.info(".linux.cgroupsPath", "the container's cgroup " + path + " can be made: it is in a delegated subtree, and the limits go there");
+    if (!ctx.spec.linux.resources || layout.mode != cgroups::Mode::v2) return;
+    // A limit needs its controller delegated: enabled down to the cgroup's parent.
+    std::string parent = dirs.front();
+    while (parent.size() > 1 && !exists(parent)) parent.erase(parent.find_last_of('/'));
+    std::string offered = cgroups::read_cgroup_line(parent + "/cgroup.subtree_control");
+    std::string parent_has = cgroups::read_cgroup_line(parent + "/cgroup.controllers");
+    for (const cgroups::ControllerWrites& cw : cgroups::resource_writes(*ctx.spec.linux.resources)) {
+        if (cw.v2.empty() || cw.controller.empty() || cw.controller == "cgroup") continue;
+        if (text::has_item(parent_has, cw.controller, ' ') || text::has_item(offered, cw.controller, ' ')) continue;
+        report.error(cw.v2.front().json_path, "the " + cw.controller + " controller is not delegated to " + parent +
+                                                  " (it has: " + (parent_has.empty() ? "none" : parent_has) + ")",
+                     "ask for the controller's delegation (systemd: Delegate=" + cw.controller + " in user@.service), or remove the limit");
+    }
+}
+
+}  // namespace
+
 void check_cgroups(const Context& ctx, Report& report) {
-    if (ctx.rootless) return;  // no cgroups are made; check_process reports limits an unprivileged user cannot have
+    bool unprivileged = ctx.rootless || sys::in_user_namespace();
+    if (unprivileged) {
+        try {
+            check_unprivileged_cgroups(ctx, report, cgroups::detect_layout());
+        } catch (const Error& e) {
+            report.error(".linux.resources", e.what(), "");
+        }
+        return;
+    }
     cgroups::Layout layout;
     try {
         layout = cgroups::detect_layout();

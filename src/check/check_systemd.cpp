@@ -10,6 +10,7 @@
 #include "check/checks.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "sys/user_namespace.hpp"
 
 namespace crunlite::check {
 namespace {
@@ -33,12 +34,9 @@ std::string source_of(const std::string& property) {
 }  // namespace
 
 void check_systemd(const Context& ctx, Report& report) {
-    if (ctx.rootless) {
-        report.warning(kField, "--systemd-cgroup as an unprivileged user: crun-lite makes no cgroup then (the user instance of systemd is not driven yet)",
-                       "run as root for a systemd unit");
-        return;
-    }
     if (report.has_error_under(kField)) return;
+    // As create decides: an unprivileged caller's unit is its user's systemd's.
+    bool user_manager = ctx.rootless || sys::in_user_namespace();
     std::optional<cgroups::systemd::UnitPlacement> placement;
     try {
         placement = cgroups::systemd::place_unit(ctx.spec.linux.cgroups_path, "<id>");
@@ -56,9 +54,13 @@ void check_systemd(const Context& ctx, Report& report) {
         report.error(kField, e.what(), "");
     }
     try {
-        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect();
+        cgroups::systemd::Bus bus =
+            cgroups::systemd::Bus::connect(user_manager ? cgroups::systemd::Manager::user : cgroups::systemd::Manager::system);
         std::string version = bus.version();
         report.info(kField, "systemd " + version + " answers through " + bus.route());
+        if (user_manager)
+            report.info(kField, "the unit is the user's systemd's, its cgroup under " + bus.control_group() +
+                                    " (the controllers there are those user@.service delegates)");
     } catch (const Error& e) {
         report.error(kField, e.what(), "without systemd, leave out --systemd-cgroup and give a cgroupfs path");
     }

@@ -21,9 +21,12 @@ void add_check(CLI::App& app, Globals& globals, Action& action) {
                            "`process.env`, resolved inside the rootfs), namespace kinds and paths, the cgroup layout and "
                            "the controllers `linux.resources` needs, seccomp actions, architectures and syscall names, "
                            "capabilities, rlimits against the hard limits, user-namespace mappings, AppArmor/SELinux, "
-                           "sysctls, hook programs and mount sources and options. With --systemd-cgroup: whether systemd "
-                           "answers on the system bus, the unit and cgroup `.linux.cgroupsPath` names, and each unit "
-                           "property the unit will carry (as info lines). Nothing is created.\n\n"
+                           "sysctls, hook programs and mount sources and options. Run rootless (as a user, or as uid 0 of a "
+                           "user namespace), it says which cgroup is delegated to you and with which controllers, and "
+                           "whether the container gets a cgroup there, runs in yours, or is refused. With "
+                           "--systemd-cgroup: whether systemd (the user's own, when rootless) answers, the unit and "
+                           "cgroup `.linux.cgroupsPath` names, and each unit property the unit will carry (as info "
+                           "lines). Nothing is created.\n\n"
                            "Each finding has a severity, a JSON path, a message and a hint. `--format json` prints "
                            "{\"findings\": [{\"severity\", \"path\", \"message\", \"hint\"}], \"summary\": {...}}.",
                    .sections = {{"EXIT STATUS", "0 when the bundle would run here (warnings allowed), 1 when any error was found."}}});

@@ -96,12 +96,8 @@ void check_rootless(const spec::Spec& spec) {
     if (!user || !user->path.empty())
         throw Error(JsonPath{".linux.namespaces"}, "a container run by an unprivileged user needs a new \"user\" namespace "
                     "(crun-lite spec --rootless writes such a config)");
-    if (asks_for_limits(spec))
-        throw Error(JsonPath{".linux.resources"}, "resource limits need cgroups, which an unprivileged user cannot create here");
     if (!spec.process->user.additional_gids.empty())
         throw Error(JsonPath{".process.user.additionalGids"}, "an unprivileged user cannot give the container supplementary groups");
-    if (!spec.linux.cgroups_path.empty())
-        throw Error(JsonPath{".linux.cgroupsPath"}, "an unprivileged user cannot create cgroups here");
     if (!spec.linux.net_devices.empty())
         throw Error(JsonPath{".linux.netDevices"}, "an unprivileged user cannot move the host's network interfaces");
 }

@@ -43,8 +43,9 @@ std::vector<std::string> process_environment(const spec::Spec& spec);
 
 int last_capability();
 
-// What an unprivileged user cannot have (cgroup limits, supplementary groups...): throws
-// Error naming the field.
+// What an unprivileged user cannot have (a user namespace not its own, supplementary groups,
+// the host's network interfaces): throws Error naming the field. Cgroups are create's to judge:
+// a delegated one is used (planning::userns_can_have_cgroup).
 void check_rootless(const spec::Spec& spec);
 
 // libseccomp compile of linux.seccomp; syscall names it does not know are logged at debug level.

@@ -32,18 +32,21 @@ bool asks_for_limits(const spec::Spec& spec) {
     return !cgroups::resource_writes_empty(limits);
 }
 
-bool userns_can_have_cgroup(const spec::Spec& spec, const std::vector<std::string>& dirs) {
+bool userns_can_have_cgroup(const spec::Spec& spec, const std::vector<std::string>& dirs, bool unprivileged_user) {
     std::string denied;
     for (const std::string& dir : dirs)
         if (denied = unwritable_ancestor(dir); !denied.empty()) break;
     if (denied.empty()) return true;
-    const char* hint = "delegate a cgroup to the user that owns this user namespace (systemd: Delegate=yes), "
-                       "or run without limits and without .linux.cgroupsPath";
+    const char* hint = unprivileged_user ? "delegate a cgroup to this user (systemd: Delegate=yes, as user@.service has), "
+                                           "or run without limits and without .linux.cgroupsPath"
+                                         : "delegate a cgroup to the user that owns this user namespace (systemd: Delegate=yes), "
+                                           "or run without limits and without .linux.cgroupsPath";
+    std::string who = unprivileged_user ? "an unprivileged user" : "the runtime runs in a user namespace that";
     if (asks_for_limits(spec))
-        throw Error(JsonPath{".linux.resources"}, "limits need a cgroup, and the runtime runs in a user namespace that cannot write " + denied,
+        throw Error(JsonPath{".linux.resources"}, "limits need a cgroup, and " + who + " cannot write " + denied,
                     EACCES, hint);
     if (!spec.linux.cgroups_path.empty())
-        throw Error(JsonPath{".linux.cgroupsPath"}, "the runtime runs in a user namespace that cannot write " + denied, EACCES, hint);
+        throw Error(JsonPath{".linux.cgroupsPath"}, (unprivileged_user ? "an unprivileged user cannot write " : "the runtime runs in a user namespace that cannot write ") + denied, EACCES, hint);
     return false;
 }
 

@@ -77,16 +77,21 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (rootless) planning::check_rootless(spec);
     // uid 0 of a user namespace (rootless podman and docker run us so): root in name only.
     bool runtime_in_user_ns = !rootless && sys::in_user_namespace();
+    // Either way the host's cgroups are ours only where they were delegated to the user.
+    bool unprivileged = rootless || runtime_in_user_ns;
     cgroups::Layout layout = cgroups::detect_layout();
     // Our own cgroup matters only to a relative path.
     const std::string& wanted_cgroup = spec.linux.cgroups_path;
     bool relative_cgroup = !wanted_cgroup.empty() && wanted_cgroup[0] != '/';
     // --systemd-cgroup: systemd makes the container's cgroup, a transient unit holding init, and
     // the cgroup files then fill in what its properties cannot say. Everything that can be
-    // refused is refused here, before anything exists.
+    // refused is refused here, before anything exists. A rootless caller's unit is its user's
+    // systemd's (as with runc and crun), under that instance's own cgroup.
     std::optional<cgroups::systemd::UnitPlacement> unit_placement;
     std::vector<cgroups::systemd::UnitProperty> unit_properties;
-    if (options.systemd_cgroup && !rootless) {
+    std::optional<cgroups::systemd::Bus> systemd_bus;
+    const cgroups::systemd::Manager manager = unprivileged ? cgroups::systemd::Manager::user : cgroups::systemd::Manager::system;
+    if (options.systemd_cgroup) {
         unit_placement = cgroups::systemd::place_unit(wanted_cgroup, id);
         if (layout.mode != cgroups::Mode::v2)
             throw Error("--systemd-cgroup: this host has cgroup v1 hierarchies; crun-lite drives systemd on pure cgroup v2 hosts only", 0,
@@ -95,14 +100,19 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         if (spec.linux.resources)
             for (auto& p : cgroups::systemd::resource_properties(*spec.linux.resources)) unit_properties.push_back(std::move(p));
         for (auto& p : cgroups::systemd::annotation_properties(spec.annotations)) unit_properties.push_back(std::move(p));
+        systemd_bus.emplace(cgroups::systemd::Bus::connect(manager));
+        if (manager == cgroups::systemd::Manager::user) {
+            std::string base = systemd_bus->control_group();
+            if (base == "/") base.clear();
+            unit_placement->cgroup_path = base + unit_placement->cgroup_path;
+        }
     }
-    std::string cgroup_path = rootless          ? ""
-                              : unit_placement ? unit_placement->cgroup_path
-                                               : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? own_cgroup() : "/");
-    // In a user namespace the cgroup is ours only where the host delegated it (systemd makes
-    // the unit's itself); without one the container stays in the runtime's cgroup.
-    bool own_cgroup = !rootless && (!runtime_in_user_ns || unit_placement ||
-                                    planning::userns_can_have_cgroup(spec, cgroups::planned_dirs(layout, cgroup_path)));
+    std::string cgroup_path = unit_placement ? unit_placement->cgroup_path
+                                             : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? own_cgroup() : "/");
+    // Unprivileged, the cgroup is ours only where the host delegated it (systemd makes the
+    // unit's itself); without one the container stays in the runtime's cgroup.
+    bool own_cgroup = !unprivileged || unit_placement ||
+                      planning::userns_can_have_cgroup(spec, cgroups::planned_dirs(layout, cgroup_path), rootless);
     if (!own_cgroup) cgroup_path.clear();
     std::optional<cgroups::ContainerCgroup> cgroup;  // makes nothing yet
     if (own_cgroup) cgroup.emplace(layout, cgroup_path);
@@ -124,8 +134,6 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     PidfdSocket pidfd_socket(options.pidfd_socket);
 
     state::StateFile state_file = state::StateFile::create(root, id);
-    std::optional<cgroups::systemd::Bus> systemd_bus;
-    if (unit_placement) systemd_bus.emplace(cgroups::systemd::Bus::connect());
     // Written now and again as the work goes on, so that even after a SIGKILL of this process
     // `delete --force` finds every cgroup and the init process to end.
     state::Record record;
@@ -139,6 +147,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     record.has_process = has_process;
     if (cgroup) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
     if (unit_placement) record.systemd_unit = unit_placement->unit;
+    record.systemd_user = unit_placement && manager == cgroups::systemd::Manager::user;
     planning::InitHandoff handoff;
     // No mount namespace of its own: the one mount it leaves in the host's until `delete`,
     // recorded before init can mount anything on it.
@@ -203,7 +212,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         // from clone on, and makes them once CGROUPS came.
         // In a user namespace no node can be made, and the kernel takes device rules (v1's
         // devices.deny, v2's eBPF filter) only from the host's root: left out, as runc does.
-        if (!runtime_in_user_ns) cgroup->apply_device_rules(spec);
+        if (!unprivileged) cgroup->apply_device_rules(spec);
         // init joins them itself: only a thread writing "0" (itself) to `tasks` skips the
         // kernel's global threadgroup lock, whose write side waits for an RCU grace period; a
         // pid written from here takes it.

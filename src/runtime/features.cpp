@@ -87,7 +87,7 @@ nlohmann::json features() {
         {"linux",
          {{"namespaces", namespace_names()},
           {"capabilities", caps},
-          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}, {"rdma", true}}},
+          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", true}, {"rdma", true}}},
           {"seccomp",
            {{"enabled", true},
             {"actions",

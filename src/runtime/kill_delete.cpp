@@ -128,7 +128,7 @@ void remove_stopped(state::StateFile& state_file) {
         // The unit goes first, so that systemd removes its cgroup; whatever outlived init is
         // ended before, or stopping the unit would wait for it (SIGTERM, then 90 s).
         if (!cgroups::pids_in(r.cgroup_dirs).empty()) cgroups::kill_all(r.cgroup_dirs);
-        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect();
+        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect(r.systemd_user ? cgroups::systemd::Manager::user : cgroups::systemd::Manager::system);
         cgroups::systemd::remove_unit(bus, r.systemd_unit);
         timer.mark("systemd-unit");
     }

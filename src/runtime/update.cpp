@@ -31,7 +31,8 @@ void update(const std::string& root, const std::string& id, const nlohmann::json
     // Under systemd the unit's properties change too: a `systemctl daemon-reload` re-applies
     // them, and would otherwise put the old limits back.
     if (const std::string& unit = state_file.record().systemd_unit; !unit.empty()) {
-        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect();
+        bool user = state_file.record().systemd_user;
+        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect(user ? cgroups::systemd::Manager::user : cgroups::systemd::Manager::system);
         bus.set_unit_properties(unit, cgroups::systemd::resource_properties(resources));
     }
     cgroups::apply_resources(layout, state_file.record().cgroup_dirs, resources, json_path);

@@ -75,7 +75,7 @@ nlohmann::json record_to_json(const Record& r) {
             {"bundle", r.bundle},   {"rootfs", r.rootfs},   {"created", r.created},
             {"owner", r.owner},     {"oci_version", r.oci_version}, {"annotations", r.annotations},
             {"cgroup_dirs", r.cgroup_dirs}, {"hooks", r.hooks}, {"has_process", r.has_process},
-            {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit},
+            {"exec_fifo", r.exec_fifo}, {"systemd_unit", r.systemd_unit}, {"systemd_user", r.systemd_user},
             {"resctrl", {{"group", r.resctrl_group}, {"mon_group", r.resctrl_mon_group},
                          {"made_group", r.resctrl_made_group}, {"made_mon_group", r.resctrl_made_mon_group}}},
             {"host_root_mount_id", r.host_root_mount_id}, {"host_root_unique_id", r.host_root_unique_id}};
@@ -97,6 +97,7 @@ Record record_from_json(const nlohmann::json& j) {
     r.has_process = j.value("has_process", true);
     r.exec_fifo = j.value("exec_fifo", "");
     r.systemd_unit = j.value("systemd_unit", "");
+    r.systemd_user = j.value("systemd_user", false);
     if (auto rdt = j.find("resctrl"); rdt != j.end() && rdt->is_object()) {
         r.resctrl_group = rdt->value("group", "");
         r.resctrl_mon_group = rdt->value("mon_group", "");

@@ -7,11 +7,19 @@
 # defaults for a rootless user otherwise: its own storage (vfs), `newuidmap` with the subuid
 # range, the cgroupfs manager here (no systemd). Every container has `--network none`. The two
 # runtimes are copies in the temp dir, so that the user can reach them wherever the checkout is.
+#
+# PODMAN_ROOTLESS_SYSTEMD=1 (the systemd guest, tests/systemd/engines.sh): podman's default there
+# instead, the systemd cgroup manager. The user's systemd runs (user@UID.service, started as a
+# login would), XDG_RUNTIME_DIR is /run/user/UID with its session bus, podman passes
+# --systemd-cgroup, and each container is a scope of the user's systemd in a cgroup v2 subtree
+# delegated to the user (cpu, memory, pids): one more scenario then checks a memory limit.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 cl_init podman-rootless "${1:-${RUNTIME:-}}"
+SYSTEMD=${PODMAN_ROOTLESS_SYSTEMD:-0}
 cl_need_pkgs podman conmon catatonit golang-github-containers-common uidmap util-linux
+[ "$SYSTEMD" = 0 ] || cl_need_pkgs dbus-user-session systemd
 cl_images
 
 USER_NAME=crunlite-podman-rootless
@@ -26,17 +34,25 @@ cp "$CL_RUNTIME" "$T/bin/crun-lite"
 cp "$(readlink -f "${RUNC:-/usr/sbin/runc}")" "$T/bin/runc"
 chown -R "$USER_NAME:" "$T/home" "$T/xdg"
 chmod 755 "$T" "$T/bin"
+XDG=$T/xdg MANAGER=cgroupfs SESSION=()
+if [ "$SYSTEMD" = 1 ]; then
+	systemctl start "user@$USER_UID.service"
+	XDG=/run/user/$USER_UID MANAGER=systemd SESSION=(DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG/bus")
+	for _ in $(seq 100); do [ -S "$XDG/bus" ] && break; sleep 0.2; done
+	[ -S "$XDG/bus" ] || fail "user@$USER_UID.service made no session bus in $XDG"
+fi
 
 # podman as the user; the last argument list is podman's
 pm() {
 	runuser -u "$USER_NAME" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$T/home" USER="$USER_NAME" \
-		XDG_RUNTIME_DIR="$T/xdg" podman --storage-driver vfs --cgroup-manager cgroupfs --events-backend file \
+		XDG_RUNTIME_DIR="$XDG" "${SESSION[@]}" podman --storage-driver vfs --cgroup-manager "$MANAGER" --events-backend file \
 		--runtime "$T/bin/$RT" "$@"
 }
 # teardown, in reverse order: the containers, the user's processes (podman's pause process holds
 # its user namespace), what is mounted under T, the user
 cl_defer 'cl_umount_under "$T"'
 cl_defer 'for p in $(pgrep -u "$USER_NAME" || true); do cl_stop_pid "$p"; done'
+[ "$SYSTEMD" = 0 ] || cl_defer 'systemctl stop "user@$USER_UID.service"'  # after the containers' rm, which needs it
 cl_defer 'RT=runc pm rm -af -t 0'
 
 RT=runc
@@ -83,11 +99,32 @@ s_readonly() {
 	assert_contains "$out" "tmp-ok" "a write to /tmp with --read-only"
 }
 
+# --memory 64m where the user's systemd delegates memory: the container is a scope of the user's
+# systemd (libpod-<id>.scope under user@UID.service) whose memory.max is the limit, read inside
+# and outside; the scope is gone after rm.
+s_memory() {
+	local id pid cg inside
+	id=$(pm "${RUN[@]}" -d --memory 64m "$IMG" sh -c 'cat /sys/fs/cgroup/memory.max; sleep 1000')
+	pid=$(pm inspect -f '{{.State.Pid}}' "$id")
+	cg=$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
+	case $cg in
+	"/user.slice/user-$USER_UID.slice/user@$USER_UID.service/"*"/libpod-$id.scope"*) ;;
+	*) fail "the container's cgroup $cg is not a libpod scope of user@$USER_UID.service" ;;
+	esac
+	assert_eq 67108864 "$(cat "/sys/fs/cgroup$cg/memory.max")" "memory.max of the container's cgroup"
+	for _ in $(seq 50); do inside=$(pm logs "$id" 2>&1) && [ -n "$inside" ] && break; sleep 0.2; done
+	assert_eq 67108864 "$inside" "memory.max inside"
+	pm rm -f -t 0 "$id" >/dev/null
+	[ ! -d "/sys/fs/cgroup/user.slice/user-$USER_UID.slice/user@$USER_UID.service/user.slice/libpod-$id.scope" ] ||
+		fail "the scope's cgroup is left after rm"
+}
+
 for RT in runc crun-lite; do
 	CL_RT_BASE=$RT
 	cl_scenario "rootless podman run --rm (uid map, /dev/null, status)" s_run_rm
 	cl_scenario "rootless podman run -d, exec, stop, rm" s_detached
 	cl_scenario "rootless podman --userns=keep-id" s_keep_id
 	cl_scenario "rootless podman --read-only" s_readonly
+	[ "$SYSTEMD" = 0 ] || cl_scenario "rootless podman --memory 64m (user's systemd scope)" s_memory
 done
 cl_summary

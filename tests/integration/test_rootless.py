@@ -49,11 +49,14 @@ class Rootless:
         os.chown(self.runtime_dir, self.uid, self.gid)
         self.state_root = os.path.join(self.runtime_dir, "crun-lite")
         self.ids = []
+        self.start_in = None
         rt.cleanups.append(self.cleanup)
 
     def cli(self, *args, cwd=None, timeout=30):
         argv = ["runuser", "-u", self.name, "--", "env", f"XDG_RUNTIME_DIR={self.runtime_dir}", CRUN_LITE,
                 *[str(a) for a in args]]
+        if self.start_in:  # the call starts in that cgroup (the delegated_* fixtures)
+            argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.start_in, *argv]
         return run_cmd(argv, cwd=cwd, timeout=timeout)
 
     def bundle(self, args, edit=None):
@@ -191,7 +194,6 @@ class InUserNamespace(Rootless):
     def __init__(self, rt, user):
         super().__init__(rt, user)
         self.state_root = os.path.join(self.runtime_dir, "runc" if rt.name == "runc" else "crun-lite")
-        self.start_in = None
         self.holder = subprocess.Popen(["runuser", "-u", self.name, "--", "unshare", "--user", "--map-root-user",
                                         "sh", "-c", "echo $$; exec sleep 1000"], stdout=subprocess.PIPE, text=True)
         self.holder_pid = int(self.holder.stdout.readline())
@@ -205,7 +207,7 @@ class InUserNamespace(Rootless):
             sanitizer = [f"ASAN_OPTIONS={os.environ['ASAN_OPTIONS']}:detect_leaks=0"]
         argv = ["runuser", "-u", self.name, "--", "env", f"XDG_RUNTIME_DIR={self.runtime_dir}", f"USER={self.name}", *sanitizer,
                 "nsenter", "--preserve-credentials", f"--user=/proc/{self.holder_pid}/ns/user", self.rt.binary, *[str(a) for a in args]]
-        if self.start_in:  # the call starts in that cgroup (the `delegated` fixture)
+        if self.start_in:  # the call starts in that cgroup (the delegated_* fixtures)
             argv = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', self.start_in, *argv]
         return run_cmd(argv, cwd=cwd, timeout=timeout)
 
@@ -303,31 +305,50 @@ def test_in_user_namespace_cgroups_path_without_a_writable_cgroup_names_the_fiel
     assert cgroups_named("crun-lite-userns-test") == []
 
 
-@pytest.fixture
-def delegated(in_userns):
-    """A cgroup v2 subtree delegated to the user as systemd's Delegate=yes does it (the directory and
-    its cgroup.procs, cgroup.subtree_control and cgroup.threads are the user's; memory and pids are
-    enabled for its children), with every runtime call started from its leaf `runtime`, as a user's
-    processes run inside user@.service. Cgroup v2 only: the host here is v1 hybrid, and the v2
-    guest's run of this suite (tests/vm) is where it runs."""
+def delegate_cgroup(caller):
+    """A cgroup v2 subtree delegated to the caller's user as systemd's Delegate=yes does it (the
+    directory and its cgroup.procs, cgroup.subtree_control and cgroup.threads are the user's), below
+    a parent of root's that gives it memory and pids only (as user@.service is given cpu, memory and
+    pids), with every runtime call started from its leaf `runtime`, as a user's processes run inside
+    user@.service. Cgroup v2 only: the host here is v1 hybrid, and the v2 guest's run of this suite
+    (tests/vm) is where it runs."""
     if not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         pytest.skip("delegation is cgroup v2's: tests/vm runs this file in a pure cgroup v2 guest")
-    base = f"/sys/fs/cgroup/crun-lite-delegated-{os.getpid()}-{len(in_userns.ids)}"
+    outer = f"/sys/fs/cgroup/crun-lite-delegated-{os.getpid()}-{len(caller.ids)}"
     with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
         f.write("+memory +pids")
+    os.mkdir(outer)
+    with open(os.path.join(outer, "cgroup.subtree_control"), "w") as f:
+        f.write("+memory +pids")
+    base = os.path.join(outer, "user")
     os.mkdir(base)
     for name in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
-        os.chown(os.path.join(base, name), in_userns.uid, in_userns.gid)
+        os.chown(os.path.join(base, name), caller.uid, caller.gid)
     with open(os.path.join(base, "cgroup.subtree_control"), "w") as f:
         f.write("+memory +pids")
     runtime_leaf = os.path.join(base, "runtime")
     os.mkdir(runtime_leaf)
-    os.chown(os.path.join(runtime_leaf, "cgroup.procs"), in_userns.uid, in_userns.gid)
-    in_userns.start_in = runtime_leaf
+    os.chown(os.path.join(runtime_leaf, "cgroup.procs"), caller.uid, caller.gid)
+    caller.start_in = runtime_leaf
     yield base
-    in_userns.start_in = None
-    for d in sorted((os.path.join(p, n) for p, dirs, _ in os.walk(base) for n in dirs), key=len, reverse=True) + [base]:
+    caller.start_in = None
+    for d in sorted((os.path.join(p, n) for p, dirs, _ in os.walk(outer) for n in dirs), key=len, reverse=True) + [outer]:
         wait_until(lambda: _rmdir_gone(d), what=f"rmdir {d}")
+
+
+def under_root(path):
+    """/sys/fs/cgroup/a/b -> a/b"""
+    return os.path.relpath(path, "/sys/fs/cgroup")
+
+
+@pytest.fixture
+def delegated(in_userns):
+    yield from delegate_cgroup(in_userns)
+
+
+@pytest.fixture
+def delegated_to_user(rootless):
+    yield from delegate_cgroup(rootless)
 
 
 def _rmdir_gone(path):
@@ -340,22 +361,85 @@ def _rmdir_gone(path):
     return True
 
 
-@pytest.mark.runc_too
-def test_in_user_namespace_a_delegated_cgroup_takes_the_limits(in_userns, delegated):
-    # The user owns the subtree: the container's cgroup is made there and carries the limits.
-    cgroup = os.path.basename(delegated) + "/ctr"
-    bundle = in_userns.bundle(["sh", "-c", "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; " + LOOP],
-                              edit=lambda cfg: cfg["linux"].update(cgroupsPath="/" + cgroup, resources={
-                                  "pids": {"limit": 10}, "memory": {"limit": 64 << 20}}))
-    cid = in_userns.new_id()
-    r = in_userns.cli("run", "-d", "--bundle", bundle.path, cid)
+def assert_delegated_cgroup_takes_the_limits(caller, delegated, exec_cgroup):
+    """The container's cgroup is made in the delegated subtree, where cgroupsPath names it, with the
+    limits; `exec` joins it (`exec_cgroup`: the line exec's process sees); gone after delete."""
+    cgroup = under_root(delegated) + "/ctr"
+    bundle = caller.bundle(["sh", "-c", "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; " + LOOP],
+                           edit=lambda cfg: cfg["linux"].update(cgroupsPath="/" + cgroup, resources={
+                               "pids": {"limit": 10}, "memory": {"limit": 64 << 20}}))
+    cid = caller.new_id()
+    r = caller.cli("run", "-d", "--bundle", bundle.path, cid)
     assert r.rc == 0, r
-    pid = json.loads(in_userns.cli("state", cid).stdout)["pid"]
-    in_userns.rt.pids.add(pid)
+    pid = json.loads(caller.cli("state", cid).stdout)["pid"]
+    caller.rt.pids.add(pid)
     host_dir = os.path.join(delegated, "ctr")
     with open(f"/proc/{pid}/cgroup") as f:
         assert f.read().strip() == f"0::/{cgroup}"
     with open(os.path.join(host_dir, "pids.max")) as f, open(os.path.join(host_dir, "memory.max")) as g:
         assert (f.read().strip(), g.read().strip()) == ("10", str(64 << 20))
-    assert in_userns.cli("delete", "--force", cid).rc == 0
+    r = caller.cli("exec", cid, "cat", "/proc/self/cgroup")
+    assert (r.rc, r.stdout.strip()) == (0, exec_cgroup.format(cgroup=cgroup)), r
+    assert caller.cli("delete", "--force", cid).rc == 0
     wait_until(lambda: not os.path.exists(host_dir), what="the container's cgroup to go")
+    assert not os.path.exists(os.path.join(caller.state_root, cid))
+
+
+@pytest.mark.runc_too
+def test_in_user_namespace_a_delegated_cgroup_takes_the_limits(in_userns, delegated):
+    # The user owns the subtree: the container's cgroup is made there and carries the limits.
+    # Root's config has a cgroup namespace: exec sees the container's cgroup as its root.
+    assert_delegated_cgroup_takes_the_limits(in_userns, delegated, "0::/")
+
+
+def test_rootless_a_delegated_cgroup_takes_the_limits(rootless, delegated_to_user):
+    # An unprivileged user (euid not 0) with a delegated subtree: limits are applied there instead
+    # of refused (issue 20, item 2). `spec --rootless` gives no cgroup namespace: exec sees the path.
+    assert_delegated_cgroup_takes_the_limits(rootless, delegated_to_user, "0::/{cgroup}")
+
+
+def test_rootless_limit_outside_the_delegated_cgroup_names_the_field(rootless, delegated_to_user):
+    # Delegated somewhere, but the config names a cgroup elsewhere: refused, nothing left.
+    bundle = rootless.bundle(["true"], edit=lambda cfg: cfg["linux"].update(
+        cgroupsPath="/crun-lite-not-delegated", resources={"pids": {"limit": 10}}))
+    cid = rootless.new_id()
+    r = rootless.cli("run", "--bundle", bundle.path, cid)
+    assert r.rc == 1, r
+    assert len(r.err_lines) == 1 and ".linux.resources" in r.err_lines[0] and "unprivileged user" in r.err_lines[0], r
+    assert not os.path.exists(os.path.join(rootless.state_root, cid))
+    assert not os.path.exists("/sys/fs/cgroup/crun-lite-not-delegated")
+
+
+def check_findings(caller, bundle):
+    r = caller.cli("check", "--bundle", bundle.path, "--format", "json")
+    return r, json.loads(r.stdout)["findings"]
+
+
+def test_rootless_check_tells_the_cgroup_rule(rootless):
+    # issue 20, item 5: check says what create will do with the cgroup, as the user would meet it.
+    bundle = rootless.bundle(["true"])
+    r, findings = check_findings(rootless, bundle)
+    assert r.rc == 0, r
+    assert any(f["severity"] == "info" and "no cgroup of its own" in f["message"] for f in findings), findings
+    assert any(f["severity"] == "info" and "the runtime runs as an unprivileged user in cgroup" in f["message"] for f in findings), findings
+    limited = rootless.bundle(["true"], edit=lambda cfg: cfg["linux"].update(resources={"pids": {"limit": 10}}))
+    r, findings = check_findings(rootless, limited)
+    errors = [f for f in findings if f["severity"] == "error"]
+    assert r.rc == 1 and [f["path"] for f in errors] == [".linux.resources"], (r, findings)
+    assert "unprivileged user cannot write" in errors[0]["message"], errors
+
+
+def test_rootless_check_with_a_delegated_cgroup(rootless, delegated_to_user):
+    cgroup = under_root(delegated_to_user) + "/ctr"
+    bundle = rootless.bundle(["true"], edit=lambda cfg: cfg["linux"].update(
+        cgroupsPath="/" + cgroup, resources={"pids": {"limit": 10}, "memory": {"limit": 64 << 20}}))
+    r, findings = check_findings(rootless, bundle)
+    assert r.rc == 0, (r, findings)
+    assert any(f["severity"] == "info" and f"cgroup /{cgroup} can be made" in f["message"] for f in findings), findings
+    # a controller the subtree was not given (cpu: its parent gives it memory and pids only)
+    cpu = rootless.bundle(["true"], edit=lambda cfg: cfg["linux"].update(
+        cgroupsPath="/" + cgroup, resources={"cpu": {"shares": 512}}))
+    r, findings = check_findings(rootless, cpu)
+    errors = [f for f in findings if f["severity"] == "error"]
+    assert r.rc == 1 and [f["path"] for f in errors] == [".linux.resources.cpu.shares"], (r, findings)
+    assert not os.path.exists(os.path.join(delegated_to_user, "ctr")), "check made nothing"

@@ -23,6 +23,9 @@
 #            the pod under the slice kubelet's systemd driver gives it; the images come from a
 #            docker-registry on the guest's 127.0.0.1 serving the registry storage that cri_images
 #            (tests/clients/cri/lib.sh) builds and pushes on the host first when missing.
+#   rootless tests/clients/podman-rootless.sh with PODMAN_ROOTLESS_SYSTEMD=1, in the podman lane:
+#            an unprivileged user's podman in its default configuration here (the user's systemd,
+#            --systemd-cgroup inside podman's user namespace, a delegated cgroup v2 subtree).
 #   scenarios each one with runc first, then crun-lite: its PASS/FAIL line per runtime, and after a
 #            failure the runtime calls of that run (with the runtime's error log) and the journal.
 #            Some properties are also compared with what runc gave in the same run ("same as runc").
@@ -47,7 +50,7 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   [[ -x $CRUN_LITE ]] || { say "no crun-lite binary at $CRUN_LITE (build it first)"; exit 1; }
   CRUN_LITE=$(realpath "$CRUN_LITE")
   RUNC=${RUNC:-/usr/sbin/runc}
-  cl_need_pkgs docker.io containerd podman conmon catatonit golang-github-containers-common runc curl ||
+  cl_need_pkgs docker.io containerd podman conmon catatonit golang-github-containers-common runc curl uidmap dbus-user-session ||
     { say "installing the engines failed"; exit 1; }
   cl_images || { say "building the images failed"; exit 1; }
   cri_env=()
@@ -133,11 +136,12 @@ wanted() { # label function ...: is one of the labels selected?
   done
   return 1
 }
-WANT_DOCKER=0 WANT_PODMAN=0 WANT_CTR=0 WANT_CRI=0
+WANT_DOCKER=0 WANT_PODMAN=0 WANT_CTR=0 WANT_CRI=0 WANT_ROOTLESS=0
 wanted "${DOCKER_SCENARIOS[@]}" && WANT_DOCKER=1
 wanted "${PODMAN_SCENARIOS[@]}" && WANT_PODMAN=1
 wanted "${CTR_SCENARIOS[@]}" && WANT_CTR=1
 wanted "${CRI_SCENARIOS[@]}" && WANT_CRI=1
+wanted "rootless podman" - && WANT_ROOTLESS=1
 
 # ----------------------------------------------------------------------------- engine configuration
 # Storage on tmpfs (see the header), then the engines' configuration files as a host's admin writes
@@ -555,6 +559,13 @@ lane_podman() {
   else
     record_fail_all "podman (image load)" "podman load failed"
   fi
+  if ((WANT_ROOTLESS)); then
+    # Rootless podman as this host's users run it (tests/clients/podman-rootless.sh): the user's
+    # systemd, --systemd-cgroup from inside podman's user namespace; its rows join the table.
+    phase "rootless podman (the user's systemd)"
+    PODMAN_ROOTLESS_SYSTEMD=1 CL_NOWRAP=$CL_NOWRAP "$REPO/tests/clients/podman-rootless.sh" "$CL_RUNTIME" ||
+      cl_log "rootless podman: some scenario failed (its rows above)"
+  fi
   phase "podman: done"
 }
 
@@ -598,7 +609,7 @@ lane_containerd_docker() {
 
 set +e
 lanes=()
-if ((WANT_PODMAN)); then
+if ((WANT_PODMAN || WANT_ROOTLESS)); then
   (set -e; lane_podman) 2>&1 | sed -u 's/^/podman | /' &
   lanes+=($!)
 fi
@@ -612,9 +623,10 @@ phase "done"
 
 echo "===== engines on systemd (cgroup v2): each scenario with runc, then crun-lite"
 awk -F'\t' '
-  { n++; row[n] = sprintf("%-5s %-10s %-10s %-66s %7ss", $4, substr($1, 1, index($1, "/") - 1), $2, $3, $5)
-    eng[n] = substr($1, 1, index($1, "/") - 1); if ($4 == "PASS") pass++; else failed++ }
-  END { split("docker podman containerd cri", order, " ")
-        for (o = 1; o <= 4; o++) for (i = 1; i <= n; i++) if (eng[i] == order[o]) print row[i]
+  { n++; e = index($1, "/") ? substr($1, 1, index($1, "/") - 1) : $1
+    row[n] = sprintf("%-5s %-15s %-10s %-66s %7ss", $4, e, $2, $3, $5)
+    eng[n] = e; if ($4 == "PASS") pass++; else failed++ }
+  END { split("docker podman podman-rootless containerd cri", order, " ")
+        for (o = 1; o <= 5; o++) for (i = 1; i <= n; i++) if (eng[i] == order[o]) print row[i]
         printf "%d passed, %d failed\n", pass, failed; exit failed > 0 || n == 0 }
 ' "$CL_RESULTS"

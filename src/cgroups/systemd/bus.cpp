@@ -1,5 +1,6 @@
 #include "cgroups/systemd/bus.hpp"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +9,7 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
+#include "sys/user_namespace.hpp"
 
 namespace crunlite::cgroups::systemd {
 namespace {
@@ -146,10 +148,11 @@ Bus::~Bus() {
     dbus_connection_unref(connection_);
 }
 
-Bus Bus::connect() {
+Bus Bus::connect(Manager manager) {
     if (::access("/run/systemd/system", F_OK) != 0)
         throw Error("--systemd-cgroup: systemd is not running on this host (/run/systemd/system is missing)", 0,
                     "use cgroupfs paths: leave out --systemd-cgroup");
+    if (manager == Manager::user) return connect_user();
     ErrorGuard error;
     if (::geteuid() == 0 && ::access(kPrivateSocket, F_OK) == 0) {
         DBusConnection* c = dbus_connection_open_private((std::string("unix:path=") + kPrivateSocket).c_str(), &error.error);
@@ -164,12 +167,61 @@ Bus Bus::connect() {
     if (!c) throw Error("--systemd-cgroup: cannot connect to the system bus (" + error.text() + ")", 0, kHint);
     dbus_connection_set_exit_on_disconnect(c, FALSE);
     Bus bus(c, "the system bus", true);
-    // Job signals reach a bus client that asked for them.
-    dbus_bus_add_match(c, "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',"
-                          "member='JobRemoved',path='/org/freedesktop/systemd1'",
-                       &error.error);
-    if (dbus_error_is_set(&error.error)) throw Error("--systemd-cgroup: system bus: " + error.text());
+    bus.ask_for_job_signals();
     return bus;
+}
+
+namespace {
+
+std::string escaped_address_value(const std::string& value) {
+    char* escaped = dbus_address_escape_value(value.c_str());
+    if (!escaped) throw std::bad_alloc();
+    std::string text(escaped);
+    dbus_free(escaped);
+    return text;
+}
+
+}  // namespace
+
+Bus Bus::connect_user() {
+    constexpr const char* kUserHint =
+        "the user's systemd (user@UID.service) must run, with $XDG_RUNTIME_DIR set (loginctl enable-linger USER starts it "
+        "without a login); or leave out --systemd-cgroup";
+    const char* runtime_dir = ::getenv("XDG_RUNTIME_DIR");
+    if (!runtime_dir || !*runtime_dir)
+        throw Error("--systemd-cgroup as a rootless user: XDG_RUNTIME_DIR is not set, so the user's systemd cannot be found", 0, kUserHint);
+    const std::string socket = std::string(runtime_dir) + "/systemd/private";
+    const std::string socket_address = "unix:path=" + escaped_address_value(socket);
+    std::string address = socket_address, route = "the user's systemd (" + socket + ")";
+    if (sys::in_user_namespace()) {
+        const char* bridge = nullptr;
+        for (const char* candidate : {"/usr/bin/systemd-stdio-bridge", "/bin/systemd-stdio-bridge", "/usr/lib/systemd/systemd-stdio-bridge"})
+            if (::access(candidate, X_OK) == 0) {
+                bridge = candidate;
+                break;
+            }
+        if (!bridge)
+            throw Error("--systemd-cgroup in a user namespace: systemd-stdio-bridge (systemd's package) is not installed", 0,
+                        "install systemd, or leave out --systemd-cgroup");
+        // The bridge's own connection goes to the same socket; it speaks for us on it.
+        address = std::string("unixexec:path=") + escaped_address_value(bridge) + ",argv1=" +
+                  escaped_address_value("--bus-path=" + socket_address);
+        route += " through " + std::string(bridge);
+    }
+    ErrorGuard error;
+    DBusConnection* c = dbus_connection_open_private(address.c_str(), &error.error);
+    if (!c) throw Error("--systemd-cgroup: cannot connect to " + route + " (" + error.text() + ")", 0, kUserHint);
+    dbus_connection_set_exit_on_disconnect(c, FALSE);
+    return Bus(c, route, false);
+}
+
+// Job signals reach a bus client that asked for them.
+void Bus::ask_for_job_signals() {
+    ErrorGuard error;
+    dbus_bus_add_match(connection_, "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',"
+                                    "member='JobRemoved',path='/org/freedesktop/systemd1'",
+                       &error.error);
+    if (dbus_error_is_set(&error.error)) throw Error("--systemd-cgroup: " + route_ + ": " + error.text(), 0, kHint);
 }
 
 void Bus::wait_for_job(const std::string& job_path, const std::string& what) {
@@ -258,23 +310,27 @@ void Bus::set_unit_properties(const std::string& unit, const std::vector<UnitPro
     if (!reply) throw Error("set the properties of systemd unit " + unit + " (SetUnitProperties): " + error.text());
 }
 
-std::string Bus::version() {
+std::string Bus::version() { return manager_string_property("Version"); }
+
+std::string Bus::control_group() { return manager_string_property("ControlGroup"); }
+
+std::string Bus::manager_string_property(const char* name) {
     Message call(dbus_message_new_method_call(kService, kPath, "org.freedesktop.DBus.Properties", "Get"));
     if (!call) throw std::bad_alloc();
     DBusMessageIter it;
     dbus_message_iter_init_append(call.get(), &it);
     append_string(&it, kManager);
-    append_string(&it, "Version");
+    append_string(&it, name);
     ErrorGuard error;
     Message reply(dbus_connection_send_with_reply_and_block(connection_, call.get(), kTimeoutMs, &error.error));
-    if (!reply) throw Error("ask systemd for its version: " + error.text(), 0, kHint);
+    if (!reply) throw Error(std::string("ask systemd (") + route_ + ") for its " + name + ": " + error.text(), 0, kHint);
     DBusMessageIter variant;
-    const char* version = nullptr;
+    const char* value = nullptr;
     if (dbus_message_iter_init(reply.get(), &it) && dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_VARIANT) {
         dbus_message_iter_recurse(&it, &variant);
-        if (dbus_message_iter_get_arg_type(&variant) == DBUS_TYPE_STRING) dbus_message_iter_get_basic(&variant, &version);
+        if (dbus_message_iter_get_arg_type(&variant) == DBUS_TYPE_STRING) dbus_message_iter_get_basic(&variant, &value);
     }
-    return version ? version : "";
+    return value ? value : "";
 }
 
 }  // namespace crunlite::cgroups::systemd

@@ -11,12 +11,21 @@ struct DBusConnection;
 
 namespace crunlite::cgroups::systemd {
 
+// Which systemd: the host's (PID 1), or the user's own instance (user@UID.service), which a
+// rootless caller asks for, as runc and crun do.
+enum class Manager { system, user };
+
 class Bus {
 public:
-    // Root talks to systemd directly over its private socket (/run/systemd/private: no
-    // broker hop, and systemd sends every job signal there); others, or when that socket is
-    // missing, through the system bus. Throws Error with a hint when neither answers.
-    static Bus connect();
+    // The system manager: root talks to it directly over its private socket
+    // (/run/systemd/private: no broker hop, and systemd sends every job signal there); others, or
+    // when that socket is missing, through the system bus.
+    // The user manager: over $XDG_RUNTIME_DIR/systemd/private. Inside a user namespace that
+    // socket refuses libdbus, which claims the namespace's uid in its EXTERNAL handshake while
+    // the kernel shows systemd the host's; the connection then goes through systemd's own
+    // systemd-stdio-bridge (libdbus's unixexec: transport), whose sd-bus lets the kernel's
+    // credentials speak. Throws Error with a hint when nothing answers.
+    static Bus connect(Manager manager = Manager::system);
     Bus(Bus&&) noexcept;
     Bus& operator=(Bus&&) noexcept;
     ~Bus();
@@ -35,9 +44,15 @@ public:
     void set_unit_properties(const std::string& unit, const std::vector<UnitProperty>& properties);
     // The manager's Version property ("252.38-1~deb12u1"): proves systemd answers.
     std::string version();
+    // The manager's ControlGroup property: where its units' cgroups are, "" for the host's
+    // (the root) and "/user.slice/user-1000.slice/user@1000.service" for a user's.
+    std::string control_group();
 
 private:
     explicit Bus(DBusConnection* connection, std::string route, bool broker);
+    static Bus connect_user();
+    void ask_for_job_signals();
+    std::string manager_string_property(const char* name);
     void wait_for_job(const std::string& job_path, const std::string& what);
     DBusConnection* connection_ = nullptr;
     std::string route_;
