@@ -13,6 +13,8 @@
 #            (the guest's / is an overlay, which overlay storage cannot stack on), so the default
 #            storage drivers work. docker: daemon.json with no bridge, no iptables, crun-lite in
 #            "runtimes"; no network is used (host network on 127.0.0.1 or --network none).
+#            AppArmor is on (Debian's apparmor package is installed on the host side), so dockerd
+#            loads docker-default and confines every container with it, as on a stock Debian 12.
 #   runtimes runc = Debian's /usr/sbin/runc (or $RUNC): docker's own default runtime, `--runtime runc`
 #            for podman, `--runc-binary` for ctr; crun-lite = CRUN_LITE (default build/crun-lite),
 #            registered in daemon.json / containers.conf / given to ctr. Both are called through
@@ -50,7 +52,7 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   [[ -x $CRUN_LITE ]] || { say "no crun-lite binary at $CRUN_LITE (build it first)"; exit 1; }
   CRUN_LITE=$(realpath "$CRUN_LITE")
   RUNC=${RUNC:-/usr/sbin/runc}
-  cl_need_pkgs docker.io containerd podman conmon catatonit golang-github-containers-common runc curl uidmap dbus-user-session ||
+  cl_need_pkgs docker.io containerd podman conmon catatonit golang-github-containers-common runc curl uidmap dbus-user-session apparmor ||
     { say "installing the engines failed"; exit 1; }
   cl_images || { say "building the images failed"; exit 1; }
   cri_env=()
@@ -483,6 +485,11 @@ s_docker_seed() {
   read -r out pid < <(dk inspect -f '{{.HostConfig.Runtime}} {{.State.Pid}}' "$id")
   assert_eq "$RT" "$out" "the container's runtime"
   check_scope "docker-$id.scope" system.slice "/system.slice/docker-$id.scope" "$pid"
+  # AppArmor is on here, as on a stock Debian host: dockerd loads docker-default and hands it to
+  # the runtime (process.apparmorProfile), which confines nginx and what docker exec runs.
+  assert_eq "docker-default" "$(dk inspect -f '{{.AppArmorProfile}}' "$id")" "docker inspect's AppArmorProfile"
+  assert_eq "docker-default (enforce)" "$(cat "/proc/$pid/attr/current")" "the AppArmor confinement of nginx"
+  assert_eq "docker-default (enforce)" "$(dk exec mon-serveur-web cat /proc/self/attr/current)" "docker exec's confinement"
   out=$(dk exec mon-serveur-web sh -c "wget -q -O - http://127.0.0.1:$NGINX_PORT/; ps -o args; cat /proc/self/cgroup")
   assert_contains "$out" "crun-lite nginx" "the page, fetched from inside with docker exec"
   assert_contains "$out" "nginx: worker process" "docker exec ps"

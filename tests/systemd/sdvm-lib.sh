@@ -31,6 +31,14 @@ sdvm_boot() {
     fi
     env+=(-e "RUNC=$RUNC")
   fi
+  # A stock Debian 12 host has AppArmor on: with apparmor_parser installed the guest boots with it
+  # (run-in-v2-vm.sh), and tests/systemd/test_apparmor.py loads its profiles there.
+  if ! command -v apparmor_parser >/dev/null; then
+    say "installing apparmor (apt-get)"
+    flock "${CRUN_LITE_APT_LOCK:-/run/crun-lite-apt.lock}" sh -c 'apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apparmor' >/dev/null 2>&1 ||
+      { say "apt-get install apparmor failed"; return 1; }
+  fi
   command -v pytest-3 >/dev/null || { say "pytest-3 missing (apt-get install python3-pytest)"; return 1; }
   [[ -x /bin/busybox ]] || { say "/bin/busybox missing (apt-get install busybox-static)"; return 1; }
   # The guest's /tmp, /run and /dev are its own: a checkout or binary there is shared explicitly.
