@@ -95,7 +95,7 @@ void set_up_container(const InitPlan& plan, InitHandoff& handoff, InitChannel& c
     timer.mark("namespaces");
     if (plan.new_net_ns) bring_up_loopback();
     set_names(spec);
-    if (plan.new_keyring) join_session_keyring();
+    if (plan.new_keyring) join_session_keyring(plan.keyring_label);
     timer.mark("network-names-keyring");
     // The runtime's bind mounts for /sys/fs/cgroup need no cgroup namespace: then init mounts
     // while the runtime still makes the v1 cgroups, and joins them after its mknods. Real

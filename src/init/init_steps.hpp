@@ -30,7 +30,8 @@ void enter_namespaces(const InitPlan& plan);
 pid_t fork_into_pid_namespace();
 void bring_up_loopback();
 void set_names(const spec::Spec& spec);
-void join_session_keyring();
+// A fresh session keyring, made with `label` (SELinux) when it is not empty.
+void join_session_keyring(const std::string& label);
 // Joins the v1 hierarchies whose `tasks` files came with CGROUPS, then unshares the cgroup
 // namespace (when the config asks for one).
 void enter_cgroups(const InitPlan& plan, std::span<const UniqueFd> v1_tasks);
@@ -70,6 +71,9 @@ void make_controlling_terminal(UniqueFd slave);
 void close_fds_at_exec(const InitPlan& plan);
 
 // process_attributes.cpp
+// Writes `value` to the LSM attribute file `path` (/proc/self/attr/...), checked to be on procfs;
+// errors name `what` (the JSON field), with `enoent_hint` when the kernel answers ENOENT.
+void write_proc_attr(const char* path, const std::string& value, const std::string& what, const std::string& enoent_hint = "");
 void apply_process_attributes(const InitPlan& plan);  // scheduler, ioPriority, personality, LSM labels
 
 // cpu_memory_placement.cpp: sched_setaffinity with plan.cpu_affinity (once in the cgroups);

@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <dirent.h>
 #include <unistd.h>
@@ -60,11 +61,21 @@ void mount_bind(const PlannedMount& m, int target_fd) {
 void mount_filesystem(const InitPlan& plan, const PlannedMount& m, int target_fd, FreshFilesystems& fresh) {
     const MountOptions& o = m.options;
     auto fs_options = o.fs_options;
-    // SELinux: filesystems the container gets carry its mount label (proc and sysfs take none).
-    if (!plan.mount_label.empty() && m.config->type != "proc" && m.config->type != "sysfs")
-        fs_options.emplace_back("context", "\"" + plan.mount_label + "\"");
+    // SELinux: filesystems the container gets carry its mount label, as a context= option
+    // (fsconfig takes the value as it is: the quotes that keep a label's commas apart belong to
+    // mount(2)'s data string only). proc, sysfs and cgroup take none; mqueue refuses the option
+    // and has its root relabelled instead, as runc does.
+    const std::string& type = m.config->type;
+    bool label_option = !plan.mount_label.empty() && type != "proc" && type != "sysfs" && type != "cgroup" && type != "cgroup2" &&
+                        type != "mqueue";
+    if (label_option) fs_options.emplace_back("context", plan.mount_label);
     UniqueFd mnt = sys::make_filesystem(m.config->type, m.config->source, fs_options, o.attr_set | o.recursive_attr_set, m.json_path,
                                         o.fs_option_paths);
+    if (!plan.mount_label.empty() && type == "mqueue") {
+        UniqueFd root(::openat(mnt.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // xattrs want more than O_PATH
+        if (!root || ::fsetxattr(root.get(), "security.selinux", plan.mount_label.data(), plan.mount_label.size(), 0) != 0)
+            throw Error(m.json_path + ": label the mqueue filesystem with .linux.mountLabel", errno);
+    }
     if (o.tmpcopyup) {
         // What the image has at the destination, copied into the new tmpfs before it covers it.
         UniqueFd image_dir(::openat(target_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -80,12 +80,16 @@ void set_names(const spec::Spec& spec) {
         throw Error("setdomainname .domainname \"" + spec.domainname + "\"", errno);
 }
 
-void join_session_keyring() {
+void join_session_keyring(const std::string& label) {
+    // The keyring takes the container's label, not the runtime's: SELinux would otherwise keep
+    // the container's process from its own session keyring. Set for this keyring only.
+    if (!label.empty()) write_proc_attr("/proc/self/attr/keycreate", label, ".process.selinuxLabel");
     // A fresh anonymous session keyring, so that keys of the host session never leak in.
     // Kernels or user namespaces without keyrings are not an error, as for runc.
     if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS && errno != EDQUOT &&
         errno != EACCES)
         throw Error("join a new session keyring (use --no-new-keyring to skip)", errno);
+    if (!label.empty()) write_proc_attr("/proc/self/attr/keycreate", "", ".process.selinuxLabel");
 }
 
 }  // namespace crunlite::init

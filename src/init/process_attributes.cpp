@@ -30,7 +30,9 @@ struct SchedAttr {
 // Writes to /proc/self/attr/... only once the file is known to be procfs: an image can
 // mount something else over /proc (CVE-2019-16884). `enoent_hint`: what to say when the LSM
 // answers ENOENT (no such profile or label).
-void write_proc_attr(const char* path, const std::string& value, const std::string& what, const std::string& enoent_hint = "") {
+}  // namespace
+
+void write_proc_attr(const char* path, const std::string& value, const std::string& what, const std::string& enoent_hint) {
     UniqueFd fd(::open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw Error(what + ": open " + path, errno);
     struct statfs fs{};
@@ -40,8 +42,6 @@ void write_proc_attr(const char* path, const std::string& value, const std::stri
         throw Error(what + ": write " + path, err, err == ENOENT ? enoent_hint : "");
     }
 }
-
-}  // namespace
 
 void apply_process_attributes(const InitPlan& plan) {
     const spec::Process& process = *plan.spec->process;

@@ -96,6 +96,9 @@ struct InitPlan {
     // since no setns into a mount namespace gives the process that root.
     UniqueFd exec_root;
     bool new_keyring = true;
+    // process.selinuxLabel where SELinux is enabled: the label the new session keyring is made
+    // with (/proc/self/attr/keycreate), as runc gives it.
+    std::string keyring_label;
     int preserve_fds = 0;
     // `run`: no exec.fifo; after READY init waits for START on the socket and answers GOING
     // right before it execs (create + start in one process need no fifo between them).

@@ -250,6 +250,7 @@ LaunchPlan plan_create(const spec::Spec& spec, const runtime::CreateOptions& opt
     plan.no_pivot = options.no_pivot;
     plan.shares_mount_ns = mount_ns == nullptr;
     plan.new_keyring = !options.no_new_keyring;
+    if (plan.new_keyring && !spec.process->selinux_label.empty() && sys::selinux_enabled()) plan.keyring_label = spec.process->selinux_label;
     plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
     plan.no_process = !target.has_process;
     // execCPUAffinity is not for init (runtime-spec config.md; runc and crun leave it out
