@@ -82,6 +82,26 @@ cl_check_binds() {
 	assert_contains "$out" "Read-only file system" "-v :ro"
 }
 
+# cl_rootless_user NAME: the unprivileged user a rootless engine runs as, made for the run by
+# useradd (which gives it an /etc/subuid and /etc/subgid range) and removed by the teardown, last.
+# Sets USER_NAME, USER_UID and T (= CL_TMP), with T/home (its HOME), T/xdg (mode 700, for its
+# XDG_RUNTIME_DIR) and T/bin holding copies of the two runtimes (crun-lite: CL_RUNTIME; runc:
+# $RUNC or /usr/sbin/runc), which the user can reach wherever the checkout is.
+cl_rootless_user() {
+	USER_NAME=$1
+	T=$CL_TMP
+	id "$USER_NAME" >/dev/null 2>&1 || useradd -M -d "$T/home" -s /bin/false "$USER_NAME"
+	cl_defer 'userdel "$USER_NAME"'
+	USER_UID=$(id -u "$USER_NAME")
+	grep -q "^$USER_NAME:" /etc/subuid || fail "useradd gave $USER_NAME no /etc/subuid range"
+	mkdir -p "$T/home" "$T/xdg" "$T/bin"
+	chmod 700 "$T/xdg"
+	cp "$CL_RUNTIME" "$T/bin/crun-lite"
+	cp "$(readlink -f "${RUNC:-/usr/sbin/runc}")" "$T/bin/runc"
+	chown -R "$USER_NAME:" "$T/home" "$T/xdg"
+	chmod 755 "$T" "$T/bin"
+}
+
 # cl_stop_in_time ENGINE NAME: `ENGINE stop -t 20 NAME` (ENGINE: dk, pm) returns within 10 s: the
 # stop signal reached the container's init and ended it, no SIGKILL after the timeout was needed.
 cl_stop_in_time() {

@@ -22,18 +22,7 @@ cl_need_pkgs podman conmon catatonit golang-github-containers-common uidmap util
 [ "$SYSTEMD" = 0 ] || cl_need_pkgs dbus-user-session systemd
 cl_images
 
-USER_NAME=crunlite-podman-rootless
-T=$CL_TMP
-id "$USER_NAME" >/dev/null 2>&1 || useradd -M -d "$T/home" -s /bin/false "$USER_NAME"
-cl_defer 'userdel "$USER_NAME"'  # (runs last)
-USER_UID=$(id -u "$USER_NAME")
-grep -q "^$USER_NAME:" /etc/subuid || fail "useradd gave $USER_NAME no /etc/subuid range"
-mkdir -p "$T/home" "$T/xdg" "$T/bin"
-chmod 700 "$T/xdg"
-cp "$CL_RUNTIME" "$T/bin/crun-lite"
-cp "$(readlink -f "${RUNC:-/usr/sbin/runc}")" "$T/bin/runc"
-chown -R "$USER_NAME:" "$T/home" "$T/xdg"
-chmod 755 "$T" "$T/bin"
+cl_rootless_user crunlite-podman-rootless
 XDG=$T/xdg MANAGER=cgroupfs SESSION=()
 if [ "$SYSTEMD" = 1 ]; then
 	systemctl start "user@$USER_UID.service"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the real-engine client tests (containerd/ctr, docker, podman, buildah, rootless podman: its
-# script runs runc too) with crun-lite, and with
+# Run the real-engine client tests (containerd/ctr, docker, podman, buildah; rootless podman and
+# rootless docker, whose scripts run runc too) with crun-lite, and with
 # COMPARE=1 also with runc, then print a markdown table of every scenario's result and wall time.
 #   tests/clients/run-all.sh [crun-lite-binary]      default: build/crun-lite
 #   COMPARE=1 RUNC=/usr/sbin/runc tests/clients/run-all.sh build/crun-lite
@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 crun=${1:-${RUNTIME:-$repo/build/crun-lite}}
 runc=${RUNC:-/usr/sbin/runc}
-engines=${ENGINES:-containerd docker podman buildah podman-rootless}
+engines=${ENGINES:-containerd docker podman buildah podman-rootless docker-rootless}
 results=${CL_RESULTS:-$(mktemp /tmp/cl-results.XXXXXX)}
 export CL_RESULTS=$results
 
