@@ -154,7 +154,8 @@ namespace {
 // the container gets a cgroup there, runs in the runtime's own, or is refused (naming the field).
 // With --systemd-cgroup the user's systemd makes the cgroup: check_systemd speaks for that.
 void check_unprivileged_cgroups(const Context& ctx, Report& report, const cgroups::Layout& layout) {
-    const char* who = ctx.rootless ? "an unprivileged user" : "uid 0 of a user namespace";
+    const bool user = ::geteuid() != 0;
+    const char* who = user ? "an unprivileged user" : "uid 0 of a user namespace";
     const std::string own = own_unified_cgroup();
     std::string own_dir;
     for (const cgroups::Hierarchy& h : layout.hierarchies)
@@ -180,7 +181,7 @@ void check_unprivileged_cgroups(const Context& ctx, Report& report, const cgroup
     }
     std::vector<std::string> dirs = cgroups::planned_dirs(layout, path);
     try {
-        if (!planning::userns_can_have_cgroup(ctx.spec, dirs, ctx.rootless)) {
+        if (!planning::userns_can_have_cgroup(ctx.spec, dirs, user)) {
             report.info(".linux.cgroupsPath", "no cgroup of its own: nothing is asked of one and the host's cannot be written, so the "
                                               "container runs in the runtime's cgroup (runc's rootless rule)");
             return;
@@ -191,24 +192,35 @@ void check_unprivileged_cgroups(const Context& ctx, Report& report, const cgroup
     }
     report.info(".linux.cgroupsPath", "the container's cgroup " + path + " can be made: it is in a delegated subtree, and the limits go there");
     if (!ctx.spec.linux.resources || layout.mode != cgroups::Mode::v2) return;
-    // A limit needs its controller delegated: enabled down to the cgroup's parent.
+    // A limit needs its controller enabled down to the cgroup: already in the nearest existing
+    // ancestor's subtree_control, or enabled there by create, which cgroup v2 allows only where
+    // the ancestor has the controller and holds no process itself (the runtime's own cgroup,
+    // the parent of a relative path, holds the runtime).
     std::string parent = dirs.front();
     while (parent.size() > 1 && !exists(parent)) parent.erase(parent.find_last_of('/'));
-    std::string offered = cgroups::read_cgroup_line(parent + "/cgroup.subtree_control");
+    std::string enabled = cgroups::read_cgroup_line(parent + "/cgroup.subtree_control");
     std::string parent_has = cgroups::read_cgroup_line(parent + "/cgroup.controllers");
+    bool holds_processes = !cgroups::read_cgroup_line(parent + "/cgroup.procs").empty();
     for (const cgroups::ControllerWrites& cw : cgroups::resource_writes(*ctx.spec.linux.resources)) {
         if (cw.v2.empty() || cw.controller.empty() || cw.controller == "cgroup") continue;
-        if (text::has_item(parent_has, cw.controller, ' ') || text::has_item(offered, cw.controller, ' ')) continue;
-        report.error(cw.v2.front().json_path, "the " + cw.controller + " controller is not delegated to " + parent +
-                                                  " (it has: " + (parent_has.empty() ? "none" : parent_has) + ")",
-                     "ask for the controller's delegation (systemd: Delegate=" + cw.controller + " in user@.service), or remove the limit");
+        if (text::has_item(enabled, cw.controller, ' ')) continue;
+        if (!text::has_item(parent_has, cw.controller, ' '))
+            report.error(cw.v2.front().json_path, "the " + cw.controller + " controller is not delegated to " + parent +
+                                                      " (it has: " + (parent_has.empty() ? "none" : parent_has) + ")",
+                         "ask for the controller's delegation (systemd: Delegate=" + cw.controller + " in user@.service), or remove the limit");
+        else if (holds_processes)
+            report.error(cw.v2.front().json_path, "the " + cw.controller + " controller cannot be enabled below " + parent +
+                                                      ", which holds processes (cgroup v2 enables controllers only for the children of a "
+                                                      "cgroup without processes of its own)",
+                         "name a cgroup beside the runtime's own, not below it (an absolute .linux.cgroupsPath in the delegated subtree)");
     }
 }
 
 }  // namespace
 
 void check_cgroups(const Context& ctx, Report& report) {
-    bool unprivileged = ctx.rootless || sys::in_user_namespace();
+    // As create decides, by the effective uid (whatever --rootless says).
+    bool unprivileged = ::geteuid() != 0 || sys::in_user_namespace();
     if (unprivileged) {
         try {
             check_unprivileged_cgroups(ctx, report, cgroups::detect_layout());

@@ -11,6 +11,7 @@
 #include "launch/spawn.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "sys/user_namespace.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
 #include "crunlite/state.hpp"
@@ -110,7 +111,16 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
     // them for itself.
     ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
     launch::InitProcess process = launch::clone_process_joining(plan, handoff);
-    launch::enter_cgroup2(process, handoff.cgroup_entry);
+    try {
+        launch::enter_cgroup2(process, handoff.cgroup_entry);
+    } catch (const Error& e) {
+        // runc's rootless rule: an unprivileged caller outside the delegated subtree (a rootless
+        // container whose scope the user's systemd made, exec'd from a login shell) may not move
+        // a process into it; the process then stays in the caller's cgroup.
+        bool unprivileged = ::geteuid() != 0 || sys::in_user_namespace();
+        if (!unprivileged || (e.error_number() != EACCES && e.error_number() != EPERM)) throw;
+        log::warning(std::string("exec: the process stays in the caller's cgroup: ") + e.what());
+    }
     handoff = {};
     resctrl::join({record.resctrl_group, record.resctrl_mon_group}, process.pid());
     process.go();

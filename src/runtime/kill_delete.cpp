@@ -128,8 +128,17 @@ void remove_stopped(state::StateFile& state_file) {
         // The unit goes first, so that systemd removes its cgroup; whatever outlived init is
         // ended before, or stopping the unit would wait for it (SIGTERM, then 90 s).
         if (!cgroups::pids_in(r.cgroup_dirs).empty()) cgroups::kill_all(r.cgroup_dirs);
-        cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect(r.systemd_user ? cgroups::systemd::Manager::user : cgroups::systemd::Manager::system);
-        cgroups::systemd::remove_unit(bus, r.systemd_unit);
+        try {
+            cgroups::systemd::Bus bus = cgroups::systemd::Bus::connect(r.systemd_user ? cgroups::systemd::Manager::user : cgroups::systemd::Manager::system);
+            cgroups::systemd::remove_unit(bus, r.systemd_unit);
+        } catch (const Error& e) {
+            // The user's systemd is reached through the caller's environment (XDG_RUNTIME_DIR)
+            // and may be gone (the user logged out): the container must still go. systemd
+            // collects a scope whose processes are gone; the cgroup is removed below.
+            if (!r.systemd_user) throw;
+            log::warning("the user's systemd did not take the stop of " + r.systemd_unit + " (" + e.what() +
+                         "); removing the container without it");
+        }
         timer.mark("systemd-unit");
     }
     // Usually nothing is left in the cgroups once init is gone (a pid namespace ends with its

@@ -443,3 +443,19 @@ def test_rootless_check_with_a_delegated_cgroup(rootless, delegated_to_user):
     errors = [f for f in findings if f["severity"] == "error"]
     assert r.rc == 1 and [f["path"] for f in errors] == [".linux.resources.cpu.shares"], (r, findings)
     assert not os.path.exists(os.path.join(delegated_to_user, "ctr")), "check made nothing"
+
+
+def test_rootless_check_a_relative_path_below_the_runtimes_own_cgroup(rootless, delegated_to_user):
+    # The runtime's own cgroup is the user's (as a scope under user@.service is), so a relative
+    # cgroupsPath below it can be made; but it holds the runtime, and cgroup v2 enables no
+    # controller below a cgroup with processes: a limit there is an error naming it.
+    leaf = os.path.join(delegated_to_user, "runtime")
+    for name in ("", "cgroup.subtree_control"):
+        os.chown(os.path.join(leaf, name), rootless.uid, rootless.gid)
+    bundle = rootless.bundle(["true"], edit=lambda cfg: cfg["linux"].update(
+        cgroupsPath="ctr", resources={"memory": {"limit": 64 << 20}}))
+    r, findings = check_findings(rootless, bundle)
+    errors = [f for f in findings if f["severity"] == "error"]
+    assert r.rc == 1 and [f["path"] for f in errors] == [".linux.resources.memory.limit"], (r, findings)
+    assert "holds processes" in errors[0]["message"], errors
+    assert any(f["severity"] == "info" and "can be made" in f["message"] for f in findings), findings

@@ -570,8 +570,14 @@ lane_podman() {
     # Rootless podman as this host's users run it (tests/clients/podman-rootless.sh): the user's
     # systemd, --systemd-cgroup from inside podman's user namespace; its rows join the table.
     phase "rootless podman (the user's systemd)"
-    PODMAN_ROOTLESS_SYSTEMD=1 CL_NOWRAP=$CL_NOWRAP "$REPO/tests/clients/podman-rootless.sh" "$CL_RUNTIME" ||
-      cl_log "rootless podman: some scenario failed (its rows above)"
+    local rows
+    rows=$(grep -c '^podman-rootless' "$CL_RESULTS" || true)
+    if ! PODMAN_ROOTLESS_SYSTEMD=1 CL_NOWRAP=$CL_NOWRAP "$REPO/tests/clients/podman-rootless.sh" "$CL_RUNTIME"; then
+      # a failure before any scenario (the user's systemd, the image) has no row of its own
+      if [ "$(grep -c '^podman-rootless' "$CL_RESULTS" || true)" = "$rows" ]; then
+        ENGINE=podman-rootless record_fail_all "rootless podman (setup)" "podman-rootless.sh failed before its scenarios"
+      fi
+    fi
   fi
   phase "podman: done"
 }

@@ -3,13 +3,17 @@ systemd (user@UID.service, cgroup v2 with cpu, memory and pids delegated), as ru
 Two callers, each with runc first (the reference), then crun-lite:
 
 - an unprivileged user (euid not 0) with a `runc spec --rootless` config: the runtime talks to
-  the user's systemd over its private socket;
+  the user's systemd over its private socket ($XDG_RUNTIME_DIR/systemd/private);
 - uid 0 of a user namespace the user made (`unshare -Ur`, as rootless podman runs the runtime),
-  with root's config: the runtime must reach the user's session bus from inside the namespace.
+  with root's config: the runtime must reach that socket from inside the namespace (crun-lite
+  through systemd-stdio-bridge, runc naming the host uid in its handshake).
 
 Each run asks for limits in "user.slice:test:<id>": the scope appears under the user's
-user@UID.service with the limits, the container's init in it; after delete neither the unit nor
-its cgroup is left. Run with run-in-systemd-vm.sh (see conftest.py).
+user@UID.service with the limits, the container's init in it; `exec` from outside the user's
+subtree works (the process may stay in the caller's cgroup, runc's rootless rule); `update`
+changes the unit's MemoryMax through the same systemd; after delete neither the unit nor its
+cgroup is left. crun-lite's `check` and `features` say the same. Run with run-in-systemd-vm.sh
+(see conftest.py).
 """
 
 import json
@@ -47,7 +51,7 @@ def user_manager(session_env):
     assert wait_for(lambda: os.path.exists(f"{runtime_dir}/bus") and os.path.exists(f"{runtime_dir}/systemd/private"),
                     timeout=20), f"{unit} made no bus in {runtime_dir}"
     yield USER, pw.pw_uid, runtime_dir
-    run_cmd(["systemctl", "stop", unit], timeout=60)
+    run_cmd(["systemctl", "stop", unit, f"user-runtime-dir@{pw.pw_uid}.service"], timeout=60)
     subprocess.run(["userdel", USER], timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -157,6 +161,23 @@ def test_rootless_systemd_cgroup_makes_a_user_scope_with_limits(caller):
         wait_until(lambda: os.path.exists(inside) and open(inside).read().count("\n") == 2, what="the limits read inside")
         with open(inside) as f:
             assert f.read().split() == [str(64 * MiB), "50"]
+        # exec, called from outside the user's subtree (this test runs in sdvm.service)
+        r = caller.cli("exec", cid, "id", "-u")
+        assert (r.rc, r.stdout.strip()) == (0, "0"), r
+        # update: the unit's property and the cgroup file, through the user's systemd
+        r = caller.cli("update", "--memory", str(32 * MiB), cid)
+        assert r.rc == 0, r
+        r = user_systemctl(caller, "show", "-p", "MemoryMax", unit)
+        assert r.stdout.strip() == f"MemoryMax={32 * MiB}", r
+        with open(f"{cgroup}/memory.max") as f:
+            assert f.read().strip() == str(32 * MiB)
+        if caller.name == "crun-lite":
+            r = caller.cli("check", "--bundle", b, "--format", "json")
+            messages = [f["message"] for f in json.loads(r.stdout)["findings"]]
+            assert any("answers through the user's systemd" in m for m in messages), messages
+            assert any(f"its cgroup under /user.slice/user-{caller.uid}.slice/user@{caller.uid}.service" in m for m in messages), messages
+            features = json.loads(caller.cli("features").stdout)
+            assert features["linux"]["cgroup"]["systemdUser"] is True, features
     finally:
         r = caller.cli("delete", "--force", cid)
     assert r.rc == 0, r
