@@ -13,7 +13,6 @@ if(CRUNLITE_SANITIZE)
   # relocations (the sanitizers' per-check descriptors), which the dynamic loader would apply at
   # every start, about 0.4 s a process here, twice per container (the sealed re-exec). A fixed
   # address needs none, and the integration suite starts thousands of processes.
-  set(CMAKE_POSITION_INDEPENDENT_CODE OFF)
   add_compile_options(-fno-pie)
   add_link_options(-no-pie)
 endif()
