@@ -70,4 +70,9 @@ echo "guest: kernel $(uname -r), /sys/fs/cgroup is $(stat -f -c %T /sys/fs/cgrou
 # The script may run from a copy (when the checkout is under /tmp): the host said where the repo is.
 cd "${CRUN_LITE_REPO:-$REPO}/tests/integration" || exit 1
 export CRUN_LITE
-pytest-3 -q -p no:cacheprovider -o cache_dir=/tmp/pytest-cache -rfE --durations=15 "$@"
+# One test runs on the host only. Its racer (rename of a symlink over a shared /dev/null in a tight
+# loop while containers start) twice wedged this guest's kernel (Debian's 6.1 under TCG): a soft
+# lockup of the racer's CPU for 1000+ s until the VM's timeout. That is the racer against the 6.1
+# kernel, not a cgroup v2 behaviour; the host's run of the suite (kernel 6.18) keeps the test.
+host_only=(--deselect test_attacks.py::test_masks_never_use_a_raced_dev_null_of_the_container)
+pytest-3 -q -p no:cacheprovider -o cache_dir=/tmp/pytest-cache -rfE --durations=15 "${host_only[@]}" "$@"
