@@ -16,13 +16,19 @@ bool is_error_line(const std::string& line) {
            line.find(") Error") != std::string::npos;
 }
 
-// "(00.012345) Error (criu/foo.c:12): text" -> "Error (criu/foo.c:12): text"
-std::string without_time_stamp(const std::string& line) {
-    if (line.rfind("(", 0) == 0) {
-        size_t close = line.find(") ");
-        if (close != std::string::npos) return line.substr(close + 2);
+// "(00.012345) Error (criu/foo.c:12): text" -> "text": the source position says nothing to a
+// user, and the log (named in the hint) still has it.
+std::string message_of(const std::string& line) {
+    std::string text = line;
+    if (text.rfind("(", 0) == 0) {
+        size_t close = text.find(") ");
+        if (close != std::string::npos) text = text.substr(close + 2);
     }
-    return line;
+    if (text.rfind("Error (", 0) == 0) {
+        size_t colon = text.find("): ");
+        if (colon != std::string::npos) text = text.substr(colon + 3);
+    }
+    return text;
 }
 
 std::string read_whole(const std::string& path) {
@@ -41,17 +47,22 @@ std::string program() {
 
 std::string decisive_error(const std::string& log) {
     std::istringstream lines(log);
-    std::string line, first_of_cluster;
-    bool in_cluster = false;
-    std::string decisive;
+    // Errors a few lines apart are one cluster: CRIU logs a line or two of context between the
+    // cause and what failed because of it.
+    constexpr int kLinesApart = 3;
+    std::string line, first_of_cluster, decisive;
+    int since_error = kLinesApart + 1;
     while (std::getline(lines, line)) {
-        if (is_error_line(line)) {
-            if (!in_cluster) first_of_cluster = without_time_stamp(line);
-            in_cluster = true;
-            decisive = first_of_cluster;
-        } else {
-            in_cluster = false;
+        // "Dumping FAILED." and the like close every failed run: a summary, never the cause.
+        bool summary = line.size() >= 7 && line.compare(line.size() - 7, 7, "FAILED.") == 0;
+        if (summary) continue;
+        if (!is_error_line(line)) {
+            ++since_error;
+            continue;
         }
+        if (since_error > kLinesApart) first_of_cluster = message_of(line);
+        since_error = 0;
+        decisive = first_of_cluster;
     }
     return decisive;
 }

@@ -18,8 +18,8 @@ std::optional<std::string> unusable_reason();
 
 // The line of a CRIU log that says why it failed: the first "Error" line of the last cluster of
 // error lines (CRIU logs the cause first, then what failed because of it, then its clean-up,
-// whose own errors come in a later cluster). Without the "(00.123456) " time stamp; "" when the
-// log holds no error line.
+// whose own errors come in a later cluster). Without the "(00.123456) " time stamp and the
+// "Error (file.c:N): " lead; "" when the log holds no error line.
 std::string decisive_error(const std::string& log);
 
 // Runs `criu ACTION ARGS... -o LOG_NAME -v4` (LOG_NAME is written in the work directory
