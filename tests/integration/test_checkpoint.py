@@ -314,3 +314,53 @@ def test_bad_image_path_is_one_line(rt):
     one_error_line(r, "no checkpoint image")
     assert not os.path.exists(os.path.join(rt.root, other))
     assert cgroup_dirs_named(other) == []
+
+
+@needs_criu
+def test_pre_dump_then_checkpoint_with_parent_path(rt):
+    cid, bundle, data, _pipes = start_counter(rt)
+    image = image_dir(rt)
+    pre = os.path.join(image, "pre")
+    r = checkpoint(rt, cid, pre, "--pre-dump")
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(pre, 'pre-dump.log')}"
+    assert rt.status(cid) == "running"
+    final = os.path.join(image, "final")
+    # --parent-path is relative to the image path, as CRIU's --prev-images-dir.
+    r = checkpoint(rt, cid, final, "--parent-path", "../pre")
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(final)}"
+    stopped_at = count(data)
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", final, cid)
+    assert rc == 0, f"{err}\n{criu_log(final, 'restore.log')}"
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_network_namespace_joined_by_path_is_joined_again(rt):
+    name = f"ck-{os.getpid()}-{time.monotonic_ns() % 100000}"
+    assert run_cmd(["ip", "netns", "add", name]).rc == 0
+    rt.cleanups.append(lambda: run_cmd(["ip", "netns", "delete", name]))
+    path = f"/run/netns/{name}"
+    data = tempfile.mkdtemp(prefix="data-", dir=rt.bundle_base)
+
+    def edit(cfg):
+        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
+        for ns in cfg["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                ns["path"] = path
+
+    bundle = rt.make_bundle(args=["sh", "-c", COUNTER], edit=edit)
+    cid = rt.new_id()
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "run", "-d", "--bundle", bundle, cid)
+    assert rc == 0, err
+    wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image)
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
+    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    pid = rt.state(cid)["pid"]
+    assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(path).st_ino
+    assert rt.delete(cid, force=True).rc == 0
