@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -70,6 +71,52 @@ std::vector<std::string> load_descriptors(const std::string& image_dir) {
     } catch (const nlohmann::json::exception&) {
         throw Error(path + ": not a list of descriptor targets");
     }
+}
+
+std::vector<ExternalStdio> external_stdio(int init_pid) {
+    std::vector<ExternalStdio> out;
+    for (int fd = 0; fd <= 2; ++fd) {
+        std::string proc = "/proc/" + std::to_string(init_pid);
+        char target[PATH_MAX];
+        ssize_t n = ::readlink((proc + "/fd/" + std::to_string(fd)).c_str(), target, sizeof target - 1);
+        if (n <= 0 || target[0] != '/') continue;  // closed, or a pipe, socket or anonymous inode
+        struct stat st{};
+        if (::stat((proc + "/fd/" + std::to_string(fd)).c_str(), &st) != 0) continue;
+        std::ifstream fdinfo(proc + "/fdinfo/" + std::to_string(fd));
+        std::string field;
+        unsigned long mnt_id = 0;
+        bool found = false;
+        while (fdinfo >> field)
+            if (field == "mnt_id:" && (fdinfo >> mnt_id)) {
+                found = true;
+                break;
+            }
+        if (!found) continue;
+        char key[64];
+        std::snprintf(key, sizeof key, "file[%lx:%llx]", mnt_id, (unsigned long long)st.st_ino);
+        out.push_back({fd, key});
+    }
+    return out;
+}
+
+void save_external_stdio(const std::string& image_dir, const std::vector<ExternalStdio>& files) {
+    nlohmann::json by_fd = nlohmann::json::object();
+    for (const ExternalStdio& f : files) by_fd[std::to_string(f.fd)] = f.key;
+    state::write_file_atomically(image_dir + "/" + kExternalStdioFile, by_fd.dump(), 0600);
+}
+
+std::vector<ExternalStdio> load_external_stdio(const std::string& image_dir) {
+    std::string path = image_dir + "/" + kExternalStdioFile;
+    std::ifstream in(path);
+    if (!in) return {};
+    std::vector<ExternalStdio> out;
+    try {
+        nlohmann::json by_fd = nlohmann::json::parse(in);  // kept: items() refers into it
+        for (auto& [fd, key] : by_fd.items()) out.push_back({std::stoi(fd), key.get<std::string>()});
+    } catch (const std::exception&) {
+        throw Error(path + ": not a map of descriptors to CRIU external files");
+    }
+    return out;
 }
 
 }  // namespace crunlite::criu

@@ -31,4 +31,17 @@ inline constexpr const char* kDescriptorsFile = "descriptors.json";
 void save_descriptors(const std::string& image_dir, int init_pid);
 std::vector<std::string> load_descriptors(const std::string& image_dir);
 
+// Init's stdio descriptors that are files (the host's /dev/null of a `run -d < /dev/null`, a log
+// file): the container's mount namespace does not show them, so CRIU dumps each as an external
+// file, "file[<mnt_id>:<inode>]" (hex), and restore hands the caller's descriptor of the same
+// number in its place, as with pipes. Saved beside descriptors.json as {"<fd>": "<key>"}.
+inline constexpr const char* kExternalStdioFile = "external-stdio.json";
+struct ExternalStdio {
+    int fd;
+    std::string key;
+};
+std::vector<ExternalStdio> external_stdio(int init_pid);
+void save_external_stdio(const std::string& image_dir, const std::vector<ExternalStdio>& files);
+std::vector<ExternalStdio> load_external_stdio(const std::string& image_dir);  // none when the file is missing
+
 }  // namespace crunlite::criu

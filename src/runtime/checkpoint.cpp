@@ -81,6 +81,9 @@ void checkpoint(const std::string& root, const std::string& id, const Checkpoint
     for (const criu::ExternalMount& m : criu::dump_external_mounts(spec, record.pid)) args.insert(args.end(), {"--ext-mount-map", m.arg()});
     for (const std::string& ns : dump_network_args(spec, options)) args.push_back(ns);
     criu::save_descriptors(image_dir, record.pid);
+    std::vector<criu::ExternalStdio> stdio_files = criu::external_stdio(record.pid);
+    for (const criu::ExternalStdio& f : stdio_files) args.insert(args.end(), {"--external", f.key});
+    criu::save_external_stdio(image_dir, stdio_files);
 
     ThawUnlessPaused thaw(record.cgroup_dirs, status == state::Status::paused);
     criu::run(options.pre_dump ? "pre-dump" : "dump", args, work_dir, options.pre_dump ? "pre-dump.log" : "dump.log");

@@ -138,6 +138,8 @@ int restore(const std::string& root, const std::string& id, const RestoreOptions
     // The image's stdio pipes become ours (the caller's, e.g. a shim's), as runc hands them.
     for (size_t fd = 0; fd < descriptors.size() && fd <= 2; ++fd)
         if (descriptors[fd].rfind("pipe:", 0) == 0) hand_over(int(fd), descriptors[fd]);
+    // So do its stdio files, which the image holds as external files.
+    for (const criu::ExternalStdio& f : criu::load_external_stdio(image_dir)) hand_over(f.fd, f.key);
     if (const spec::Namespace* netns = network_namespace(spec)) {
         if (!netns->path.empty()) {
             UniqueFd ns(::open(netns->path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -364,3 +364,29 @@ def test_network_namespace_joined_by_path_is_joined_again(rt):
     pid = rt.state(cid)["pid"]
     assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(path).st_ino
     assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_stdin_of_the_hosts_dev_null_is_handed_over_again(rt):
+    """A `run -d < /dev/null`: the host's /dev/null is no file of the container's mount namespace;
+    it is dumped as an external file and restore's own stdin takes its place."""
+    bundle, data = counter_bundle(rt)
+    pipes = Pipes(rt)
+    cid = rt.new_id()
+    with open("/dev/null", "rb") as devnull:
+        p = subprocess.run(rt.argv("run", "-d", "--bundle", bundle, cid), stdin=devnull, stdout=pipes.stdout_w,
+                           stderr=pipes.stderr_w, timeout=60)
+    assert p.returncode == 0, Pipes.read_available(pipes.stderr_r)
+    wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image)
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    stopped_at = count(data)
+    with open("/dev/null", "rb") as devnull:
+        p = subprocess.run(rt.argv("restore", "-d", "--bundle", bundle, "--image-path", image, cid), stdin=devnull,
+                           stdout=pipes.stdout_w, stderr=pipes.stderr_w, timeout=60)
+    assert p.returncode == 0, f"{Pipes.read_available(pipes.stderr_r)}\n{criu_log(image, 'restore.log')}"
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    pid = rt.state(cid)["pid"]
+    assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
+    assert rt.delete(cid, force=True).rc == 0
