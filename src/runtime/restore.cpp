@@ -80,8 +80,11 @@ int read_pid_file(const std::string& path) {
 
 }  // namespace
 
-int restore(const std::string& root, const std::string& id, const RestoreOptions& options, bool systemd_cgroup) {
-    ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
+namespace {
+
+// Everything but the wait: returns the complete record once the container runs, its state file
+// unlocked again (for `state` and `kill` while a foreground restore waits).
+state::Record restore_container(const std::string& root, const std::string& id, const RestoreOptions& options, bool systemd_cgroup) {
     state::validate_id(id);
     refuse_unsupported_criu_caller("restore", systemd_cgroup);
     if (!options.console_socket.empty())
@@ -164,8 +167,16 @@ int restore(const std::string& root, const std::string& id, const RestoreOptions
     state_file.keep();
     cgroup.keep();
     restored.keep();
-    if (options.detach) return 0;
+    return record;
+}
 
+}  // namespace
+
+int restore(const std::string& root, const std::string& id, const RestoreOptions& options, bool systemd_cgroup) {
+    // Signals wait in a queue from now on, to be forwarded once the container runs.
+    ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
+    state::Record record = restore_container(root, id, options, systemd_cgroup);
+    if (options.detach) return 0;
     int status = wait_forwarding_signals(record.pid);
     try {
         state::StateFile stopped = state::StateFile::reopen(root, record);

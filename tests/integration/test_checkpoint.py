@@ -390,3 +390,24 @@ def test_stdin_of_the_hosts_dev_null_is_handed_over_again(rt):
     pid = rt.state(cid)["pid"]
     assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
     assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_foreground_restore_waits_and_deletes_and_writes_the_pid_file(rt):
+    cid, bundle, data, _pipes = start_counter(rt)
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image)
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    pid_file = os.path.join(rt.bundle_base, f"{cid}.pid")
+    pipes = Pipes(rt)
+    p = subprocess.Popen(rt.argv("restore", "--bundle", bundle, "--image-path", image, "--pid-file", pid_file, cid),
+                         stdin=pipes.stdin_r, stdout=pipes.stdout_w, stderr=pipes.stderr_w)
+    rt.cleanups.append(lambda: p.poll() is None and p.kill())
+    wait_until(lambda: rt.recorded(cid) and os.path.exists(pid_file) and rt.status(cid) == "running", timeout=30,
+               what="the restored container to run")
+    with open(pid_file) as f:
+        assert int(f.read()) == rt.state(cid)["pid"]
+    assert rt.kill(cid, "KILL").rc == 0
+    # As `run`: the status of the container's end, then the container is gone.
+    assert p.wait(timeout=30) == 128 + 9, Pipes.read_available(pipes.stderr_r)
+    assert not rt.recorded(cid)
