@@ -133,6 +133,12 @@ def checkpoint(rt, cid, image, *flags):
     return rt.cli("checkpoint", "--image-path", image, *flags, cid, timeout=120)
 
 
+def checkpointed(rt, cid, image):
+    """Checkpoints `cid` into `image`, which must work; CRIU's errors are the failure's message."""
+    r = checkpoint(rt, cid, image)
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+
+
 def criu_log(image, name="dump.log"):
     """The end of CRIU's log, for a failure's message (the guest's /tmp is gone afterwards)."""
     try:
@@ -227,8 +233,7 @@ def test_features_has_checkpoint_annotation(rt):
 def test_checkpoint_and_restore_resume_the_counter(rt):
     cid, bundle, data, pipes = start_counter(rt)
     image = image_dir(rt)
-    r = checkpoint(rt, cid, image)
-    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    checkpointed(rt, cid, image)
     # runc deletes a checkpointed container: so does crun-lite.
     assert not rt.recorded(cid) and cgroup_dirs_named(cid) == []
     stopped_at = count(data)
@@ -292,8 +297,7 @@ def test_paused_container_is_checkpointed(rt):
     assert rt.cli("pause", cid).rc == 0
     stopped_at = count(data)
     image = image_dir(rt)
-    r = checkpoint(rt, cid, image)
-    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    checkpointed(rt, cid, image)
     assert not rt.recorded(cid)
     pipes = Pipes(rt)
     rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
@@ -357,8 +361,7 @@ def test_network_namespace_joined_by_path_is_joined_again(rt):
     assert rc == 0, err
     wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
     image = image_dir(rt)
-    r = checkpoint(rt, cid, image)
-    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    checkpointed(rt, cid, image)
     rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
     assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
     pid = rt.state(cid)["pid"]
@@ -379,8 +382,7 @@ def test_stdin_of_the_hosts_dev_null_is_handed_over_again(rt):
     assert p.returncode == 0, Pipes.read_available(pipes.stderr_r)
     wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
     image = image_dir(rt)
-    r = checkpoint(rt, cid, image)
-    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    checkpointed(rt, cid, image)
     stopped_at = count(data)
     with open("/dev/null", "rb") as devnull:
         p = subprocess.run(rt.argv("restore", "-d", "--bundle", bundle, "--image-path", image, cid), stdin=devnull,
@@ -396,8 +398,7 @@ def test_stdin_of_the_hosts_dev_null_is_handed_over_again(rt):
 def test_foreground_restore_waits_and_deletes_and_writes_the_pid_file(rt):
     cid, bundle, data, _pipes = start_counter(rt)
     image = image_dir(rt)
-    r = checkpoint(rt, cid, image)
-    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    checkpointed(rt, cid, image)
     pid_file = os.path.join(rt.bundle_base, f"{cid}.pid")
     pipes = Pipes(rt)
     p = subprocess.Popen(rt.argv("restore", "--bundle", bundle, "--image-path", image, "--pid-file", pid_file, cid),
