@@ -54,7 +54,7 @@ private:
 
 // Checks <bundle>/config.json and the host; `rootless`: as an unprivileged user would run it;
 // `systemd_cgroup`: as `--systemd-cgroup create` would place it (systemd answers, the unit name,
-// the properties the unit will carry).
-Report check_bundle(const std::string& bundle, bool rootless, bool systemd_cgroup = false);
+// the properties the unit will carry); `checkpoint`: whether CRIU can checkpoint and restore it here.
+Report check_bundle(const std::string& bundle, bool rootless, bool systemd_cgroup = false, bool checkpoint = false);
 
 }  // namespace crunlite::check

@@ -62,7 +62,7 @@ void plan_as_create_would(const Context& ctx, Report& report) {
 
 }  // namespace
 
-Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_cgroup) {
+Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_cgroup, bool checkpoint) {
     Report report;
     char resolved[PATH_MAX];
     if (!::realpath(bundle_arg.c_str(), resolved)) {
@@ -87,7 +87,7 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     if (!config.is_object()) return report;
     if (!spec.root.path.empty()) spec.root.path = spec::absolute_root_path(bundle, spec.root.path);
 
-    Context ctx{config, spec, bundle, rootless, systemd_cgroup};
+    Context ctx{config, spec, bundle, rootless, systemd_cgroup, checkpoint};
     check_root_and_executable(ctx, report);
     check_process(ctx, report);
     check_namespaces(ctx, report);
@@ -96,6 +96,7 @@ Report check_bundle(const std::string& bundle_arg, bool rootless, bool systemd_c
     check_seccomp(ctx, report);
     check_mounts_and_hooks(ctx, report);
     check_placement(ctx, report);
+    if (ctx.checkpoint) check_checkpoint(ctx, report);
     // Last, on a config the rules above passed: the planner itself, as create calls it. What
     // create would refuse before it makes anything, check reports from the same code, so no
     // rule of its own can miss it (nothing is created: the plan's descriptors close with it).

@@ -16,6 +16,7 @@ struct Context {
     std::string bundle;  // absolute
     bool rootless = false;
     bool systemd_cgroup = false;  // --systemd-cgroup
+    bool checkpoint = false;      // --checkpoint: whether CRIU can checkpoint and restore it here
 
     // The JSON path of the n-th item the parse kept from the list at `list_path` (".mounts"):
     // an item the parse refused is not in the Spec, so the n-th kept one may sit further down.
@@ -30,6 +31,7 @@ void check_systemd(const Context& ctx, Report& report);              // systemd.
 void check_seccomp(const Context& ctx, Report& report);              // seccomp.cpp
 void check_mounts_and_hooks(const Context& ctx, Report& report);     // files.cpp
 void check_placement(const Context& ctx, Report& report);            // placement.cpp: execCPUAffinity, memoryPolicy, netDevices
+void check_checkpoint(const Context& ctx, Report& report);           // criu.cpp: --checkpoint, CRIU on this host
 
 // "0-3,5" -> {0,1,2,3,5}; false when it does not parse (cgroups.cpp).
 bool parse_list(const std::string& text, std::set<long>& out);

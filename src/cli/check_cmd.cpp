@@ -13,8 +13,10 @@ void add_check(CLI::App& app, Globals& globals, Action& action) {
     auto* cmd = app.add_subcommand("check", "check a bundle against the runtime-spec and this host, reporting every problem");
     auto bundle = std::make_shared<std::string>(".");
     auto format = std::make_shared<std::string>("table");
+    auto checkpoint = std::make_shared<bool>(false);
     cmd->add_option("-b,--bundle", *bundle, "bundle directory (holding config.json)")->type_name(kDir);
     cmd->add_option("-f,--format", *format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    cmd->add_flag("--checkpoint", *checkpoint, "also say whether CRIU can checkpoint and restore the container here, and why not");
     document(cmd, {.text = "A preflight no other runtime offers. First config.json is checked against the runtime-spec, "
                            "and every error is reported with its JSON path at once, not only the first. Then the bundle "
                            "is checked against this host: the root filesystem and `process.args[0]` in it (PATH from "
@@ -26,14 +28,15 @@ void add_check(CLI::App& app, Globals& globals, Action& action) {
                            "whether the container gets a cgroup there, runs in yours, or is refused. With "
                            "--systemd-cgroup: whether systemd (the user's own, when rootless) answers, the unit and "
                            "cgroup `.linux.cgroupsPath` names, and each unit property the unit will carry (as info "
-                           "lines). Nothing is created.\n\n"
+                           "lines). With --checkpoint: whether `criu check` passes (the reason when not, as a warning) "
+                           "and what of the container crun-lite cannot checkpoint or restore. Nothing is created.\n\n"
                            "Each finding has a severity, a JSON path, a message and a hint. `--format json` prints "
                            "{\"findings\": [{\"severity\", \"path\", \"message\", \"hint\"}], \"summary\": {...}}.",
                    .sections = {{"EXIT STATUS", "0 when the bundle would run here (warnings allowed), 1 when any error was found."}}});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
             bool rootless = globals.rootless == "true" || (globals.rootless == "auto" && ::geteuid() != 0);
-            check::Report report = check::check_bundle(*bundle, rootless, globals.systemd_cgroup);
+            check::Report report = check::check_bundle(*bundle, rootless, globals.systemd_cgroup, *checkpoint);
             if (*format == "json") std::cout << report.to_json().dump(2) << "\n";
             else std::cout << report.to_table();
             return report.ok() ? 0 : 1;

@@ -16,7 +16,8 @@ constexpr Command kCommands[] = {
     {{"spec"}, add_spec},       {{"create"}, add_create},     {{"run"}, add_run},         {{"start"}, add_start},
     {{"state"}, add_state},     {{"kill"}, add_kill},         {{"delete"}, add_delete},   {{"list"}, add_list},
     {{"exec"}, add_exec},       {{"pause", "resume"}, add_pause}, {{"ps"}, add_ps},      {{"features"}, add_features},
-    {{"update"}, add_update},   {{"events"}, add_events},     {{"check"}, add_check},     {{"__docs"}, add_docs_command},
+    {{"update"}, add_update},   {{"events"}, add_events},     {{"check"}, add_check},     {{"checkpoint"}, add_checkpoint},
+    {{"restore"}, add_restore}, {{"__docs"}, add_docs_command},
 };
 
 bool named_in(const Command& command, int argc, char** argv) {

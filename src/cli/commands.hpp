@@ -41,6 +41,8 @@ void add_features(CLI::App& app, Globals& globals, Action& action);
 void add_update(CLI::App& app, Globals& globals, Action& action);
 void add_events(CLI::App& app, Globals& globals, Action& action);
 void add_check(CLI::App& app, Globals& globals, Action& action);
+void add_checkpoint(CLI::App& app, Globals& globals, Action& action);  // checkpoint_cmds.cpp
+void add_restore(CLI::App& app, Globals& globals, Action& action);
 
 // Hidden `__docs DIR`: writes the man pages, docs/cli.md and the bash completion (docs.cpp).
 void add_docs(CLI::App& app, Action& action);

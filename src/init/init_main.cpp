@@ -154,7 +154,11 @@ void set_up_container(const InitPlan& plan, InitHandoff& handoff, InitChannel& c
     root.reset();
     if (pty.slave) {
         channel.hand_over_console(std::move(pty.master));
-        make_controlling_terminal(std::move(pty.slave));
+        make_controlling_terminal(std::move(pty.slave));  // a session of its own, too
+    } else if (::setsid() < 0) {
+        // A session of its own, as runc's init makes: CRIU dumps only a process tree that
+        // holds the leader of its session, and the caller's session is none of the container's.
+        throw Error("setsid", errno);
     }
     if (plan.no_process) {
         // Created, and it stays so: `start` refuses it, `delete` ends it.

@@ -30,7 +30,6 @@
 #include "plan/planner.hpp"
 
 namespace crunlite::runtime {
-namespace {
 
 std::string absolute_bundle(const std::string& bundle) {
     char resolved[PATH_MAX];
@@ -38,7 +37,18 @@ std::string absolute_bundle(const std::string& bundle) {
     return resolved;
 }
 
-std::string own_cgroup() {
+state::Record first_record(const std::string& id, const std::string& bundle, const spec::Spec& spec) {
+    state::Record record;
+    record.id = id;
+    record.bundle = bundle;
+    record.rootfs = spec.root.path;
+    record.created = log::rfc3339_now();
+    record.oci_version = kSpecVersion;
+    record.annotations = spec.annotations;
+    return record;
+}
+
+std::string runtime_cgroup() {
     // The unified ("0::") line when there is one, else the first hierarchy's.
     FILE* f = ::fopen("/proc/self/cgroup", "re");
     if (!f) return "/";
@@ -54,8 +64,6 @@ std::string own_cgroup() {
     ::fclose(f);
     return unified.empty() ? (first.empty() ? "/" : first) : unified;
 }
-
-}  // namespace
 
 CreatedContainer create_container(const std::string& root, const std::string& id, const CreateOptions& options,
                                   bool foreground, bool start_here) {
@@ -108,7 +116,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         }
     }
     std::string cgroup_path = unit_placement ? unit_placement->cgroup_path
-                                             : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? own_cgroup() : "/");
+                                             : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? runtime_cgroup() : "/");
     // Unprivileged, the cgroup is ours only where the host delegated it (systemd makes the
     // unit's itself); without one the container stays in the runtime's cgroup.
     bool own_cgroup = !unprivileged || unit_placement ||
@@ -136,13 +144,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     state::StateFile state_file = state::StateFile::create(root, id);
     // Written now and again as the work goes on, so that even after a SIGKILL of this process
     // `delete --force` finds every cgroup and the init process to end.
-    state::Record record;
-    record.id = id;
-    record.bundle = bundle;
-    record.rootfs = spec.root.path;
-    record.created = log::rfc3339_now();
-    record.oci_version = kSpecVersion;
-    record.annotations = spec.annotations;
+    state::Record record = first_record(id, bundle, spec);
     record.hooks = hooks::to_json(spec.hooks);
     record.has_process = has_process;
     if (cgroup) record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);

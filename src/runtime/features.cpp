@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "criu/criu.hpp"
 #include "spec/memory_policy_names.hpp"
 #include "spec/namespace_kinds.hpp"
 #include "sys/lsm.hpp"
@@ -57,6 +58,18 @@ std::vector<std::string> namespace_names() {
     for (const spec::NamespaceInfo& info : spec::kNamespaceKinds) names.push_back(info.spec_name);
     std::sort(names.begin(), names.end());
     return names;
+}
+
+}  // namespace
+
+namespace {
+
+nlohmann::json annotations() {
+    nlohmann::json out = {{"io.github.crun-lite.version", CRUNLITE_VERSION_STRING}};
+    // runc's: engines (podman, containerd) offer checkpoint/restore only when it says so, and
+    // only a `criu check` that passes makes it true.
+    if (!criu::unusable_reason()) out["org.opencontainers.runc.checkpoint.enabled"] = "true";
+    return out;
 }
 
 }  // namespace
@@ -115,7 +128,7 @@ nlohmann::json features() {
           {"memoryPolicy", {{"modes", names_of(spec::kMemoryPolicyModes)}, {"flags", names_of(spec::kMemoryPolicyFlags)}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
           {"netDevices", {{"enabled", true}}}}},
-        {"annotations", {{"io.github.crun-lite.version", CRUNLITE_VERSION_STRING}}},
+        {"annotations", annotations()},
     };
 }
 

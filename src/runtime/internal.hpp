@@ -44,6 +44,17 @@ struct CreatedContainer {
     std::optional<sys::Channel> start_channel;  // start_here: init waits on it for START
 };
 
+// --bundle made absolute (realpath); throws naming the bundle.
+std::string absolute_bundle(const std::string& bundle);
+
+// A new container's record before anything of it exists: id, bundle, rootfs, creation time,
+// version and annotations (create and restore fill in the rest).
+state::Record first_record(const std::string& id, const std::string& bundle, const spec::Spec& spec);
+
+// The runtime's own cgroup ("/a/b", the unified hierarchy's when there is one), under which a
+// relative .linux.cgroupsPath goes.
+std::string runtime_cgroup();
+
 // Hands a seccomp notify fd and the container's state to linux.seccomp.listenerPath.
 // `process_pid` is the filtered process; the state is the container's (`status`, `container_pid`).
 void send_to_seccomp_listener(const spec::Seccomp& seccomp, int listener_fd, const std::string& id, int process_pid,

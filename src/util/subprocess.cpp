@@ -47,6 +47,15 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     if (output_fd >= 0 && options.capture_stderr) ::dup2(output_fd, STDERR_FILENO);
     // Whatever the runtime holds open (state locks, container fds) is none of the program's business.
     ::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (int fd : options.pass_fds) ::fcntl(fd, F_SETFD, 0);
+    if (options.new_process_group) ::setpgid(0, 0);
+    if (options.before_exec) {
+        std::string failure = options.before_exec();
+        if (!failure.empty()) {
+            dprintf(STDERR_FILENO, "%s\n", failure.c_str());
+            _exit(127);
+        }
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -2,6 +2,7 @@
 // through a shell, so no argument can be read as shell syntax. Optionally feed it text on
 // stdin, capture what it prints, and kill it after a timeout; then wait for it.
 #pragma once
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,15 @@ struct Options {
     size_t output_limit = 1 << 20;  // bytes of output kept; the rest is read and dropped
     // After this long the child is killed (SIGKILL) and Result::timed_out is set.
     std::optional<int> timeout_seconds;
+    // Descriptors the program inherits under the same numbers (all others above 2 are closed
+    // on exec), such as the stdio pipes CRIU hands to a restored process (--inherit-fd).
+    std::vector<int> pass_fds;
+    // Its own process group, so that a signal to the caller's group (a Ctrl-C) does not reach
+    // it half-way through its work (CRIU's freeze and dump, or a restore).
+    bool new_process_group = false;
+    // Runs in the child after fork, before exec (after the descriptors above are set up): only
+    // what is safe after a fork. It returns an error text to fail the child with status 127.
+    std::function<std::string()> before_exec;
 };
 
 struct Result {

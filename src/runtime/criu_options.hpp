@@ -1,0 +1,72 @@
+// The flags of `checkpoint` and `restore` (runc's), and the CRIU arguments they become.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "crunlite/spec.hpp"
+
+namespace crunlite::runtime {
+
+// What checkpoint and restore share.
+struct CriuOptions {
+    std::string image_path = "checkpoint";  // runc's default: ./checkpoint
+    std::string work_path;                  // CRIU's logs and work files; default: the image path
+    bool tcp_established = false;
+    bool ext_unix_sk = false;
+    bool shell_job = false;
+    bool file_locks = false;
+    std::string manage_cgroups_mode;  // soft, full, strict, ignore; "" is CRIU's default (soft)
+    std::vector<std::string> empty_ns;  // namespaces CRIU makes empty instead of dumping ("network")
+    bool auto_dedup = false;
+    bool lazy_pages = false;
+};
+
+struct CheckpointOptions : CriuOptions {
+    std::string parent_path;  // a previous --pre-dump's image, relative to the image path
+    bool leave_running = false;
+    bool pre_dump = false;
+    int status_fd = -1;  // --status-fd (only with --lazy-pages)
+};
+
+struct RestoreOptions : CriuOptions {
+    std::string bundle = ".";
+    bool detach = false;
+    std::string pid_file;
+    std::string console_socket;
+    bool no_subreaper = false;
+    bool no_pivot = false;
+};
+
+// The arguments for the flags above, the same at dump and restore. Throws on a --lazy-pages
+// (which needs a page server and lazy-pages daemon crun-lite does not run) and on an unknown
+// --manage-cgroups-mode or --empty-ns value, each with one line.
+std::vector<std::string> common_criu_args(const CriuOptions& options);
+
+// runc takes --empty-ns "network"; CRIU's name is "net".
+std::vector<std::string> empty_namespace_names(const CriuOptions& options);
+
+// A network namespace the config joins by path is the host's business: CRIU records it as the
+// external "extRootNetNS" (restore joins it again). One the container made is not dumped: CRIU
+// leaves it empty (--empty-ns net), and restore makes a fresh one, as runc does.
+inline constexpr const char* kExternalNetNsKey = "extRootNetNS";
+const spec::Namespace* network_namespace(const spec::Spec& spec);
+std::vector<std::string> dump_network_args(const spec::Spec& spec, const CriuOptions& options);
+
+// One line each for what crun-lite does not checkpoint or restore: a container in a systemd
+// unit (--systemd-cgroup) and an unprivileged caller (CRIU needs root).
+void refuse_unsupported_criu_caller(const std::string& command, bool systemd_cgroup);
+
+// The image and work directories, absolute; the work directory defaults to the image's.
+std::string absolute_path(const std::string& path);
+
+}  // namespace crunlite::runtime
+
+namespace crunlite::runtime {
+
+// `checkpoint ID`: dumps the running or paused container into options.image_path.
+void checkpoint(const std::string& root, const std::string& id, const CheckpointOptions& options);
+// `restore ID`: a container made again from an image; detached it returns 0 once it runs,
+// otherwise it waits for it as `run` does and returns its exit status.
+int restore(const std::string& root, const std::string& id, const RestoreOptions& options, bool systemd_cgroup);
+
+}  // namespace crunlite::runtime

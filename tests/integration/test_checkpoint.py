@@ -1,0 +1,414 @@
+"""checkpoint and restore through CRIU (`criu` from PATH, or $CRUN_LITE_CRIU).
+
+Where `criu check` fails (this project's host: "vdso: Unexpected rt vDSO area bounds" on its
+kernel), checkpoint must fail with one line saying why and leave the container running, restore
+must fail cleanly, and `features` must not claim checkpointing. Where it passes (the pure cgroup
+v2 guest, tests/vm/, which sets CRUN_LITE_EXPECT_CRIU=1 so that a CRIU broken there fails instead
+of taking the other branch), a counter container is checkpointed and restored: it resumes
+counting where it stopped, as pid 1 of its pid namespace, with its memory limit and its bind
+mount, on the stdio pipes restore was given.
+
+The containers run detached with pipes as stdio (as containerd's shim gives them): CRIU cannot
+dump a process holding a host file that its mount namespace does not show (the temporary files
+run_cmd gives a detached container).
+"""
+
+import fcntl
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from helpers import cgroup_dirs_named, cgroup_v2_only, one_error_line, run_cmd, wait_until
+
+CRIU = os.environ.get("CRUN_LITE_CRIU") or "criu"
+EXPECT_CRIU = os.environ.get("CRUN_LITE_EXPECT_CRIU", "") not in ("", "0")
+ANNOTATION = "org.opencontainers.runc.checkpoint.enabled"
+# Counts from where /data/count says (0 at the first start), one number each 0.1 s, to the file
+# and to stdout. A restored counter goes on from its memory, not from the file.
+COUNTER = ("i=0; echo $$ > /data/pid; while :; do i=$((i+1)); echo $i > /data/count.new; "
+           "mv /data/count.new /data/count; echo $i; sleep 0.1; done")
+MEMORY_LIMIT = 64 * 1024 * 1024
+
+
+def criu_works():
+    try:
+        return run_cmd([CRIU, "check"], timeout=60).rc == 0
+    except (OSError, FileNotFoundError):
+        return False
+
+
+CRIU_WORKS = criu_works()
+needs_criu = pytest.mark.skipif(not CRIU_WORKS, reason="`criu check` fails on this machine (the other branch runs)")
+needs_broken_criu = pytest.mark.skipif(CRIU_WORKS, reason="`criu check` passes on this machine")
+
+
+def test_expectation_about_criu_holds():
+    """In the guest CRIU must work: a broken one there is a failure, not a skip."""
+    if EXPECT_CRIU:
+        r = run_cmd([CRIU, "check"], timeout=60)
+        assert r.rc == 0, r
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+class Pipes:
+    """Three pipes for a crun-lite command's stdio; the test keeps the other ends."""
+
+    def __init__(self, rt):
+        self.stdin_r, self.stdin_w = os.pipe()
+        self.stdout_r, self.stdout_w = os.pipe()
+        self.stderr_r, self.stderr_w = os.pipe()
+        for fd in (self.stdout_r, self.stderr_r):
+            fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
+        self.buffer = b""
+        rt.cleanups.append(self.close)
+
+    def run(self, rt, *args, timeout=60):
+        """Runs crun-lite with these pipes as stdio; returns (rc, what the stderr pipe holds)."""
+        p = subprocess.run(rt.argv(*args), stdin=self.stdin_r, stdout=self.stdout_w, stderr=self.stderr_w, timeout=timeout)
+        return p.returncode, self.read_available(self.stderr_r).decode(errors="replace")
+
+    @staticmethod
+    def read_available(fd):
+        out = b""
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                out += chunk
+        except BlockingIOError:
+            pass
+        return out
+
+    def numbers(self):
+        """The numbers the container printed so far."""
+        self.buffer += self.read_available(self.stdout_r)
+        return [int(x) for x in self.buffer.split(b"\n")[:-1] if x.strip().isdigit()]
+
+    def close(self):
+        for fd in (self.stdin_r, self.stdin_w, self.stdout_r, self.stdout_w, self.stderr_r, self.stderr_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def counter_bundle(rt):
+    data = tempfile.mkdtemp(prefix="data-", dir=rt.bundle_base)
+
+    def edit(cfg):
+        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
+        cfg["linux"].setdefault("resources", {})["memory"] = {"limit": MEMORY_LIMIT}
+
+    return rt.make_bundle(args=["sh", "-c", COUNTER], edit=edit), data
+
+
+def count(data):
+    try:
+        with open(os.path.join(data, "count")) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def start_counter(rt, pipes=None):
+    bundle, data = counter_bundle(rt)
+    pipes = pipes or Pipes(rt)
+    cid = rt.new_id()
+    rc, err = pipes.run(rt, "run", "-d", "--bundle", bundle, cid)
+    assert rc == 0, err
+    rt.remember_pid(cid)
+    wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
+    return cid, bundle, data, pipes
+
+
+def checkpoint(rt, cid, image, *flags):
+    return rt.cli("checkpoint", "--image-path", image, *flags, cid, timeout=120)
+
+
+def checkpointed(rt, cid, image):
+    """Checkpoints `cid` into `image`, which must work; CRIU's errors are the failure's message."""
+    r = checkpoint(rt, cid, image)
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+
+
+def criu_log(image, name="dump.log"):
+    """The end of CRIU's log, for a failure's message (the guest's /tmp is gone afterwards)."""
+    try:
+        with open(os.path.join(image, name)) as f:
+            lines = f.read().splitlines()
+        errors = [l for l in lines if "Error" in l or "Warn" in l]
+        return "\n".join(errors[-25:])
+    except OSError as e:
+        return str(e)
+
+
+def image_dir(rt):
+    return tempfile.mkdtemp(prefix="image-", dir=rt.bundle_base)
+
+
+def ns_pid(pid):
+    """The pid of host process `pid` in its innermost pid namespace."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    raise AssertionError(f"no NSpid line for {pid}")
+
+
+# --------------------------------------------------------------------------------------------
+# Where CRIU does not work
+
+
+@needs_broken_criu
+def test_checkpoint_says_why_criu_fails_and_leaves_the_container_running(rt):
+    assert not EXPECT_CRIU, "CRUN_LITE_EXPECT_CRIU=1 but `criu check` fails"
+    cid, _bundle, data, _pipes = start_counter(rt)
+    pid = rt.state(cid)["pid"]
+    image = os.path.join(rt.bundle_base, "no-image")
+    r = checkpoint(rt, cid, image)
+    line = one_error_line(r, "checkpoint: ")
+    assert "CRIU" in line, line
+    assert not os.path.exists(image), "a failed checkpoint made its image directory"
+    assert rt.status(cid) == "running" and rt.state(cid)["pid"] == pid
+    before = count(data)
+    wait_until(lambda: count(data) > before, timeout=10, what="the counter to go on")
+
+
+@needs_broken_criu
+def test_restore_fails_cleanly_where_criu_fails(rt):
+    bundle, _data = counter_bundle(rt)
+    cid = rt.new_id()
+    r = rt.cli("restore", "-d", "--bundle", bundle, "--image-path", image_dir(rt), cid)
+    one_error_line(r, "restore: ")
+    assert not rt.recorded(cid) and not os.path.exists(os.path.join(rt.root, cid))
+    assert cgroup_dirs_named(cid) == []
+
+
+@needs_broken_criu
+def test_features_has_no_checkpoint_annotation_where_criu_fails(rt):
+    r = rt.cli("features")
+    assert r.rc == 0, r
+    assert ANNOTATION not in json.loads(r.stdout).get("annotations", {})
+
+
+def test_check_checkpoint_tells_whether_criu_works(rt):
+    bundle = rt.make_bundle()
+    r = rt.cli("check", "--checkpoint", "--bundle", bundle, "--format", "json")
+    assert r.rc == 0, r
+    findings = [f for f in json.loads(r.stdout)["findings"] if f["path"] == "checkpoint"]
+    assert len(findings) == 1, findings
+    if CRIU_WORKS:
+        assert findings[0]["severity"] == "info" and "passes" in findings[0]["message"], findings
+    else:
+        assert findings[0]["severity"] == "warning" and "CRIU" in findings[0]["message"], findings
+
+
+def test_lazy_pages_is_refused_with_one_line(rt):
+    cid, _bundle, _data, _pipes = start_counter(rt)
+    r = checkpoint(rt, cid, image_dir(rt), "--lazy-pages")
+    one_error_line(r, "--lazy-pages")
+    assert rt.status(cid) == "running"
+
+
+# --------------------------------------------------------------------------------------------
+# Where CRIU works
+
+
+@needs_criu
+def test_features_has_checkpoint_annotation(rt):
+    r = rt.cli("features")
+    assert r.rc == 0, r
+    assert json.loads(r.stdout)["annotations"].get(ANNOTATION) == "true"
+
+
+@needs_criu
+def test_checkpoint_and_restore_resume_the_counter(rt):
+    cid, bundle, data, pipes = start_counter(rt)
+    image = image_dir(rt)
+    checkpointed(rt, cid, image)
+    # runc deletes a checkpointed container: so does crun-lite.
+    assert not rt.recorded(cid) and cgroup_dirs_named(cid) == []
+    stopped_at = count(data)
+    time.sleep(0.5)
+    assert count(data) == stopped_at, "the container went on counting after its checkpoint"
+    printed = pipes.numbers()
+    assert printed and printed[-1] == stopped_at, (printed[-5:], stopped_at)
+
+    restored_pipes = Pipes(rt)
+    rc, err = restored_pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
+    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    state = rt.state(cid)
+    assert state["status"] == "running", state
+    pid = state["pid"]
+    # Counting goes on from where it stopped, not from 0, on the pipes restore was given.
+    wait_until(lambda: count(data) > stopped_at + 3, timeout=20, what="the restored counter to count")
+    resumed = restored_pipes.numbers()
+    assert resumed and resumed[0] == stopped_at + 1, (resumed[:5], stopped_at)
+    assert ns_pid(pid) == 1
+    with open(os.path.join(data, "pid")) as f:
+        assert f.read().strip() == "1"
+    # The memory limit and the bind mount are the config's again.
+    if cgroup_v2_only():
+        (cgroup,) = cgroup_dirs_named(cid)
+        with open(os.path.join(cgroup, "memory.max")) as f:
+            assert int(f.read()) == MEMORY_LIMIT
+        with open(os.path.join(cgroup, "cgroup.procs")) as f:
+            assert pid in [int(x) for x in f.read().split()]
+    r = rt.cli("exec", cid, "cat", "/proc/self/mountinfo")
+    assert r.rc == 0 and " /data " in r.stdout, r
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_leave_running_and_restore_beside_it_under_a_new_id(rt):
+    cid, bundle, data, _pipes = start_counter(rt)
+    pid = rt.state(cid)["pid"]
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image, "--leave-running")
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    assert rt.status(cid) == "running" and rt.state(cid)["pid"] == pid
+    before = count(data)
+    wait_until(lambda: count(data) > before, timeout=10, what="the counter to go on after --leave-running")
+
+    copy = rt.new_id()
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, copy)
+    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    copy_pid = rt.state(copy)["pid"]
+    assert copy_pid != pid and rt.status(copy) == "running" and rt.status(cid) == "running"
+    # Each has a network namespace of its own.
+    assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink(f"/proc/{copy_pid}/ns/net")
+    wait_until(lambda: len(pipes.numbers()) >= 2, timeout=20, what="the copy to count")
+    assert rt.delete(copy, force=True).rc == 0
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_paused_container_is_checkpointed(rt):
+    cid, bundle, data, _pipes = start_counter(rt)
+    assert rt.cli("pause", cid).rc == 0
+    stopped_at = count(data)
+    image = image_dir(rt)
+    checkpointed(rt, cid, image)
+    assert not rt.recorded(cid)
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
+    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_bad_image_path_is_one_line(rt):
+    cid, bundle, _data, _pipes = start_counter(rt)
+    # Under /proc no directory can be made: checkpoint fails before CRIU runs.
+    r = checkpoint(rt, cid, "/proc/no-such/image")
+    one_error_line(r, "--image-path")
+    assert rt.status(cid) == "running"
+    other = rt.new_id()
+    r = rt.cli("restore", "-d", "--bundle", bundle, "--image-path", image_dir(rt), other)
+    one_error_line(r, "no checkpoint image")
+    assert not os.path.exists(os.path.join(rt.root, other))
+    assert cgroup_dirs_named(other) == []
+
+
+@needs_criu
+def test_pre_dump_then_checkpoint_with_parent_path(rt):
+    cid, bundle, data, _pipes = start_counter(rt)
+    image = image_dir(rt)
+    pre = os.path.join(image, "pre")
+    r = checkpoint(rt, cid, pre, "--pre-dump")
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(pre, 'pre-dump.log')}"
+    assert rt.status(cid) == "running"
+    final = os.path.join(image, "final")
+    # --parent-path is relative to the image path, as CRIU's --prev-images-dir.
+    r = checkpoint(rt, cid, final, "--parent-path", "../pre")
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(final)}"
+    stopped_at = count(data)
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", final, cid)
+    assert rc == 0, f"{err}\n{criu_log(final, 'restore.log')}"
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_network_namespace_joined_by_path_is_joined_again(rt):
+    name = f"ck-{os.getpid()}-{time.monotonic_ns() % 100000}"
+    assert run_cmd(["ip", "netns", "add", name]).rc == 0
+    rt.cleanups.append(lambda: run_cmd(["ip", "netns", "delete", name]))
+    path = f"/run/netns/{name}"
+    data = tempfile.mkdtemp(prefix="data-", dir=rt.bundle_base)
+
+    def edit(cfg):
+        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
+        for ns in cfg["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                ns["path"] = path
+
+    bundle = rt.make_bundle(args=["sh", "-c", COUNTER], edit=edit)
+    cid = rt.new_id()
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "run", "-d", "--bundle", bundle, cid)
+    assert rc == 0, err
+    wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
+    image = image_dir(rt)
+    checkpointed(rt, cid, image)
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
+    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    pid = rt.state(cid)["pid"]
+    assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(path).st_ino
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_stdin_of_the_hosts_dev_null_is_handed_over_again(rt):
+    """A `run -d < /dev/null`: the host's /dev/null is no file of the container's mount namespace;
+    it is dumped as an external file and restore's own stdin takes its place."""
+    bundle, data = counter_bundle(rt)
+    pipes = Pipes(rt)
+    cid = rt.new_id()
+    with open("/dev/null", "rb") as devnull:
+        p = subprocess.run(rt.argv("run", "-d", "--bundle", bundle, cid), stdin=devnull, stdout=pipes.stdout_w,
+                           stderr=pipes.stderr_w, timeout=60)
+    assert p.returncode == 0, Pipes.read_available(pipes.stderr_r)
+    wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
+    image = image_dir(rt)
+    checkpointed(rt, cid, image)
+    stopped_at = count(data)
+    with open("/dev/null", "rb") as devnull:
+        p = subprocess.run(rt.argv("restore", "-d", "--bundle", bundle, "--image-path", image, cid), stdin=devnull,
+                           stdout=pipes.stdout_w, stderr=pipes.stderr_w, timeout=60)
+    assert p.returncode == 0, f"{Pipes.read_available(pipes.stderr_r)}\n{criu_log(image, 'restore.log')}"
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    pid = rt.state(cid)["pid"]
+    assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_foreground_restore_waits_and_deletes_and_writes_the_pid_file(rt):
+    cid, bundle, data, _pipes = start_counter(rt)
+    image = image_dir(rt)
+    checkpointed(rt, cid, image)
+    pid_file = os.path.join(rt.bundle_base, f"{cid}.pid")
+    pipes = Pipes(rt)
+    p = subprocess.Popen(rt.argv("restore", "--bundle", bundle, "--image-path", image, "--pid-file", pid_file, cid),
+                         stdin=pipes.stdin_r, stdout=pipes.stdout_w, stderr=pipes.stderr_w)
+    rt.cleanups.append(lambda: p.poll() is None and p.kill())
+    wait_until(lambda: rt.recorded(cid) and os.path.exists(pid_file) and rt.status(cid) == "running", timeout=30,
+               what="the restored container to run")
+    with open(pid_file) as f:
+        assert int(f.read()) == rt.state(cid)["pid"]
+    assert rt.kill(cid, "KILL").rc == 0
+    # As `run`: the status of the container's end, then the container is gone.
+    assert p.wait(timeout=30) == 128 + 9, Pipes.read_available(pipes.stderr_r)
+    assert not rt.recorded(cid)
