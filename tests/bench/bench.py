@@ -999,7 +999,7 @@ def machine_md(res):
         ("OS / kernel", f"{i['os']}, Linux {i['kernel']}"),
         ("cgroups", cgroups),
         ("crun-lite", f"`{i['crun_lite']}`: {i['crun_lite_version']}"),
-        *((f"{p['label']} (`{p['env']}`)", f"`{p['path']}`: {version([p['path'], '--version'])}"
+        *((f"{p['label']} (`{p['env']}`)", f"`{p['path']}`: {p['version_text']}"
            + (f"; **{p['error']}**" if p["error"] else "")) for p in i["peers"]),
         ("Repository", f"`{i['repo_commit']}`; Python {i['python']} (harness)"),
         ("Before", psi_text(res["before"]) + f" ({res['before']['time']})"),
@@ -1197,14 +1197,15 @@ def resolve_peers():
         else:
             path = os.path.realpath(os.path.join(anchors, anchor))
         found = bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
-        m = re.search(r"version (\d+\.\d+\.\d+)", version([path, "--version"])) if found else None
+        version_text = version([path, "--version"]) if found else "not found"
+        m = re.search(r"version (\d+\.\d+\.\d+)", version_text)
         ver = m.group(1) if m else None
         label = f"{program} {ver}" if ver else (anchor.replace("-", " ") if anchor else f"{program} ({env})")
         if any(p["label"] == label for p in peers):
             label = f"{label} ({env})"
         error = None if found else f"not found at {path or program + ' in PATH'} (set {env})"
         peers.append({"key": key, "tag": tag, "env": env, "path": path, "label": label,
-                      "version": ver, "error": error})
+                      "version": ver, "version_text": version_text, "error": error})
     return peers
 
 
