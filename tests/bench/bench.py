@@ -986,7 +986,7 @@ def build_report(res, cfg):
         L.append("")
         L.append("Host CPU pressure (`/proc/pressure/cpu` some avg10) at the start → end of each "
                  "benchmark: " + ", ".join(cond) + ".")
-    return "\n".join(L) + "\n"
+    return "\n".join(L).lstrip("\n") + "\n"
 
 
 def machine_md(res):
