@@ -6,26 +6,39 @@
 Normally started by tests/bench/run-all.sh, which installs the Debian packages this needs first.
 Must run as root (real namespaces and cgroups). See docs/benchmarks.md for the method.
 
+Contenders: crun-lite; the peers Debian's runc and crun (RUNC, CRUN: in PATH) and the newest
+releases prebuilt beside the checkout (RUNC_NEW, CRUN_NEW: ANCHORS/runc-1.3.6 and
+ANCHORS/crun-1.27.1, ANCHORS = ../shared/tools/anchors of the repository); each is named by the
+version it reports. A peer that is missing, or whose first `run` of the bundle fails, is reported
+with its error and left out. On a cgroup v1 hybrid host crun refuses the layout ("cgroups in
+hybrid mode not supported"), so the script first re-executes itself in a private mount namespace
+without the cgroup2 mount at /sys/fs/cgroup/unified (`unshare -m --propagation private`), and
+every contender sees the same plain cgroup v1 host (PRIVATE_NS=0: on the host as it is).
+
 Benchmarks (names for BENCHES / SKIP_<NAME>=1):
-  run    `run` of a busybox-static /bin/true bundle: crun-lite, runc and the namespace floor
+  run    `run` of a busybox-static /bin/true bundle: crun-lite, every peer and the namespace floor
          `unshare --fork --pid --mount --uts --ipc --net ROOTFS/bin/true`, interleaved
   cycle  `create --pid-file` + `start` + wait for the container's exit + `delete`, one sample
   exec   `exec ID /bin/true` into one long-running `sleep` container per runtime
   rss    peak RSS (ru_maxrss of the runtime's wait4, via /usr/bin/time) of `run`, and of
          /bin/true as a check of the method
-  conc   N containers `run` at once (N from CONC_LEVELS), wall time from the first launch to
-         the last exit, CONC_REPS repetitions per point and runtime (at least 9 below N=100,
-         where a batch takes milliseconds and one hiccup would move the scaling factor); the
-         points take turns, repetition by repetition, as the runtimes do
-  vm     `run` of the same bundle, crun-lite against crun, inside a pure cgroup v2 guest
+  conc   N containers `run` at once (N from CONC_LEVELS; crun-lite and the peers of CONC_PEERS),
+         wall time from the first launch to the last exit, CONC_REPS repetitions per point and
+         runtime (at least 9 below N=100, where a batch takes milliseconds and one hiccup would
+         move the scaling factor); the points take turns, repetition by repetition, as the
+         runtimes do
+  vm     `run` of the same bundle, crun-lite against Debian's crun, inside a pure cgroup v2 guest
          (tests/vm/run-in-v2-vm.sh; qemu, usually TCG emulation)
 
 Environment (defaults in brackets):
   RUNS [100]  WARMUP [5]               timed / untimed runs per runtime for run, cycle, exec, rss
   BENCHES [run,cycle,exec,rss,conc,vm]  or SKIP_RUN=1, SKIP_CYCLE=1, ..., SKIP_VM=1
-  CONC_LEVELS ["10 100 500"]  CONC_REPS [5]
+  CONC_LEVELS ["10 100 500"]  CONC_REPS [5]  CONC_PEERS [runc-new,crun-new] (keys: runc, crun,
+                                       runc-new, crun-new)
   VM_RUNS [30]  VM_WARMUP [3]  VM_TIMEOUT [900 s]  VM_MEM [1024 MiB]
-  RUNC [runc in PATH]  CRUN [crun in PATH]  UNSHARE [unshare in PATH]  GNU_TIME [/usr/bin/time]
+  RUNC [runc in PATH]  CRUN [crun in PATH]  RUNC_NEW [ANCHORS/runc-1.3.6]
+  CRUN_NEW [ANCHORS/crun-1.27.1]  ANCHORS [REPO/../shared/tools/anchors]
+  UNSHARE [unshare in PATH]  GNU_TIME [/usr/bin/time]  STRIP [strip in PATH]  PRIVATE_NS [1]
 
 Output: a markdown table on stdout (progress goes to stderr); in DIR: benchmarks.md (the table and
 the machine), results.json (every number), samples.csv (every timed sample), concurrency.dat,
@@ -43,6 +56,7 @@ import json
 import math
 import os
 import platform
+import re
 import select
 import shutil
 import signal
@@ -60,10 +74,11 @@ from crunlite_testlib.runtime import RuntimeCli  # noqa: E402
 ALL_BENCHES = ["run", "cycle", "exec", "rss", "conc", "vm"]
 
 # The issue's targets: (description, predicate on the value, shown bound).
-TARGET_RUNC = 0.25        # crun-lite / runc, run, cycle and exec (median)
-TARGET_FLOOR = 2.0        # crun-lite / unshare floor, run (median)
+TARGET_RUNC = 0.25        # crun-lite / runc (each version), run, cycle and exec
+TARGET_FLOOR = 1.2        # crun-lite / unshare floor, run
+TARGET_CRUN_NEW = 0.35    # crun-lite / the newest crun (1.27.1), run
 TARGET_RSS_KIB = 2048     # crun-lite's peak RSS for run (median)
-TARGET_CRUN = 0.8         # crun-lite / crun, run in the cgroup v2 VM (median)
+TARGET_CRUN = 0.8         # crun-lite / Debian's crun, run in the cgroup v2 VM
 LINEAR_FACTOR = 1.5       # per-container time at the largest N / at the smallest N
 
 
@@ -255,8 +270,14 @@ def remove_leaked_cgroups(prefix):
     remove the empty ones (a leak is a runtime bug, worth seeing)."""
     leaked = []
     base = "/sys/fs/cgroup"
+    # Not cgroups: the private namespace's tmpfs in place of the cgroup2 mount (enter_private_ns),
+    # where crun's directories go, and which goes with the namespace.
+    with open("/proc/self/mounts") as f:
+        not_cgroups = {fields[1] for fields in (line.split() for line in f)
+                       if fields[2] == "tmpfs" and fields[1].startswith(base + "/")}
     for top, dirs, _ in os.walk(base):
         depth = top[len(base):].count("/")
+        dirs[:] = [d for d in dirs if os.path.join(top, d) not in not_cgroups]
         for d in dirs:
             if d.startswith(prefix + "-"):
                 leaked.append(os.path.join(top, d))
@@ -726,20 +747,57 @@ def git_commit():
         return "unknown"
 
 
-def machine_info(crun_lite, runc, crun):
-    def size(path):
-        try:
-            return os.stat(path).st_size
-        except (OSError, TypeError):
-            return None
+def elf_section_names(path):
+    """The section names of a 64-bit little-endian ELF file (empty when it is none)."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            hdr = f.read(64)
+            if hdr[:4] != b"\x7fELF" or hdr[4] != 2:
+                return set()
+            shoff, = struct.unpack_from("<Q", hdr, 0x28)
+            shentsize, shnum, shstrndx = struct.unpack_from("<HHH", hdr, 0x3A)
+            f.seek(shoff)
+            table = f.read(shentsize * shnum)
+            heads = [struct.unpack_from("<I20xQQ", table, i * shentsize) for i in range(shnum)]
+            _, stroff, strsize = heads[shstrndx]
+            f.seek(stroff)
+            strtab = f.read(strsize)
+        return {strtab[name:strtab.index(b"\0", name)].decode(errors="replace") for name, _, _ in heads}
+    except (OSError, struct.error, IndexError, ValueError):
+        return set()
+
+
+def binary_facts(path, tmpdir):
+    """Size on disk, linking, whether symbols or debug info are in it, and its size once stripped
+    (`strip`, as `cmake --install` and the .deb install crun-lite; None without binutils)."""
+    try:
+        size = os.stat(path).st_size
+    except (OSError, TypeError):
+        return {"size": None}
+    sections = elf_section_names(path)
+    stripped = not ({".symtab", ".debug_info"} & sections)
+    stripped_size = size if stripped else None
+    strip = os.environ.get("STRIP") or shutil.which("strip")
+    if not stripped and strip:
+        out = os.path.join(tmpdir, "stripped")
+        if subprocess.run([strip, "-o", out, path], capture_output=True).returncode == 0:
+            stripped_size = os.stat(out).st_size
+            os.unlink(out)
+    return {"size": size, "static": is_static_elf(path), "stripped": stripped,
+            "stripped_size": stripped_size}
+
+
+def machine_info(crun_lite, peers, tmpdir):
     return {
         "cpu": cpu_model(), "nproc": os.cpu_count(), "memory": mem_total(),
         "os": os_release(), "kernel": platform.release(), "cgroup": cgroup_mode(),
+        "host_cgroup": os.environ.get("BENCH_HOST_CGROUP") or cgroup_mode(),
+        "private_ns": os.environ.get("BENCH_PRIVATE_NS") == "1",
         "crun_lite": crun_lite, "crun_lite_version": version([crun_lite, "--version"]),
-        "crun_lite_size": size(crun_lite), "repo_commit": git_commit(),
-        "runc": runc, "runc_version": version([runc, "--version"]), "runc_size": size(runc),
-        "crun": crun, "crun_version": version([crun, "--version"]) if crun else "not installed",
-        "crun_size": size(crun), "python": platform.python_version(),
+        "crun_lite_binary": binary_facts(crun_lite, tmpdir), "repo_commit": git_commit(),
+        "peers": [dict(p, binary=binary_facts(p["path"], tmpdir)) for p in peers],
+        "python": platform.python_version(),
     }
 
 
@@ -760,41 +818,58 @@ def psi_text(c):
     return f"load {c['loadavg'][0]:.2f}, CPU pressure {psi}"
 
 
+def fmt_size(v):
+    return f"{v / 1024 / 1024:.2f} MiB ({v} B)" if v else "–"
+
+
 def build_report(res, cfg):
     info = res["machine"]
+    peers = info["peers"]
     L = []
     L.append("| Benchmark | Runs/runtime | crun-lite median (ms) | crun-lite p90 (ms) | Against "
-             "| its median (ms) | its p90 (ms) | Ratio median | Ratio p90 | Target (median) "
-             "| Result |")
-    L.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
+             "| its median (ms) | its p90 (ms) | Ratio median | Ratio p90 | Target (median and p90) "
+             "| Result median | Result p90 |")
+    L.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|---|")
 
     def row(label, n, cl, other_name, other, target, bound_text):
         a, b = summary(cl), summary(other)
         ratio, ratio90 = a["median"] / b["median"], a["p90"] / b["p90"]
+        ok = (lambda r: verdict(r <= target)) if target else (lambda r: "–")
         L.append(f"| {label} | {n} | {fmt_ms(a['median'])} | {fmt_ms(a['p90'])} | {other_name} "
                  f"| {fmt_ms(b['median'])} | {fmt_ms(b['p90'])} | {ratio:.2f} | {ratio90:.2f} "
-                 f"| {bound_text} | {verdict(ratio <= target)} |")
+                 f"| {bound_text} | {ok(ratio)} | {ok(ratio90)} |")
+
+    def peer_rows(bench, label, s):
+        """One row per peer, in PEER_SPECS order; a peer with a target that did not run gets a
+        row saying so (the target is not met: it was not shown to be)."""
+        n = len(s["crun-lite"])
+        for p in peers:
+            target = peer_target(bench, p["key"])
+            if p["label"] in s:
+                row(label, n, s["crun-lite"], p["label"], s[p["label"]], target,
+                    f"≤ {target} × {p['label']}" if target else "–")
+            elif target:
+                L.append(f"| {label} | {n} | {fmt_ms(summary(s['crun-lite'])['median'])} "
+                         f"| {fmt_ms(summary(s['crun-lite'])['p90'])} | {p['label']}³ | – | – | – | – "
+                         f"| ≤ {target} × {p['label']} | **NOT MEASURED** | **NOT MEASURED** |")
 
     b = res["benchmarks"]
     if "run" in b:
         s = b["run"]["samples"]
-        n = len(s["crun-lite"])
-        row("`run` /bin/true", n, s["crun-lite"], "runc", s["runc"], TARGET_RUNC,
-            f"≤ {TARGET_RUNC} × runc")
-        row("`run` /bin/true", n, s["crun-lite"], "namespace floor¹", s["floor"], TARGET_FLOOR,
-            f"≤ {TARGET_FLOOR} × floor")
+        peer_rows("run", "`run` /bin/true", s)
+        row("`run` /bin/true", len(s["crun-lite"]), s["crun-lite"], "namespace floor¹", s["floor"],
+            TARGET_FLOOR, f"≤ {TARGET_FLOOR} × floor")
     if "cycle" in b:
-        s = b["cycle"]["samples"]
-        row("`create`+`start`+wait+`delete`", len(s["crun-lite"]), s["crun-lite"], "runc",
-            s["runc"], TARGET_RUNC, f"≤ {TARGET_RUNC} × runc")
+        peer_rows("cycle", "`create`+`start`+wait+`delete`", b["cycle"]["samples"])
     if "exec" in b:
-        s = b["exec"]["samples"]
-        row("`exec` /bin/true", len(s["crun-lite"]), s["crun-lite"], "runc", s["runc"],
-            TARGET_RUNC, f"≤ {TARGET_RUNC} × runc")
+        peer_rows("exec", "`exec` /bin/true", b["exec"]["samples"])
     if "vm" in b:
         s = b["vm"]["samples"]
-        row("`run` in the cgroup v2 VM²", len(s["crun-lite"]), s["crun-lite"], "crun",
-            s["crun"], TARGET_CRUN, f"≤ {TARGET_CRUN} × crun")
+        g = b["vm"].get("guest", {})
+        m = re.search(r"version (\d+\.\d+\.\d+)", g.get("crun", ""))
+        crun_label = f"crun {m.group(1)}" if m else "crun"
+        row("`run` in the cgroup v2 VM²", len(s["crun-lite"]), s["crun-lite"], crun_label,
+            s["crun"], TARGET_CRUN, f"≤ {TARGET_CRUN} × {crun_label}")
     notes = []
     if "run" in b:
         notes.append(f"¹ `{b['run']['floor_cmd']}`: the kernel's cost of the same namespaces "
@@ -805,23 +880,49 @@ def build_report(res, cfg):
                      f"{g.get('kernel', '?')}, {g.get('cgroup', '?')}, {g.get('nproc', '?')} vCPUs, "
                      f"crun `{g.get('crun', '?').split(';')[0]}`; VM wall time "
                      f"{b['vm'].get('vm_wall_s', 0):.0f} s.")
+    if any(p["error"] for p in peers):
+        notes.append("³ not measured: " + "; ".join(f"{p['label']} (`{p['path']}`): {p['error']}"
+                                                     for p in peers if p["error"]))
     if len(L) > 2:
         L.append("")
         L.extend(n + "  " for n in notes)
     else:
         L = []
+    if info.get("private_ns"):
+        L.append("")
+        L.append(f"Every contender ran in one private mount namespace without the cgroup2 mount "
+                 f"(`unshare -m --propagation private`, `umount /sys/fs/cgroup/unified`, an empty tmpfs "
+                 f"of its own there instead): the host is "
+                 f"a {info['host_cgroup']}, which crun refuses; there all of them saw {info['cgroup']}.")
+
+    # Binary sizes: crun-lite as installed (stripped, as `cmake --install` and the .deb put it)
+    # next to each peer's binary as it ran.
+    L.append("")
+    L.append("| Binary | Path | Linking | Size on disk | Stripped (as installed) | crun-lite stripped ÷ it |")
+    L.append("|---|---|---|---:|---:|---:|")
+    mine = info["crun_lite_binary"].get("stripped_size")
+    for label, path, facts in [("crun-lite", info["crun_lite"], info["crun_lite_binary"]),
+                               *((p["label"], p["path"], p["binary"]) for p in peers)]:
+        if not facts.get("size"):
+            L.append(f"| {label} | `{path}` | not found | – | – | – |")
+            continue
+        link = "static" if facts["static"] else "dynamic (shared libraries not counted)"
+        strip_text = ("already stripped" if facts["stripped"] else
+                      fmt_size(facts["stripped_size"]) if facts["stripped_size"] else "– (no `strip`)")
+        ratio = (f"{mine / facts['stripped_size']:.2f}"
+                 if mine and facts["stripped_size"] and label != "crun-lite" else "–")
+        L.append(f"| {label} | `{path}` | {link} | {fmt_size(facts['size'])} | {strip_text} | {ratio} |")
 
     if "rss" in b:
         s = b["rss"]["samples"]
         L.append("")
         L.append("| Peak RSS of `run` (ru_maxrss, via `/usr/bin/time -f %M`) | Runs | Median (KiB) "
-                 "| Max (KiB) | Binary size | Target | Result |")
+                 "| Max (KiB) | crun-lite ÷ it (median) | Target | Result |")
         L.append("|---|---:|---:|---:|---:|---|---|")
-        sizes = {"crun-lite": info.get("crun_lite_size"), "runc": info.get("runc_size")}
-        for name in ("crun-lite", "runc", "/bin/true"):
+        mine = summary(s["crun-lite"])["median"]
+        for name in s:
             a = summary(s[name])
-            size = sizes.get(name)
-            size_text = f"{size / 1024 / 1024:.2f} MiB ({size} B)" if size else "–"
+            ratio = f"{mine / a['median']:.2f}" if name not in ("crun-lite", "/bin/true") else "–"
             if name == "crun-lite":
                 tgt, res_text = f"≤ {TARGET_RSS_KIB} KiB", verdict(a["median"] <= TARGET_RSS_KIB)
             elif name == "/bin/true":
@@ -830,33 +931,33 @@ def build_report(res, cfg):
             else:
                 tgt, res_text = "", ""
             label = name if name != "/bin/true" else "`/bin/true` (reference)"
-            L.append(f"| {label} | {a['n']} | {a['median']:.0f} | {a['max']:.0f} | {size_text} "
+            L.append(f"| {label} | {a['n']} | {a['median']:.0f} | {a['max']:.0f} | {ratio} "
                      f"| {tgt} | {res_text} |")
-        ratio = summary(s["crun-lite"])["median"] / summary(s["runc"])["median"]
         L.append("")
-        L.append(f"crun-lite/runc peak RSS (median): {ratio:.2f}. The same `/bin/true` spawned "
-                 f"directly from the Python harness reports {b['rss']['naive_true_kib']} KiB: a "
-                 "child's ru_maxrss starts at its parent's RSS, hence the small `time` in between.")
+        L.append(f"The same `/bin/true` spawned directly from the Python harness reports "
+                 f"{b['rss']['naive_true_kib']} KiB: a child's ru_maxrss starts at its parent's RSS, "
+                 "hence the small `time` in between.")
 
     if "conc" in b:
         c = b["conc"]
         levels = sorted(int(n) for n in c["points"])
         L.append("")
-        L.append(f"| Concurrent `run`s (N) | Reps | crun-lite total (s) | crun-lite per container "
-                 f"(ms) | runc total (s) | runc per container (ms) | Ratio (total) "
-                 f"| Failed runs crun-lite / runc (of N × reps) |")
-        L.append("|---:|---:|---:|---:|---:|---:|---:|---|")
+        names = c.get("runtimes") or list(c["points"][str(levels[0])])
+        L.append("| Concurrent `run`s (N) | Reps | Runtime | Total (s, median) | Per container (ms) "
+                 "| crun-lite ÷ it (total) | Failed runs (of N × reps) |")
+        L.append("|---:|---:|---|---:|---:|---:|---:|")
         for n in levels:
             p = c["points"][str(n)]
-            cl, rc = p["crun-lite"], p["runc"]
-            mcl, mrc = statistics.median(cl["total_s"]), statistics.median(rc["total_s"])
-            L.append(f"| {n} | {len(cl['total_s'])} | {mcl:.2f} | {mcl / n * 1000:.1f} | {mrc:.2f} "
-                     f"| {mrc / n * 1000:.1f} | {mcl / mrc:.2f} "
-                     f"| {len(cl['failures'])} / {len(rc['failures'])} |")
+            mcl = statistics.median(p["crun-lite"]["total_s"])
+            for name in names:
+                m = statistics.median(p[name]["total_s"])
+                ratio = f"{mcl / m:.2f}" if name != "crun-lite" else "–"
+                L.append(f"| {n} | {len(p[name]['total_s'])} | {name} | {m:.2f} | {m / n * 1000:.1f} "
+                         f"| {ratio} | {len(p[name]['failures'])} |")
         if len(levels) >= 2:
             lo, hi = levels[0], levels[-1]
             parts = []
-            for name in ("crun-lite", "runc"):
+            for name in names:
                 per = {n: statistics.median(c["points"][str(n)][name]["total_s"]) / n
                        for n in (lo, hi)}
                 f = per[hi] / per[lo]
@@ -867,7 +968,7 @@ def build_report(res, cfg):
                      f"{LINEAR_FACTOR}): " + "; ".join(parts) + ".")
         fails = {}
         for n in levels:
-            for name in ("crun-lite", "runc"):
+            for name in names:
                 for msg in c["points"][str(n)][name]["failures"]:
                     key = (name, msg[:300])
                     fails.setdefault(key, []).append(n)
@@ -885,20 +986,21 @@ def build_report(res, cfg):
         L.append("")
         L.append("Host CPU pressure (`/proc/pressure/cpu` some avg10) at the start → end of each "
                  "benchmark: " + ", ".join(cond) + ".")
-    return "\n".join(L) + "\n"
+    return "\n".join(L).lstrip("\n") + "\n"
 
 
 def machine_md(res):
     i = res["machine"]
-    size = lambda v: f"{v} B ({v / 1024 / 1024:.2f} MiB)" if v else "–"
+    cgroups = i["cgroup"]
+    if i.get("private_ns"):
+        cgroups = f"host: {i['host_cgroup']}; the benchmarks' private mount namespace: {i['cgroup']}"
     rows = [
         ("CPU", f"{i['cpu']}, nproc = {i['nproc']}, {i['memory']} RAM"),
         ("OS / kernel", f"{i['os']}, Linux {i['kernel']}"),
-        ("cgroups", i["cgroup"]),
-        ("crun-lite", f"`{i['crun_lite']}`: {i['crun_lite_version']}; {size(i['crun_lite_size'])}"),
-        ("runc", f"`{i['runc']}`: {i['runc_version']}; {size(i['runc_size'])}"),
-        ("crun", f"`{i['crun']}`: {i['crun_version']}; {size(i['crun_size'])}"
-         if i.get("crun") else "not installed"),
+        ("cgroups", cgroups),
+        ("crun-lite", f"`{i['crun_lite']}`: {i['crun_lite_version']}"),
+        *((f"{p['label']} (`{p['env']}`)", f"`{p['path']}`: {p['version_text']}"
+           + (f"; **{p['error']}**" if p["error"] else "")) for p in i["peers"]),
         ("Repository", f"`{i['repo_commit']}`; Python {i['python']} (harness)"),
         ("Before", psi_text(res["before"]) + f" ({res['before']['time']})"),
         ("After", psi_text(res["after"]) + f" ({res['after']['time']})"),
@@ -933,7 +1035,7 @@ def write_outputs(res, cfg, outdir, table):
         f"(RUNS={cfg['runs']}, WARMUP={cfg['warmup']}, CONC_LEVELS=\"{' '.join(map(str, cfg['conc_levels']))}\", "
         f"CONC_REPS={cfg['conc_reps']}, VM_RUNS={cfg['vm_runs']}, benchmarks: {','.join(cfg['benches'])}).",
         "Ratios are crun-lite / other, so below 1 means crun-lite is faster; PASS/FAIL compares "
-        "the median ratio with the issue's target.",
+        "the median ratio and the p90 ratio with the issue's target, each on its own.",
         "",
         table,
         machine_md(res),
@@ -947,22 +1049,28 @@ def write_outputs(res, cfg, outdir, table):
 def plot_concurrency(res, outdir):
     c = res["benchmarks"]["conc"]
     levels = sorted(int(n) for n in c["points"])
+    names = c.get("runtimes") or list(c["points"][str(levels[0])])
     dat = os.path.join(outdir, "concurrency.dat")
     with open(dat, "w") as f:
-        f.write("# N  crun-lite: total_s median min max, per-container ms  |  runc: same\n")
+        f.write("# N, then per runtime (" + ", ".join(names) + "): total_s median min max, per-container ms\n")
         for n in levels:
             row = [str(n)]
-            for name in ("crun-lite", "runc"):
+            for name in names:
                 t = c["points"][str(n)][name]["total_s"]
                 med = statistics.median(t)
                 row += [f"{med:.4f}", f"{min(t):.4f}", f"{max(t):.4f}", f"{med / n * 1000:.3f}"]
             f.write(" ".join(row) + "\n")
+    # Columns of runtime i (0-based): 2+4i median, 3+4i min, 4+4i max, 5+4i per container.
+    total = ", \\\n     ".join(f'"concurrency.dat" using 1:{2 + 4 * i}:{3 + 4 * i}:{4 + 4 * i} '
+                                 f'with yerrorlines lw 2 title "{name}"' for i, name in enumerate(names))
+    per = ", \\\n     ".join(f'"concurrency.dat" using 1:{5 + 4 * i} with linespoints lw 2 '
+                               f'title "{name}"' for i, name in enumerate(names))
     gp = os.path.join(outdir, "concurrency.gp")
     with open(gp, "w") as f:
         f.write(f"""# gnuplot {os.path.basename(gp)} (from {os.path.basename(dat)}, written by bench.py)
 set terminal pngcairo size 1200,500 font ",10"
 set output "concurrency.png"
-set multiplot layout 1,2 title "N containers run at once (crun-lite run / runc run), medians of {c['reps']}+ reps, bars min-max ({res['machine']['nproc']} CPUs)"
+set multiplot layout 1,2 title "N containers run at once (RUNTIME run), medians of {c['reps']}+ reps, bars min-max ({res['machine']['nproc']} CPUs)"
 set logscale x
 set xrange [{levels[0] / 1.6:g}:{levels[-1] * 1.6:g}]
 set xtics ({", ".join(str(n) for n in levels)})
@@ -972,14 +1080,12 @@ set grid
 set title "Total wall time, first launch to last exit"
 set ylabel "seconds"
 set logscale y
-plot "concurrency.dat" using 1:2:3:4 with yerrorlines lw 2 title "crun-lite", \\
-     "" using 1:6:7:8 with yerrorlines lw 2 title "runc"
+plot {total}
 set title "Per container (total / N)"
 set ylabel "milliseconds"
 unset logscale y
 set yrange [0:*]
-plot "concurrency.dat" using 1:5 with linespoints lw 2 title "crun-lite", \\
-     "" using 1:9 with linespoints lw 2 title "runc"
+plot {per}
 unset multiplot
 """)
     gnuplot = shutil.which("gnuplot")
@@ -1022,10 +1128,15 @@ def config(args):
         sys.exit("bench: CONC_LEVELS must be integers, e.g. \"10 100 500\"")
     if not levels or levels[0] < 1:
         sys.exit("bench: CONC_LEVELS must be positive integers")
+    conc_peers = [k for k in os.environ.get("CONC_PEERS", "runc-new,crun-new").replace(" ", ",").split(",") if k]
+    keys = [spec[0] for spec in PEER_SPECS]
+    if set(conc_peers) - set(keys):
+        sys.exit(f"bench: unknown peer(s) in CONC_PEERS: {sorted(set(conc_peers) - set(keys))} (known: {keys})")
     return {
         "argv": args.orig_argv, "benches": benches,
         "runs": env_int("RUNS", 100), "warmup": env_int("WARMUP", 5, 0),
         "conc_levels": levels, "conc_reps": env_int("CONC_REPS", 5),
+        "conc_peers": conc_peers,
         "vm_runs": env_int("VM_RUNS", 30), "vm_warmup": env_int("VM_WARMUP", 3, 0),
         "vm_timeout": env_int("VM_TIMEOUT", 900), "vm_mem": env_int("VM_MEM", 1024, 256),
     }
@@ -1055,6 +1166,99 @@ def which_or(envname, name):
     return os.path.abspath(v) if v else None
 
 
+# The peers: key (for CONC_PEERS), ID tag, variable, name in PATH or file in ANCHORS (the default).
+PEER_SPECS = [
+    ("runc", "runc", "RUNC", "runc", None),            # Debian 12: runc 1.1.5
+    ("crun", "crun", "CRUN", "crun", None),            # Debian 12: crun 1.8.1
+    ("runc-new", "runcn", "RUNC_NEW", None, "runc-1.3.6"),
+    ("crun-new", "crunn", "CRUN_NEW", None, "crun-1.27.1"),
+]
+
+
+def peer_target(bench, key):
+    """The issue's bound on crun-lite / this peer for a benchmark (median and p90), or None."""
+    if key in ("runc", "runc-new") and bench in ("run", "cycle", "exec"):
+        return TARGET_RUNC
+    if key == "crun-new" and bench == "run":
+        return TARGET_CRUN_NEW
+    return None
+
+
+def resolve_peers():
+    """[{key, tag, env, path, label, version, error}]: error None until a check says otherwise."""
+    anchors = os.environ.get("ANCHORS") or os.path.join(REPO, "..", "shared", "tools", "anchors")
+    peers = []
+    for key, tag, env, in_path, anchor in PEER_SPECS:
+        program = key.split("-")[0]
+        if os.environ.get(env):
+            path = os.path.abspath(os.environ[env])
+        elif in_path:
+            path = which_or(env, in_path)
+        else:
+            path = os.path.realpath(os.path.join(anchors, anchor))
+        found = bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
+        version_text = version([path, "--version"]) if found else "not found"
+        m = re.search(r"version (\d+\.\d+\.\d+)", version_text)
+        ver = m.group(1) if m else None
+        label = f"{program} {ver}" if ver else (anchor.replace("-", " ") if anchor else f"{program} ({env})")
+        if any(p["label"] == label for p in peers):
+            label = f"{label} ({env})"
+        error = None if found else f"not found at {path or program + ' in PATH'} (set {env})"
+        peers.append({"key": key, "tag": tag, "env": env, "path": path, "label": label,
+                      "version": ver, "version_text": version_text, "error": error})
+    return peers
+
+
+def check_peers(h, peers, bundle):
+    """One untimed `run` of the bundle per peer: a peer that fails keeps its error and is left out
+    of the benchmarks (it is reported, not hidden). Returns the Runtimes of the others."""
+    runnable = []
+    for p in peers:
+        if p["error"]:
+            log(f"{p['label']}: {p['error']}")
+            continue
+        rt = Runtime(p["label"], p["tag"], p["path"], os.path.join(h.state_dir, f"root-{p['key']}"))
+        os.makedirs(rt.root)
+        h.runtimes.append(rt)
+        cid = h.new_id(rt.tag, "check")
+        h.live[cid] = rt
+        try:
+            h.invoke(rt.cmd("run", "--bundle", bundle, cid))
+        except Failure as e:
+            p["error"] = f"not runnable here: {e}"
+            log(f"{p['label']}: {p['error']}")
+            h.quiet(rt.cmd("delete", "-f", cid))
+        else:
+            runnable.append(rt)
+        finally:
+            del h.live[cid]
+            reap_orphans()
+    return runnable
+
+
+def enter_private_ns(unshare):
+    """On a cgroup v1 hybrid host, re-execute this script in a private mount namespace without the
+    cgroup2 mount at /sys/fs/cgroup/unified (crun refuses the hybrid layout): every contender then
+    sees the same plain cgroup v1 host. Same pid (unshare and sh exec), so signals still reach us.
+
+    An empty tmpfs of the namespace's own goes where the cgroup2 mount was: crun takes every
+    directory of /sys/fs/cgroup for a v1 hierarchy and makes `<id>/cgroup.procs` in it, and a bare
+    `umount` would leave it the directory of the host's /sys/fs/cgroup tmpfs, which the namespace
+    shares: those files would stay behind on the host, hidden under its cgroup2 mount."""
+    if os.environ.get("BENCH_PRIVATE_NS") or os.environ.get("PRIVATE_NS", "1") in ("0", "no", "false"):
+        return
+    if not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"):
+        return
+    os.environ["BENCH_PRIVATE_NS"] = "1"
+    os.environ["BENCH_HOST_CGROUP"] = cgroup_mode()
+    log("cgroup v1 hybrid host: re-executing in a private mount namespace without "
+        "/sys/fs/cgroup/unified (unshare -m --propagation private)")
+    os.execv(unshare, [unshare, "-m", "--propagation", "private", "sh", "-c",
+                       'umount /sys/fs/cgroup/unified && mount -t tmpfs -o mode=755,size=1m '
+                       'bench-no-cgroup2 /sys/fs/cgroup/unified && exec "$@"', "sh",
+                       sys.executable, os.path.abspath(__file__), *sys.argv[1:]])
+
+
 def host_main(args):
     cfg = config(args)
     if os.geteuid() != 0:
@@ -1062,17 +1266,16 @@ def host_main(args):
     crun_lite = os.path.abspath(args.crun_lite)
     if not os.access(crun_lite, os.X_OK):
         sys.exit(f"bench: crun-lite binary not found or not executable: {crun_lite}")
-    runc = which_or("RUNC", "runc")
-    crun = which_or("CRUN", "crun")
     unshare = which_or("UNSHARE", "unshare")
-    gnu_time = os.environ.get("GNU_TIME", "/usr/bin/time")
-    if not runc and set(cfg["benches"]) - {"vm"}:
-        sys.exit("bench: runc not found (apt-get install runc)")
-    if not unshare and "run" in cfg["benches"]:
+    if not unshare:
         sys.exit("bench: unshare not found (apt-get install util-linux)")
+    enter_private_ns(unshare)
+    peers = resolve_peers()
+    debian_crun = next(p for p in peers if p["key"] == "crun")
+    gnu_time = os.environ.get("GNU_TIME", "/usr/bin/time")
     if "rss" in cfg["benches"] and not os.access(gnu_time, os.X_OK):
         sys.exit(f"bench: {gnu_time} not found (apt-get install time)")
-    if "vm" in cfg["benches"] and not crun:
+    if "vm" in cfg["benches"] and not debian_crun["path"]:
         sys.exit("bench: crun not found, needed in the VM (apt-get install crun), or SKIP_VM=1")
     if not is_static_elf("/bin/busybox"):
         sys.exit("bench: /bin/busybox missing or not statically linked (apt-get install busybox-static)")
@@ -1090,23 +1293,25 @@ def host_main(args):
     # State roots under /run (as the runtimes' defaults); bundles under /var/tmp, where the VM
     # guest sees them too (its /tmp and /run are its own tmpfs).
     h = Harness(prefix, "/run", "/var/tmp")
-    runtimes = [Runtime("crun-lite", "cl", crun_lite, os.path.join(h.state_dir, "root-crun-lite")),
-                Runtime("runc", "runc", runc, os.path.join(h.state_dir, "root-runc"))]
-    h.runtimes = runtimes
+    cl = Runtime("crun-lite", "cl", crun_lite, os.path.join(h.state_dir, "root-crun-lite"))
+    h.runtimes = [cl]
     res = {"benchmarks": {}, "config": cfg}
     rc = 0
     try:
-        for rt in runtimes:
-            os.makedirs(rt.root)
+        os.makedirs(cl.root)
         bundle = os.path.join(h.var_dir, "bundle-true")
         sleep_bundle = os.path.join(h.var_dir, "bundle-sleep")
         ns = make_bundle(crun_lite, bundle, ["/bin/true"])
         make_bundle(crun_lite, sleep_bundle, ["/bin/sleep", "1000000"])
         res["namespaces"] = ns
-        res["machine"] = machine_info(crun_lite, runc, crun)
+        runtimes = [cl, *check_peers(h, peers, bundle)]
+        res["machine"] = machine_info(crun_lite, peers, h.state_dir)
         res["before"] = conditions()
-        log(f"crun-lite {crun_lite}, runc {runc}; benchmarks {','.join(cfg['benches'])}; "
-            f"{psi_text(res['before'])}")
+        conc_keys = set(cfg["conc_peers"])
+        conc_runtimes = [cl] + [rt for rt in runtimes[1:]
+                                if next(p["key"] for p in peers if p["label"] == rt.name) in conc_keys]
+        log(f"crun-lite {crun_lite}; peers {', '.join(rt.name for rt in runtimes[1:]) or 'none'}; "
+            f"benchmarks {','.join(cfg['benches'])}; {psi_text(res['before'])}")
         n, w = cfg["runs"], cfg["warmup"]
         b = res["benchmarks"]
         for name in cfg["benches"]:
@@ -1122,11 +1327,12 @@ def host_main(args):
                 samples, naive = bench_rss(h, runtimes, bundle, gnu_time, n, w)
                 b["rss"] = {"samples": samples, "naive_true_kib": naive}
             elif name == "conc":
-                pts = bench_conc(h, runtimes, bundle, cfg["conc_levels"], cfg["conc_reps"])
-                b["conc"] = {"points": {str(k): v for k, v in pts.items()}, "reps": cfg["conc_reps"]}
+                pts = bench_conc(h, conc_runtimes, bundle, cfg["conc_levels"], cfg["conc_reps"])
+                b["conc"] = {"points": {str(k): v for k, v in pts.items()}, "reps": cfg["conc_reps"],
+                             "runtimes": [rt.name for rt in conc_runtimes]}
             elif name == "vm":
-                b["vm"] = bench_vm(h, crun_lite, crun, bundle, cfg["vm_runs"], cfg["vm_warmup"],
-                                   cfg["vm_timeout"], cfg["vm_mem"])
+                b["vm"] = bench_vm(h, crun_lite, debian_crun["path"], bundle, cfg["vm_runs"],
+                                   cfg["vm_warmup"], cfg["vm_timeout"], cfg["vm_mem"])
             b[name]["conditions"] = {"before": start, "after": conditions()}
         res["after"] = conditions()
     except Failure as e:

@@ -11,19 +11,32 @@
 #              benchmarks.md (table + machine), concurrency.png, concurrency.dat/.gp,
 #              results.json, samples.csv
 #
-# Installs with apt-get, when missing: runc, crun, gnuplot-nox, busybox-static, util-linux
-# (unshare), time (/usr/bin/time), python3; tests/vm/run-in-v2-vm.sh installs the qemu bits for
-# the VM benchmark itself. Then runs tests/bench/bench.py, which prints the markdown table of
-# medians, ratios and PASS/FAIL against the targets on stdout (progress on stderr).
+# The peers: Debian's runc and crun (1.1.5 and 1.8.1 on Debian 12), and the newest releases
+# prebuilt beside the checkout, ../shared/tools/anchors/runc-1.3.6 and crun-1.27.1 (RUNC_NEW,
+# CRUN_NEW; a peer that is missing or cannot run here is reported with its error). On a cgroup v1
+# hybrid host, which crun refuses, bench.py runs every contender in one private mount namespace
+# without the cgroup2 mount (see docs/benchmarks.md).
+#
+# Installs with apt-get, when missing: runc, crun, libyajl2 (for crun 1.27.1), gnuplot-nox,
+# busybox-static, util-linux (unshare), time (/usr/bin/time), binutils (strip: the installed size),
+# python3; tests/vm/run-in-v2-vm.sh installs the qemu bits for the VM benchmark itself. Then runs
+# tests/bench/bench.py, which prints the markdown tables of medians, p90s, ratios against each
+# named peer version, binary sizes and PASS/FAIL against the targets on stdout (progress
+# on stderr).
 #
 # Environment (see tests/bench/bench.py and docs/benchmarks.md):
 #   RUNS [100] WARMUP [5]                  per runtime, for run, cycle, exec and rss
 #   BENCHES [run,cycle,exec,rss,conc,vm]  or SKIP_RUN=1 SKIP_CYCLE=1 SKIP_EXEC=1 SKIP_RSS=1
 #                                         SKIP_CONC=1 SKIP_VM=1
-#   CONC_LEVELS ["10 100 500"] CONC_REPS [5]
+#   CONC_LEVELS ["10 100 500"] CONC_REPS [5] CONC_PEERS [runc-new,crun-new]
 #   VM_RUNS [30] VM_WARMUP [3] VM_TIMEOUT [900] VM_MEM [1024]
-#   RUNC CRUN UNSHARE GNU_TIME            other binaries than the ones in PATH
-# Needs root. Takes 2-5 minutes with the defaults on a 2-CPU machine (the VM part about 40 s).
+#   RUNC CRUN UNSHARE GNU_TIME STRIP      other binaries than the ones in PATH
+#   ANCHORS [../shared/tools/anchors of the repository]
+#   RUNC_NEW [$ANCHORS/runc-1.3.6] CRUN_NEW [$ANCHORS/crun-1.27.1]
+#   PRIVATE_NS [1]                        0: no private mount namespace (crun fails on hybrid hosts)
+# Needs root. The two-runtime version took 2-5 minutes with the defaults on a 2-CPU machine (the VM
+# part about 40 s); with four peers and three runtimes in the concurrency benchmark expect more
+# (not yet timed on a quiet machine).
 # No network traffic besides apt-get (the containers get their own, empty network namespace).
 set -euo pipefail
 
@@ -50,6 +63,8 @@ command -v crun >/dev/null || need+=(crun)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 command -v unshare >/dev/null || need+=(util-linux)
 [[ -x /usr/bin/time ]] || need+=(time)
+command -v strip >/dev/null || need+=(binutils)
+installed libyajl2 || need+=(libyajl2)
 # The bundle's rootfs is a single static busybox (the dynamic "busybox" package would not do).
 installed busybox-static || need+=(busybox-static)
 if ((${#need[@]})); then

@@ -32,6 +32,11 @@ for path in ./usr/sbin/crun-lite ./usr/share/man/man8/crun-lite.8.gz ./usr/share
     ./usr/share/bash-completion/completions/crun-lite ./usr/share/doc/crun-lite/copyright; do
     grep -q " $path\$" <<<"$contents" || fail "the package has no $path"
 done
+# The packaged binary is stripped (CPACK_STRIP_FILES).
+dpkg-deb -x "$deb" "$work/extract"
+sections=$(readelf -S -W "$work/extract/usr/sbin/crun-lite") || fail "readelf -S of the packaged binary"
+! grep -qE ' \.(symtab|debug_info) ' <<<"$sections" || fail "the packaged binary is not stripped"
+echo "the packaged binary is stripped: $(stat -c %s "$work/extract/usr/sbin/crun-lite") bytes (built: $(stat -c %s "$build/crun-lite"))"
 
 start=$SECONDS
 debian_root "$work/root"

@@ -12,6 +12,14 @@ DESTDIR=$dest cmake --install "$build" --prefix /usr/local >/dev/null
 prefix=$dest/usr/local
 [ -x "$prefix/sbin/crun-lite" ] || fail "no sbin/crun-lite"
 "$prefix/sbin/crun-lite" --version | grep -q "^crun-lite version" || fail "the installed binary does not run"
+# Stripped (CRUNLITE_INSTALL_STRIP, on by default): no symbol table, no debug info.
+if grep -q "^CRUNLITE_INSTALL_STRIP:BOOL=OFF" "$build/CMakeCache.txt"; then
+    echo "ok: CRUNLITE_INSTALL_STRIP=OFF, the binary installed as built"
+else
+    sections=$(readelf -S -W "$prefix/sbin/crun-lite") || fail "readelf -S of the installed binary"
+    ! grep -qE ' \.(symtab|debug_info) ' <<<"$sections" || fail "the installed binary is not stripped"
+    echo "ok: the installed binary is stripped: $(stat -c %s "$prefix/sbin/crun-lite") bytes (built: $(stat -c %s "$build/crun-lite"))"
+fi
 commands=$("$prefix/sbin/crun-lite" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && NF {print $1}')
 for page in crun-lite $(printf 'crun-lite-%s ' $commands); do
     [ -s "$prefix/share/man/man8/$page.8.gz" ] || fail "no share/man/man8/$page.8.gz"
