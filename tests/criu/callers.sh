@@ -52,29 +52,30 @@ check() {
 counter_ok() {
 	if [[ $3 =~ ^[0-9]+$ ]] && (($3 >= $2)); then ok "$1: counter $3 >= $2"; else bad "$1: counter [$3], expected >= $2"; fi
 }
-# rises WHAT READER: READER prints the counter; it must rise within 10 s (the process runs)
+# The counter: what the container's /tmp/n holds, read from the host side (its rootfs or upper
+# layer), COUNTER_FILE. A counter that rose to 20 or more before a checkpoint reads less again only
+# when a restore started it from scratch.
+counter() { cat "$COUNTER_FILE"; }
+# rises WHAT MIN: the counter rises, and to MIN or more, within 10 s (the process runs on)
 rises() {
-	local what=$1 a b i
-	shift
-	a=$("$@" 2>/dev/null) || a=
+	local a b i
+	a=$(counter 2>/dev/null) || a=
 	for ((i = 0; i < 50; i++)); do
 		sleep 0.2
-		b=$("$@" 2>/dev/null) || b=
-		if [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]] && ((b > a)); then ok "$what: counter rises ($a -> $b)"; return 0; fi
+		b=$(counter 2>/dev/null) || b=
+		if [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]] && ((b > a && b >= $2)); then ok "$1: counter rises ($a -> $b)"; return 0; fi
 	done
-	bad "$what: counter did not rise in 10 s ([$a] -> [$b])"
+	bad "$1: counter did not rise past $2 in 10 s ([$a] -> [$b])"
 }
-# wait_counter MIN READER: polls until READER prints a number >= MIN (30 s)
-wait_counter() {
-	local min=$1 v i
-	shift
+# counts WHAT: polls (30 s) until the counter reaches 20, prints it
+counts() {
+	local v i
 	for ((i = 0; i < 150; i++)); do
-		v=$("$@" 2>/dev/null) || v=
-		if [[ $v =~ ^[0-9]+$ ]] && ((v >= min)); then echo "$v"; return 0; fi
+		v=$(counter 2>/dev/null) || v=
+		if [[ $v =~ ^[0-9]+$ ]] && ((v >= 20)); then ok "$1 counts (at $v)"; return 0; fi
 		sleep 0.2
 	done
-	echo "${v:-none}"
-	return 1
+	bad "$1 does not count: [$v] in $COUNTER_FILE"
 }
 COUNTER='i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
 MARK=$T/mark
@@ -113,24 +114,19 @@ iteration() {
 }
 
 # ------------------------------------------------------------------------------------------ podman
-mkdir -p "$T/storage" "$T/runroot" "$T/tmp"
-cl_containers_conf "$T"
-export CONTAINERS_CONF=$T/containers.conf
-PODMAN=(podman --root "$T/storage" --runroot "$T/runroot" --tmpdir "$T/tmp" --storage-driver overlay
-	--cgroup-manager cgroupfs --events-backend file --runtime "$CL_RT")
-pm() { "${PODMAN[@]}" "$@"; }
+cl_podman_setup
 IMG=localhost/busybox:latest
-cl_defer 'cl_umount_under "$T"'
-cl_defer 'for p in $(pgrep -x conmon || true); do grep -qF "$T/" "/proc/$p/cmdline" && cl_stop_pid "$p"; done'
-cl_defer 'pm rm -af -t 0'
 
-# pm_counter NAME: the counter file of a podman container, running or not
-pm_counter() { pm cp "$1:/tmp/n" - | tar -xO; }
 pm_state() { pm inspect -f '{{.State.Status}} checkpointed={{.State.Checkpointed}}' "$1"; }
+# pm_counter_file NAME: COUNTER_FILE in the container's upper layer (there while it exists)
+pm_counter_file() {
+	local up
+	up=$(pm inspect -f '{{.GraphDriver.Data.UpperDir}}' "$1") && [[ -d $up ]] && COUNTER_FILE=$up/tmp/n && return 0
+	bad "the upper layer of $1: [$up]"
+}
 pm_start_counter() { # NAME
 	check "podman run -d $1 (counter)" pm run -d --network none --name "$1" "$IMG" sh -c "$COUNTER" || return 1
-	local v
-	v=$(wait_counter 20 pm_counter "$1") && ok "$1 counts (at $v)" || bad "$1 does not count: [$v]"
+	pm_counter_file "$1" && counts "$1"
 }
 
 s_podman() {
@@ -138,18 +134,19 @@ s_podman() {
 	pm_start_counter "$c" || return 1
 	check "podman container checkpoint $c" pm container checkpoint "$c" || return 1
 	st=$(pm_state "$c" 2>&1) || true
-	[[ $st == "exited checkpointed=true" ]] && ok "$c after checkpoint: $st" || bad "$c after checkpoint: [$st], expected exited checkpointed=true" || return 1
-	v0=$(pm_counter "$c" 2>&1) || true
+	[[ $st == "exited checkpointed=true" ]] && ok "$c after checkpoint: $st" ||
+		bad "$c after checkpoint: [$st], expected exited checkpointed=true" || return 1
+	v0=$(counter 2>&1) || true
 	[[ $v0 =~ ^[0-9]+$ ]] && ok "counter at checkpoint: $v0" || bad "counter after checkpoint: [$v0]" || return 1
 	check "podman container restore $c" pm container restore "$c" || return 1
+	v1=$(counter 2>&1) || true
+	counter_ok "$c restored" "$v0" "$v1" || return 1
 	st=$(pm inspect -f '{{.State.Status}}' "$c" 2>&1) || true
 	[[ $st == running ]] && ok "$c after restore: running" || bad "$c after restore: [$st], expected running" || return 1
-	v1=$(pm_counter "$c" 2>&1) || true
-	counter_ok "$c restored" "$v0" "$v1" || return 1
-	rises "$c restored" pm_counter "$c" || return 1
+	rises "$c restored" "$v0" || return 1
 	v1=$(pm exec "$c" cat /tmp/n 2>&1) || true
 	counter_ok "podman exec in the restored $c" "$v0" "$v1" || return 1
-	check "podman rm -f the restored $c" pm rm -f -t 1 "$c"
+	check "podman rm -f the restored $c" pm rm -f -t 0 "$c"
 }
 s_podman_cleanup() { pm rm -f -t 0 "cr-pm$1"; }
 
@@ -158,47 +155,25 @@ s_export() {
 	pm_start_counter "$c" || return 1
 	check "podman container checkpoint --export $f $c" pm container checkpoint --export="$f" "$c" || return 1
 	[[ -s $f ]] && ok "export archive written ($(stat -c %s "$f") bytes)" || bad "no export archive $f" || return 1
-	v0=$(pm_counter "$c" 2>&1) || true
+	v0=$(counter 2>&1) || true
 	[[ $v0 =~ ^[0-9]+$ ]] && ok "counter at checkpoint: $v0" || bad "counter after checkpoint: [$v0]" || return 1
 	check "podman rm $c" pm rm "$c" || return 1
 	check "podman container restore --import $f --name $new" pm container restore --import="$f" --name "$new" || return 1
+	pm_counter_file "$new" || return 1
+	v1=$(counter 2>&1) || true
+	counter_ok "$new imported" "$v0" "$v1" || return 1
 	st=$(pm inspect -f '{{.State.Status}}' "$new" 2>&1) || true
 	[[ $st == running ]] && ok "$new after restore: running" || bad "$new after restore --import: [$st], expected running" || return 1
-	v1=$(pm_counter "$new" 2>&1) || true
-	counter_ok "$new imported" "$v0" "$v1" || return 1
-	rises "$new imported" pm_counter "$new" || return 1
-	check "podman rm -f the imported $new" pm rm -f -t 1 "$new"
+	rises "$new imported" "$v0" || return 1
+	check "podman rm -f the imported $new" pm rm -f -t 0 "$new"
 }
 s_export_cleanup() { pm rm -f -t 0 "cr-ex$1" "cr-im$1"; rm -f "$T/ckpt-$1.tar.gz"; }
 
 # -------------------------------------------------------------------------------------- containerd
 SOCK=$T/containerd.sock
 NS=criu$$
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$T/debug.sock"
-  level = "info"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
-EOF
+cl_containerd_config
 ctr_() { ctr --address "$SOCK" --namespace "$NS" "$@"; }
-ctr_cleanup() {
-	local id
-	for id in $(ctr_ task ls -q 2>/dev/null); do
-		ctr_ task kill -s SIGKILL "$id" 2>/dev/null
-		sleep 0.2
-		ctr_ task delete -f "$id" 2>/dev/null
-	done
-	for id in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers rm "$id" 2>/dev/null; done
-}
 CTRD_PID=
 start_containerd() {
 	[[ -z $CTRD_PID ]] || return 0
@@ -206,14 +181,13 @@ start_containerd() {
 	cl_defer 'for d in /sys/fs/cgroup/"$NS"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null; done'
 	cl_defer 'for p in $(pgrep -f -- "-address $SOCK" || true); do cl_stop_pid "$p"; done'
 	cl_defer 'cl_stop_pid "${CTRD_PID:-}"'
-	cl_defer 'ctr_cleanup'
+	cl_defer 'cl_ctr_tasks_gone'
 	containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
 	CTRD_PID=$!
 	wait_for 30 ctr --address "$SOCK" version || { tail -n 30 "$T/containerd.log"; bad "containerd did not start"; return 1; }
 	ctr_ images import "$CL_BUSYBOX_TAR" >/dev/null || { bad "ctr images import"; return 1; }
 }
 task_status() { ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
-ctr_counter() { cat "$T/state/io.containerd.runtime.v2.task/$NS/$1/rootfs/tmp/n"; }
 ctr_stopped() { [[ $(task_status "$1") == STOPPED ]]; }
 ctr_kill_delete() { ctr_ task kill -s SIGKILL "$1" && wait_for 10 ctr_stopped "$1" && ctr_ task delete "$1"; }
 
@@ -222,7 +196,9 @@ s_ctr() {
 	start_containerd || return 1
 	check "ctr run -d --runc-binary (counter) $c" ctr_ run -d --runtime io.containerd.runc.v2 --runc-binary "$CL_RT" \
 		"$IMG" "$c" sh -c "$COUNTER" || return 1
-	v0=$(wait_counter 20 ctr_counter "$c") && ok "$c counts (at $v0)" || bad "$c does not count: [$v0]" || return 1
+	COUNTER_FILE=$T/state/io.containerd.runtime.v2.task/$NS/$c/rootfs/tmp/n
+	counts "$c" || return 1
+	v0=$(counter)
 	check "ctr containers checkpoint --task --rw $c $ref" ctr_ containers checkpoint --task --rw "$c" "$ref" || return 1
 	st=$(task_status "$c")
 	[[ $st == RUNNING ]] && ok "$c after checkpoint (pause, leave running, resume): RUNNING" ||
@@ -231,11 +207,11 @@ s_ctr() {
 	check "ctr task kill -s SIGKILL + delete $c" ctr_kill_delete "$c" || return 1
 	check "ctr containers rm $c" ctr_ containers rm "$c" || return 1
 	check "ctr containers restore --live --rw $c $ref" ctr_ containers restore --live --rw "$c" "$ref" || return 1
+	v1=$(counter 2>&1) || true
+	counter_ok "$c restored (counter before the checkpoint: $v0)" "$v0" "$v1" || return 1
 	st=$(task_status "$c")
 	[[ $st == RUNNING ]] && ok "$c after restore: RUNNING" || bad "$c after restore: [$st], expected RUNNING" || return 1
-	v1=$(ctr_counter "$c" 2>&1) || true
-	counter_ok "$c restored" "$v0" "$v1" || return 1
-	rises "$c restored" ctr_counter "$c" || return 1
+	rises "$c restored" "$v0" || return 1
 	v1=$(ctr_ task exec --exec-id e1 "$c" cat /tmp/n 2>&1) || true
 	counter_ok "ctr task exec in the restored $c" "$v0" "$v1" || return 1
 	check "ctr task kill + delete the restored $c" ctr_kill_delete "$c" || return 1
