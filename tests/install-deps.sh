@@ -4,15 +4,15 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  build-essential cmake git pkg-config \
+  build-essential cmake git pkg-config criu \
   nlohmann-json3-dev libcli11-dev libcap-dev libseccomp-dev libdbus-1-dev libgtest-dev googletest \
   busybox-static python3 python3-pytest iproute2 util-linux procps gcc libc6-dev passwd \
-  man-db groff-base file debootstrap zstd clang libclang-rt-14-dev linux-perf e2fsprogs criu >/dev/null
+  man-db groff-base file debootstrap zstd clang libclang-rt-14-dev linux-perf e2fsprogs >/dev/null
+# criu: `checkpoint` and `restore` run it (tests/integration/test_checkpoint.py; the cgroup v2
+# guest uses the host's installation).
 # libdbus-1-dev: the systemd cgroup driver talks to systemd through libdbus-1 (its static archive
 # for the default static build).
 # man-db, groff-base, file, debootstrap and zstd: the packaging tests (tests/packaging/).
-# criu: checkpoint and restore (crun-lite checkpoint/restore drive its command line; vm.criu_callers
-# runs podman's and containerd's checkpoint/restore over it in the cgroup v2 guest).
 # linux-perf and e2fsprogs: the hot-code list check (tests/bench/check-hot-text.sh) traces page
 # faults with perf on a loop-mounted ext4 image.
 # clang and its runtime libraries (libFuzzer, ASan, UBSan) build the fuzz targets that the ctest
