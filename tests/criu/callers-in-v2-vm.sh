@@ -11,7 +11,7 @@
 # per runtime and the VM's wall time. Exit status: non-zero when any check failed (124/125 when the
 # VM itself failed).
 # Environment: CRIU_RUNTIMES ("runc crun-lite": which of the two run, in that order), CRIU_REPEAT
-# (3), CRIU_ONLY (regex over the scenarios podman|export|ctr), CRUN_LITE_VM_TIMEOUT (default 600 s)
+# (3), CRIU_ONLY (regex over the scenarios podman|export|ctr), CRUN_LITE_VM_TIMEOUT (default 1800 s)
 # and the other run-in-v2-vm.sh variables.
 set -uo pipefail
 
@@ -43,7 +43,7 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
     case $d in /tmp/* | /run/* | /dev/*) share+=(-w "$d") ;; esac
   done
   start=$(date +%s%N)
-  "$REPO/tests/vm/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1536 -c 2 "${share[@]}" \
+  "$REPO/tests/vm/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-1800}" -m 1536 -c 2 "${share[@]}" \
     -e "CRUN_LITE_REPO=$REPO" -e "RUNC=$RUNC" -e "CL_IMAGE_CACHE=$CL_IMAGE_CACHE" \
     -e "CRIU_RUNTIMES=${CRIU_RUNTIMES:-runc crun-lite}" -e "CRIU_REPEAT=${CRIU_REPEAT:-3}" \
     -e "CRIU_ONLY=${CRIU_ONLY:-}" -e "CL_KEEP=${CL_KEEP:-0}" -e "CL_NOWRAP=${CL_NOWRAP:-0}" \

@@ -39,13 +39,20 @@ echo "# criu callers with $CL_RUNTIME ($("$CL_RUNTIME" --version 2>&1 | head -n 
 	"$(podman --version), $(containerd --version | cut -d' ' -f1,3), kernel $(uname -r)"
 
 PASSED=0 FAILED=0
-# check WHAT COMMAND...: runs COMMAND (its output kept in $T/out); prints ok, or FAIL with its output
+# check WHAT COMMAND...: runs COMMAND (its output kept in $T/out); prints ok and its time, or FAIL
+# with its output
 ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
 bad() { echo "FAIL - $*"; FAILED=$((FAILED + 1)); return 1; }
 check() {
-	local what=$1
+	local what=$1 t0 ms
 	shift
-	if "$@" >"$T/out" 2>&1; then ok "$what"; else bad "$what: $* failed: $(tail -c 1500 "$T/out" | tr '\n' ' ')"; fi
+	t0=$(date +%s%N)
+	if "$@" >"$T/out" 2>&1; then
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		ok "$what ($ms ms)"
+	else
+		bad "$what: $* failed: $(tail -c 1500 "$T/out" | tr '\n' ' ')"
+	fi
 }
 # counter_ok WHAT BEFORE NOW: the counter went on from BEFORE: NOW is a number >= BEFORE (a restart
 # from scratch would read small again)
