@@ -11,8 +11,8 @@
 # per runtime and the VM's wall time. Exit status: non-zero when any check failed (124/125 when the
 # VM itself failed).
 # Environment: CRIU_RUNTIMES ("runc crun-lite": which of the two run, in that order), CRIU_REPEAT
-# (3), CRIU_ONLY (regex over the scenarios podman|export|ctr), CRUN_LITE_VM_TIMEOUT (default 1800 s)
-# and the other run-in-v2-vm.sh variables.
+# (3), CRIU_ONLY (regex over the scenarios podman|export|ctr), CRIU_PODMAN_RUN_ARGS (see callers.sh),
+# CRUN_LITE_VM_TIMEOUT (default 1800 s) and the other run-in-v2-vm.sh variables.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,7 +46,8 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   "$REPO/tests/vm/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-1800}" -m 1536 -c 2 "${share[@]}" \
     -e "CRUN_LITE_REPO=$REPO" -e "RUNC=$RUNC" -e "CL_IMAGE_CACHE=$CL_IMAGE_CACHE" \
     -e "CRIU_RUNTIMES=${CRIU_RUNTIMES:-runc crun-lite}" -e "CRIU_REPEAT=${CRIU_REPEAT:-3}" \
-    -e "CRIU_ONLY=${CRIU_ONLY:-}" -e "CL_KEEP=${CL_KEEP:-0}" -e "CL_NOWRAP=${CL_NOWRAP:-0}" \
+    -e "CRIU_ONLY=${CRIU_ONLY:-}" -e "CRIU_PODMAN_RUN_ARGS=${CRIU_PODMAN_RUN_ARGS:-}" -e "CL_KEEP=${CL_KEEP:-0}" \
+    -e "CL_NOWRAP=${CL_NOWRAP:-0}" \
     "$HERE/callers-in-v2-vm.sh" "$CRUN_LITE"
   rc=$?
   echo "criu-callers: VM run took $((($(date +%s%N) - start) / 1000000)) ms, exit status $rc"

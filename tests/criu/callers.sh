@@ -19,7 +19,8 @@
 # removes its container. podman runs with its own --root/--runroot/--tmpdir, cgroupfs, file events,
 # --network none; containerd on a private config (own root, state, sockets). Everything is torn
 # down at the end. Exit status: 0 when every check passed, 1 otherwise.
-# Environment: CRIU_REPEAT (3), CRIU_ONLY (regex over podman|export|ctr), CL_KEEP=1, CL_NOWRAP=1.
+# Environment: CRIU_REPEAT (3), CRIU_ONLY (regex over podman|export|ctr), CRIU_PODMAN_RUN_ARGS (more
+# `podman run` options for the counter, e.g. -i), CL_KEEP=1, CL_NOWRAP=1.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../clients/lib.sh
 source "$(dirname "$0")/../clients/lib.sh"
@@ -101,7 +102,7 @@ diagnose() {
 		echo "#   CRIU log $f:"
 		grep -E 'Error|error|Warn' "$f" | head -n 25 | sed 's/^/#     E| /'
 		tail -n 15 "$f" | sed 's/^/#     T| /'
-	done < <(find "$T" /run/containerd -newer "$MARK" -type f \( -name '*dump*.log' -o -name '*restore*.log' \
+	done < <(find /tmp /run/containerd -newer "$MARK" -type f \( -name '*dump*.log' -o -name '*restore*.log' \
 		-o -name 'criu*.log' \) 2>/dev/null | sort -u)
 }
 # iteration LABEL FUNCTION N: one run of a scenario, its runtime calls logged apart
@@ -124,7 +125,12 @@ iteration() {
 
 # ------------------------------------------------------------------------------------------ podman
 cl_podman_setup
+# (a bound on every engine call: a stuck one fails its check instead of the whole run)
+pm() { timeout 180 "${PODMAN[@]}" "$@"; }
 IMG=localhost/busybox:latest
+# CRIU_PODMAN_RUN_ARGS: more `podman run` options for the counter, for a diagnosis (e.g. -i: stdin
+# a pipe from conmon instead of /dev/null)
+read -ra RUN_ARGS <<<"${CRIU_PODMAN_RUN_ARGS:-}"
 
 pm_state() { pm inspect -f '{{.State.Status}} checkpointed={{.State.Checkpointed}}' "$1"; }
 # pm_counter_file NAME: COUNTER_FILE in the container's upper layer (there while it exists)
@@ -134,7 +140,7 @@ pm_counter_file() {
 	bad "the upper layer of $1: [$up]"
 }
 pm_start_counter() { # NAME
-	check "podman run -d $1 (counter)" pm run -d --network none --name "$1" "$IMG" sh -c "$COUNTER" || return 1
+	check "podman run -d $1 (counter)" pm run -d --network none "${RUN_ARGS[@]}" --name "$1" "$IMG" sh -c "$COUNTER" || return 1
 	pm_counter_file "$1" && counts "$1"
 }
 
@@ -182,7 +188,7 @@ s_export_cleanup() { pm rm -f -t 0 "cr-ex$1" "cr-im$1"; rm -f "$T/ckpt-$1.tar.gz
 SOCK=$T/containerd.sock
 NS=criu$$
 cl_containerd_config
-ctr_() { ctr --address "$SOCK" --namespace "$NS" "$@"; }
+ctr_() { timeout 120 ctr --address "$SOCK" --namespace "$NS" "$@"; }
 CTRD_PID=
 start_containerd() {
 	[[ -z $CTRD_PID ]] || return 0
