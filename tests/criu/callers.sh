@@ -188,7 +188,7 @@ s_export_cleanup() { pm rm -f -t 0 "cr-ex$1" "cr-im$1"; rm -f "$T/ckpt-$1.tar.gz
 SOCK=$T/containerd.sock
 NS=criu$$
 cl_containerd_config
-ctr_() { timeout 120 ctr --address "$SOCK" --namespace "$NS" "$@"; }
+ctr_() { timeout "${CTR_TIMEOUT:-120}" ctr --address "$SOCK" --namespace "$NS" "$@"; }
 CTRD_PID=
 start_containerd() {
 	[[ -z $CTRD_PID ]] || return 0
@@ -234,6 +234,8 @@ s_ctr() {
 	check "ctr images rm $ref" ctr_ images rm "$ref"
 }
 s_ctr_cleanup() {
+	# (after a failed restore, one of these hung until its timeout: 2 minutes a run)
+	local CTR_TIMEOUT=20
 	ctr_ task kill -s SIGKILL "cr-ctr$1"
 	sleep 0.3
 	ctr_ task delete -f "cr-ctr$1"
