@@ -18,21 +18,7 @@ SOCK=$T/containerd.sock
 NS=cl$$
 IMG=localhost/busybox:latest
 
-cat >"$T/config.toml" <<EOF
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$T/debug.sock"
-  level = "info"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
-EOF
+cl_containerd_config
 
 ctr_() { ctr --address "$SOCK" --namespace "$NS" "$@"; }
 
@@ -46,13 +32,7 @@ cl_defer 'for p in $(pgrep -f -- "-address $SOCK" || true); do cl_stop_pid "$p";
 cl_defer 'cl_stop_pid "${CTRD_PID:-}"'
 cl_defer 'ctr_cleanup'
 ctr_cleanup() {
-	local id
-	for id in $(ctr_ task ls -q 2>/dev/null); do
-		ctr_ task kill -s SIGKILL "$id" 2>/dev/null
-		sleep 0.2
-		ctr_ task delete -f "$id" 2>/dev/null
-	done
-	for id in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers rm "$id" 2>/dev/null; done
+	cl_ctr_tasks_gone
 	[ -z "${EVENTS_PID:-}" ] || kill "$EVENTS_PID" 2>/dev/null
 }
 

@@ -470,6 +470,53 @@ cl_containers_conf() {
 	' /usr/share/containers/containers.conf >"$1/containers.conf"
 }
 
+# cl_podman_setup: podman as the engine tests run it: its own storage (overlay), runroot and tmpdir
+# under CL_TMP, the containers.conf of cl_containers_conf, cgroupfs, file events, CL_RT as the
+# runtime. Sets PODMAN (the command line; pm runs it) and defers the teardown of what it leaves:
+# its containers, their conmons, the mounts under CL_TMP.
+cl_podman_setup() {
+	mkdir -p "$CL_TMP/storage" "$CL_TMP/runroot" "$CL_TMP/tmp"
+	cl_containers_conf "$CL_TMP"
+	export CONTAINERS_CONF=$CL_TMP/containers.conf
+	PODMAN=(podman --root "$CL_TMP/storage" --runroot "$CL_TMP/runroot" --tmpdir "$CL_TMP/tmp" --storage-driver overlay
+		--cgroup-manager cgroupfs --events-backend file --runtime "$CL_RT")
+	cl_defer 'cl_umount_under "$CL_TMP"'
+	cl_defer 'for p in $(pgrep -x conmon || true); do grep -qF "$CL_TMP/" "/proc/$p/cmdline" && cl_stop_pid "$p"; done'
+	cl_defer 'pm rm -af -t 0'
+}
+pm() { "${PODMAN[@]}" "$@"; }
+
+# cl_containerd_config: CL_TMP/config.toml for a containerd of the test's own: root, state, opt dir
+# and unix sockets (CL_TMP/containerd.sock) under CL_TMP, the CRI plugin disabled.
+cl_containerd_config() {
+	cat >"$CL_TMP/config.toml" <<EOF
+version = 2
+root = "$CL_TMP/root"
+state = "$CL_TMP/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CL_TMP/containerd.sock"
+[ttrpc]
+  address = "$CL_TMP/containerd.sock.ttrpc"
+[debug]
+  address = "$CL_TMP/debug.sock"
+  level = "info"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CL_TMP/opt"
+EOF
+}
+# cl_ctr_tasks_gone: SIGKILL and delete every task that ctr_ (the caller's ctr on its containerd and
+# namespace) lists, then remove its containers.
+cl_ctr_tasks_gone() {
+	local id
+	for id in $(ctr_ task ls -q 2>/dev/null); do
+		ctr_ task kill -s SIGKILL "$id" 2>/dev/null
+		sleep 0.2
+		ctr_ task delete -f "$id" 2>/dev/null
+	done
+	for id in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers rm "$id" 2>/dev/null; done
+}
+
 # Fail early if a TCP port on 127.0.0.1 is already taken.
 cl_port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

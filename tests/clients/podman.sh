@@ -13,22 +13,10 @@ cl_init podman "${1:-${RUNTIME:-}}"
 cl_need_pkgs podman conmon catatonit golang-github-containers-common util-linux curl
 cl_images
 
-T=$CL_TMP
 SECCOMP=/usr/share/containers/seccomp.json
-mkdir -p "$T/storage" "$T/runroot" "$T/tmp"
-
-cl_containers_conf "$T"
-export CONTAINERS_CONF=$T/containers.conf
-
-PODMAN=(podman --root "$T/storage" --runroot "$T/runroot" --tmpdir "$T/tmp" --storage-driver overlay
-	--cgroup-manager cgroupfs --events-backend file --runtime "$CL_RT")
-pm() { "${PODMAN[@]}" "$@"; }
+cl_podman_setup
 PM_LINE="${PODMAN[*]}"   # for script -c (no spaces in these paths)
 RUN=(run --network none)
-
-cl_defer 'cl_umount_under "$T"'
-cl_defer 'for p in $(pgrep -x conmon || true); do grep -qF "$T/" "/proc/$p/cmdline" && cl_stop_pid "$p"; done'
-cl_defer 'pm rm -af -t 0'
 cl_defer 'pm pod rm -af -t 0'
 
 pm load -q -i "$CL_BUSYBOX_TAR" >/dev/null
