@@ -10,6 +10,7 @@
 #include "sys/user_namespace.hpp"
 #include "cli/commands.hpp"
 #include "cli/options_before_id.hpp"
+#include "cli/single_dash_flags.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/runtime.hpp"
@@ -114,11 +115,24 @@ int main(int argc, char** argv) {
 
     // Writes to a hook or log that went away must fail with EPIPE, not kill the runtime.
     ::signal(SIGPIPE, SIG_IGN);
+    std::vector<std::string> rewritten_words;
+    cli::accept_single_dash_long_options(app, argc, argv, rewritten_words);
     try {
         app.parse(argc, argv);
         const CLI::App* command = app.get_subcommands().at(0);
         if (command->get_prefix_command()) cli::reject_unknown_options_before_id(app, *command, argc, argv);
     } catch (const CLI::ParseError& e) {
+        // A caller that reads the runtime's errors from --log (containerd's shim) finds this one
+        // there too; help and version requests are not errors.
+        if (!globals.log_file.empty() && e.get_exit_code() != 0) {
+            try {
+                log::configure(globals.log_file, globals.log_format == "json" ? log::Format::json : log::Format::text, false);
+                log::error(e.what());  // on stderr as well, as every error
+                std::cerr << "Run with --help for more information.\n";
+                return e.get_exit_code();
+            } catch (const std::exception&) {
+            }
+        }
         return app.exit(e);
     }
     try {

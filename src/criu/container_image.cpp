@@ -1,5 +1,6 @@
 #include "criu/container_image.hpp"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 
 #include "crunlite/error.hpp"
 #include "crunlite/state.hpp"
+#include "crunlite/unique_fd.hpp"
+#include "sys/in_root.hpp"
 
 namespace crunlite::criu {
 namespace {
@@ -32,7 +35,36 @@ bool masked_file(int init_pid, const std::string& path) {
     return ::stat(in_container.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
+bool under(const std::string& path, const std::string& dir) {
+    return dir == "/" || path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+}
+
+bool under_a_tmpfs(const spec::Spec& spec, const std::string& destination) {
+    return std::any_of(spec.mounts.begin(), spec.mounts.end(), [&](const spec::Mount& m) {
+        return m.type == "tmpfs" && m.destination != destination && under(destination, m.destination);
+    });
+}
+
 }  // namespace
+
+void make_bind_mount_points(const spec::Spec& spec, const std::string& bundle) {
+    UniqueFd root(::open(spec.root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw Error(JsonPath{".root.path"}, "restore: open " + spec.root.path, errno);
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        const spec::Mount& m = spec.mounts[i];
+        if (!is_bind(m) || under_a_tmpfs(spec, m.destination)) continue;
+        struct stat source{};
+        bool directory = ::stat(host_source(m, bundle).c_str(), &source) == 0 && S_ISDIR(source.st_mode);
+        try {
+            if (directory)
+                sys::make_directory_in_root(root.get(), m.destination);
+            else
+                sys::make_file_in_root(root.get(), m.destination);
+        } catch (const Error& e) {
+            throw Error(JsonPath{".mounts[" + std::to_string(i) + "].destination"}, std::string("restore: make the mount point: ") + e.what());
+        }
+    }
+}
 
 std::vector<ExternalMount> dump_external_mounts(const spec::Spec& spec, int init_pid) {
     std::vector<ExternalMount> out;

@@ -25,6 +25,12 @@ std::vector<ExternalMount> dump_external_mounts(const spec::Spec& spec, int init
 // bundle), and kMaskedFileName to the host's /dev/null.
 std::vector<ExternalMount> restore_external_mounts(const spec::Spec& spec, const std::string& bundle);
 
+// Before restore: each bind's mount point in the container's root, a directory or an empty file
+// as its source is one. An image imported elsewhere comes with a fresh root that lacks them, and
+// CRIU only mounts onto what is there (runc makes them too). Binds under a tmpfs of the config
+// are left alone: CRIU restores that tmpfs with its contents, mount points included.
+void make_bind_mount_points(const spec::Spec& spec, const std::string& bundle);
+
 // descriptors.json in the image directory: what init's descriptors 0, 1 and 2 pointed to at
 // dump ("pipe:[1234]", "/dev/null"...), as /proc/<pid>/fd shows them.
 inline constexpr const char* kDescriptorsFile = "descriptors.json";

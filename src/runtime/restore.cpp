@@ -128,6 +128,7 @@ state::Record restore_container(const std::string& root, const std::string& id, 
                                     std::string("--cgroup-root"), cgroup_path})
         args.push_back(word);
     for (const criu::ExternalMount& m : criu::restore_external_mounts(spec, bundle)) args.insert(args.end(), {"--ext-mount-map", m.arg()});
+    criu::make_bind_mount_points(spec, bundle);
 
     subprocess::Options criu_options;
     std::vector<UniqueFd> handed_over;  // kept open until CRIU has run

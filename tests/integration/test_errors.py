@@ -194,3 +194,42 @@ def test_debug_prints_the_phase_timeline_with_durations(rt, make_bundle):
     assert parent_side >= sum(v for k, v in init.items() if k != "wait-for-parent") * 0.5, (create, init)
     assert all(v >= 0 for v in list(create.values()) + list(init.values()) + list(run.values()))
     assert sum(create.values()) > 0 and sum(init.values()) > 0
+
+
+def test_long_options_with_one_dash_as_runc_takes_them(rt, make_bundle, new_id):
+    # runc's command line is Go's flag package, which takes -name for --name, and callers count on
+    # it: containerd's runc client passes `restore -no-subreaper`. Words after exec's container ID
+    # are the program's own.
+    bundle = make_bundle(args=["sh", "-c", LOOP])
+    cid = new_id()
+    r = rt.cli("run", "-detach", "-no-subreaper", "-bundle", bundle, cid)
+    assert r.rc == 0, r
+    rt.remember_pid(cid)
+    assert rt.status(cid) == "running"
+    r = rt.cli("exec", cid, "echo", "-detach", "-tty")
+    assert r.rc == 0 and r.stdout == "-detach -tty\n", r
+    r = rt.cli("delete", "-force", cid)
+    assert r.rc == 0, r
+    assert not rt.recorded(cid)
+    # A one-dash word that names no long option is still refused, as a short-option cluster.
+    one_line_refusal = rt.cli("run", "-detachx", "-bundle", bundle, new_id())
+    assert one_line_refusal.rc != 0 and "etachx" in one_line_refusal.stderr, one_line_refusal
+
+
+def test_a_command_line_error_is_in_the_log_too(rt, make_bundle, new_id):
+    # containerd's shim reads the reason of a failed call from --log; a flag the runtime does not
+    # take must be there as well, not only on stderr.
+    bundle = make_bundle(args=["true"])
+    log = os.path.join(bundle.path, "log.json")
+    cid = new_id()
+    r = rt.cli("--log", log, "--log-format", "json", "run", "--no-such-flag", "--bundle", bundle, cid)
+    assert r.rc == 109, r
+    assert r.err_lines[0] == "crun-lite: The following argument was not expected: --no-such-flag", r
+    with open(log) as f:
+        entries = [json.loads(l) for l in f.read().splitlines() if l.strip()]
+    assert [e["level"] for e in entries] == ["error"] and "--no-such-flag" in entries[0]["msg"], entries
+    assert not rt.recorded(cid)
+    r = rt.cli("--log", log, "--log-format", "json", "run", "--help")
+    assert r.rc == 0 and "--bundle" in r.stdout, r
+    with open(log) as f:
+        assert len(f.read().splitlines()) == 1, "help is not an error"
