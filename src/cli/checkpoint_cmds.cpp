@@ -16,7 +16,8 @@ void add_criu_flags(CLI::App* cmd, runtime::CriuOptions& options) {
         ->check(CLI::IsMember({"soft", "full", "strict", "ignore"}))
         ->type_name("MODE");
     cmd->add_option("--empty-ns", options.empty_ns, "a namespace CRIU leaves empty instead of dumping or restoring it (network)")
-        ->type_name("NAMESPACE");
+        ->type_name("NAMESPACE")
+        ->allow_extra_args(false);
     cmd->add_flag("--auto-dedup", options.auto_dedup, "free the pages of an earlier image that this one carries");
     cmd->add_flag("--lazy-pages", options.lazy_pages, "refused: crun-lite runs no page server");
 }

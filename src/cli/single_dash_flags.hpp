@@ -10,9 +10,10 @@
 namespace crunlite::cli {
 
 // Rewrites in place each word "-name" or "-name=value" (name of two or more characters) that
-// names a long option of `app` (before the command) or of the command, to "--name...". The words
-// after the command of a command that takes a command line of its own (exec, ps) are left as they
-// are: they may belong to the program the container runs. `storage` keeps the rewritten words.
+// names a long option of `app` (before the command) or of the command, to "--name...". The options'
+// values are stepped over, never rewritten; so are the words after the container ID of a command
+// that takes a command line of its own (exec, ps): they belong to the program the container runs.
+// `storage` keeps the rewritten words.
 void accept_single_dash_long_options(const CLI::App& app, int argc, char** argv, std::vector<std::string>& storage);
 
 }  // namespace crunlite::cli

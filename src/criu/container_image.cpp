@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <set>
 #include <cstdio>
 #include <fstream>
 
@@ -45,6 +47,23 @@ bool under_a_tmpfs(const spec::Spec& spec, const std::string& destination) {
     });
 }
 
+// The destination as an --ext-mount-map key: CRIU splits KEY:VALUE at the first ':'.
+const std::string& checked_key(const spec::Spec& spec, const spec::Mount& m) {
+    if (m.destination.find(':') != std::string::npos)
+        throw Error(JsonPath{".mounts[" + std::to_string(&m - spec.mounts.data()) + "].destination"},
+                    "a bind mount's destination with ':' cannot be named to CRIU (--ext-mount-map KEY:VALUE)");
+    return m.destination;
+}
+
+// The mount IDs of the mount namespace of process `pid`.
+std::set<unsigned long> mount_ids(int pid) {
+    std::set<unsigned long> ids;
+    std::ifstream mountinfo("/proc/" + std::to_string(pid) + "/mountinfo");
+    std::string line;
+    while (std::getline(mountinfo, line)) ids.insert(std::strtoul(line.c_str(), nullptr, 10));
+    return ids;
+}
+
 }  // namespace
 
 void make_bind_mount_points(const spec::Spec& spec, const std::string& bundle) {
@@ -69,7 +88,7 @@ void make_bind_mount_points(const spec::Spec& spec, const std::string& bundle) {
 std::vector<ExternalMount> dump_external_mounts(const spec::Spec& spec, int init_pid) {
     std::vector<ExternalMount> out;
     for (const spec::Mount& m : spec.mounts)
-        if (is_bind(m)) out.push_back({m.destination, m.destination});
+        if (is_bind(m)) out.push_back({checked_key(spec, m), m.destination});
     for (const std::string& path : spec.linux.masked_paths)
         if (masked_file(init_pid, path)) out.push_back({path, kMaskedFileName});
     return out;
@@ -78,7 +97,7 @@ std::vector<ExternalMount> dump_external_mounts(const spec::Spec& spec, int init
 std::vector<ExternalMount> restore_external_mounts(const spec::Spec& spec, const std::string& bundle) {
     std::vector<ExternalMount> out;
     for (const spec::Mount& m : spec.mounts)
-        if (is_bind(m)) out.push_back({m.destination, host_source(m, bundle)});
+        if (is_bind(m)) out.push_back({checked_key(spec, m), host_source(m, bundle)});
     if (!spec.linux.masked_paths.empty()) out.push_back({kMaskedFileName, "/dev/null"});
     return out;
 }
@@ -107,6 +126,7 @@ std::vector<std::string> load_descriptors(const std::string& image_dir) {
 
 std::vector<ExternalStdio> external_stdio(int init_pid) {
     std::vector<ExternalStdio> out;
+    std::set<unsigned long> container_mounts = mount_ids(init_pid);
     for (int fd = 0; fd <= 2; ++fd) {
         std::string proc = "/proc/" + std::to_string(init_pid);
         char target[PATH_MAX];
@@ -123,7 +143,8 @@ std::vector<ExternalStdio> external_stdio(int init_pid) {
                 found = true;
                 break;
             }
-        if (!found) continue;
+        // A file the container's own mounts show (its log, say) is CRIU's to dump as it is.
+        if (!found || container_mounts.count(mnt_id)) continue;
         char key[64];
         std::snprintf(key, sizeof key, "file[%lx:%llx]", mnt_id, (unsigned long long)st.st_ino);
         out.push_back({fd, key});

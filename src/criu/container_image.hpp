@@ -37,8 +37,8 @@ inline constexpr const char* kDescriptorsFile = "descriptors.json";
 void save_descriptors(const std::string& image_dir, int init_pid);
 std::vector<std::string> load_descriptors(const std::string& image_dir);
 
-// Init's stdio descriptors that are files (the host's /dev/null of a `run -d < /dev/null`, a log
-// file): the container's mount namespace does not show them, so CRIU dumps each as an external
+// Init's stdio descriptors that are files on a mount the container's mount namespace does not show
+// (the host's /dev/null of a `run -d < /dev/null`, a log file of the caller): CRIU dumps each as an external
 // file, "file[<mnt_id>:<inode>]" (hex), and restore hands the caller's descriptor of the same
 // number in its place, as with pipes. Saved beside descriptors.json as {"<fd>": "<key>"}.
 inline constexpr const char* kExternalStdioFile = "external-stdio.json";

@@ -22,6 +22,7 @@
 #include "crunlite/phase_timer.hpp"
 #include "init/init_entry.hpp"
 #include "init/init_steps.hpp"
+#include "sys/loopback.hpp"
 
 namespace crunlite::init {
 namespace {
@@ -93,7 +94,7 @@ void set_up_container(const InitPlan& plan, InitHandoff& handoff, InitChannel& c
     // A pid namespace that only this process's children enter: fork, and go on in the child.
     if (plan.fork_after_joining) channel.hand_over_to_child(fork_into_pid_namespace);
     timer.mark("namespaces");
-    if (plan.new_net_ns) bring_up_loopback();
+    if (plan.new_net_ns) sys::bring_up_loopback();
     set_names(spec);
     if (plan.new_keyring) join_session_keyring(plan.keyring_label);
     timer.mark("network-names-keyring");

@@ -28,7 +28,6 @@ void enter_namespaces(const InitPlan& plan);
 // A pid namespace joined or unshared by init only holds its children: it forks (CLONE_PARENT:
 // the runtime stays the parent). Returns the child's pid in the parent, 0 in the child.
 pid_t fork_into_pid_namespace();
-void bring_up_loopback();
 void set_names(const spec::Spec& spec);
 // A fresh session keyring, made with `label` (SELinux) when it is not empty.
 void join_session_keyring(const std::string& label);

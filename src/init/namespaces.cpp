@@ -3,9 +3,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <linux/keyctl.h>
-#include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,15 +60,6 @@ pid_t fork_into_pid_namespace() {
     if (child < 0) throw Error("fork into the container's pid namespace", errno);
     if (child == 0) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // not inherited through fork
     return child;
-}
-
-void bring_up_loopback() {
-    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw Error("socket for the loopback interface", errno);
-    ifreq request{};
-    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
-    request.ifr_flags = IFF_UP | IFF_RUNNING;
-    if (::ioctl(sock.get(), SIOCSIFFLAGS, &request) != 0) throw Error("bring up the loopback interface", errno);
 }
 
 void set_names(const spec::Spec& spec) {

@@ -52,6 +52,8 @@ void make_directory(const std::string& path, const std::string& flag) {
 }  // namespace
 
 void checkpoint(const std::string& root, const std::string& id, const CheckpointOptions& options) {
+    // Killed half-way, checkpoint would leave the container frozen, or dumped and ended but recorded.
+    ScopedSignalBlock held_back(ScopedSignalBlock::termination());
     state::StateFile state_file = state::StateFile::open(root, id);
     const state::Record& record = state_file.record();
     state::Status status = state_file.status();

@@ -275,10 +275,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
 int create(const std::string& root, const std::string& id, const CreateOptions& options) {
     // A Ctrl-C half-way would skip every RAII cleanup: termination signals wait until create
     // has either finished or undone its work (init unblocks them for itself after clone).
-    sigset_t termination;
-    sigemptyset(&termination);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&termination, sig);
-    ScopedSignalBlock held_back(termination);
+    ScopedSignalBlock held_back(ScopedSignalBlock::termination());
     return create_container(root, id, options, false, false).pid;
 }
 

@@ -33,8 +33,8 @@ std::vector<std::string> common_criu_args(const CriuOptions& options) {
     const std::string& mode = options.manage_cgroups_mode;
     if (!mode.empty() && mode != "soft" && mode != "full" && mode != "strict" && mode != "ignore")
         throw Error("--manage-cgroups-mode " + mode + ": unknown mode", 0, "give soft, full, strict or ignore");
-    // ignore: CRIU leaves the cgroups alone (runc passes no --manage-cgroups then).
-    if (mode != "ignore") args.push_back("--manage-cgroups=" + (mode.empty() ? std::string("soft") : mode));
+    // Always said: CRIU's own default is soft, so leaving "ignore" out would give soft.
+    args.push_back("--manage-cgroups=" + (mode.empty() ? std::string("soft") : mode));
     for (const std::string& ns : empty_namespace_names(options)) args.insert(args.end(), {"--empty-ns", ns});
     return args;
 }
@@ -53,6 +53,9 @@ std::vector<std::string> dump_network_args(const spec::Spec& spec, const CriuOpt
         if (::stat(ns->path.c_str(), &st) != 0) throw Error(".linux.namespaces: network namespace " + ns->path, errno);
         return {"--external", "net[" + std::to_string(st.st_ino) + "]:" + kExternalNetNsKey};
     }
+    if (options.tcp_established)
+        throw Error("--tcp-established: the container's own network namespace is not part of a crun-lite image, so its "
+                    "connections cannot come back", 0, "join a network namespace by path (.linux.namespaces) to keep connections");
     std::vector<std::string> named = empty_namespace_names(options);
     if (std::find(named.begin(), named.end(), "net") != named.end()) return {};  // common_criu_args has it
     return {"--empty-ns", "net"};

@@ -47,7 +47,9 @@ std::vector<std::string> empty_namespace_names(const CriuOptions& options);
 
 // A network namespace the config joins by path is the host's business: CRIU records it as the
 // external "extRootNetNS" (restore joins it again). One the container made is not dumped: CRIU
-// leaves it empty (--empty-ns net), and restore makes a fresh one, as runc does.
+// leaves it empty (--empty-ns net), restore makes a fresh one and brings its loopback up, as
+// create does. runc does this only with --empty-ns network; by default it has CRIU dump the
+// namespace's links, addresses and firewall rules. Throws for --tcp-established then.
 inline constexpr const char* kExternalNetNsKey = "extRootNetNS";
 const spec::Namespace* network_namespace(const spec::Spec& spec);
 std::vector<std::string> dump_network_args(const spec::Spec& spec, const CriuOptions& options);

@@ -31,6 +31,14 @@ public:
         sigfillset(&set);
         return set;
     }
+    // What a Ctrl-C, a hang-up or a `kill` sends: held back while a command builds something it
+    // must either finish or undo, since a signal's default action would skip every RAII cleanup.
+    static sigset_t termination() {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
+        return set;
+    }
 
 private:
     bool active_;

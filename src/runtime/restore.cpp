@@ -21,6 +21,7 @@
 #include "crunlite/state.hpp"
 #include "runtime/criu_options.hpp"
 #include "runtime/internal.hpp"
+#include "sys/loopback.hpp"
 
 namespace crunlite::runtime {
 namespace {
@@ -162,6 +163,12 @@ state::Record restore_container(const std::string& root, const std::string& id, 
     record.pid = read_pid_file(pid_file);
     record.pid_start_time = state::live_process_start_time(record.pid).value_or(0);
     if (!record.pid_start_time) throw Error("restore: the restored process " + std::to_string(record.pid) + " is gone already");
+    if (const spec::Namespace* netns = network_namespace(spec); netns && netns->path.empty()) {
+        // CRIU made the container's network namespace empty (criu_options.hpp): loopback is down.
+        UniqueFd ns(::open(("/proc/" + std::to_string(record.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns) throw Error("restore: open the network namespace of process " + std::to_string(record.pid), errno);
+        sys::bring_up_loopback(ns.get());
+    }
     record.created = log::rfc3339_now();
     state_file.save(record);
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(record.pid));
@@ -174,8 +181,9 @@ state::Record restore_container(const std::string& root, const std::string& id, 
 }  // namespace
 
 int restore(const std::string& root, const std::string& id, const RestoreOptions& options, bool systemd_cgroup) {
-    // Signals wait in a queue from now on, to be forwarded once the container runs.
-    ScopedSignalBlock signals_queued(ScopedSignalBlock::all(), !options.detach);
+    // Signals wait in a queue from now on, to be forwarded once the container runs; a detached
+    // restore holds back termination signals until the container is recorded or undone.
+    ScopedSignalBlock signals_queued(options.detach ? ScopedSignalBlock::termination() : ScopedSignalBlock::all());
     state::Record record = restore_container(root, id, options, systemd_cgroup);
     if (options.detach) return 0;
     int status = wait_forwarding_signals(record.pid);

@@ -89,7 +89,9 @@ UniqueFd make_file_in_root(int root_fd, const std::string& path) {
     if (errno != ENOENT) throw Error("open " + path + " in the container's root", errno);
     auto [parent_path, name] = split_parent(path);
     UniqueFd parent = make_directory_in_root(root_fd, parent_path);
-    UniqueFd created(::openat(parent.get(), name.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+    // O_EXCL: what appeared there meanwhile (a fifo, a device node the container made) is never
+    // opened; the check below takes it as it is, as it would have an existing file.
+    UniqueFd created(::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0644));
     if (!created && errno != EEXIST) throw Error("create " + path + " in the container's root", errno);
     file = open_in_root(root_fd, path, O_PATH, RESOLVE_NO_SYMLINKS);
     if (!file) throw Error("open " + path + " in the container's root", errno);

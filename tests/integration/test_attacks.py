@@ -9,6 +9,7 @@ defence.
 The attacking container processes run a small static C program (`attacker`, compiled once per
 session with gcc -static): see ATTACKER_SOURCE for its modes."""
 
+import errno
 import hashlib
 import json
 import os
@@ -434,7 +435,13 @@ def test_container_cannot_overwrite_the_runtime_binary_through_proc_exe(rt, atta
                 r = rt.cli("exec", cid, "/bin/evil", "--version")
             else:
                 r = rt.run(rt.new_id(), victim_bundle)
-        except OSError as e:  # ENOEXEC: the runtime binary is no longer what it was
+        except OSError as e:
+            # ETXTBSY: a write open of the attacker's counts as a writer for an instant, between
+            # the kernel's write-access check and the read-only mount's refusal, and an exec in
+            # that instant fails. The binary is unchanged (checked below, with the attacker's own
+            # count of what it wrote); anything else (ENOEXEC) means it is not what it was.
+            if e.errno == errno.ETXTBSY and sha256(victim) == digest:
+                continue
             pytest.fail(f"the runtime binary was overwritten by the container: {e}; {open(log).read()}")
         assert r.rc == 0 and r.stdout.startswith("crun-lite version"), r
         ran += 1

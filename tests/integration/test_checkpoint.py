@@ -264,6 +264,9 @@ def test_checkpoint_and_restore_resume_the_counter(rt):
             assert pid in [int(x) for x in f.read().split()]
     r = rt.cli("exec", cid, "cat", "/proc/self/mountinfo")
     assert r.rc == 0 and " /data " in r.stdout, r
+    # Its network namespace is a new one (not in the image), with loopback up as create leaves it.
+    r = run_cmd(["nsenter", "-t", str(pid), "-n", "ip", "-o", "link", "show", "lo"])
+    assert r.rc == 0 and ",UP" in r.stdout, r
     assert rt.delete(cid, force=True).rc == 0
 
 
@@ -288,6 +291,18 @@ def test_leave_running_and_restore_beside_it_under_a_new_id(rt):
     assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink(f"/proc/{copy_pid}/ns/net")
     wait_until(lambda: len(pipes.numbers()) >= 2, timeout=20, what="the copy to count")
     assert rt.delete(copy, force=True).rc == 0
+    assert rt.delete(cid, force=True).rc == 0
+
+
+@needs_criu
+def test_tcp_established_is_refused_for_a_network_namespace_of_its_own(rt):
+    cid, _bundle, data, _pipes = start_counter(rt)
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image, "--tcp-established")
+    assert r.rc == 1 and len(r.err_lines) == 1 and "--tcp-established" in r.stderr, r
+    before = count(data)
+    wait_until(lambda: count(data) > before, timeout=10, what="the counter to go on after the refusal")
+    assert rt.status(cid) == "running"
     assert rt.delete(cid, force=True).rc == 0
 
 

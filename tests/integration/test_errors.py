@@ -208,6 +208,9 @@ def test_long_options_with_one_dash_as_runc_takes_them(rt, make_bundle, new_id):
     assert rt.status(cid) == "running"
     r = rt.cli("exec", cid, "echo", "-detach", "-tty")
     assert r.rc == 0 and r.stdout == "-detach -tty\n", r
+    # An option's value is never taken for an option, with one dash or two.
+    r = rt.cli("exec", "-user", "0", "-env", "X=-tty", "--cwd", "/", cid, "sh", "-c", "echo $X $(id -u)")
+    assert r.rc == 0 and r.stdout == "-tty 0\n", r
     r = rt.cli("delete", "-force", cid)
     assert r.rc == 0, r
     assert not rt.recorded(cid)

@@ -515,9 +515,13 @@ def test_kill_all_of_a_stopped_container_succeeds_and_ends_what_outlived_init(ea
 def test_kill_all_signals_every_process(rt, make_bundle, new_id):
     bundle = make_bundle()
     out = add_out_dir(bundle)
-    # init catches USR1 and survives; its child has the default action and dies.
+    # init catches USR1 and survives; its child has the default action and dies. The child is a
+    # fork of the shell, with the shell's trap until it resets it: "ready" waits for that (SigCgt
+    # without USR1's bit, 1 << 9), or a signal in between would be taken by the trap.
     bundle.edit(lambda cfg: cfg["process"].update(args=[
-        "sh", "-c", "trap 'echo usr1 >> /out/init-usr1' USR1; sleep 1000 & child=$!; touch /out/ready; "
+        "sh", "-c", "trap 'echo usr1 >> /out/init-usr1' USR1; sleep 1000 & child=$!; "
+                    "while c=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/$child/status) && [ $((0x$c & 0x200)) != 0 ]; "
+                    "do sleep 0.01; done; touch /out/ready; "
                     "while kill -0 $child 2>/dev/null; do sleep 0.1; done; touch /out/child-dead; " + LOOP]))
     cid = new_id()
     assert rt.run(cid, bundle, "-d").rc == 0
