@@ -105,8 +105,10 @@ def main():
         sections = input_sections(link_map)
         starts = [s[0] for s in sections]
         image, mnt = os.path.join(work, "fs.img"), os.path.join(work, "mnt")
+        # Room for two copies of the binary (the next one is written beside the current one)
+        # and ext4's own blocks: a debug-info build is ~100 MB.
         with open(image, "wb") as f:
-            f.truncate(256 << 20)
+            f.truncate(max(256 << 20, 3 * os.path.getsize(binary) + (64 << 20)))
         sh("mkfs.ext4", "-q", "-F", image)
         loop = subprocess.run(["losetup", "-f", "--show", image], check=True, capture_output=True, text=True).stdout.strip()
         sh("blockdev", "--setra", "0", loop)
