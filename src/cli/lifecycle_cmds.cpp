@@ -58,7 +58,8 @@ void add_run(CLI::App& app, Globals& globals, Action& action) {
                            "container, attaches the terminal when process.terminal is true, waits for the container's "
                            "process, deletes the container (unless --keep) and exits with the container's status. "
                            "Detached (-d) it returns once the process runs, and a terminal goes to --console-socket."});
-    cmd->callback([=, &globals, &action] {
+    // The callback holds the flag's storage, which CLI11 writes during parsing, long after this returns.
+    cmd->callback([=, flag_storage = no_subreaper, &globals, &action] {
         action = [=, &globals] {
             options->systemd_cgroup = globals.systemd_cgroup;
             return runtime::run(globals.root, *id, *options, *detach, *keep);
