@@ -64,7 +64,9 @@ void add_restore(CLI::App& app, Globals& globals, Action& action) {
     document(cmd, {.text = "restore makes the container's cgroups (the config's limits and device rules) and has CRIU "
                            "(`criu restore`) restore the image's processes into them, with their namespaces and mounts. "
                            "Where the checkpointed process had pipes as stdio, restore's own stdin, stdout and stderr take "
-                           "their place (as a shim hands them to runc). In the foreground it waits for the container as "
+                           "their place (as a shim hands them to runc). The config's prestart and createRuntime hooks run "
+                           "as runc runs them, once CRIU has made the restored tree's namespaces and before it runs, "
+                           "with the restored init's pid; poststop hooks run at delete. In the foreground it waits for the container as "
                            "`run` does; detached (-d) it returns once the container runs. A failure is one line with CRIU's "
                            "log path, and leaves nothing behind."});
     cmd->callback([=, &globals, &action] {

@@ -1,7 +1,8 @@
 // `restore`: a container made again from a checkpoint image. Its cgroups come first, with the
 // config's limits and device rules, as create makes them; CRIU then restores the process tree
 // into them from a private mount namespace, handing the caller's stdio pipes to the restored
-// process where the image had pipes (--inherit-fd, as containerd's shim expects of runc).
+// process where the image had pipes (--inherit-fd, as containerd's shim expects of runc). The
+// config's prestart and createRuntime hooks run while CRIU waits at its setup-namespaces step.
 // Until the state file is complete, every piece is owned by an RAII object: a failure leaves no
 // state file, cgroup, mount or process behind.
 #include <fcntl.h>
@@ -13,10 +14,12 @@
 #include <fstream>
 #include <optional>
 
+#include "criu/action_script.hpp"
 #include "criu/container_image.hpp"
 #include "criu/criu.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "crunlite/hooks.hpp"
 #include "crunlite/log.hpp"
 #include "crunlite/state.hpp"
 #include "runtime/criu_options.hpp"
@@ -109,7 +112,7 @@ state::Record restore_container(const std::string& root, const std::string& id, 
 
     state::StateFile state_file = state::StateFile::create(root, id);
     state::Record record = first_record(id, bundle, spec);
-    record.hooks = nlohmann::json::object();  // restore runs no hooks, as runc's
+    record.hooks = hooks::to_json(spec.hooks);  // poststop at delete
     record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
     state_file.save(record);
 
@@ -157,7 +160,29 @@ state::Record restore_container(const std::string& root, const std::string& id, 
     std::vector<std::string> joined = procs_files(record.cgroup_dirs);
     std::string rootfs = spec.root.path;
     criu_options.before_exec = [&rootfs, &joined] { return enter_restore_context(rootfs, joined); };
-    criu::run("restore", args, work_dir, "restore.log", criu_options);
+    // As runc: the prestart and createRuntime hooks run once CRIU has made the namespaces of the
+    // restored tree, before any of it runs; the pid they are told is the restored init's.
+    std::optional<criu::SetupNamespacesAction> action;
+    if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
+        action.emplace(work_dir);
+        for (const std::string& word : action->criu_args()) args.push_back(word);
+        criu_options.watch_fd = action->request_fd();
+        criu_options.on_watch_readable = [&] {
+            action->answer([&](int pid) {
+                std::string state = hooks::state_json(id, "creating", pid, bundle, spec.annotations);
+                hooks::run(spec.hooks.prestart, "prestart", state);
+                hooks::run(spec.hooks.create_runtime, "createRuntime", state);
+            });
+        };
+    }
+    try {
+        criu::run("restore", args, work_dir, "restore.log", criu_options);
+    } catch (const Error&) {
+        // CRIU's line would only say that the action script failed: the hook's says why.
+        if (action && action->failure()) std::rethrow_exception(action->failure());
+        throw;
+    }
+    action.reset();
     handed_over.clear();
 
     record.pid = read_pid_file(pid_file);

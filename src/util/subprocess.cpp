@@ -90,17 +90,20 @@ Result run(const std::vector<std::string>& args, const Options& options) {
     out_write.reset();
 
     Result result;
-    // Without a timeout, waitpid alone waits; with one, the pidfd says when the child is gone.
-    UniqueFd exited(options.timeout_seconds ? int(::syscall(SYS_pidfd_open, pid, 0)) : -1);
+    // Without a timeout or a watched descriptor, waitpid alone waits; otherwise the pidfd says
+    // when the child is gone.
+    bool watching = options.watch_fd >= 0 && options.on_watch_readable;
+    UniqueFd exited(options.timeout_seconds || watching ? int(::syscall(SYS_pidfd_open, pid, 0)) : -1);
     long long deadline = options.timeout_seconds ? now_ms() + *options.timeout_seconds * 1000LL : -1;
     size_t written = 0;
     if (in_write) ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
     while (out_read || in_write || exited) {
-        pollfd fds[3] = {{out_read ? out_read.get() : -1, POLLIN, 0},
+        pollfd fds[4] = {{out_read ? out_read.get() : -1, POLLIN, 0},
                          {in_write ? in_write.get() : -1, POLLOUT, 0},
-                         {exited ? exited.get() : -1, POLLIN, 0}};
+                         {exited ? exited.get() : -1, POLLIN, 0},
+                         {watching && exited ? options.watch_fd : -1, POLLIN, 0}};
         int wait = deadline < 0 ? -1 : int(std::max(0LL, deadline - now_ms()));
-        int n = ::poll(fds, 3, wait);
+        int n = ::poll(fds, 4, wait);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) break;
         if (n == 0) {
@@ -122,6 +125,7 @@ Result run(const std::vector<std::string>& args, const Options& options) {
             else if (result.output.size() < options.output_limit)
                 result.output.append(buf, std::min(size_t(r), options.output_limit - result.output.size()));
         }
+        if (fds[3].revents & POLLIN) options.on_watch_readable();
         // The child has exited: what it wrote is still read to the end, its stdin no longer fed.
         if (fds[2].revents & POLLIN) {
             exited.reset();

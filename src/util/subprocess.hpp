@@ -32,6 +32,10 @@ struct Options {
     // Runs in the child after fork, before exec (after the descriptors above are set up): only
     // what is safe after a fork. It returns an error text to fail the child with status 127.
     std::function<std::string()> before_exec;
+    // A descriptor watched while the program runs, and what is done each time it is readable:
+    // how restore answers CRIU's action script (criu/action_script.hpp) while CRIU waits.
+    int watch_fd = -1;
+    std::function<void()> on_watch_readable;
 };
 
 struct Result {

@@ -62,4 +62,10 @@ bool has_item(std::string_view list, std::string_view token, char separator) {
     return false;
 }
 
+std::string shell_quote(std::string_view s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 }  // namespace crunlite::text

@@ -21,6 +21,9 @@ bool write_all(int fd, std::string_view data);
 // The pieces of `text` between `separator`s, empty ones dropped.
 std::vector<std::string_view> split(std::string_view text, char separator);
 
+// `s` as one word of sh(1): single-quoted, its own single quotes written '\''.
+std::string shell_quote(std::string_view s);
+
 // Whether `token` is one of the `separator`-separated items of `list`.
 bool has_item(std::string_view list, std::string_view token, char separator = ',');
 

@@ -100,12 +100,14 @@ class Pipes:
                 pass
 
 
-def counter_bundle(rt):
+def counter_bundle(rt, hooks=None):
     data = tempfile.mkdtemp(prefix="data-", dir=rt.bundle_base)
 
     def edit(cfg):
         cfg["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
         cfg["linux"].setdefault("resources", {})["memory"] = {"limit": MEMORY_LIMIT}
+        if hooks:
+            cfg["hooks"] = hooks
 
     return rt.make_bundle(args=["sh", "-c", COUNTER], edit=edit), data
 
@@ -118,8 +120,8 @@ def count(data):
         return 0
 
 
-def start_counter(rt, pipes=None):
-    bundle, data = counter_bundle(rt)
+def start_counter(rt, pipes=None, hooks=None):
+    bundle, data = counter_bundle(rt, hooks)
     pipes = pipes or Pipes(rt)
     cid = rt.new_id()
     rc, err = pipes.run(rt, "run", "-d", "--bundle", bundle, cid)
@@ -427,3 +429,66 @@ def test_foreground_restore_waits_and_deletes_and_writes_the_pid_file(rt):
     # As `run`: the status of the container's end, then the container is gone.
     assert p.wait(timeout=30) == 128 + 9, Pipes.read_available(pipes.stderr_r)
     assert not rt.recorded(cid)
+
+
+def recording_hook(phase, seen):
+    """A hook that keeps the state JSON it is given in SEEN/PHASE.json."""
+    return {"path": "/bin/sh", "args": ["sh", "-c", f'cat > "{seen}/{phase}.json"']}
+
+
+def hooks_seen(seen):
+    """{phase: the state JSON its hook got} for the hooks that ran since the last call."""
+    found = {}
+    for name in os.listdir(seen):
+        with open(os.path.join(seen, name)) as f:
+            found[name[:-len(".json")]] = json.load(f)
+        os.unlink(os.path.join(seen, name))
+    return found
+
+
+@needs_criu
+@pytest.mark.runc_too(since="1.3.0")
+def test_restore_runs_prestart_and_create_runtime_hooks_with_the_restored_pid(each_rt):
+    rt = each_rt
+    seen = tempfile.mkdtemp(prefix="hooks-", dir=rt.bundle_base)
+    hooks = {phase: [recording_hook(phase, seen)] for phase in ("prestart", "createRuntime", "poststop")}
+    cid, bundle, data, _pipes = start_counter(rt, hooks=hooks)
+    assert set(hooks_seen(seen)) == {"prestart", "createRuntime"}
+    image = image_dir(rt)
+    checkpointed(rt, cid, image)
+    # The checkpointed container is deleted, its poststop hooks run.
+    assert set(hooks_seen(seen)) == {"poststop"}
+    stopped_at = count(data)
+
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
+    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    pid = rt.state(cid)["pid"]
+    ran = hooks_seen(seen)
+    assert set(ran) == {"prestart", "createRuntime"}, ran
+    for phase, state in ran.items():
+        assert state["id"] == cid and state["pid"] == pid, (phase, state, pid)
+        assert os.path.realpath(state["bundle"]) == os.path.realpath(bundle), (phase, state)
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    assert rt.delete(cid, force=True).rc == 0
+    assert set(hooks_seen(seen)) == {"poststop"}
+
+
+@needs_criu
+def test_restore_with_a_failing_create_runtime_hook_is_one_line_and_leaves_nothing(rt):
+    refuse = os.path.join(rt.bundle_base, f"refuse-{os.getpid()}-{time.monotonic_ns()}")
+    # The hook passes at create and fails at restore, once the file exists.
+    failing = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", f'test ! -e "{refuse}"']}]}
+    cid, bundle, data, _pipes = start_counter(rt, hooks=failing)
+    image = image_dir(rt)
+    checkpointed(rt, cid, image)
+    open(refuse, "w").close()
+    stopped_at = count(data)
+    pipes = Pipes(rt)
+    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert rc != 0 and len(lines) == 1 and "createRuntime" in lines[0], (rc, err)
+    assert not rt.recorded(cid) and not os.path.exists(os.path.join(rt.root, cid))
+    assert cgroup_dirs_named(cid) == []
+    time.sleep(0.5)
+    assert count(data) == stopped_at, "a process of the refused restore is counting"
