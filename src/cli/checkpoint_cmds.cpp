@@ -19,7 +19,7 @@ void add_criu_flags(CLI::App* cmd, runtime::CriuOptions& options) {
         ->type_name("NAMESPACE")
         ->allow_extra_args(false);
     cmd->add_flag("--auto-dedup", options.auto_dedup, "free the pages of an earlier image that this one carries");
-    cmd->add_flag("--lazy-pages", options.lazy_pages, "refused: crun-lite runs no page server");
+    cmd->add_flag("--lazy-pages", options.lazy_pages, "post-copy: the memory is not in the image but served by the dump (--page-server) to a restore's `criu lazy-pages` daemon, on demand");
 }
 
 }  // namespace
@@ -32,7 +32,10 @@ void add_checkpoint(CLI::App& app, Globals& globals, Action& action) {
     cmd->add_option("--parent-path", options->parent_path, "an earlier --pre-dump's image, relative to the image path")->type_name(kDir);
     cmd->add_flag("--leave-running", options->leave_running, "keep the container running after the checkpoint");
     cmd->add_flag("--pre-dump", options->pre_dump, "dump only the memory, for a later checkpoint with --parent-path");
-    cmd->add_option("--status-fd", options->status_fd, "refused with --lazy-pages, as that is")->type_name("FD");
+    cmd->add_option("--page-server", options->page_server,
+                    "ADDRESS:PORT: with --lazy-pages where CRIU serves the pages, else a `criu page-server` receiving them")
+        ->type_name("ADDRESS:PORT");
+    cmd->add_option("--status-fd", options->status_fd, "with --lazy-pages: a NUL byte is written here once the pages are served")->type_name("FD");
     cmd->add_option("id", *id, "container ID")->required()->type_name(kContainer);
     document(cmd, {.text = "checkpoint dumps the processes of a running or paused container with CRIU (`criu dump`; "
                            "$CRUN_LITE_CRIU, else `criu` from PATH) into the image directory, then deletes the container "

@@ -63,8 +63,8 @@ void checkpoint(const std::string& root, const std::string& id, const Checkpoint
     if (record.host_root_mount_id || record.host_root_unique_id)
         throw Error("checkpoint: the container has no mount namespace of its own, which CRIU needs", 0,
                     "give the config a \"mount\" entry in .linux.namespaces");
-    if (options.status_fd >= 0 && !options.lazy_pages) throw Error("checkpoint: --status-fd goes only with --lazy-pages");
     std::vector<std::string> args = common_criu_args(options);
+    for (const std::string& word : dump_memory_args(options)) args.push_back(word);
     if (auto reason = criu::unusable_reason()) throw Error("checkpoint: " + *reason, 0, "`crun-lite check` says why, too");
 
     spec::Spec spec = spec::load_bundle(record.bundle);
@@ -88,7 +88,10 @@ void checkpoint(const std::string& root, const std::string& id, const Checkpoint
     criu::save_external_stdio(image_dir, stdio_files);
 
     ThawUnlessPaused thaw(record.cgroup_dirs, status == state::Status::paused);
-    criu::run(options.pre_dump ? "pre-dump" : "dump", args, work_dir, options.pre_dump ? "pre-dump.log" : "dump.log");
+    subprocess::Options criu_options;
+    if (options.lazy_pages && options.status_fd >= 0) criu_options.pass_fds.push_back(options.status_fd);
+    // With --lazy-pages this returns once the restore's lazy-pages daemon has taken every page.
+    criu::run(options.pre_dump ? "pre-dump" : "dump", args, work_dir, options.pre_dump ? "pre-dump.log" : "dump.log", criu_options);
     if (options.leave_running || options.pre_dump) return;
     // CRIU ended the container's processes after the dump: what is left is delete's work.
     remove_whatever_its_status(state_file);

@@ -1,10 +1,12 @@
 #include "runtime/criu_options.hpp"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "crunlite/error.hpp"
 
@@ -21,9 +23,6 @@ std::vector<std::string> empty_namespace_names(const CriuOptions& options) {
 }
 
 std::vector<std::string> common_criu_args(const CriuOptions& options) {
-    if (options.lazy_pages)
-        throw Error("--lazy-pages is not supported: crun-lite runs no CRIU page server or lazy-pages daemon", 0,
-                    "checkpoint and restore without --lazy-pages");
     std::vector<std::string> args;
     if (options.tcp_established) args.push_back("--tcp-established");
     if (options.ext_unix_sk) args.push_back("--ext-unix-sk");
@@ -36,6 +35,44 @@ std::vector<std::string> common_criu_args(const CriuOptions& options) {
     // Always said: CRIU's own default is soft, so leaving "ignore" out would give soft.
     args.push_back("--manage-cgroups=" + (mode.empty() ? std::string("soft") : mode));
     for (const std::string& ns : empty_namespace_names(options)) args.insert(args.end(), {"--empty-ns", ns});
+    return args;
+}
+
+namespace {
+
+// "ADDRESS:PORT" (an IPv6 address in brackets) -> {ADDRESS, PORT}.
+std::pair<std::string, std::string> address_and_port(const std::string& server) {
+    size_t colon = server.rfind(':');
+    std::string address = colon == std::string::npos ? "" : server.substr(0, colon);
+    std::string port = colon == std::string::npos ? "" : server.substr(colon + 1);
+    if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (address.empty() || ec != std::errc() || end != port.data() + port.size() || number == 0 || number > 65535)
+        throw Error("--page-server " + server + ": not ADDRESS:PORT", 0, "e.g. --page-server 127.0.0.1:27277");
+    return {address, port};
+}
+
+}  // namespace
+
+std::vector<std::string> dump_memory_args(const CheckpointOptions& options) {
+    if (options.status_fd >= 0 && !options.lazy_pages) throw Error("--status-fd goes only with --lazy-pages");
+    if (!options.lazy_pages) {
+        if (options.page_server.empty()) return {};
+        auto [address, port] = address_and_port(options.page_server);
+        return {"--page-server", "--address", address, "--port", port};
+    }
+    if (options.pre_dump) throw Error("--lazy-pages goes with a checkpoint, not with --pre-dump");
+    if (options.page_server.empty())
+        throw Error("--lazy-pages needs --page-server ADDRESS:PORT, where CRIU serves the pages to the restore's `criu lazy-pages`");
+    auto [address, port] = address_and_port(options.page_server);
+    std::vector<std::string> args = {"--lazy-pages", "--address", address, "--port", port};
+    if (options.status_fd >= 0) {
+        int flags = ::fcntl(options.status_fd, F_GETFL);
+        if (flags < 0) throw Error("--status-fd " + std::to_string(options.status_fd) + ": not an open descriptor", errno);
+        if ((flags & O_ACCMODE) == O_RDONLY) throw Error("--status-fd " + std::to_string(options.status_fd) + ": not open for writing");
+        args.insert(args.end(), {"--status-fd", std::to_string(options.status_fd)});
+    }
     return args;
 }
 

@@ -25,7 +25,10 @@ struct CheckpointOptions : CriuOptions {
     std::string parent_path;  // a previous --pre-dump's image, relative to the image path
     bool leave_running = false;
     bool pre_dump = false;
-    int status_fd = -1;  // --status-fd (only with --lazy-pages)
+    // ADDRESS:PORT: with --lazy-pages where CRIU serves the pages, else a `criu page-server`
+    // that receives them.
+    std::string page_server;
+    int status_fd = -1;  // --status-fd: gets a NUL byte once the lazy pages are served
 };
 
 struct RestoreOptions : CriuOptions {
@@ -37,10 +40,16 @@ struct RestoreOptions : CriuOptions {
     bool no_pivot = false;
 };
 
-// The arguments for the flags above, the same at dump and restore. Throws on a --lazy-pages
-// (which needs a page server and lazy-pages daemon crun-lite does not run) and on an unknown
-// --manage-cgroups-mode or --empty-ns value, each with one line.
+// The arguments for the flags above, the same at dump and restore (--lazy-pages is not one of
+// them: dump_memory_args and restore add it). Throws on an unknown --manage-cgroups-mode or
+// --empty-ns value, with one line.
 std::vector<std::string> common_criu_args(const CriuOptions& options);
+
+// Where the memory goes at a dump, as runc: with --lazy-pages CRIU keeps it and serves it from
+// --page-server's address (which it then needs) to a restore's `criu lazy-pages` daemon, writing
+// a NUL byte to --status-fd when it is ready; otherwise --page-server sends the pages to a
+// remote `criu page-server`. Checks that the status descriptor is open for writing.
+std::vector<std::string> dump_memory_args(const CheckpointOptions& options);
 
 // runc takes --empty-ns "network"; CRIU's name is "net".
 std::vector<std::string> empty_namespace_names(const CriuOptions& options);

@@ -94,6 +94,9 @@ state::Record restore_container(const std::string& root, const std::string& id, 
     if (!options.console_socket.empty())
         throw Error("restore: --console-socket: restoring a container with a terminal is not supported by crun-lite");
     std::vector<std::string> args = common_criu_args(options);
+    // The pages come from a `criu lazy-pages` daemon the caller runs (as runc's users do), over
+    // its socket in the work directory.
+    if (options.lazy_pages) args.push_back("--lazy-pages");
     if (auto reason = criu::unusable_reason()) throw Error("restore: " + *reason, 0, "`crun-lite check` says why, too");
 
     std::string bundle = absolute_bundle(options.bundle);

@@ -16,13 +16,16 @@ run_cmd gives a detached container).
 import fcntl
 import json
 import os
+import select
+import shutil
+import socket
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from helpers import cgroup_dirs_named, cgroup_v2_only, one_error_line, run_cmd, wait_until
+from helpers import cgroup_dirs_named, cgroup_v2_only, one_error_line, run_cmd, static_c_program, wait_until
 
 CRIU = os.environ.get("CRUN_LITE_CRIU") or "criu"
 EXPECT_CRIU = os.environ.get("CRUN_LITE_EXPECT_CRIU", "") not in ("", "0")
@@ -152,6 +155,13 @@ def criu_log(image, name="dump.log"):
         return str(e)
 
 
+def restored(rt, cid, bundle, image, pipes, *flags):
+    """Restores `cid` detached from `image` with `pipes` as its stdio, which must work; CRIU's
+    errors are the failure's message."""
+    rc, err = pipes.run(rt, "restore", "-d", *flags, "--bundle", bundle, "--image-path", image, cid)
+    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+
+
 def image_dir(rt):
     return tempfile.mkdtemp(prefix="image-", dir=rt.bundle_base)
 
@@ -213,10 +223,14 @@ def test_check_checkpoint_tells_whether_criu_works(rt):
         assert findings[0]["severity"] == "warning" and "CRIU" in findings[0]["message"], findings
 
 
-def test_lazy_pages_is_refused_with_one_line(rt):
+def test_lazy_pages_without_a_page_server_and_a_status_fd_without_lazy_pages_are_one_line(rt):
     cid, _bundle, _data, _pipes = start_counter(rt)
     r = checkpoint(rt, cid, image_dir(rt), "--lazy-pages")
-    one_error_line(r, "--lazy-pages")
+    one_error_line(r, "--lazy-pages", "--page-server")
+    r = checkpoint(rt, cid, image_dir(rt), "--status-fd", "1")
+    one_error_line(r, "--status-fd")
+    r = checkpoint(rt, cid, image_dir(rt), "--lazy-pages", "--page-server", "127.0.0.1:none")
+    one_error_line(r, "--page-server")
     assert rt.status(cid) == "running"
 
 
@@ -245,8 +259,7 @@ def test_checkpoint_and_restore_resume_the_counter(rt):
     assert printed and printed[-1] == stopped_at, (printed[-5:], stopped_at)
 
     restored_pipes = Pipes(rt)
-    rc, err = restored_pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
-    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    restored(rt, cid, bundle, image, restored_pipes)
     state = rt.state(cid)
     assert state["status"] == "running", state
     pid = state["pid"]
@@ -273,11 +286,15 @@ def test_checkpoint_and_restore_resume_the_counter(rt):
 
 
 @needs_criu
-def test_leave_running_and_restore_beside_it_under_a_new_id(rt):
+@pytest.mark.runc_too(since="1.3.0")
+def test_leave_running_and_restore_beside_it_under_a_new_id(each_rt):
+    """With --empty-ns network, as the acceptance names it (crun-lite leaves a network namespace
+    of the container's own out of the image in any case)."""
+    rt = each_rt
     cid, bundle, data, _pipes = start_counter(rt)
     pid = rt.state(cid)["pid"]
     image = image_dir(rt)
-    r = checkpoint(rt, cid, image, "--leave-running")
+    r = checkpoint(rt, cid, image, "--leave-running", "--empty-ns", "network")
     assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
     assert rt.status(cid) == "running" and rt.state(cid)["pid"] == pid
     before = count(data)
@@ -285,8 +302,7 @@ def test_leave_running_and_restore_beside_it_under_a_new_id(rt):
 
     copy = rt.new_id()
     pipes = Pipes(rt)
-    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, copy)
-    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    restored(rt, copy, bundle, image, pipes, "--empty-ns", "network")
     copy_pid = rt.state(copy)["pid"]
     assert copy_pid != pid and rt.status(copy) == "running" and rt.status(cid) == "running"
     # Each has a network namespace of its own.
@@ -317,8 +333,7 @@ def test_paused_container_is_checkpointed(rt):
     checkpointed(rt, cid, image)
     assert not rt.recorded(cid)
     pipes = Pipes(rt)
-    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
-    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    restored(rt, cid, bundle, image, pipes)
     wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
     assert rt.delete(cid, force=True).rc == 0
 
@@ -351,8 +366,7 @@ def test_pre_dump_then_checkpoint_with_parent_path(rt):
     assert r.rc == 0, f"{r.stderr}\n{criu_log(final)}"
     stopped_at = count(data)
     pipes = Pipes(rt)
-    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", final, cid)
-    assert rc == 0, f"{err}\n{criu_log(final, 'restore.log')}"
+    restored(rt, cid, bundle, final, pipes)
     wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
     assert rt.delete(cid, force=True).rc == 0
 
@@ -379,8 +393,7 @@ def test_network_namespace_joined_by_path_is_joined_again(rt):
     wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
     image = image_dir(rt)
     checkpointed(rt, cid, image)
-    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
-    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    restored(rt, cid, bundle, image, pipes)
     pid = rt.state(cid)["pid"]
     assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(path).st_ino
     assert rt.delete(cid, force=True).rc == 0
@@ -461,8 +474,7 @@ def test_restore_runs_prestart_and_create_runtime_hooks_with_the_restored_pid(ea
     stopped_at = count(data)
 
     pipes = Pipes(rt)
-    rc, err = pipes.run(rt, "restore", "-d", "--bundle", bundle, "--image-path", image, cid)
-    assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
+    restored(rt, cid, bundle, image, pipes)
     pid = rt.state(cid)["pid"]
     ran = hooks_seen(seen)
     assert set(ran) == {"prestart", "createRuntime"}, ran
@@ -492,3 +504,128 @@ def test_restore_with_a_failing_create_runtime_hook_is_one_line_and_leaves_nothi
     assert cgroup_dirs_named(cid) == []
     time.sleep(0.5)
     assert count(data) == stopped_at, "a process of the refused restore is counting"
+
+
+# Takes an exclusive flock(2) on argv[1] (created if missing), then execs argv[2...] holding it.
+LOCK_HOLDER_SOURCE = r"""
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    int fd = open(argv[1], O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) return 1;
+    execv(argv[2], argv + 2);
+    return 127;
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def lock_holder():
+    yield from static_c_program(LOCK_HOLDER_SOURCE, "lock-holder")
+
+
+def lock_is_held(path):
+    """Whether some process holds a flock on `path` (util-linux flock, non-blocking, on the host)."""
+    return run_cmd(["flock", "--nonblock", "--exclusive", path, "true"]).rc != 0
+
+
+def allocated_bytes(image):
+    """What the image's page files take on disk (st_blocks: holes punched by --auto-dedup do not count)."""
+    return sum(os.stat(os.path.join(image, f)).st_blocks * 512 for f in os.listdir(image) if f.startswith("pages-"))
+
+
+@needs_criu
+@pytest.mark.runc_too(since="1.3.0")
+def test_file_locks_need_the_flag_and_come_back_and_auto_dedup_frees_the_image(each_rt, lock_holder):
+    rt = each_rt
+    data = tempfile.mkdtemp(prefix="data-", dir=rt.bundle_base)
+
+    def edit(cfg):
+        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
+
+    bundle = rt.make_bundle(args=["/lock-holder", "/data/lock", "/bin/sh", "-c", COUNTER], edit=edit)
+    shutil.copy(lock_holder, os.path.join(bundle, "rootfs", "lock-holder"))
+    pipes = Pipes(rt)
+    cid = rt.new_id()
+    rc, err = pipes.run(rt, "run", "-d", "--bundle", bundle, cid)
+    assert rc == 0, err
+    wait_until(lambda: count(data) >= 3, timeout=20, what="the counter to count")
+    lock = os.path.join(data, "lock")
+    assert lock_is_held(lock)
+
+    # A held lock is not dumped without --file-locks: the checkpoint fails, the container runs on.
+    refused = image_dir(rt)
+    assert checkpoint(rt, cid, refused).rc != 0
+    before = count(data)
+    wait_until(lambda: count(data) > before, timeout=10, what="the counter to go on after the refused checkpoint")
+    assert rt.status(cid) == "running"
+
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image, "--file-locks")
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    assert not lock_is_held(lock), "the checkpointed container still holds its lock"
+    stopped_at = count(data)
+    dumped = allocated_bytes(image)
+    assert dumped > 0
+    restored(rt, cid, bundle, image, pipes, "--file-locks", "--auto-dedup")
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    assert lock_is_held(lock), "the restored container does not hold its lock again"
+    # --auto-dedup: CRIU punched out of the image the pages it restored.
+    assert allocated_bytes(image) < dumped / 2, (allocated_bytes(image), dumped)
+    assert rt.delete(cid, force=True).rc == 0
+
+
+def free_loopback_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_byte(fd, timeout):
+    ready, _, _ = select.select([fd], [], [], timeout)
+    return os.read(fd, 1) if ready else None
+
+
+@needs_criu
+@pytest.mark.runc_too(since="1.3.0")
+def test_lazy_pages_migration_serves_the_memory_to_a_restore_under_a_new_id(each_rt):
+    """runc's post-copy flow: checkpoint --lazy-pages serves the pages from 127.0.0.1 and says so on
+    --status-fd; the caller starts `criu lazy-pages` on the image; restore --lazy-pages under a new
+    ID faults the memory in from it; the checkpoint returns once every page is taken."""
+    rt = each_rt
+    feature = run_cmd([CRIU, "check", "--feature", "uffd-noncoop"], timeout=60)
+    assert feature.rc == 0, feature
+    cid, bundle, data, pipes = start_counter(rt)
+    image = image_dir(rt)
+    port = free_loopback_port()
+    status_r, status_w = os.pipe()
+    rt.cleanups.append(lambda: os.close(status_r))
+    dump = subprocess.Popen(rt.argv("checkpoint", "--lazy-pages", "--page-server", f"127.0.0.1:{port}", "--status-fd",
+                                    str(status_w), "--work-path", image, "--image-path", image, cid),
+                            pass_fds=(status_w,), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rt.cleanups.append(lambda: dump.poll() is None and dump.kill())
+    os.close(status_w)
+    ready = read_byte(status_r, 60)
+    assert ready == b"\0", (ready, dump.poll(), criu_log(image))
+    stopped_at = count(data)
+    time.sleep(0.3)
+    assert count(data) == stopped_at, "the container went on counting while its pages are served"
+
+    lazy = subprocess.Popen([CRIU, "lazy-pages", "--page-server", "--address", "127.0.0.1", "--port", str(port),
+                             "--images-dir", image, "--work-dir", image, "-o", "lazy-pages.log", "-v4"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rt.cleanups.append(lambda: lazy.poll() is None and lazy.kill())
+    copy = rt.new_id()
+    copy_pipes = Pipes(rt)
+    # The lazy-pages daemon's socket is in its work directory: the restore's is the same.
+    restored(rt, copy, bundle, image, copy_pipes, "--lazy-pages", "--work-path", image)
+    wait_until(lambda: count(data) > stopped_at + 3, timeout=30, what="the restored counter to count")
+    resumed = copy_pipes.numbers()
+    assert resumed and resumed[0] == stopped_at + 1, (resumed[:5], stopped_at)
+    _out, err = dump.communicate(timeout=60)
+    assert dump.returncode == 0, (err, criu_log(image))
+    assert lazy.wait(timeout=60) == 0, criu_log(image, "lazy-pages.log")
+    assert not rt.recorded(cid), "the checkpointed container is still recorded"
+    assert rt.delete(copy, force=True).rc == 0
