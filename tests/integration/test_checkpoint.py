@@ -629,3 +629,42 @@ def test_lazy_pages_migration_serves_the_memory_to_a_restore_under_a_new_id(each
     assert lazy.wait(timeout=60) == 0, criu_log(image, "lazy-pages.log")
     assert not rt.recorded(cid), "the checkpointed container is still recorded"
     assert rt.delete(copy, force=True).rc == 0
+
+
+def memory_max_of(pid):
+    """memory.max of the cgroup v2 directory process `pid` is in."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        path = next(line.strip().split(":", 2)[2] for line in f if line.startswith("0::"))
+    with open(f"/sys/fs/cgroup{path}/memory.max") as f:
+        return f.read().strip()
+
+
+@needs_criu
+@pytest.mark.runc_too(since="1.3.0")
+@pytest.mark.parametrize("mode", ["full", "strict"])
+def test_manage_cgroups_modes(each_rt, mode):
+    """--manage-cgroups-mode at checkpoint and restore (soft, the default, is every other test's).
+    The runtime makes the container's cgroups before CRIU restores into them, so "strict" (CRIU
+    makes every cgroup itself, none may exist) fails for runc as for crun-lite, leaving nothing;
+    "full" restores the container into its cgroup with the config's memory limit."""
+    rt = each_rt
+    cid, bundle, data, _pipes = start_counter(rt)
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image, "--manage-cgroups-mode", mode)
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    stopped_at = count(data)
+    pipes = Pipes(rt)
+    if mode == "strict":
+        rc, err = pipes.run(rt, "restore", "-d", "--manage-cgroups-mode", mode, "--bundle", bundle, "--image-path", image, cid)
+        assert rc != 0, err
+        if rt.name == "crun-lite":
+            assert len(err.strip().splitlines()) == 1 and "cgroups" in err, err
+        assert not rt.recorded(cid)
+        time.sleep(0.3)
+        assert count(data) == stopped_at, "a process of the refused restore is counting"
+        return
+    restored(rt, cid, bundle, image, pipes, "--manage-cgroups-mode", mode)
+    wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
+    if cgroup_v2_only():
+        assert memory_max_of(rt.state(cid)["pid"]) == str(MEMORY_LIMIT)
+    assert rt.delete(cid, force=True).rc == 0
