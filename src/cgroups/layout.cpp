@@ -5,6 +5,7 @@
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
+#include "sys/mount_info.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::cgroups {
@@ -26,21 +27,6 @@ std::string v1_controllers(std::string_view super_options) {
     return controllers;
 }
 
-// mountinfo escapes a space, tab, newline and backslash in a path as \ooo (octal).
-std::string unescape(std::string_view path) {
-    auto octal = [](char ch) { return ch >= '0' && ch <= '7'; };
-    std::string out;
-    for (size_t i = 0; i < path.size(); ++i) {
-        if (path[i] == '\\' && path.size() - i >= 4 && octal(path[i + 1]) && octal(path[i + 2]) && octal(path[i + 3])) {
-            out += char((path[i + 1] - '0') * 64 + (path[i + 2] - '0') * 8 + (path[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += path[i];
-        }
-    }
-    return out;
-}
-
 bool is_cgroup_filesystem(const std::string& path, bool unified) {
     struct statfs fs{};
     if (::statfs(path.c_str(), &fs) != 0) return false;
@@ -56,17 +42,13 @@ Layout layout_from_mountinfo(std::string_view mountinfo, const std::string& root
     };
     std::vector<Seen> seen;
     for (std::string_view line : text::split(mountinfo, '\n')) {
-        // mountinfo: id parent maj:min root mount-point options [optional...] - fstype source super-options
-        std::vector<std::string_view> fields = text::split(line, ' ');
-        if (fields.size() < 7) continue;
-        std::string mount_point = unescape(fields[4]);
+        std::optional<sys::MountinfoLine> parsed = sys::parse_mountinfo_line(line);
+        if (!parsed) continue;
+        std::string& mount_point = parsed->mount_point;
         if (mount_point != root && mount_point.rfind(root + "/", 0) != 0) continue;
-        size_t dash = 6;
-        while (dash < fields.size() && fields[dash] != "-") ++dash;
-        if (dash + 1 >= fields.size()) continue;
         // A later mount on the same path hides the earlier one: the last line is what the path shows.
         std::erase_if(seen, [&](const Seen& s) { return s.mount_point == mount_point; });
-        seen.push_back({mount_point, fields[dash + 1], dash + 3 < fields.size() ? fields[dash + 3] : std::string_view()});
+        seen.push_back({std::move(mount_point), parsed->fstype, parsed->super_options});
     }
     Layout layout;
     bool have_v1 = false, have_v2 = false;

@@ -10,6 +10,7 @@
 #include "crunlite/error.hpp"
 #include "crunlite/unique_fd.hpp"
 #include "resctrl/resctrl.hpp"
+#include "sys/mount_info.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::resctrl {
@@ -72,21 +73,8 @@ void write_pid(const std::string& dir, int pid) { write_text(dir + "/tasks", std
 
 std::string find_root(std::string_view mountinfo) {
     for (std::string_view line : text::split(mountinfo, '\n')) {
-        // id parent maj:min root mount-point options [optional...] - fstype source super-options
-        std::vector<std::string_view> f = text::split(line, ' ');
-        size_t dash = 6;
-        while (dash < f.size() && f[dash] != "-") ++dash;
-        if (f.size() < 5 || dash + 1 >= f.size() || f[dash + 1] != "resctrl") continue;
-        std::string mount_point;  // mountinfo escapes space, tab, newline and backslash as \ooo
-        for (size_t i = 0; i < f[4].size(); ++i) {
-            if (f[4][i] == '\\' && i + 3 < f[4].size()) {
-                mount_point += char(std::strtol(std::string(f[4].substr(i + 1, 3)).c_str(), nullptr, 8));
-                i += 3;
-            } else {
-                mount_point += f[4][i];
-            }
-        }
-        return mount_point;
+        std::optional<sys::MountinfoLine> parsed = sys::parse_mountinfo_line(line);
+        if (parsed && parsed->fstype == "resctrl") return parsed->mount_point;
     }
     return "";
 }

@@ -22,14 +22,15 @@ uint64_t statx_mount_id(int fd, unsigned mask) {
     return st.stx_mnt_id;
 }
 
-std::string unescape(std::string_view field) {
+std::string unescape(std::string_view path) {
+    auto octal = [](char ch) { return ch >= '0' && ch <= '7'; };
     std::string out;
-    for (size_t i = 0; i < field.size(); ++i) {
-        if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '3') {
-            out += char((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
+    for (size_t i = 0; i < path.size(); ++i) {
+        if (path[i] == '\\' && path.size() - i >= 4 && octal(path[i + 1]) && octal(path[i + 2]) && octal(path[i + 3])) {
+            out += char((path[i + 1] - '0') * 64 + (path[i + 2] - '0') * 8 + (path[i + 3] - '0'));
             i += 3;
         } else {
-            out += field[i];
+            out += path[i];
         }
     }
     return out;
@@ -40,6 +41,23 @@ std::string unescape(std::string_view field) {
 uint64_t mount_id(int fd) { return statx_mount_id(fd, STATX_MNT_ID); }
 uint64_t unique_mount_id(int fd) { return statx_mount_id(fd, kStatxUniqueMountId); }
 
+std::optional<MountinfoLine> parse_mountinfo_line(std::string_view line) {
+    std::vector<std::string_view> fields = text::split(line, ' ');
+    size_t dash = 6;
+    while (dash < fields.size() && fields[dash] != "-") ++dash;
+    if (dash + 1 >= fields.size()) return std::nullopt;
+    MountinfoLine parsed;
+    parsed.id = fields[0];
+    parsed.parent = fields[1];
+    parsed.mount_point = unescape(fields[4]);
+    parsed.options = fields[5];
+    for (size_t i = 6; i < dash; ++i) parsed.shared |= fields[i].substr(0, 7) == "shared:";
+    parsed.fstype = fields[dash + 1];
+    if (dash + 2 < fields.size()) parsed.source = fields[dash + 2];
+    if (dash + 3 < fields.size()) parsed.super_options = fields[dash + 3];
+    return parsed;
+}
+
 std::optional<MountInfo> find_mount(uint64_t id) {
     std::string text;
     // A busy host can have tens of thousands of mounts: no small limit here.
@@ -47,14 +65,13 @@ std::optional<MountInfo> find_mount(uint64_t id) {
     std::string wanted = std::to_string(id) + " ";
     for (std::string_view line : text::split(text, '\n')) {
         if (line.substr(0, wanted.size()) != wanted) continue;
-        // id parent maj:min root mount-point options [optional...] - fstype source super-options
-        std::vector<std::string_view> fields = text::split(line, ' ');
-        if (fields.size() < 7) return std::nullopt;
+        std::optional<MountinfoLine> parsed = parse_mountinfo_line(line);
+        if (!parsed) return std::nullopt;
         MountInfo info;
         info.id = id;
-        info.parent = std::stoull(std::string(fields[1]));
-        info.mount_point = unescape(fields[4]);
-        for (size_t i = 6; i < fields.size() && fields[i] != "-"; ++i) info.shared |= fields[i].substr(0, 7) == "shared:";
+        info.parent = std::stoull(std::string(parsed->parent));
+        info.mount_point = std::move(parsed->mount_point);
+        info.shared = parsed->shared;
         return info;
     }
     return std::nullopt;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "crunlite/unique_fd.hpp"
 
@@ -22,6 +23,18 @@ struct MountInfo {
     std::string mount_point;  // unescaped (mountinfo writes space, tab, newline and \ in octal)
     bool shared = false;      // has a "shared:N" peer group
 };
+// One line of /proc/<pid>/mountinfo:
+//   id parent maj:min root mount-point options [optional fields...] - fstype source super-options
+// The views point into the line; the mount point is unescaped (mountinfo writes a space, tab,
+// newline and backslash of a path as \ooo, in octal).
+struct MountinfoLine {
+    std::string_view id, parent, options, fstype, source, super_options;
+    std::string mount_point;
+    bool shared = false;  // a "shared:N" peer group among the optional fields
+};
+// nullopt for a line without the fields up to the fstype.
+std::optional<MountinfoLine> parse_mountinfo_line(std::string_view line);
+
 // The /proc/self/mountinfo line of mount `id`, or nullopt.
 std::optional<MountInfo> find_mount(uint64_t id);
 
