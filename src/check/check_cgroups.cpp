@@ -58,24 +58,14 @@ bool hierarchy_has_file(const std::string& mount_point, const std::string& file)
 
 }  // namespace
 
-// "0-3,5" -> {0,1,2,3,5}; false when it does not parse.
+// "0-3,5" -> {0,1,2,3,5}; false when it is not such a list. White space at its end (a file's
+// newline) is fine.
 bool parse_list(const std::string& text, std::set<long>& out) {
-    std::istringstream ss(text);
-    for (std::string part; std::getline(ss, part, ',');) {
-        while (!part.empty() && isspace((unsigned char)part.back())) part.pop_back();
-        if (part.empty()) continue;
-        char* end = nullptr;
-        long first = strtol(part.c_str(), &end, 10);
-        if (end == part.c_str()) return false;
-        long last = first;
-        if (*end == '-') {
-            const char* second = end + 1;
-            last = strtol(second, &end, 10);
-            if (end == second) return false;
-        }
-        if (*end != '\0' || first < 0 || last < first || last - first > 65536) return false;
-        for (long i = first; i <= last; ++i) out.insert(i);
-    }
+    std::string_view list = text;
+    while (!list.empty() && isspace((unsigned char)list.back())) list.remove_suffix(1);
+    std::vector<unsigned> numbers;
+    if (!text::parse_number_list(list, 1u << 16, numbers).empty()) return false;
+    out.insert(numbers.begin(), numbers.end());
     return true;
 }
 

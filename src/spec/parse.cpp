@@ -36,32 +36,12 @@ bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '
 // each; "" is the empty list.
 std::vector<unsigned> parse_number_list(const JsonField& field, unsigned limit, const char* what) {
     std::string text = field.string();
-    std::set<unsigned> numbers;
-    auto bad = [&](const std::string& why) {
-        field.fail(json_quoted(text) + " is not a list of " + what + " such as \"0-3,7\": " + why,
+    std::vector<unsigned> numbers;
+    std::string problem = text::parse_number_list(text, limit, numbers);
+    if (!problem.empty())
+        field.fail(json_quoted(text) + " is not a list of " + what + " such as \"0-3,7\": " + problem,
                    "write numbers and low-high ranges separated by commas, without spaces");
-    };
-    size_t pos = 0;
-    auto number = [&]() {
-        size_t start = pos;
-        unsigned long value = 0;
-        while (pos < text.size() && isdigit((unsigned char)text[pos]) && value < limit) value = value * 10 + unsigned(text[pos++] - '0');
-        if (pos == start) bad(pos < text.size() ? "unexpected " + json_quoted(std::string(1, text[pos])) : "a number is missing at the end");
-        if (value >= limit) bad(std::string(what) + " are numbered below " + std::to_string(limit));
-        return unsigned(value);
-    };
-    while (pos < text.size()) {
-        unsigned first = number(), last = first;
-        if (pos < text.size() && text[pos] == '-') {
-            ++pos;
-            last = number();
-            if (last < first) bad("a range goes from low to high");
-        }
-        for (unsigned n = first; n <= last; ++n) numbers.insert(n);
-        if (pos < text.size() && text[pos++] != ',') bad("unexpected " + json_quoted(std::string(1, text[pos - 1])));
-        else if (pos == text.size() && text.back() == ',') bad("a number is missing at the end");
-    }
-    return {numbers.begin(), numbers.end()};
+    return numbers;
 }
 
 // What the kernel takes as an interface name (dev_valid_name): 1 to 15 bytes, not "." or "..",

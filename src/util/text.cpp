@@ -68,4 +68,40 @@ std::string shell_quote(std::string_view s) {
     return out + "'";
 }
 
+std::string parse_number_list(std::string_view text, unsigned limit, std::vector<unsigned>& out) {
+    std::vector<bool> seen;
+    size_t pos = 0;
+    std::string problem;
+    auto quoted = [](char c) { return "unexpected \"" + std::string(1, c) + "\""; };
+    auto number = [&](unsigned& value) {
+        size_t start = pos;
+        unsigned long long n = 0;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && n < limit) n = n * 10 + unsigned(text[pos++] - '0');
+        if (pos == start) problem = pos < text.size() ? quoted(text[pos]) : "a number is missing at the end";
+        else if (n >= limit) problem = "each number must be below " + std::to_string(limit);
+        value = unsigned(n);
+        return problem.empty();
+    };
+    while (pos < text.size()) {
+        unsigned first = 0, last = 0;
+        if (!number(first)) return problem;
+        last = first;
+        if (pos < text.size() && text[pos] == '-') {
+            ++pos;
+            if (!number(last)) return problem;
+            if (last < first) return "a range goes from low to high";
+        }
+        if (seen.size() <= last) seen.resize(last + 1);
+        for (unsigned n = first; n <= last; ++n) seen[n] = true;
+        if (pos < text.size()) {
+            if (text[pos] != ',') return quoted(text[pos]);
+            if (++pos == text.size()) return "a number is missing at the end";
+        }
+    }
+    out.clear();
+    for (unsigned n = 0; n < seen.size(); ++n)
+        if (seen[n]) out.push_back(n);
+    return "";
+}
+
 }  // namespace crunlite::text

@@ -21,6 +21,13 @@ bool write_all(int fd, std::string_view data);
 // The pieces of `text` between `separator`s, empty ones dropped.
 std::vector<std::string_view> split(std::string_view text, char separator);
 
+// A list of numbers and low-high ranges separated by commas, as the kernel writes CPU and
+// memory node lists ("0-3,7"), each number below `limit`; "" is the empty list. Sorted and
+// once each into `out`. Returns why `text` is not such a list (its first problem, in words
+// such as "a range goes from low to high"), "" when it is. No white space is taken: a file's
+// trailing newline is the caller's to trim.
+std::string parse_number_list(std::string_view text, unsigned limit, std::vector<unsigned>& out);
+
 // `s` as one word of sh(1): single-quoted, its own single quotes written '\''.
 std::string shell_quote(std::string_view s);
 

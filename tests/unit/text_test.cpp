@@ -12,6 +12,7 @@
 #include "util/text.hpp"
 
 using crunlite::text::has_item;
+using crunlite::text::parse_number_list;
 using crunlite::text::read_file;
 using crunlite::text::split;
 
@@ -48,4 +49,26 @@ TEST(TextReadFile, ReadsWholeFilesAndHonoursTheLimit) {
     EXPECT_EQ(out.substr(0, std::to_string(getpid()).size() + 1), std::to_string(getpid()) + " ");
     unlink(path.c_str());
     rmdir(dir.c_str());
+}TEST(TextNumberList, RangesAndNumbersSortedOnce) {
+    std::vector<unsigned> out;
+    EXPECT_EQ(parse_number_list("3,0-1,1", 8, out), "");
+    EXPECT_EQ(out, (std::vector<unsigned>{0, 1, 3}));
+    EXPECT_EQ(parse_number_list("", 8, out), "");
+    EXPECT_TRUE(out.empty());
+    EXPECT_EQ(parse_number_list("7", 8, out), "");
+    EXPECT_EQ(out, (std::vector<unsigned>{7}));
 }
+
+TEST(TextNumberList, EachProblemIsNamed) {
+    std::vector<unsigned> out;
+    EXPECT_EQ(parse_number_list("0-2,", 8, out), "a number is missing at the end");
+    EXPECT_EQ(parse_number_list("0-", 8, out), "a number is missing at the end");
+    EXPECT_EQ(parse_number_list("3-1", 8, out), "a range goes from low to high");
+    EXPECT_EQ(parse_number_list("0, 1", 8, out), "unexpected \" \"");
+    EXPECT_EQ(parse_number_list("0;1", 8, out), "unexpected \";\"");
+    EXPECT_EQ(parse_number_list("8", 8, out), "each number must be below 8");
+    EXPECT_EQ(parse_number_list("99999999999999999999", 8, out), "each number must be below 8");
+    EXPECT_EQ(parse_number_list("1\n", 8, out), "unexpected \"\n\"");
+}
+
+

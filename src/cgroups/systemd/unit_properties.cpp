@@ -7,6 +7,7 @@
 
 #include "cgroups/resource_writes.hpp"
 #include "crunlite/error.hpp"
+#include "util/text.hpp"
 
 namespace crunlite::cgroups::systemd {
 namespace {
@@ -25,30 +26,17 @@ std::optional<uint64_t> swap_only(const spec::Memory& m) {
 }  // namespace
 
 std::vector<uint8_t> cpu_list_to_mask(const std::string& list, const std::string& json_path) {
+    // Spaces around the numbers are taken, as the kernel takes them in a cpuset file.
+    std::string compact;
+    for (char c : list)
+        if (c != ' ') compact += c;
+    std::vector<unsigned> numbers;
+    std::string problem = text::parse_number_list(compact, 65536, numbers);
+    if (!problem.empty()) throw SpecError(json_path, "\"" + list + "\" is not a list such as \"0-2,4\": " + problem);
     std::vector<uint8_t> mask;
-    size_t pos = 0;
-    auto number = [&](unsigned long& out) {
-        while (pos < list.size() && list[pos] == ' ') ++pos;
-        auto [end, ec] = std::from_chars(list.data() + pos, list.data() + list.size(), out);
-        if (ec != std::errc() || out > 65535) throw SpecError(json_path, "\"" + list + "\" is not a list such as \"0-2,4\"");
-        pos = size_t(end - list.data());
-        while (pos < list.size() && list[pos] == ' ') ++pos;
-    };
-    while (pos < list.size()) {
-        unsigned long first = 0, last = 0;
-        number(first);
-        last = first;
-        if (pos < list.size() && list[pos] == '-') {
-            ++pos;
-            number(last);
-        }
-        if (last < first) throw SpecError(json_path, "\"" + list + "\": a range goes from low to high");
-        if (mask.size() <= last / 8) mask.resize(last / 8 + 1, 0);
-        for (unsigned long bit = first; bit <= last; ++bit) mask[bit / 8] |= uint8_t(1u << (bit % 8));
-        if (pos < list.size()) {
-            if (list[pos] != ',') throw SpecError(json_path, "\"" + list + "\" is not a list such as \"0-2,4\"");
-            ++pos;
-        }
+    for (unsigned n : numbers) {
+        if (mask.size() <= n / 8) mask.resize(n / 8 + 1, 0);
+        mask[n / 8] |= uint8_t(1u << (n % 8));
     }
     return mask;
 }
