@@ -58,13 +58,11 @@ bool hierarchy_has_file(const std::string& mount_point, const std::string& file)
 
 }  // namespace
 
-// "0-3,5" -> {0,1,2,3,5}; false when it is not such a list. White space at its end (a file's
-// newline) is fine.
-bool parse_list(const std::string& text, std::set<long>& out) {
-    std::string_view list = text;
-    while (!list.empty() && isspace((unsigned char)list.back())) list.remove_suffix(1);
+// "0-3,5" -> {0,1,2,3,5}; false when it is not such a list. Blanks around the numbers (a
+// file's newline) are fine, as for the kernel.
+bool parse_list(const std::string& list, std::set<long>& out) {
     std::vector<unsigned> numbers;
-    if (!text::parse_number_list(list, 1u << 16, numbers).empty()) return false;
+    if (!text::parse_number_list(text::trim_number_list(list), 1u << 16, numbers).empty()) return false;
     out.insert(numbers.begin(), numbers.end());
     return true;
 }

@@ -74,22 +74,35 @@ std::string decisive_error(const std::string& log) {
     return decisive;
 }
 
-std::optional<std::string> unusable_reason() {
-    static const std::optional<std::string> reason = []() -> std::optional<std::string> {
+namespace {
+
+struct CheckAnswer {
+    std::optional<std::string> reason;  // why CRIU cannot work here; nullopt: `criu check` passes
+    bool definite = true;               // false: it timed out or was killed, and may pass next time
+};
+
+// `criu check`, asked once per process.
+const CheckAnswer& criu_check() {
+    static const CheckAnswer answer = []() -> CheckAnswer {
         subprocess::Options options;
         options.capture_stdout = options.capture_stderr = true;
         options.timeout_seconds = 30;
         options.new_process_group = true;
         subprocess::Result r = subprocess::run({program(), "check"}, options);
-        if (r.succeeded()) return std::nullopt;
+        if (r.succeeded()) return {};
+        bool definite = !r.timed_out && WIFEXITED(r.status);
         if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 127)
-            return "CRIU is not installed (no " + program() + " to run; apt-get install criu, or set CRUN_LITE_CRIU)";
+            return {"CRIU is not installed (no " + program() + " to run; apt-get install criu, or set CRUN_LITE_CRIU)", definite};
         std::string line = decisive_error(r.output);
         if (line.empty()) line = "`" + program() + " check` " + subprocess::describe_exit(r.status);
-        return "CRIU does not work on this host: " + line;
+        return {"CRIU does not work on this host: " + line, definite};
     }();
-    return reason;
+    return answer;
 }
+
+}  // namespace
+
+std::optional<std::string> unusable_reason() { return criu_check().reason; }
 
 namespace {
 
@@ -118,15 +131,17 @@ std::optional<std::string> remembered_unusable_reason(const std::string& root) {
     std::string file = root + "/criu:check", text;
     if (text::read_file(file, text, 64 << 10)) {
         nlohmann::json saved = nlohmann::json::parse(text, nullptr, false);
-        if (saved.is_object() && saved.value("key", "") == key) {
+        bool same_key = saved.is_object() && saved.contains("key") && saved["key"].is_string() && saved["key"] == key;
+        if (same_key && saved.contains("reason")) {
             const nlohmann::json& reason = saved["reason"];
             if (reason.is_null()) return std::nullopt;
             if (reason.is_string()) return reason.get<std::string>();
         }
     }
-    std::optional<std::string> reason = unusable_reason();
+    const CheckAnswer& answer = criu_check();
+    const std::optional<std::string>& reason = answer.reason;
     struct stat st{};
-    if (::stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (answer.definite && ::stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         try {
             nlohmann::json saved = {{"key", key}, {"reason", reason ? nlohmann::json(*reason) : nlohmann::json()}};
             state::write_file_atomically(file, saved.dump(), 0600);

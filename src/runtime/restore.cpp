@@ -167,7 +167,7 @@ state::Record restore_container(const std::string& root, const std::string& id, 
     // restored tree, before any of it runs; the pid they are told is the restored init's.
     std::optional<criu::SetupNamespacesAction> action;
     if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
-        action.emplace(work_dir);
+        action.emplace(absolute_path(root));
         for (const std::string& word : action->criu_args()) args.push_back(word);
         criu_options.watch_fd = action->request_fd();
         criu_options.on_watch_readable = [&] {

@@ -94,6 +94,13 @@ Result run(const std::vector<std::string>& args, const Options& options) {
     // when the child is gone.
     bool watching = options.watch_fd >= 0 && options.on_watch_readable;
     UniqueFd exited(options.timeout_seconds || watching ? int(::syscall(SYS_pidfd_open, pid, 0)) : -1);
+    if (watching && !exited) {
+        // Unwatched, the child would wait for an answer forever (CRIU for its action script).
+        int err = errno;
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+        throw Error("run " + program + ": pidfd_open", err);
+    }
     long long deadline = options.timeout_seconds ? now_ms() + *options.timeout_seconds * 1000LL : -1;
     size_t written = 0;
     if (in_write) ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);

@@ -104,4 +104,22 @@ std::string parse_number_list(std::string_view text, unsigned limit, std::vector
     return "";
 }
 
+std::string trim_number_list(std::string_view list) {
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n'; };
+    auto separator = [](char c) { return c == ',' || c == '-'; };
+    std::string out;
+    for (size_t i = 0; i < list.size(); ++i) {
+        if (!blank(list[i])) {
+            out += list[i];
+            continue;
+        }
+        size_t next = i;
+        while (next < list.size() && blank(list[next])) ++next;
+        bool after_separator = out.empty() || separator(out.back());
+        bool before_separator = next == list.size() || separator(list[next]);
+        if (!after_separator && !before_separator) out += list[i];
+    }
+    return out;
+}
+
 }  // namespace crunlite::text

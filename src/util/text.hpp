@@ -28,6 +28,11 @@ std::vector<std::string_view> split(std::string_view text, char separator);
 // trailing newline is the caller's to trim.
 std::string parse_number_list(std::string_view text, unsigned limit, std::vector<unsigned>& out);
 
+// `list` without the blanks (spaces, tabs, newlines) at its ends and around its commas and
+// dashes, as the kernel reads a cpuset list: " 0 - 2, 4\n" -> "0-2,4". A blank between two
+// digits stays, for parse_number_list to refuse ("1 2" is no list).
+std::string trim_number_list(std::string_view list);
+
 // `s` as one word of sh(1): single-quoted, its own single quotes written '\''.
 std::string shell_quote(std::string_view s);
 

@@ -19,6 +19,7 @@ import os
 import select
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -619,6 +620,9 @@ def test_lazy_pages_migration_serves_the_memory_to_a_restore_under_a_new_id(each
                              "--images-dir", image, "--work-dir", image, "-o", "lazy-pages.log", "-v4"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rt.cleanups.append(lambda: lazy.poll() is None and lazy.kill())
+    # The restore reaches the daemon through its socket in the work directory: once it is there.
+    wait_until(lambda: any(stat.S_ISSOCK(os.lstat(os.path.join(image, n)).st_mode) for n in os.listdir(image)),
+               timeout=30, what="criu lazy-pages to listen")
     copy = rt.new_id()
     copy_pipes = Pipes(rt)
     # The lazy-pages daemon's socket is in its work directory: the restore's is the same.

@@ -1,6 +1,6 @@
 // criu::SetupNamespacesAction: the script CRIU runs at each step of a restore, answered by
 // crun-lite while CRIU waits. Here the script is run as CRIU runs it (its path executed, the
-// step and pid in CRTOOLS_* variables) by subprocess::run, watching its FIFO as restore does.
+// step and pid in CRTOOLS_* variables) by subprocess::run, watching its pipe as restore does.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -65,15 +65,21 @@ TEST(CriuActionScript, OtherStepsPassWithoutAsking) {
     EXPECT_FALSE(asked);
 }
 
-TEST(CriuActionScript, ItsFilesAreGoneAfterwards) {
-    test::TempDir dir;
+TEST(CriuActionScript, ItLivesInADirectoryOfItsOwnUnderTheStateRootAndGoesAway) {
+    test::TempDir root;
     {
-        SetupNamespacesAction action(dir.path());
+        SetupNamespacesAction action(root.path());
+        std::string script = action.criu_args().at(1);
+        std::string dir = script.substr(0, script.rfind('/'));
+        // ':' keeps it out of `list` and apart from every container ID.
+        EXPECT_EQ(dir.rfind(root.path() + "/:criu-action.", 0), 0u) << dir;
         struct stat st{};
-        ASSERT_EQ(::stat(action.criu_args().at(1).c_str(), &st), 0);
+        ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0700u);
+        ASSERT_EQ(::stat(script.c_str(), &st), 0);
         EXPECT_EQ(st.st_mode & 0777, 0700u);
     }
-    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+    EXPECT_TRUE(std::filesystem::is_empty(root.path()));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 using crunlite::text::has_item;
 using crunlite::text::parse_number_list;
+using crunlite::text::trim_number_list;
 using crunlite::text::read_file;
 using crunlite::text::split;
 
@@ -69,6 +70,14 @@ TEST(TextNumberList, EachProblemIsNamed) {
     EXPECT_EQ(parse_number_list("8", 8, out), "each number must be below 8");
     EXPECT_EQ(parse_number_list("99999999999999999999", 8, out), "each number must be below 8");
     EXPECT_EQ(parse_number_list("1\n", 8, out), "unexpected \"\n\"");
+}
+
+TEST(TextNumberList, BlanksAroundNumbersAreTrimmedButNotBetweenDigits) {
+    EXPECT_EQ(trim_number_list(" 0 - 2, 4\n"), "0-2,4");
+    EXPECT_EQ(trim_number_list("1 2"), "1 2");
+    EXPECT_EQ(trim_number_list(""), "");
+    std::vector<unsigned> out;
+    EXPECT_NE(parse_number_list(trim_number_list("1 2"), 8, out), "");
 }
 
 

@@ -26,12 +26,9 @@ std::optional<uint64_t> swap_only(const spec::Memory& m) {
 }  // namespace
 
 std::vector<uint8_t> cpu_list_to_mask(const std::string& list, const std::string& json_path) {
-    // Spaces around the numbers are taken, as the kernel takes them in a cpuset file.
-    std::string compact;
-    for (char c : list)
-        if (c != ' ') compact += c;
+    // Blanks around the numbers are taken, as the kernel takes them in a cpuset file.
     std::vector<unsigned> numbers;
-    std::string problem = text::parse_number_list(compact, 65536, numbers);
+    std::string problem = text::parse_number_list(text::trim_number_list(list), 65536, numbers);
     if (!problem.empty()) throw SpecError(json_path, "\"" + list + "\" is not a list such as \"0-2,4\": " + problem);
     std::vector<uint8_t> mask;
     for (unsigned n : numbers) {
