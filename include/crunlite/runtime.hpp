@@ -72,9 +72,8 @@ std::vector<int> pids(const std::string& root, const std::string& id);
 // whenever the OOM killer strikes, until the container stops. Writes JSON lines to `out`.
 void events(const std::string& root, const std::string& id, bool stats_once, int interval_ms, std::ostream& out);
 
-// The runtime-spec "features" document for this build; `root` (the state root) keeps what
-// `criu check` said (criu::remembered_unusable_reason).
-nlohmann::json features(const std::string& root);
+// The runtime-spec "features" document for this build.
+nlohmann::json features();
 // What this build was compiled with, as `--version` prints it: "+CAP +SECCOMP ..." (only what it has).
 std::string compiled_features();
 

@@ -1,19 +1,12 @@
 #include "criu/criu.hpp"
 
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "crunlite/error.hpp"
-#include "crunlite/state.hpp"
-#include "sys/executable_search.hpp"
-#include "util/text.hpp"
 
 namespace crunlite::criu {
 namespace {
@@ -74,81 +67,20 @@ std::string decisive_error(const std::string& log) {
     return decisive;
 }
 
-namespace {
-
-struct CheckAnswer {
-    std::optional<std::string> reason;  // why CRIU cannot work here; nullopt: `criu check` passes
-    bool definite = true;               // false: it timed out or was killed, and may pass next time
-};
-
-// `criu check`, asked once per process.
-const CheckAnswer& criu_check() {
-    static const CheckAnswer answer = []() -> CheckAnswer {
+std::optional<std::string> unusable_reason() {
+    static const std::optional<std::string> reason = []() -> std::optional<std::string> {
         subprocess::Options options;
         options.capture_stdout = options.capture_stderr = true;
         options.timeout_seconds = 30;
         options.new_process_group = true;
         subprocess::Result r = subprocess::run({program(), "check"}, options);
-        if (r.succeeded()) return {};
-        bool definite = !r.timed_out && WIFEXITED(r.status);
+        if (r.succeeded()) return std::nullopt;
         if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 127)
-            return {"CRIU is not installed (no " + program() + " to run; apt-get install criu, or set CRUN_LITE_CRIU)", definite};
+            return "CRIU is not installed (no " + program() + " to run; apt-get install criu, or set CRUN_LITE_CRIU)";
         std::string line = decisive_error(r.output);
         if (line.empty()) line = "`" + program() + " check` " + subprocess::describe_exit(r.status);
-        return {"CRIU does not work on this host: " + line, definite};
+        return "CRIU does not work on this host: " + line;
     }();
-    return answer;
-}
-
-}  // namespace
-
-std::optional<std::string> unusable_reason() { return criu_check().reason; }
-
-namespace {
-
-// What the answer of `criu check` depends on: this boot of the kernel, the criu binary found
-// (path, inode, size, modification time) and who asks. "" when there is no criu to find.
-std::string check_key() {
-    std::string boot_id;
-    if (!text::read_file("/proc/sys/kernel/random/boot_id", boot_id)) return "";
-    const char* path_env = std::getenv("PATH");
-    for (const std::string& candidate : sys::executable_candidates(program(), {std::string("PATH=") + (path_env ? path_env : "")})) {
-        struct stat st{};
-        if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(candidate.c_str(), X_OK) != 0) continue;
-        while (!boot_id.empty() && boot_id.back() == '\n') boot_id.pop_back();
-        return boot_id + " " + candidate + " " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + " " +
-               std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) +
-               " euid " + std::to_string(::geteuid());
-    }
-    return "";
-}
-
-}  // namespace
-
-std::optional<std::string> remembered_unusable_reason(const std::string& root) {
-    std::string key = check_key();
-    if (key.empty()) return unusable_reason();
-    std::string file = root + "/criu:check", text;
-    if (text::read_file(file, text, 64 << 10)) {
-        nlohmann::json saved = nlohmann::json::parse(text, nullptr, false);
-        bool same_key = saved.is_object() && saved.contains("key") && saved["key"].is_string() && saved["key"] == key;
-        if (same_key && saved.contains("reason")) {
-            const nlohmann::json& reason = saved["reason"];
-            if (reason.is_null()) return std::nullopt;
-            if (reason.is_string()) return reason.get<std::string>();
-        }
-    }
-    const CheckAnswer& answer = criu_check();
-    const std::optional<std::string>& reason = answer.reason;
-    struct stat st{};
-    if (answer.definite && ::stat(root.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        try {
-            nlohmann::json saved = {{"key", key}, {"reason", reason ? nlohmann::json(*reason) : nlohmann::json()}};
-            state::write_file_atomically(file, saved.dump(), 0600);
-        } catch (const Error&) {
-            // Only a cache: the next call asks CRIU again.
-        }
-    }
     return reason;
 }
 

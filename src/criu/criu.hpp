@@ -16,12 +16,6 @@ std::string program();
 // line; nullopt when `criu check` passes. Asked once per process.
 std::optional<std::string> unusable_reason();
 
-// unusable_reason(), remembered in the state root `root` (its file "criu:check", which no
-// container ID can name) for as long as the host runs the same boot of its kernel and the same
-// criu binary: for `features`, which engines run often, and which would otherwise spend a
-// `criu check` (about 0.1 s) each time. Nothing is written when `root` does not exist.
-std::optional<std::string> remembered_unusable_reason(const std::string& root);
-
 // The line of a CRIU log that says why it failed: the first "Error" line of the last cluster of
 // error lines (CRIU logs the cause first, then what failed because of it, then its clean-up,
 // whose own errors come in a later cluster). Without the "(00.123456) " time stamp and the

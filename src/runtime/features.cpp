@@ -64,17 +64,17 @@ std::vector<std::string> namespace_names() {
 
 namespace {
 
-nlohmann::json annotations(const std::string& root) {
+nlohmann::json annotations() {
     nlohmann::json out = {{"io.github.crun-lite.version", CRUNLITE_VERSION_STRING}};
     // runc's: engines (podman, containerd) offer checkpoint/restore only when it says so, and
     // only a `criu check` that passes makes it true.
-    if (!criu::remembered_unusable_reason(root)) out["org.opencontainers.runc.checkpoint.enabled"] = "true";
+    if (!criu::unusable_reason()) out["org.opencontainers.runc.checkpoint.enabled"] = "true";
     return out;
 }
 
 }  // namespace
 
-nlohmann::json features(const std::string& root) {
+nlohmann::json features() {
     nlohmann::json caps = nlohmann::json::array();
     int last = 40;
     std::ifstream("/proc/sys/kernel/cap_last_cap") >> last;
@@ -128,7 +128,7 @@ nlohmann::json features(const std::string& root) {
           {"memoryPolicy", {{"modes", names_of(spec::kMemoryPolicyModes)}, {"flags", names_of(spec::kMemoryPolicyFlags)}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}},
           {"netDevices", {{"enabled", true}}}}},
-        {"annotations", annotations(root)},
+        {"annotations", annotations()},
     };
 }
 

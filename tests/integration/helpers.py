@@ -365,8 +365,7 @@ class Runtime(RuntimeCli):
                 problems.append(f"cleanup {fn!r} failed: {e}")
         reap_orphans()
 
-        # criu:check is `features`' memory of `criu check` (no container ID can name it).
-        left = sorted(n for n in os.listdir(self.root) if n != "criu:check") if os.path.isdir(self.root) else []
+        left = sorted(os.listdir(self.root)) if os.path.isdir(self.root) else []
         if left:
             problems.append(f"state root {self.root} not empty after delete --force: {left}")
         deadline = time.monotonic() + 5

@@ -131,37 +131,3 @@ def test_every_listed_seccomp_operator_is_accepted(rt, make_bundle, features):
              "args": [{"index": 0, "value": 1, "valueTwo": 1 if op == "SCMP_CMP_MASKED_EQ" else 0, "op": op}]}
             for op in operators]}
     run_true(rt, make_bundle(args=["true"], edit=edit))
-
-
-CHECKPOINT_ANNOTATION = "org.opencontainers.runc.checkpoint.enabled"
-
-
-def test_checkpoint_annotation_is_remembered_until_criu_changes(tmp_path):
-    """`criu check` runs once per boot and criu binary: the state root remembers its answer (in
-    a file no container ID can name), so that engines calling `features` often do not pay for it."""
-    root, calls, fake = tmp_path / "root", tmp_path / "calls", tmp_path / "criu"
-    root.mkdir()
-
-    def fake_criu(status, mtime):
-        fake.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexit {status}\n')
-        fake.chmod(0o755)
-        os.utime(fake, (mtime, mtime))
-
-    def annotation():
-        env = dict(os.environ, CRUN_LITE_CRIU=str(fake))
-        r = subprocess.run([CRUN_LITE, "--root", str(root), "features"], env=env, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        return json.loads(r.stdout)["annotations"].get(CHECKPOINT_ANNOTATION)
-
-    def checks_run():
-        return calls.read_text().split().count("check") if calls.exists() else 0
-
-    fake_criu(0, 1_000_000)
-    assert (annotation(), checks_run()) == ("true", 1)
-    assert (annotation(), checks_run()) == ("true", 1)
-    # Another criu (here: another modification time) is asked again, and its failure is remembered too.
-    fake_criu(1, 2_000_000)
-    assert (annotation(), checks_run()) == (None, 2)
-    assert (annotation(), checks_run()) == (None, 2)
-    r = subprocess.run([CRUN_LITE, "--root", str(root), "list", "-q"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout.strip() == "", r
