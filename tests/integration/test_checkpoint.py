@@ -647,29 +647,33 @@ def memory_max_of(pid):
 
 @needs_criu
 @pytest.mark.runc_too(since="1.3.0")
-@pytest.mark.parametrize("mode", ["full", "strict"])
-def test_manage_cgroups_modes(each_rt, mode):
-    """--manage-cgroups-mode at checkpoint and restore (soft, the default, is every other test's).
-    The runtime makes the container's cgroups before CRIU restores into them, so "strict" (CRIU
-    makes every cgroup itself, none may exist) fails for runc as for crun-lite, leaving nothing;
-    "full" restores the container into its cgroup with the config's memory limit."""
+def test_manage_cgroups_mode_strict_fails_for_runc_as_for_crun_lite(each_rt):
+    """The runtime makes the container's cgroups before CRIU restores into them, so "strict" (CRIU
+    makes every cgroup itself, none may exist) fails, for runc as for crun-lite, leaving nothing."""
     rt = each_rt
     cid, bundle, data, _pipes = start_counter(rt)
     image = image_dir(rt)
-    r = checkpoint(rt, cid, image, "--manage-cgroups-mode", mode)
+    r = checkpoint(rt, cid, image, "--manage-cgroups-mode", "strict")
     assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
     stopped_at = count(data)
-    pipes = Pipes(rt)
-    if mode == "strict":
-        rc, err = pipes.run(rt, "restore", "-d", "--manage-cgroups-mode", mode, "--bundle", bundle, "--image-path", image, cid)
-        assert rc != 0, err
-        if rt.name == "crun-lite":
-            assert len(err.strip().splitlines()) == 1 and "cgroups" in err, err
-        assert not rt.recorded(cid)
-        time.sleep(0.3)
-        assert count(data) == stopped_at, "a process of the refused restore is counting"
-        return
-    restored(rt, cid, bundle, image, pipes, "--manage-cgroups-mode", mode)
+    rc, err = Pipes(rt).run(rt, "restore", "-d", "--manage-cgroups-mode", "strict", "--bundle", bundle, "--image-path", image, cid)
+    assert rc != 0, err
+    if rt.name == "crun-lite":
+        assert len(err.strip().splitlines()) == 1 and "cgroups" in err, err
+    assert not rt.recorded(cid)
+    time.sleep(0.3)
+    assert count(data) == stopped_at, "a process of the refused restore is counting"
+
+
+@needs_criu
+def test_manage_cgroups_mode_full_restores_into_the_cgroup_with_its_limit(rt):
+    """(soft, the default, is every other test's)"""
+    cid, bundle, data, _pipes = start_counter(rt)
+    image = image_dir(rt)
+    r = checkpoint(rt, cid, image, "--manage-cgroups-mode", "full")
+    assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
+    stopped_at = count(data)
+    restored(rt, cid, bundle, image, Pipes(rt), "--manage-cgroups-mode", "full")
     wait_until(lambda: count(data) > stopped_at, timeout=20, what="the restored counter to count")
     if cgroup_v2_only():
         assert memory_max_of(rt.state(cid)["pid"]) == str(MEMORY_LIMIT)
