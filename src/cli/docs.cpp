@@ -11,7 +11,6 @@
 
 #include "cli/commands.hpp"
 #include "crunlite/error.hpp"
-#include "util/text.hpp"
 
 #ifndef CRUNLITE_VERSION
 #define CRUNLITE_VERSION "0.0.0"
@@ -371,6 +370,12 @@ std::string markdown(const CLI::App& app) {
 
 // --- bash completion ------------------------------------------------------------------------
 
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 // What the completion offers for a value: DIR, FILE, CONTAINER, SIGNAL, a|b|c, or - (nothing).
 std::string value_kind(const OptionInfo& o) {
     if (!o.choices.empty()) return o.value;
@@ -388,14 +393,14 @@ std::string bash_completion(const CLI::App& app) {
             auto o = describe_option(opt);
             for (auto& n : o.names) {
                 all += (all.empty() ? "" : " ") + n;
-                if (!o.value.empty()) values_table += "    [" + text::shell_quote(cmd + " " + n) + "]=" + text::shell_quote(value_kind(o)) + "\n";
+                if (!o.value.empty()) values_table += "    [" + shell_quote(cmd + " " + n) + "]=" + shell_quote(value_kind(o)) + "\n";
             }
         }
-        options_table += "    [" + text::shell_quote(cmd) + "]=" + text::shell_quote(all) + "\n";
+        options_table += "    [" + shell_quote(cmd) + "]=" + shell_quote(all) + "\n";
         std::string args;
         for (auto* opt : positionals(a)) args += (args.empty() ? "" : " ") + value_kind(describe_option(opt));
         if (a->get_prefix_command()) args += (args.empty() ? "" : " ") + std::string("...");
-        if (a != &app) args_table += "    [" + text::shell_quote(cmd) + "]=" + text::shell_quote(args) + "\n";
+        if (a != &app) args_table += "    [" + shell_quote(cmd) + "]=" + shell_quote(args) + "\n";
     };
     add("@global", &app);
     for (auto* cmd : commands(app)) {
@@ -411,7 +416,7 @@ std::string bash_completion(const CLI::App& app) {
            "declare -gA _crun_lite_values=(\n" + values_table + ")\n"
            "# The positional arguments of each command, in order; ... means anything after them.\n"
            "declare -gA _crun_lite_args=(\n" + args_table + ")\n"
-           "_crun_lite_commands=" + text::shell_quote(names) + "\n"
+           "_crun_lite_commands=" + shell_quote(names) + "\n"
            R"SH(
 _crun_lite_complete_value() {  # $1: DIR, FILE, CONTAINER, SIGNAL, a|b or -
     case $1 in

@@ -65,18 +65,17 @@ void checkpoint(const std::string& root, const std::string& id, const Checkpoint
         throw Error("checkpoint: the container has no mount namespace of its own, which CRIU needs", 0,
                     "give the config a \"mount\" entry in .linux.namespaces");
     std::vector<std::string> args = common_criu_args(options);
-    std::vector<std::string> memory_args = dump_memory_args(options);  // checks the flags
-    // CRIU's stdout and stderr are crun-lite's pipes (criu::run): a --status-fd of 0-2 is handed
-    // to it under another number, or its byte would land in that pipe instead of the caller's.
-    CheckpointOptions status_moved = options;
-    UniqueFd status_copy;
-    if (options.lazy_pages && options.status_fd >= 0 && options.status_fd <= 2) {
-        status_copy = UniqueFd(::fcntl(options.status_fd, F_DUPFD_CLOEXEC, 3));
-        if (!status_copy) throw Error("--status-fd " + std::to_string(options.status_fd) + ": dup", errno);
-        status_moved.status_fd = status_copy.get();
-        memory_args = dump_memory_args(status_moved);
+    for (const std::string& word : dump_memory_args(options)) args.push_back(word);
+    // CRIU gets the status descriptor under a number above its stdio, which are crun-lite's
+    // pipes (criu::run): a --status-fd of 0-2 would otherwise write into them.
+    subprocess::Options criu_options;
+    UniqueFd status_fd;
+    if (options.lazy_pages && options.status_fd >= 0) {
+        status_fd = UniqueFd(::fcntl(options.status_fd, F_DUPFD_CLOEXEC, 3));
+        if (!status_fd) throw Error("--status-fd " + std::to_string(options.status_fd), errno);
+        args.insert(args.end(), {"--status-fd", std::to_string(status_fd.get())});
+        criu_options.pass_fds.push_back(status_fd.get());
     }
-    for (const std::string& word : memory_args) args.push_back(word);
     if (auto reason = criu::unusable_reason()) throw Error("checkpoint: " + *reason, 0, "`crun-lite check` says why, too");
 
     spec::Spec spec = spec::load_bundle(record.bundle);
@@ -100,8 +99,6 @@ void checkpoint(const std::string& root, const std::string& id, const Checkpoint
     criu::save_external_stdio(image_dir, stdio_files);
 
     ThawUnlessPaused thaw(record.cgroup_dirs, status == state::Status::paused);
-    subprocess::Options criu_options;
-    if (status_moved.lazy_pages && status_moved.status_fd >= 0) criu_options.pass_fds.push_back(status_moved.status_fd);
     // With --lazy-pages this returns once the restore's lazy-pages daemon has taken every page.
     criu::run(options.pre_dump ? "pre-dump" : "dump", args, work_dir, options.pre_dump ? "pre-dump.log" : "dump.log", criu_options);
     if (options.leave_running || options.pre_dump) return;

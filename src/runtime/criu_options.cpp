@@ -66,14 +66,12 @@ std::vector<std::string> dump_memory_args(const CheckpointOptions& options) {
     if (options.page_server.empty())
         throw Error("--lazy-pages needs --page-server ADDRESS:PORT, where CRIU serves the pages to the restore's `criu lazy-pages`");
     auto [address, port] = address_and_port(options.page_server);
-    std::vector<std::string> args = {"--lazy-pages", "--address", address, "--port", port};
     if (options.status_fd >= 0) {
         int flags = ::fcntl(options.status_fd, F_GETFL);
         if (flags < 0) throw Error("--status-fd " + std::to_string(options.status_fd) + ": not an open descriptor", errno);
         if ((flags & O_ACCMODE) == O_RDONLY) throw Error("--status-fd " + std::to_string(options.status_fd) + ": not open for writing");
-        args.insert(args.end(), {"--status-fd", std::to_string(options.status_fd)});
     }
-    return args;
+    return {"--lazy-pages", "--address", address, "--port", port};
 }
 
 const spec::Namespace* network_namespace(const spec::Spec& spec) {

@@ -48,7 +48,8 @@ std::vector<std::string> common_criu_args(const CriuOptions& options);
 // Where the memory goes at a dump, as runc: with --lazy-pages CRIU keeps it and serves it from
 // --page-server's address (which it then needs) to a restore's `criu lazy-pages` daemon, writing
 // a NUL byte to --status-fd when it is ready; otherwise --page-server sends the pages to a
-// remote `criu page-server`. Checks that the status descriptor is open for writing.
+// remote `criu page-server`. Checks that the status descriptor is open for writing; the
+// caller hands it to CRIU (checkpoint.cpp).
 std::vector<std::string> dump_memory_args(const CheckpointOptions& options);
 
 // runc takes --empty-ns "network"; CRIU's name is "net".

@@ -47,13 +47,10 @@ std::optional<MountinfoLine> parse_mountinfo_line(std::string_view line) {
     while (dash < fields.size() && fields[dash] != "-") ++dash;
     if (dash + 1 >= fields.size()) return std::nullopt;
     MountinfoLine parsed;
-    parsed.id = fields[0];
     parsed.parent = fields[1];
     parsed.mount_point = unescape(fields[4]);
-    parsed.options = fields[5];
     for (size_t i = 6; i < dash; ++i) parsed.shared |= fields[i].substr(0, 7) == "shared:";
     parsed.fstype = fields[dash + 1];
-    if (dash + 2 < fields.size()) parsed.source = fields[dash + 2];
     if (dash + 3 < fields.size()) parsed.super_options = fields[dash + 3];
     return parsed;
 }

@@ -28,7 +28,7 @@ struct MountInfo {
 // The views point into the line; the mount point is unescaped (mountinfo writes a space, tab,
 // newline and backslash of a path as \ooo, in octal).
 struct MountinfoLine {
-    std::string_view id, parent, options, fstype, source, super_options;
+    std::string_view parent, fstype, super_options;
     std::string mount_point;
     bool shared = false;  // a "shared:N" peer group among the optional fields
 };

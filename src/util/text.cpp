@@ -62,12 +62,6 @@ bool has_item(std::string_view list, std::string_view token, char separator) {
     return false;
 }
 
-std::string shell_quote(std::string_view s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
 std::string parse_number_list(std::string_view text, unsigned limit, std::vector<unsigned>& out) {
     std::vector<bool> seen;
     size_t pos = 0;

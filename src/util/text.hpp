@@ -33,9 +33,6 @@ std::string parse_number_list(std::string_view text, unsigned limit, std::vector
 // digits stays, for parse_number_list to refuse ("1 2" is no list).
 std::string trim_number_list(std::string_view list);
 
-// `s` as one word of sh(1): single-quoted, its own single quotes written '\''.
-std::string shell_quote(std::string_view s);
-
 // Whether `token` is one of the `separator`-separated items of `list`.
 bool has_item(std::string_view list, std::string_view token, char separator = ',');
 
