@@ -124,11 +124,12 @@ s_tty() {
 	ctr_ containers rm cl-tty3
 }
 
-# 4. pause / resume: the counter stops while PAUSED and moves again after resume.
+# 4. pause / resume: the counter stops while PAUSED and moves again after resume. (It is renamed into
+# place: a freeze between `>`'s truncation and the write would leave the file empty.)
 s_pause() {
 	local f a b
 	ctr_ run -d --runc-binary "$CL_RT" "$IMG" cl-pause \
-		sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done'
+		sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.05; done'
 	wait_status cl-pause RUNNING 10
 	f=$(rootfs_of cl-pause)/tmp/count
 	wait_for 5 test -s "$f" || fail "counter file not written"

@@ -87,7 +87,9 @@ counts() {
 	done
 	bad "$1 does not count: [$v] in $COUNTER_FILE"
 }
-COUNTER='i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done'
+# (written beside and renamed over /tmp/n: a reader, or a checkpoint, between `>`'s truncation and
+# the write would otherwise see an empty file)
+COUNTER='i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.1; done'
 MARK=$T/mark
 
 # After a FAIL: the runtime calls that failed since the iteration began, and every CRIU log written

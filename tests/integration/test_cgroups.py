@@ -532,7 +532,8 @@ def test_hugetlb_stats_count_reservations(rt, new_id):
 def test_pause_freezes_and_resume_thaws(rt, new_id):
     shared = shared_dir(rt)
     counter = os.path.join(shared, "count")
-    script = "i=0; while true; do i=$((i+1)); echo $i >/shared/count; usleep 50000; done"
+    # renamed into place: a freeze between `>`'s truncation and the write would leave it empty
+    script = "i=0; while true; do i=$((i+1)); echo $i >/shared/count.new; mv /shared/count.new /shared/count; usleep 50000; done"
     b = bundle_with(rt, ["sh", "-c", script], binds=[(shared, "/shared")])
     cid = new_id()
     run_detached(rt, cid, b)
