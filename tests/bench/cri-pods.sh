@@ -80,10 +80,11 @@ def p90(h, k):
     v = sorted(float(r[k]) for r in rows if r["handler"] == h)
     return v[min(len(v) - 1, int(round(0.9 * (len(v) - 1))))]
 print(f"CRI pods, {sys.argv[2]} per handler, interleaved (containerd 1.6, crictl, loopback CNI)")
-print("| measure | runc handler median (p90) | crun-lite handler median (p90) | crun-lite / runc |")
-print("|---|---|---|---|")
+print("| measure | runc handler median (p90) | crun-lite handler median (p90) | crun-lite / runc | target < 1 |")
+print("|---|---|---|---|---|")
 for k, label in (("start_s", "`crictl runp` -> app container running"), ("remove_s", "`crictl stopp` + `crictl rmp`")):
     a, b = med("runc", k), med("crunlite", k)
-    print(f"| {label} | {a*1000:.0f} ms ({p90('runc', k)*1000:.0f}) | {b*1000:.0f} ms ({p90('crunlite', k)*1000:.0f}) | {b/a:.2f} |")
+    print(f"| {label} | {a*1000:.0f} ms ({p90('runc', k)*1000:.0f}) | {b*1000:.0f} ms ({p90('crunlite', k)*1000:.0f}) "
+          f"| {b/a:.2f} | {'PASS' if b < a else 'FAIL'} |")
 EOF
 cp "$D/samples.csv" "${CRI_BENCH_CSV:-/dev/null}" 2>/dev/null || true

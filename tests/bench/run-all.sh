@@ -24,10 +24,20 @@
 # named peer version, binary sizes and PASS/FAIL against the issue's targets on stdout (progress
 # on stderr).
 #
+# After bench.py, the callers' paths, each a script of its own whose table (with its verdicts) is
+# printed and appended to benchmarks.md:
+#   callers  tests/bench/callers-bench.sh: `ctr run --rm` and `podman run --rm`, runc / crun-lite
+#   cri      tests/bench/cri-pods.sh: CRI pod starts and removals (containerd's CRI, crictl)
+#   systemd  tests/bench/systemd-bench.py: `run` with --systemd-cgroup in the systemd guest
+# The runc they compare with is RUNC_NEW (runc 1.3.6).
+#
 # Environment (see tests/bench/bench.py and docs/benchmarks.md):
 #   RUNS [100] WARMUP [5]                  per runtime, for run, cycle, exec and rss
-#   BENCHES [run,cycle,exec,rss,conc,vm]  or SKIP_RUN=1 SKIP_CYCLE=1 SKIP_EXEC=1 SKIP_RSS=1
-#                                         SKIP_CONC=1 SKIP_VM=1
+#   BENCHES [run,cycle,exec,rss,conc,vm,callers,cri,systemd]
+#                                         or SKIP_RUN=1 SKIP_CYCLE=1 SKIP_EXEC=1 SKIP_RSS=1
+#                                         SKIP_CONC=1 SKIP_VM=1 SKIP_CALLERS=1 SKIP_CRI=1
+#                                         SKIP_SYSTEMD=1
+#   CALLERS_RUNS [20] PODS [20]           per runtime, for callers and cri; systemd: 30
 #   CONC_LEVELS ["10 100 500"] CONC_REPS [5] CONC_PEERS [runc-new,crun-new]
 #   VM_RUNS [30] VM_WARMUP [3] VM_TIMEOUT [900] VM_MEM [1024]
 #   RUNC CRUN UNSHARE GNU_TIME STRIP      other binaries than the ones in PATH
@@ -82,5 +92,49 @@ fi
 
 mkdir -p "$out"
 export BENCH_CMDLINE="tests/bench/run-all.sh${1:+ $1}${2:+ $2}"
-# exec: bench.py gets Ctrl-C / SIGTERM itself and cleans up after them.
-exec python3 "$here/bench.py" --crun-lite "$crun_lite" --out "$out"
+
+# BENCHES names bench.py's benchmarks and the callers' ones this script runs after it; each also
+# has SKIP_<NAME>=1.
+callers_benches=(callers cri systemd)
+wanted() { # NAME: whether BENCHES (default: all) names it and SKIP_<NAME> is not 1
+  local skip="SKIP_${1^^}"
+  [[ ${!skip:-0} != 1 ]] && [[ -z ${BENCHES:-} || ,${BENCHES// /,}, == *,$1,* ]]
+}
+if [[ -n ${BENCHES:-} ]]; then
+  own=()
+  for b in ${BENCHES//,/ }; do [[ " ${callers_benches[*]} " == *" $b "* ]] || own+=("$b"); done
+  BENCHES=$(IFS=,; echo "${own[*]}")
+fi
+rc=0
+if [[ -z ${BENCHES-x} ]]; then
+  echo "run-all.sh: BENCHES names none of bench.py's benchmarks" >&2
+else
+  python3 "$here/bench.py" --crun-lite "$crun_lite" --out "$out" || rc=$?
+fi
+((rc != 130)) || exit 130
+[[ -f $out/benchmarks.md ]] || : >"$out/benchmarks.md"
+
+# The callers' paths (issue 23, item 3): each script prints a markdown table with its verdicts,
+# which goes to stdout and into benchmarks.md; its progress goes to stderr.
+anchors=${ANCHORS:-$repo/../shared/tools/anchors}
+runc_new=${RUNC_NEW:-$anchors/runc-1.3.6}
+[[ -x $runc_new ]] || runc_new=$(command -v runc)
+caller_bench() { # NAME TITLE COMMAND...
+  local name=$1 title=$2 table
+  shift 2
+  wanted "$name" || return 0
+  echo "run-all.sh: $title" >&2
+  if table=$("$@"); then
+    printf '\n## %s\n%s\n' "$title" "$table" | tee -a "$out/benchmarks.md"
+  else
+    printf '\n## %s\nFAILED (exit status %s):\n%s\n' "$title" "$?" "$table" | tee -a "$out/benchmarks.md"
+    rc=1
+  fi
+}
+caller_bench callers "Starts through containerd (ctr) and podman" \
+  env RUNC_NEW="$runc_new" ANCHORS="$anchors" bash "$here/callers-bench.sh" "$crun_lite"
+caller_bench cri "Pod starts through containerd's CRI" \
+  env RUNC="$runc_new" bash "$here/cri-pods.sh" "$crun_lite"
+caller_bench systemd "--systemd-cgroup in the systemd guest" \
+  env ANCHORS="$anchors" python3 "$here/systemd-bench.py" "$crun_lite"
+exit "$rc"
