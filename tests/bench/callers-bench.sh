@@ -73,19 +73,7 @@ interleaved() {
 failed=0
 # ------------------------------------------------------------------------------------------- ctr
 if [[ ,$only, == *,ctr,* || ,$only, == *,scale,* ]]; then
-	cl_containerd_config
-	SOCK=$CL_TMP/containerd.sock
-	NS=bench$$
-	ctr_() { timeout 120 ctr --address "$SOCK" --namespace "$NS" "$@"; }
-	# (undone last first: tasks, containerd, its shims, the namespace's cgroups)
-	cl_defer 'for d in /sys/fs/cgroup/*/"$NS"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null; done'
-	cl_defer 'for p in $(pgrep -f -- "-address $SOCK" || true); do cl_stop_pid "$p"; done'
-	cl_defer 'cl_stop_pid "${CTRD_PID:-}"'
-	cl_defer 'cl_ctr_tasks_gone'
-	containerd --config "$CL_TMP/config.toml" >"$CL_TMP/containerd.log" 2>&1 &
-	# shellcheck disable=SC2034 # (read by the deferred stop)
-	CTRD_PID=$!
-	wait_for 30 ctr --address "$SOCK" version >/dev/null 2>&1 || { echo "callers-bench: containerd did not start" >&2; exit 1; }
+	cl_containerd_start "bench$$" || { echo "callers-bench: containerd did not start" >&2; exit 1; }
 	ctr_ images import "$CL_BUSYBOX_TAR" >/dev/null
 	ctr_run() { timed ctr "$1" "$2" ctr_ run --rm --runc-binary "${RT[$1]}" localhost/busybox:latest "cb-$1-$2" true; }
 	if [[ ,$only, == *,ctr,* ]]; then interleaved ctr ctr_run || failed=1; fi

@@ -14,32 +14,13 @@ cl_need_pkgs containerd util-linux curl
 cl_images
 
 T=$CL_TMP
-SOCK=$T/containerd.sock
-NS=cl$$
 IMG=localhost/busybox:latest
 
-cl_containerd_config
-
-ctr_() { ctr --address "$SOCK" --namespace "$NS" "$@"; }
-
-# Teardown (registered before the daemon starts; runs in reverse order).
+# Teardown (runs in reverse order): the mounts under T last, the event reader first.
 cl_defer 'cl_umount_under "$T"'
-cl_defer 'rmdir "/run/containerd/runc/$NS" 2>/dev/null'
-# ctr gives a container the cgroupsPath /<namespace>/<id>; the runtime removes the container's
-# own directory and, as runc does, leaves the parent: this test's namespace made it, so it goes.
-cl_defer 'for d in /sys/fs/cgroup/"$NS" /sys/fs/cgroup/*/"$NS"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null || cl_log "cgroup $d left: not empty"; done'
-cl_defer 'for p in $(pgrep -f -- "-address $SOCK" || true); do cl_stop_pid "$p"; done'
-cl_defer 'cl_stop_pid "${CTRD_PID:-}"'
-cl_defer 'ctr_cleanup'
-ctr_cleanup() {
-	cl_ctr_tasks_gone
-	[ -z "${EVENTS_PID:-}" ] || kill "$EVENTS_PID" 2>/dev/null
-}
-
 cl_log "starting containerd ($T/config.toml)"
-containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-CTRD_PID=$!
-wait_for 20 ctr --address "$SOCK" version || { tail -n 30 "$T/containerd.log" >&2; fail "containerd did not start"; }
+cl_containerd_start "cl$$" || fail "containerd did not start"
+cl_defer '[ -z "${EVENTS_PID:-}" ] || kill "$EVENTS_PID" 2>/dev/null'
 ctr_ images import "$CL_BUSYBOX_TAR" >/dev/null
 cl_listed "$IMG" ctr_ images ls -q || fail "image $IMG not imported"
 

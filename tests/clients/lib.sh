@@ -505,6 +505,27 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   path = "$CL_TMP/opt"
 EOF
 }
+# cl_containerd_start NAMESPACE: starts a containerd on cl_containerd_config's private config
+# (CTRD_PID; its log CL_TMP/containerd.log) and sets SOCK and NS for ctr_, the ctr of that
+# containerd and namespace (each call bounded by CTR_TIMEOUT seconds, default 120). Defers the
+# teardown, undone last first: the namespace's tasks and containers, containerd, its shims, the
+# cgroup parent ctr gives containers (/<namespace>; the runtime removes each container's own
+# directory and, as runc does, leaves the parent) and the shim's runc state directory. Returns 1,
+# with the log's tail on stderr, when containerd does not answer within 30 s.
+cl_containerd_start() {
+	NS=$1
+	SOCK=$CL_TMP/containerd.sock
+	cl_containerd_config
+	cl_defer 'rmdir "/run/containerd/runc/$NS" 2>/dev/null'
+	cl_defer 'for d in /sys/fs/cgroup/"$NS" /sys/fs/cgroup/*/"$NS"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null || cl_log "cgroup $d left: not empty"; done'
+	cl_defer 'for p in $(pgrep -f -- "-address $SOCK" || true); do cl_stop_pid "$p"; done'
+	cl_defer 'cl_stop_pid "${CTRD_PID:-}"'
+	cl_defer 'cl_ctr_tasks_gone'
+	containerd --config "$CL_TMP/config.toml" >"$CL_TMP/containerd.log" 2>&1 &
+	CTRD_PID=$!
+	wait_for 30 ctr --address "$SOCK" version || { tail -n 30 "$CL_TMP/containerd.log" >&2; return 1; }
+}
+ctr_() { timeout "${CTR_TIMEOUT:-120}" ctr --address "$SOCK" --namespace "$NS" "$@"; }
 # cl_ctr_tasks_gone: SIGKILL and delete every task that ctr_ (the caller's ctr on its containerd and
 # namespace) lists, then remove its containers.
 cl_ctr_tasks_gone() {

@@ -12,7 +12,12 @@ repo=$(cd "$here/../.." && pwd)
 crun=${1:-${RUNTIME:-$repo/build/crun-lite}}
 runc=${RUNC:-/usr/sbin/runc}
 engines=${ENGINES:-containerd docker podman buildah podman-rootless docker-rootless}
-results=${CL_RESULTS:-$(mktemp /tmp/cl-results.XXXXXX)}
+if [ -n "${CL_RESULTS:-}" ]; then
+	results=$CL_RESULTS
+else # a file of this run's, removed at its end
+	results=$(mktemp /tmp/cl-results.XXXXXX)
+	trap 'rm -f "$results"' EXIT
+fi
 export CL_RESULTS=$results
 
 rc=0

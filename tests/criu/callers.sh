@@ -187,21 +187,10 @@ s_export() {
 s_export_cleanup() { pm rm -f -t 0 "cr-ex$1" "cr-im$1"; rm -f "$T/ckpt-$1.tar.gz"; }
 
 # -------------------------------------------------------------------------------------- containerd
-SOCK=$T/containerd.sock
-NS=criu$$
-cl_containerd_config
-ctr_() { timeout "${CTR_TIMEOUT:-120}" ctr --address "$SOCK" --namespace "$NS" "$@"; }
 CTRD_PID=
 start_containerd() {
 	[[ -z $CTRD_PID ]] || return 0
-	cl_defer 'rmdir "/run/containerd/runc/$NS" 2>/dev/null'
-	cl_defer 'for d in /sys/fs/cgroup/"$NS"; do [ ! -d "$d" ] || rmdir "$d" 2>/dev/null; done'
-	cl_defer 'for p in $(pgrep -f -- "-address $SOCK" || true); do cl_stop_pid "$p"; done'
-	cl_defer 'cl_stop_pid "${CTRD_PID:-}"'
-	cl_defer 'cl_ctr_tasks_gone'
-	containerd --config "$T/config.toml" >"$T/containerd.log" 2>&1 &
-	CTRD_PID=$!
-	wait_for 30 ctr --address "$SOCK" version || { tail -n 30 "$T/containerd.log"; bad "containerd did not start"; return 1; }
+	cl_containerd_start "criu$$" 2>&1 || { bad "containerd did not start"; return 1; }
 	ctr_ images import "$CL_BUSYBOX_TAR" >/dev/null || { bad "ctr images import"; return 1; }
 }
 task_status() { ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
