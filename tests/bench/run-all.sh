@@ -96,9 +96,10 @@ export BENCH_CMDLINE="tests/bench/run-all.sh${1:+ $1}${2:+ $2}"
 # BENCHES names bench.py's benchmarks and the callers' ones this script runs after it; each also
 # has SKIP_<NAME>=1.
 callers_benches=(callers cri systemd)
+all_named=${BENCHES:-}
 wanted() { # NAME: whether BENCHES (default: all) names it and SKIP_<NAME> is not 1
   local skip="SKIP_${1^^}"
-  [[ ${!skip:-0} != 1 ]] && [[ -z ${BENCHES:-} || ,${BENCHES// /,}, == *,$1,* ]]
+  [[ ${!skip:-0} != 1 ]] && [[ -z $all_named || ,${all_named// /,}, == *,$1,* ]]
 }
 if [[ -n ${BENCHES:-} ]]; then
   own=()
