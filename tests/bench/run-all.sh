@@ -107,13 +107,13 @@ if [[ -n ${BENCHES:-} ]]; then
   BENCHES=$(IFS=,; echo "${own[*]}")
 fi
 rc=0
+rm -f "$out/benchmarks.md" # (an earlier run's report is not appended to)
 if [[ -z ${BENCHES-x} ]]; then
   echo "run-all.sh: BENCHES names none of bench.py's benchmarks" >&2
 else
   python3 "$here/bench.py" --crun-lite "$crun_lite" --out "$out" || rc=$?
 fi
 ((rc != 130)) || exit 130
-[[ -f $out/benchmarks.md ]] || : >"$out/benchmarks.md"
 
 # The callers' paths (issue 23, item 3): each script prints a markdown table with its verdicts,
 # which goes to stdout and into benchmarks.md; its progress goes to stderr.
