@@ -88,12 +88,12 @@ if [[ ,$only, == *,scale,* ]]; then
 	levels=${SCALE_LEVELS:-10 100 500}
 	par=${SCALE_PARALLEL:-8}
 	ctrx=(timeout 600 ctr --address "$SOCK" --namespace "$NS")
-	# pids_of_namespace: the shims of this containerd's namespace and every process under them
+	# pids_of_namespace: the shims of this containerd's namespace and their children (the
+	# containers' processes), one line, comma-separated
 	pids_of_namespace() {
 		local shims
-		shims=$(pgrep -f -- "containerd-shim-runc-v2 -namespace $NS " | paste -sd, -) || return 0
-		echo "$shims"
-		pgrep -P "$shims" | paste -sd, -
+		shims=$(pgrep -f -- "containerd-shim-runc-v2 -namespace $NS " | paste -sd, -)
+		echo "$shims,$(pgrep -P "$shims" | paste -sd, -)"
 	}
 	rss_kib() { ps -o rss= -p "$1" | awk '{ s += $1 } END { print s + 0 }'; }
 	scale_level() { # RUNTIME N
@@ -105,7 +105,7 @@ if [[ ,$only, == *,scale,* ]]; then
 		t1=$(now_ns)
 		running=$("${ctrx[@]}" task ls | awk '$3 == "RUNNING"' | wc -l)
 		((running == n)) || { echo "callers-bench: scale: $running of $n running with $rt" >&2; return 1; }
-		pids=$(pids_of_namespace | paste -sd, -)
+		pids=$(pids_of_namespace)
 		kib=$(rss_kib "$pids")
 		stray=$(pgrep -x "$(basename "${RT[$rt]}")" | wc -l || true)
 		seq "$n" | xargs -P "$par" -I{} sh -c '"$@" task kill -s SIGKILL sc-'"$rt"'-{} >/dev/null 2>&1;
@@ -116,6 +116,7 @@ if [[ ,$only, == *,scale,* ]]; then
 		[[ -z $("${ctrx[@]}" containers ls -q) ]] || { echo "callers-bench: scale: containers left with $rt" >&2; return 1; }
 		echo "$rt,$n,$(((t1 - t0) / 1000 / n)),$(((t2 - t1) / 1000 / n)),$((kib / n)),$stray" >>"$CL_TMP/scale.csv"
 		cl_log "scale: $n containers with $rt: start $(((t1 - t0) / 1000000)) ms, removal $(((t2 - t1) / 1000000)) ms, $((kib / 1024)) MiB"
+		((stray == 0)) || { echo "callers-bench: scale: $stray $rt processes were left while the containers ran" >&2; return 1; }
 	}
 	echo "runtime,n,start_us,remove_us,kib_each,stray" >"$CL_TMP/scale.csv"
 	for n in $levels; do
