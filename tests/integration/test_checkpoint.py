@@ -163,6 +163,27 @@ def restored(rt, cid, bundle, image, pipes, *flags):
     assert rc == 0, f"{err}\n{criu_log(image, 'restore.log')}"
 
 
+def stdio_report(pid, restored_pipes, first_pipes, resumed, printed, image):
+    """What a failed check of the restored counter's output needs: where the restored process's
+    stdio points against the pipes restore was given, what the first run's pipe got since, and
+    CRIU's restore log about descriptors (one CI run saw the restored counter count with nothing
+    on its pipe; this says where its output went if that happens again)."""
+    def target(fd):
+        try:
+            return os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError as e:
+            return str(e)
+    given = [f"pipe:[{os.fstat(fd).st_ino}]" for fd in (restored_pipes.stdin_r, restored_pipes.stdout_w, restored_pipes.stderr_w)]
+    try:
+        with open(os.path.join(image, "restore.log")) as f:
+            log = [l for l in f.read().splitlines() if "nherit" in l or "pipe" in l.lower()][-20:]
+    except OSError as e:
+        log = [str(e)]
+    return (f"resumed {resumed[:5]} after {printed[-5:]}; the restored pid {pid}'s fds 0-2: "
+            f"{[target(fd) for fd in range(3)]}, restore was given {given}; the first run's pipe got since: "
+            f"{first_pipes.numbers()[len(printed):][:5]}; restore.log:\n" + "\n".join(log))
+
+
 def image_dir(rt):
     return tempfile.mkdtemp(prefix="image-", dir=rt.bundle_base)
 
@@ -268,7 +289,7 @@ def test_checkpoint_and_restore_resume_the_counter(rt):
     # Counting goes on from where it stopped, not from 0, on the pipes restore was given.
     wait_until(lambda: count(data) > stopped_at + 3, timeout=20, what="the restored counter to count")
     resumed = restored_pipes.numbers()
-    assert resumed and resumed[0] == printed[-1] + 1, (resumed[:5], printed[-5:])
+    assert resumed and resumed[0] == printed[-1] + 1, stdio_report(pid, restored_pipes, pipes, resumed, printed, image)
     assert ns_pid(pid) == 1
     with open(os.path.join(data, "pid")) as f:
         assert f.read().strip() == "1"
