@@ -85,25 +85,47 @@ Moved move_one(const planning::NetDeviceMove& device, sys::RtNetlink& host, sys:
 
 }  // namespace
 
-void move_net_devices(const planning::LaunchPlan& plan, pid_t init_pid) {
-    if (plan.net_devices.empty()) return;
-    UniqueFd own_target;
-    int target = plan.net_namespace;
-    if (target < 0) {
+struct MovedInterfaces {
+    UniqueFd container_netns;  // keeps the namespace, and what is in it, alive
+    sys::RtNetlink host;
+    sys::RtNetlink container;
+    std::vector<Moved> moved;
+};
+
+MovedNetDevices::MovedNetDevices() = default;
+MovedNetDevices::MovedNetDevices(std::unique_ptr<MovedInterfaces> moved) : moved_(std::move(moved)) {}
+MovedNetDevices::MovedNetDevices(MovedNetDevices&&) noexcept = default;
+MovedNetDevices& MovedNetDevices::operator=(MovedNetDevices&&) noexcept = default;
+void MovedNetDevices::keep() { moved_.reset(); }
+
+MovedNetDevices::~MovedNetDevices() {
+    if (!moved_) return;
+    try {
+        put_back(moved_->moved, moved_->host, moved_->container);
+    } catch (...) {  // put_back logs what it cannot do; nothing may leave a destructor
+    }
+}
+
+MovedNetDevices move_net_devices(const planning::LaunchPlan& plan, pid_t init_pid) {
+    if (plan.net_devices.empty()) return {};
+    UniqueFd target;
+    if (plan.net_namespace >= 0) {
+        target.reset(::fcntl(plan.net_namespace, F_DUPFD_CLOEXEC, 3));
+        if (!target) throw Error("dup the network namespace to join", errno);
+    } else {
         std::string path = "/proc/" + std::to_string(init_pid) + "/ns/net";
-        own_target.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!own_target) throw Error("open " + path, errno);
-        target = own_target.get();
+        target.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!target) throw Error("open " + path, errno);
     }
     sys::RtNetlink host;
-    sys::RtNetlink container = sys::RtNetlink::in_namespace(target);
-    std::vector<Moved> moved;
-    try {
-        for (const planning::NetDeviceMove& device : plan.net_devices) moved.push_back(move_one(device, host, container, target));
-    } catch (const Error&) {
-        put_back(moved, host, container);
-        throw;
-    }
+    sys::RtNetlink container = sys::RtNetlink::in_namespace(target.get());
+    auto state = std::make_unique<MovedInterfaces>(MovedInterfaces{std::move(target), std::move(host), std::move(container), {}});
+    MovedInterfaces& in = *state;
+    MovedNetDevices guard(std::move(state));
+    // Each one joins the list once it is in, so that a failure of the next one puts it back.
+    for (const planning::NetDeviceMove& device : plan.net_devices)
+        in.moved.push_back(move_one(device, in.host, in.container, in.container_netns.get()));
+    return guard;
 }
 
 }  // namespace crunlite::launch

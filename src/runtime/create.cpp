@@ -199,7 +199,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
         record.resctrl_made_mon_group = at.made_mon;
         state_file.save(record);
     }
-    launch::move_net_devices(plan, init.pid());
+    launch::MovedNetDevices net_devices = launch::move_net_devices(plan, init.pid());
     init.go();
     // While init creates its namespaces: the v1 cgroup directories, the bind mounts of them
     // that init attaches at /sys/fs/cgroup, the device rules; then init's pid goes into the
@@ -267,6 +267,7 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (unit) unit->keep();
     if (rdt_group) rdt_group->keep();
     if (host_root) host_root->keep();
+    net_devices.keep();
     std::optional<sys::Channel> start_channel;
     if (init_plan.start_over_socket) start_channel.emplace(init.take_start_channel());
     return {init.release(), std::move(record), std::move(console), std::move(start_channel)};

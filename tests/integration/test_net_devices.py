@@ -183,3 +183,18 @@ def test_a_failed_move_leaves_the_host_interfaces_as_they_were(each_rt, host_lin
     assert f".linux.netDevices.{second}" in r.err_lines[0] and "lo" in r.err_lines[0], r
     assert host_has_link(first) and host_has_link(second)
     assert f"inet {address}/32" in ip("-o", "addr", "show", "dev", first).stdout
+
+
+def test_a_create_failing_after_the_move_gives_the_interfaces_back(each_rt, host_links):
+    # The move succeeds; init then fails (its program does not exist). The container's network
+    # namespace goes with init, and a virtual interface with it, unless the runtime gives it back
+    # first: it must be on the host again, under its own name, with its address.
+    address = random_address()
+    host_name = host_links.silent(f"{address}/32")
+    bundle = bundle_moving(each_rt, {host_name: {"name": host_links.name("ct")}}, ["/no/such/program"])
+    cid = each_rt.new_id()
+    r = each_rt.cli("create", "--bundle", bundle, cid)
+    assert r.rc != 0 and len(r.err_lines) == 1 and "/no/such/program" in r.err_lines[0], r
+    assert host_has_link(host_name), "the interface went with the failed container's namespace"
+    assert f"inet {address}/32" in ip("-o", "addr", "show", "dev", host_name).stdout
+    assert not os.path.exists(os.path.join(each_rt.root, cid))
