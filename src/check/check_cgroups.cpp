@@ -207,8 +207,7 @@ void check_unprivileged_cgroups(const Context& ctx, Report& report, const cgroup
 }  // namespace
 
 void check_cgroups(const Context& ctx, Report& report) {
-    // As create decides, by the effective uid (whatever --rootless says).
-    bool unprivileged = ::geteuid() != 0 || sys::in_user_namespace();
+    bool unprivileged = sys::runtime_is_unprivileged();  // as create decides
     if (unprivileged) {
         try {
             check_unprivileged_cgroups(ctx, report, cgroups::detect_layout());

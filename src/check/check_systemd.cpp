@@ -35,9 +35,8 @@ std::string source_of(const std::string& property) {
 
 void check_systemd(const Context& ctx, Report& report) {
     if (report.has_error_under(kField)) return;
-    // As create decides (by the effective uid, whatever --rootless says): an unprivileged
-    // caller's unit is its user's systemd's.
-    bool user_manager = ::geteuid() != 0 || sys::in_user_namespace();
+    // As create decides: an unprivileged caller's unit is its user's systemd's.
+    bool user_manager = sys::runtime_is_unprivileged();
     std::optional<cgroups::systemd::UnitPlacement> placement;
     try {
         placement = cgroups::systemd::place_unit(ctx.spec.linux.cgroups_path, "<id>");

@@ -117,7 +117,7 @@ int exec(const std::string& root, const std::string& id, const ExecOptions& opti
         // runc's rootless rule: an unprivileged caller outside the delegated subtree (a rootless
         // container whose scope the user's systemd made, exec'd from a login shell) may not move
         // a process into it; the process then stays in the caller's cgroup.
-        bool unprivileged = ::geteuid() != 0 || sys::in_user_namespace();
+        bool unprivileged = sys::runtime_is_unprivileged();
         if (!unprivileged || (e.error_number() != EACCES && e.error_number() != EPERM)) throw;
         log::warning(std::string("exec: the process stays in the caller's cgroup: ") + e.what());
     }

@@ -1,5 +1,7 @@
 #include "sys/user_namespace.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -15,6 +17,8 @@ bool is_initial_uid_map(std::string_view uid_map) {
     return std::sscanf(line.c_str(), "%lu %lu %lu %c", &inside, &outside, &count, &extra) == 3 && inside == 0 && outside == 0 &&
            count == 4294967295UL;
 }
+
+bool runtime_is_unprivileged() { return ::geteuid() != 0 || in_user_namespace(); }
 
 bool in_user_namespace() {
     std::string map;

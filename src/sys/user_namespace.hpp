@@ -9,6 +9,11 @@ namespace crunlite::sys {
 // cgroups, device numbers or global knobs.
 bool in_user_namespace();
 
+// The one rule for "the host's cgroups, devices and knobs are not ours": an effective uid other
+// than 0 (rootless), or uid 0 of a user namespace (what rootless podman and docker give us).
+// Decided by the effective uid whatever --rootless says, as create, exec and check all do.
+bool runtime_is_unprivileged();
+
 // Whether `uid_map` (the text of /proc/<pid>/uid_map) is the initial namespace's: one line mapping
 // the whole range onto itself ("0 0 4294967295"), as runc and crun tell it.
 bool is_initial_uid_map(std::string_view uid_map);
