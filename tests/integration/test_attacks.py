@@ -872,7 +872,13 @@ def fd_count_of_a_running_runtime(rt, bundle):
     p = rt.run_foreground(cid, bundle)
 
     def fds_now():
-        return sorted(re.sub(r"#\d+", "#N", os.readlink(f"/proc/{p.pid}/fd/{n}")) for n in os.listdir(f"/proc/{p.pid}/fd"))
+        targets = []
+        for n in os.listdir(f"/proc/{p.pid}/fd"):
+            try:
+                targets.append(re.sub(r"#\d+", "#N", os.readlink(f"/proc/{p.pid}/fd/{n}")))
+            except FileNotFoundError:
+                pass  # closed between the listing and the read: the runtime is still setting up
+        return sorted(targets)
     # Sampled once `run` waits for its container (its signalfd is open): "running" comes a little
     # before that, and under the sanitizers the gap was enough for one sample to miss the signalfd.
     wait_until(lambda: "anon_inode:[signalfd]" in fds_now(), what="the foreground run to forward signals")
