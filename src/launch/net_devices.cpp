@@ -95,7 +95,6 @@ struct MovedInterfaces {
 MovedNetDevices::MovedNetDevices() = default;
 MovedNetDevices::MovedNetDevices(std::unique_ptr<MovedInterfaces> moved) : moved_(std::move(moved)) {}
 MovedNetDevices::MovedNetDevices(MovedNetDevices&&) noexcept = default;
-MovedNetDevices& MovedNetDevices::operator=(MovedNetDevices&&) noexcept = default;
 void MovedNetDevices::keep() { moved_.reset(); }
 
 MovedNetDevices::~MovedNetDevices() {

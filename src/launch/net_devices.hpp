@@ -22,7 +22,8 @@ public:
     MovedNetDevices();
     explicit MovedNetDevices(std::unique_ptr<MovedInterfaces> moved);
     MovedNetDevices(MovedNetDevices&&) noexcept;
-    MovedNetDevices& operator=(MovedNetDevices&&) noexcept;
+    // No assignment: it would drop the interfaces held before without putting them back.
+    MovedNetDevices& operator=(MovedNetDevices&&) = delete;
     ~MovedNetDevices();
     void keep();  // the container exists: they stay in its namespace
 
