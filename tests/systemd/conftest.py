@@ -86,6 +86,18 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         time.sleep(0.1)
 
 
+def scope_of(cid, prefix="test", slice_dir="system.slice"):
+    """The unit and cgroup directory of container `cid` in slice:prefix:<cid>."""
+    unit = f"{prefix}-{cid}.scope"
+    return unit, f"{CGROUP_ROOT}/{slice_dir}/{unit}"
+
+
+def assert_nothing_left(rt, cid):
+    assert not os.path.exists(os.path.join(rt.root, cid)), f"state of {cid} left in {rt.root}"
+    assert units_matching(f"*{cid}*") == [], "units left"
+    assert cgroup_dirs_matching(cid) == [], "cgroups left"
+
+
 # --------------------------------------------------------------------------------------------
 # The runtime under test
 

@@ -126,6 +126,24 @@ Message call_with_strings(DBusConnection* connection, const char* method, std::i
 
 const char* kHint = "is systemd PID 1 here? `systemctl is-system-running` tells; without systemd, leave out --systemd-cgroup";
 
+// libdbus authenticates lazily and sends its BEGIN and the first call in two writes. systemd 252
+// (sd-bus as a server) leaves a call that reaches it in the same read as BEGIN undispatched until
+// more bytes arrive: a delete's StopUnit, sent right after connecting, then waited 30 s for no
+// reply (seen in the systemd guest). A Ping answered proves that systemd reads the connection;
+// each unanswered one is followed by another, whose arrival dispatches what waited.
+void confirm_dispatching(DBusConnection* connection, const std::string& route) {
+    constexpr int kPingWaitMs = 100, kPings = 50;
+    for (int attempt = 0; attempt < kPings; ++attempt) {
+        Message ping(dbus_message_new_method_call(kService, kPath, "org.freedesktop.DBus.Peer", "Ping"));
+        if (!ping) throw std::bad_alloc();
+        ErrorGuard error;
+        Message reply(dbus_connection_send_with_reply_and_block(connection, ping.get(), kPingWaitMs, &error.error));
+        if (reply) return;
+        if (!error.is(DBUS_ERROR_NO_REPLY)) throw Error("--systemd-cgroup: " + route + ": " + error.text(), 0, kHint);
+    }
+    throw Error("--systemd-cgroup: " + route + " does not answer", 0, kHint);
+}
+
 }  // namespace
 
 Bus::Bus(DBusConnection* connection, std::string route, bool broker)
@@ -158,7 +176,9 @@ Bus Bus::connect(Manager manager) {
         DBusConnection* c = dbus_connection_open_private((std::string("unix:path=") + kPrivateSocket).c_str(), &error.error);
         if (c) {
             dbus_connection_set_exit_on_disconnect(c, FALSE);
-            return Bus(c, "systemd's private socket", false);
+            Bus bus(c, "systemd's private socket", false);
+            confirm_dispatching(c, bus.route_);
+            return bus;
         }
         log::debug("systemd's private socket: " + error.text() + "; trying the system bus");
         dbus_error_free(&error.error);
@@ -212,7 +232,9 @@ Bus Bus::connect_user() {
     DBusConnection* c = dbus_connection_open_private(address.c_str(), &error.error);
     if (!c) throw Error("--systemd-cgroup: cannot connect to " + route + " (" + error.text() + ")", 0, kUserHint);
     dbus_connection_set_exit_on_disconnect(c, FALSE);
-    return Bus(c, route, false);
+    Bus bus(c, route, false);
+    confirm_dispatching(c, bus.route_);
+    return bus;
 }
 
 // Job signals reach a bus client that asked for them.
