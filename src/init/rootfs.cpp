@@ -77,7 +77,7 @@ void mask_paths(const spec::Spec& spec, int root_fd) {
     struct stat st{};
     if (!null_device || ::fstat(null_device.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
         throw Error("the host's /dev/null is not the null device");
-    UniqueFd empty_directory;
+    UniqueFd empty_directory, null_mask;
     for (size_t i = 0; i < spec.linux.masked_paths.size(); ++i) {
         const std::string& path = spec.linux.masked_paths[i];
         std::string what = ".linux.maskedPaths[" + std::to_string(i) + "]";
@@ -88,7 +88,17 @@ void mask_paths(const spec::Spec& spec, int root_fd) {
         }
         if (::fstat(target.get(), &st) != 0) throw Error(what + ": stat " + path, errno);
         if (!S_ISDIR(st.st_mode)) {
-            sys::attach(sys::clone_tree(null_device.get(), "", false, what).get(), target.get(), what);
+            // The first mask is made private: a copy of the host's /dev mount would otherwise
+            // be a slave of its peer group (on a systemd host, where / is shared), which ties
+            // the container to the host's /dev and which CRIU cannot restore. The others copy
+            // the first, private too.
+            if (null_mask) {
+                sys::attach(sys::clone_tree(null_mask.get(), "", false, what).get(), target.get(), what);
+                continue;
+            }
+            null_mask = sys::clone_tree(null_device.get(), "", false, what);
+            sys::set_propagation(null_mask.get(), MS_PRIVATE, false, what);
+            sys::attach(null_mask.get(), target.get(), what);
             continue;
         }
         // Directories get a read-only empty tmpfs: one instance, whose attached mount the
