@@ -19,9 +19,6 @@ void check_checkpoint(const Context& ctx, Report& report) {
         refused = true;
     };
     if (ctx.rootless) refuse("checkpoint", "CRIU needs root: a rootless container cannot be checkpointed", "run the container as root");
-    if (ctx.systemd_cgroup)
-        refuse("checkpoint", "containers in a systemd unit (--systemd-cgroup) cannot be checkpointed by crun-lite",
-               "use the cgroupfs driver for containers you checkpoint");
     if (ctx.spec.process && ctx.spec.process->terminal)
         refuse(".process.terminal", "a container with a terminal can be checkpointed but not restored by crun-lite", "give the container pipes as stdio");
     if (!refused) report.info("checkpoint", "`" + criu::program() + " check` passes: checkpoint and restore can work here");

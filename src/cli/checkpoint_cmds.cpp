@@ -45,7 +45,6 @@ void add_checkpoint(CLI::App& app, Globals& globals, Action& action) {
                            "the log's path; the container is left as it was. docs/checkpoint.md has the details."});
     cmd->callback([=, &globals, &action] {
         action = [=, &globals] {
-            if (globals.systemd_cgroup) runtime::refuse_unsupported_criu_caller("checkpoint", true);
             runtime::checkpoint(globals.root, *id, *options);
             return 0;
         };

@@ -60,7 +60,7 @@ void checkpoint(const std::string& root, const std::string& id, const Checkpoint
     state::Status status = state_file.status();
     if (status != state::Status::running && status != state::Status::paused)
         throw Error("checkpoint: container \"" + id + "\" is " + state::status_name(status) + ", not running or paused");
-    refuse_unsupported_criu_caller("checkpoint", !record.systemd_unit.empty());
+    refuse_rootless_criu_caller("checkpoint");
     if (record.host_root_mount_id || record.host_root_unique_id)
         throw Error("checkpoint: the container has no mount namespace of its own, which CRIU needs", 0,
                     "give the config a \"mount\" entry in .linux.namespaces");

@@ -27,6 +27,7 @@
 #include "crunlite/state.hpp"
 #include "runtime/host_root.hpp"
 #include "runtime/internal.hpp"
+#include "runtime/systemd_unit_plan.hpp"
 #include "plan/planner.hpp"
 
 namespace crunlite::runtime {
@@ -92,29 +93,11 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     const std::string& wanted_cgroup = spec.linux.cgroups_path;
     bool relative_cgroup = !wanted_cgroup.empty() && wanted_cgroup[0] != '/';
     // --systemd-cgroup: systemd makes the container's cgroup, a transient unit holding init, and
-    // the cgroup files then fill in what its properties cannot say. Everything that can be
-    // refused is refused here, before anything exists. A rootless caller's unit is its user's
-    // systemd's (as with runc and crun), under that instance's own cgroup.
-    std::optional<cgroups::systemd::UnitPlacement> unit_placement;
-    std::vector<cgroups::systemd::UnitProperty> unit_properties;
-    std::optional<cgroups::systemd::Bus> systemd_bus;
+    // the cgroup files then fill in what its properties cannot say.
     const cgroups::systemd::Manager manager = unprivileged ? cgroups::systemd::Manager::user : cgroups::systemd::Manager::system;
-    if (options.systemd_cgroup) {
-        unit_placement = cgroups::systemd::place_unit(wanted_cgroup, id);
-        if (layout.mode != cgroups::Mode::v2)
-            throw Error("--systemd-cgroup: this host has cgroup v1 hierarchies; crun-lite drives systemd on pure cgroup v2 hosts only", 0,
-                        "boot with systemd.unified_cgroup_hierarchy=1, or leave out --systemd-cgroup and give a cgroupfs .linux.cgroupsPath");
-        unit_properties = cgroups::systemd::scope_properties(id, unit_placement->slice, unit_placement->is_slice);
-        if (spec.linux.resources)
-            for (auto& p : cgroups::systemd::resource_properties(*spec.linux.resources)) unit_properties.push_back(std::move(p));
-        for (auto& p : cgroups::systemd::annotation_properties(spec.annotations)) unit_properties.push_back(std::move(p));
-        systemd_bus.emplace(cgroups::systemd::Bus::connect(manager));
-        if (manager == cgroups::systemd::Manager::user) {
-            std::string base = systemd_bus->control_group();
-            if (base == "/") base.clear();
-            unit_placement->cgroup_path = base + unit_placement->cgroup_path;
-        }
-    }
+    std::optional<SystemdUnitPlan> systemd;
+    if (options.systemd_cgroup) systemd.emplace(plan_systemd_unit(spec, id, layout, manager));
+    const cgroups::systemd::UnitPlacement* unit_placement = systemd ? &systemd->placement : nullptr;
     std::string cgroup_path = unit_placement ? unit_placement->cgroup_path
                                              : cgroups::resolve_cgroup_path(wanted_cgroup, id, relative_cgroup ? runtime_cgroup() : "/");
     // Unprivileged, the cgroup is ours only where the host delegated it (systemd makes the
@@ -182,8 +165,8 @@ CreatedContainer create_container(const std::string& root, const std::string& id
     if (init_plan.new_user_ns) sys::write_id_mappings(init.pid(), spec.linux, rootless);
     if (unit_placement) {
         // Before GO: init makes its cgroup namespace after GO, rooted where it then is.
-        unit.emplace(cgroups::systemd::ContainerUnit::start(*systemd_bus, *unit_placement, cgroup->dirs_of(true).at(0), init.pid(),
-                                                                 std::move(unit_properties)));
+        unit.emplace(cgroups::systemd::ContainerUnit::start(systemd->bus, *unit_placement, cgroup->dirs_of(true).at(0), init.pid(),
+                                                                 std::move(systemd->properties)));
         timer.mark("systemd-unit");
     }
     launch::enter_cgroup2(init, handoff.cgroup_entry);

@@ -96,12 +96,9 @@ std::vector<std::string> dump_network_args(const spec::Spec& spec, const CriuOpt
     return {"--empty-ns", "net"};
 }
 
-void refuse_unsupported_criu_caller(const std::string& command, bool systemd_cgroup) {
+void refuse_rootless_criu_caller(const std::string& command) {
     if (::geteuid() != 0)
         throw Error(command + ": CRIU needs root; a rootless container cannot be checkpointed or restored by crun-lite");
-    if (systemd_cgroup)
-        throw Error(command + ": containers in a systemd unit (--systemd-cgroup) cannot be checkpointed or restored by crun-lite", 0,
-                    "use the cgroupfs driver (no --systemd-cgroup) for containers you checkpoint");
 }
 
 std::string absolute_path(const std::string& path) {

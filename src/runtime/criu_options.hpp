@@ -64,9 +64,9 @@ inline constexpr const char* kExternalNetNsKey = "extRootNetNS";
 const spec::Namespace* network_namespace(const spec::Spec& spec);
 std::vector<std::string> dump_network_args(const spec::Spec& spec, const CriuOptions& options);
 
-// One line each for what crun-lite does not checkpoint or restore: a container in a systemd
-// unit (--systemd-cgroup) and an unprivileged caller (CRIU needs root).
-void refuse_unsupported_criu_caller(const std::string& command, bool systemd_cgroup);
+// One line for an unprivileged caller, whose containers crun-lite does not checkpoint or
+// restore (CRIU needs root).
+void refuse_rootless_criu_caller(const std::string& command);
 
 // The image and work directories, absolute; the work directory defaults to the image's.
 std::string absolute_path(const std::string& path);

@@ -17,6 +17,7 @@
 #include "criu/action_script.hpp"
 #include "criu/container_image.hpp"
 #include "criu/criu.hpp"
+#include "cgroups/systemd/scope.hpp"
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
 #include "crunlite/hooks.hpp"
@@ -24,6 +25,7 @@
 #include "crunlite/state.hpp"
 #include "runtime/criu_options.hpp"
 #include "runtime/internal.hpp"
+#include "runtime/systemd_unit_plan.hpp"
 #include "sys/loopback.hpp"
 
 namespace crunlite::runtime {
@@ -56,7 +58,10 @@ private:
 // the restored tree lands in them. Returns an error text, "" on success.
 std::string enter_restore_context(const std::string& rootfs, const std::vector<std::string>& cgroup_procs_files) {
     if (::unshare(CLONE_NEWNS) != 0) return "restore: unshare the mount namespace: " + Error::errno_text(errno);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "restore: make / private: " + Error::errno_text(errno);
+    // Slave, not private: the restored container's mounts that were slaves of the host's shared
+    // mounts (a systemd host shares /) get their peer group back from these copies, and CRIU
+    // cannot take one from a private mount. Nothing mounted here reaches the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return "restore: make / a slave: " + Error::errno_text(errno);
     if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
         return "restore: bind " + rootfs + ": " + Error::errno_text(errno);
     for (const std::string& procs : cgroup_procs_files) {
@@ -90,7 +95,7 @@ namespace {
 // unlocked again (for `state` and `kill` while a foreground restore waits).
 state::Record restore_container(const std::string& root, const std::string& id, const RestoreOptions& options, bool systemd_cgroup) {
     state::validate_id(id);
-    refuse_unsupported_criu_caller("restore", systemd_cgroup);
+    refuse_rootless_criu_caller("restore");
     if (!options.console_socket.empty())
         throw Error("restore: --console-socket: restoring a container with a terminal is not supported by crun-lite");
     std::vector<std::string> args = common_criu_args(options);
@@ -110,22 +115,34 @@ state::Record restore_container(const std::string& root, const std::string& id, 
     std::vector<std::string> descriptors = criu::load_descriptors(image_dir);
 
     cgroups::Layout layout = cgroups::detect_layout();
+    // --systemd-cgroup: a transient unit, as create makes it, taking CRIU in (runc does the same).
+    std::optional<SystemdUnitPlan> systemd;
+    if (systemd_cgroup) systemd.emplace(plan_systemd_unit(spec, id, layout, cgroups::systemd::Manager::system));
     const std::string& wanted = spec.linux.cgroups_path;
-    std::string cgroup_path = cgroups::resolve_cgroup_path(wanted, id, !wanted.empty() && wanted[0] != '/' ? runtime_cgroup() : "/");
+    std::string cgroup_path = systemd ? systemd->placement.cgroup_path
+                                      : cgroups::resolve_cgroup_path(wanted, id, !wanted.empty() && wanted[0] != '/' ? runtime_cgroup() : "/");
 
     state::StateFile state_file = state::StateFile::create(root, id);
     state::Record record = first_record(id, bundle, spec);
     record.hooks = hooks::to_json(spec.hooks);  // poststop at delete
     record.cgroup_dirs = cgroups::planned_dirs(layout, cgroup_path);
+    if (systemd) record.systemd_unit = systemd->placement.unit;
     state_file.save(record);
 
     // The cgroups first, limits included: CRIU (soft mode) keeps the properties of cgroups
     // that exist, and the restored processes are bound by them from their first instruction.
+    // A systemd unit needs a process to exist: it is made with CRIU in it (below).
     cgroups::ContainerCgroup cgroup(layout, cgroup_path);
-    cgroup.make(true);
-    cgroup.make(false);
-    cgroup.apply_device_rules(spec);
-    if (spec.linux.resources) cgroup.apply_resources(*spec.linux.resources);
+    auto limit = [&] {
+        cgroup.apply_device_rules(spec);
+        if (spec.linux.resources) cgroup.apply_resources(*spec.linux.resources);
+    };
+    if (!systemd) {
+        cgroup.make(true);
+        cgroup.make(false);
+        limit();
+    }
+    std::optional<cgroups::systemd::ContainerUnit> unit;  // stopped once what CRIU restored is ended
     KillRestoredUnlessKept restored(record.cgroup_dirs);
 
     std::string pid_file = work_dir + "/restore.pid";
@@ -160,7 +177,15 @@ state::Record restore_container(const std::string& root, const std::string& id, 
             for (const std::string& word : dump_network_args(spec, options)) args.push_back(word);
         }
     }
-    std::vector<std::string> joined = procs_files(record.cgroup_dirs);
+    // CRIU puts what it restores into its own cgroups (--cgroup-root names the container's): it
+    // joins the container's itself, or is taken into the systemd unit before it runs.
+    std::vector<std::string> joined = systemd ? std::vector<std::string>{} : procs_files(record.cgroup_dirs);
+    if (systemd)
+        criu_options.after_fork = [&](pid_t criu_pid) {
+            unit.emplace(cgroups::systemd::ContainerUnit::start(systemd->bus, systemd->placement, cgroup.dirs_of(true).at(0), criu_pid,
+                                                                std::move(systemd->properties)));
+            limit();
+        };
     std::string rootfs = spec.root.path;
     criu_options.before_exec = [&rootfs, &joined] { return enter_restore_context(rootfs, joined); };
     // As runc: the prestart and createRuntime hooks run once CRIU has made the namespaces of the
@@ -202,6 +227,7 @@ state::Record restore_container(const std::string& root, const std::string& id, 
     if (!options.pid_file.empty()) state::write_file_atomically(options.pid_file, std::to_string(record.pid));
     state_file.keep();
     cgroup.keep();
+    if (unit) unit->keep();
     restored.keep();
     return record;
 }

@@ -41,7 +41,16 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 }
 
 // In the child, between fork and exec: only calls that are safe after a fork.
-[[noreturn]] void exec_child(const Options& options, char* const* argv, char* const* envp, int stdin_fd, int output_fd) {
+[[noreturn]] void exec_child(const Options& options, char* const* argv, char* const* envp, int stdin_fd, int output_fd,
+                             int go_read, int go_write) {
+    if (go_read >= 0) {  // Options::after_fork: one byte when the parent is done, EOF when it gave up
+        ::close(go_write);
+        char go = 0;
+        ssize_t n;
+        while ((n = ::read(go_read, &go, 1)) < 0 && errno == EINTR) {}
+        if (n != 1) _exit(127);
+        ::close(go_read);
+    }
     if (stdin_fd >= 0) ::dup2(stdin_fd, STDIN_FILENO);
     if (output_fd >= 0 && options.capture_stdout) ::dup2(output_fd, STDOUT_FILENO);
     if (output_fd >= 0 && options.capture_stderr) ::dup2(output_fd, STDERR_FILENO);
@@ -78,6 +87,8 @@ Result run(const std::vector<std::string>& args, const Options& options) {
     if (options.input) std::tie(in_read, in_write) = make_pipe(program);
     bool capturing = options.capture_stdout || options.capture_stderr;
     if (capturing) std::tie(out_read, out_write) = make_pipe(program);
+    UniqueFd go_read, go_write;
+    if (options.after_fork) std::tie(go_read, go_write) = make_pipe(program);
     std::vector<char*> argv = c_strings(args);
     std::vector<char*> envp = options.env ? c_strings(*options.env) : std::vector<char*>{};
 
@@ -85,9 +96,27 @@ Result run(const std::vector<std::string>& args, const Options& options) {
     if (pid < 0) throw Error("run " + program + ": fork", errno);
     if (pid == 0)
         exec_child(options, argv.data(), options.env ? envp.data() : nullptr, in_read ? in_read.get() : -1,
-                   out_write ? out_write.get() : -1);
+                   out_write ? out_write.get() : -1, go_read ? go_read.get() : -1, go_write ? go_write.get() : -1);
     in_read.reset();
     out_write.reset();
+    if (options.after_fork) {
+        go_read.reset();
+        try {
+            options.after_fork(pid);
+        } catch (...) {
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+            throw;
+        }
+        char go = 1;
+        if (::write(go_write.get(), &go, 1) != 1) {
+            int err = errno;
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+            throw Error("run " + program + ": tell the child to go on", err);
+        }
+        go_write.reset();
+    }
 
     Result result;
     // Without a timeout or a watched descriptor, waitpid alone waits; otherwise the pidfd says

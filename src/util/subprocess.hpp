@@ -2,6 +2,8 @@
 // through a shell, so no argument can be read as shell syntax. Optionally feed it text on
 // stdin, capture what it prints, and kill it after a timeout; then wait for it.
 #pragma once
+#include <sys/types.h>
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -32,6 +34,11 @@ struct Options {
     // Runs in the child after fork, before exec (after the descriptors above are set up): only
     // what is safe after a fork. It returns an error text to fail the child with status 127.
     std::function<std::string()> before_exec;
+    // Runs in the parent right after the fork, while the child waits (before anything above):
+    // what must hold the child's pid before the program runs, as restore's systemd unit, which
+    // takes CRIU in by pid so that what CRIU restores lands in the unit's cgroup. If it throws,
+    // the child is killed and reaped, and the error goes on to the caller.
+    std::function<void(pid_t)> after_fork;
     // A descriptor watched while the program runs, and what is done each time it is readable:
     // how restore answers CRIU's action script (criu/action_script.hpp) while CRIU waits.
     int watch_fd = -1;

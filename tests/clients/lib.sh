@@ -471,15 +471,15 @@ cl_containers_conf() {
 }
 
 # cl_podman_setup: podman as the engine tests run it: its own storage (overlay), runroot and tmpdir
-# under CL_TMP, the containers.conf of cl_containers_conf, cgroupfs, file events, CL_RT as the
-# runtime. Sets PODMAN (the command line; pm runs it) and defers the teardown of what it leaves:
+# under CL_TMP, the containers.conf of cl_containers_conf, cgroupfs (or CL_PODMAN_CGROUP_MANAGER:
+# systemd on a systemd host, podman's default there), file events, CL_RT as the runtime. Sets PODMAN (the command line; pm runs it) and defers the teardown of what it leaves:
 # its containers, their conmons, the mounts under CL_TMP.
 cl_podman_setup() {
 	mkdir -p "$CL_TMP/storage" "$CL_TMP/runroot" "$CL_TMP/tmp"
 	cl_containers_conf "$CL_TMP"
 	export CONTAINERS_CONF=$CL_TMP/containers.conf
 	PODMAN=(podman --root "$CL_TMP/storage" --runroot "$CL_TMP/runroot" --tmpdir "$CL_TMP/tmp" --storage-driver overlay
-		--cgroup-manager cgroupfs --events-backend file --runtime "$CL_RT")
+		--cgroup-manager "${CL_PODMAN_CGROUP_MANAGER:-cgroupfs}" --events-backend file --runtime "$CL_RT")
 	cl_defer 'cl_umount_under "$CL_TMP"'
 	cl_defer 'for p in $(pgrep -x conmon || true); do grep -qF "$CL_TMP/" "/proc/$p/cmdline" && cl_stop_pid "$p"; done'
 	cl_defer 'pm rm -af -t 0'

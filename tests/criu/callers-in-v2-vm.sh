@@ -10,6 +10,8 @@
 # anchor is missing). Output: callers.sh's `ok`/`FAIL` lines for each runtime, then one summary line
 # per runtime and the VM's wall time. Exit status: non-zero when any check failed (124/125 when the
 # VM itself failed).
+# With CRIU_SYSTEMD=1 the guest boots systemd as PID 1 (run-in-v2-vm.sh -s) and podman uses its
+# systemd cgroup manager, as on a stock systemd host: it passes --systemd-cgroup to the runtime.
 # Environment: CRIU_RUNTIMES ("runc crun-lite": which of the two run, in that order), CRIU_REPEAT
 # (3), CRIU_ONLY (regex over the scenarios podman|export|ctr), CRIU_PODMAN_RUN_ARGS (see callers.sh),
 # CRUN_LITE_VM_TIMEOUT (default 1800 s) and the other run-in-v2-vm.sh variables.
@@ -43,7 +45,9 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
     case $d in /tmp/* | /run/* | /dev/*) share+=(-w "$d") ;; esac
   done
   start=$(date +%s%N)
-  "$REPO/tests/vm/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-1800}" -m 1536 -c 2 "${share[@]}" \
+  guest=()
+  [[ ${CRIU_SYSTEMD:-0} == 1 ]] && guest=(-s -e CL_PODMAN_CGROUP_MANAGER=systemd)
+  "$REPO/tests/vm/run-in-v2-vm.sh" "${guest[@]}" -t "${CRUN_LITE_VM_TIMEOUT:-1800}" -m 1536 -c 2 "${share[@]}" \
     -e "CRUN_LITE_REPO=$REPO" -e "RUNC=$RUNC" -e "CL_IMAGE_CACHE=$CL_IMAGE_CACHE" \
     -e "CRIU_RUNTIMES=${CRIU_RUNTIMES:-runc crun-lite}" -e "CRIU_REPEAT=${CRIU_REPEAT:-3}" \
     -e "CRIU_ONLY=${CRIU_ONLY:-}" -e "CRIU_PODMAN_RUN_ARGS=${CRIU_PODMAN_RUN_ARGS:-}" -e "CL_KEEP=${CL_KEEP:-0}" \

@@ -146,6 +146,19 @@ pm_start_counter() { # NAME
 	pm_counter_file "$1" && counts "$1"
 }
 
+# pm_unit_ok NAME: with podman's systemd cgroup manager (CL_PODMAN_CGROUP_MANAGER=systemd), the
+# runtime's restore was called with --systemd-cgroup and the restored process is in podman's scope.
+pm_unit_ok() {
+	[[ ${CL_PODMAN_CGROUP_MANAGER:-cgroupfs} == systemd ]] || return 0
+	local pid cg
+	grep -qE -- ' --systemd-cgroup( .*)? restore ' "$CL_ARGV_LOG" && ok "restore was called with --systemd-cgroup" ||
+		bad "no restore call with --systemd-cgroup in $CL_ARGV_LOG" || return 1
+	pid=$(pm inspect -f '{{.State.Pid}}' "$1" 2>&1) || true
+	cg=$(cat "/proc/$pid/cgroup" 2>&1) || true
+	[[ $cg =~ ^0::/machine\.slice/libpod-[0-9a-f]+\.scope ]] && ok "$1 restored into its systemd scope (${cg#0::})" ||
+		bad "$1 restored: pid [$pid] cgroup [$cg], expected machine.slice/libpod-ID.scope"
+}
+
 s_podman() {
 	local c=cr-pm$1 v0 v1 st
 	pm_start_counter "$c" || return 1
@@ -160,6 +173,7 @@ s_podman() {
 	counter_ok "$c restored" "$v0" "$v1" || return 1
 	st=$(pm inspect -f '{{.State.Status}}' "$c" 2>&1) || true
 	[[ $st == running ]] && ok "$c after restore: running" || bad "$c after restore: [$st], expected running" || return 1
+	pm_unit_ok "$c" || return 1
 	rises "$c restored" "$v0" || return 1
 	v1=$(pm exec "$c" cat /tmp/n 2>&1) || true
 	counter_ok "podman exec in the restored $c" "$v0" "$v1" || return 1
@@ -181,6 +195,7 @@ s_export() {
 	counter_ok "$new imported" "$v0" "$v1" || return 1
 	st=$(pm inspect -f '{{.State.Status}}' "$new" 2>&1) || true
 	[[ $st == running ]] && ok "$new after restore: running" || bad "$new after restore --import: [$st], expected running" || return 1
+	pm_unit_ok "$new" || return 1
 	rises "$new imported" "$v0" || return 1
 	check "podman rm -f the imported $new" pm rm -f -t 0 "$new"
 }

@@ -13,7 +13,6 @@ dump a process holding a host file that its mount namespace does not show (the t
 run_cmd gives a detached container).
 """
 
-import fcntl
 import json
 import os
 import select
@@ -27,14 +26,11 @@ import time
 import pytest
 
 from helpers import cgroup_dirs_named, cgroup_v2_only, one_error_line, run_cmd, static_c_program, wait_until
+from crunlite_testlib.checkpoint import COUNTER, StdioPipes, count, criu_log  # noqa: E402 (helpers sets the path)
 
 CRIU = os.environ.get("CRUN_LITE_CRIU") or "criu"
 EXPECT_CRIU = os.environ.get("CRUN_LITE_EXPECT_CRIU", "") not in ("", "0")
 ANNOTATION = "org.opencontainers.runc.checkpoint.enabled"
-# Counts from where /data/count says (0 at the first start), one number each 0.1 s, to the file
-# and to stdout. A restored counter goes on from its memory, not from the file.
-COUNTER = ("i=0; echo $$ > /data/pid; while :; do i=$((i+1)); echo $i > /data/count.new; "
-           "mv /data/count.new /data/count; echo $i; sleep 0.1; done")
 MEMORY_LIMIT = 64 * 1024 * 1024
 
 
@@ -61,47 +57,8 @@ def test_expectation_about_criu_holds():
 # Helpers
 
 
-class Pipes:
-    """Three pipes for a crun-lite command's stdio; the test keeps the other ends."""
-
-    def __init__(self, rt):
-        self.stdin_r, self.stdin_w = os.pipe()
-        self.stdout_r, self.stdout_w = os.pipe()
-        self.stderr_r, self.stderr_w = os.pipe()
-        for fd in (self.stdout_r, self.stderr_r):
-            fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
-        self.buffer = b""
-        rt.cleanups.append(self.close)
-
-    def run(self, rt, *args, timeout=60):
-        """Runs crun-lite with these pipes as stdio; returns (rc, what the stderr pipe holds)."""
-        p = subprocess.run(rt.argv(*args), stdin=self.stdin_r, stdout=self.stdout_w, stderr=self.stderr_w, timeout=timeout)
-        return p.returncode, self.read_available(self.stderr_r).decode(errors="replace")
-
-    @staticmethod
-    def read_available(fd):
-        out = b""
-        try:
-            while True:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                out += chunk
-        except BlockingIOError:
-            pass
-        return out
-
-    def numbers(self):
-        """The numbers the container printed so far."""
-        self.buffer += self.read_available(self.stdout_r)
-        return [int(x) for x in self.buffer.split(b"\n")[:-1] if x.strip().isdigit()]
-
-    def close(self):
-        for fd in (self.stdin_r, self.stdin_w, self.stdout_r, self.stdout_w, self.stderr_r, self.stderr_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+def Pipes(rt):
+    return StdioPipes(rt.cleanups)
 
 
 def counter_bundle(rt, hooks=None):
@@ -114,14 +71,6 @@ def counter_bundle(rt, hooks=None):
             cfg["hooks"] = hooks
 
     return rt.make_bundle(args=["sh", "-c", COUNTER], edit=edit), data
-
-
-def count(data):
-    try:
-        with open(os.path.join(data, "count")) as f:
-            return int(f.read().strip() or 0)
-    except (OSError, ValueError):
-        return 0
 
 
 def start_counter(rt, pipes=None, hooks=None):
@@ -143,17 +92,6 @@ def checkpointed(rt, cid, image):
     """Checkpoints `cid` into `image`, which must work; CRIU's errors are the failure's message."""
     r = checkpoint(rt, cid, image)
     assert r.rc == 0, f"{r.stderr}\n{criu_log(image)}"
-
-
-def criu_log(image, name="dump.log"):
-    """The end of CRIU's log, for a failure's message (the guest's /tmp is gone afterwards)."""
-    try:
-        with open(os.path.join(image, name)) as f:
-            lines = f.read().splitlines()
-        errors = [l for l in lines if "Error" in l or "Warn" in l]
-        return "\n".join(errors[-25:])
-    except OSError as e:
-        return str(e)
 
 
 def restored(rt, cid, bundle, image, pipes, *flags):

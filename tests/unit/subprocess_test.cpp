@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "util/subprocess.hpp"
@@ -86,6 +88,41 @@ TEST_F(Subprocess, OutputIsCutAtTheLimit) {
     Result r = run({"sh", "-c", "yes | head -c 100000"}, o);
     EXPECT_TRUE(r.succeeded());
     EXPECT_EQ(r.output.size(), 10u);
+}
+
+// Restore's systemd unit takes CRIU in by pid before CRIU runs: the child waits for after_fork.
+TEST_F(Subprocess, TheChildRunsOnlyOnceAfterForkReturned) {
+    std::string marker = ::testing::TempDir() + "crun-lite-after-fork-" + std::to_string(::getpid());
+    ::unlink(marker.c_str());
+    Options o;
+    o.capture_stdout = true;
+    pid_t seen = 0;
+    bool marker_before = true;
+    o.after_fork = [&](pid_t pid) {
+        seen = pid;
+        ::usleep(200 * 1000);  // a child that did not wait would have made the marker by now
+        marker_before = ::access(marker.c_str(), F_OK) == 0;
+    };
+    Result r = run({"sh", "-c", "touch \"$0\"; echo $$", marker}, o);
+    EXPECT_TRUE(r.succeeded()) << r.output;
+    EXPECT_FALSE(marker_before);
+    EXPECT_EQ(r.output, std::to_string(seen) + "\n");
+    ::unlink(marker.c_str());
+}
+
+TEST_F(Subprocess, AFailingAfterForkEndsTheChildUnrun) {
+    std::string marker = ::testing::TempDir() + "crun-lite-after-fork-failed-" + std::to_string(::getpid());
+    ::unlink(marker.c_str());
+    Options o;
+    pid_t child = 0;
+    o.after_fork = [&](pid_t pid) {
+        child = pid;
+        throw std::runtime_error("no unit");
+    };
+    EXPECT_THROW(run({"touch", marker}, o), std::runtime_error);
+    ASSERT_GT(child, 0);
+    EXPECT_NE(::kill(child, 0), 0);  // reaped
+    EXPECT_NE(::access(marker.c_str(), F_OK), 0);
 }
 
 }  // namespace
