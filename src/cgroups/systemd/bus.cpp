@@ -129,19 +129,19 @@ const char* kHint = "is systemd PID 1 here? `systemctl is-system-running` tells;
 // libdbus authenticates lazily and sends its BEGIN and the first call in two writes. systemd 252
 // (sd-bus as a server) leaves a call that reaches it in the same read as BEGIN undispatched until
 // more bytes arrive: a delete's StopUnit, sent right after connecting, then waited 30 s for no
-// reply (seen in the systemd guest). A Ping answered proves that systemd reads the connection;
-// each unanswered one is followed by another, whose arrival dispatches what waited.
+// reply (seen in the systemd guest). A Ping answered proves that systemd reads the connection; an
+// unanswered one is followed by a second, whose arrival dispatches both, given the whole timeout
+// (a busy systemd, in a daemon-reload, answers late but answers).
 void confirm_dispatching(DBusConnection* connection, const std::string& route) {
-    constexpr int kPingWaitMs = 100, kPings = 50;
-    for (int attempt = 0; attempt < kPings; ++attempt) {
+    for (int wait_ms : {100, kTimeoutMs}) {
         Message ping(dbus_message_new_method_call(kService, kPath, "org.freedesktop.DBus.Peer", "Ping"));
         if (!ping) throw std::bad_alloc();
         ErrorGuard error;
-        Message reply(dbus_connection_send_with_reply_and_block(connection, ping.get(), kPingWaitMs, &error.error));
+        Message reply(dbus_connection_send_with_reply_and_block(connection, ping.get(), wait_ms, &error.error));
         if (reply) return;
         if (!error.is(DBUS_ERROR_NO_REPLY)) throw Error("--systemd-cgroup: " + route + ": " + error.text(), 0, kHint);
     }
-    throw Error("--systemd-cgroup: " + route + " does not answer", 0, kHint);
+    throw Error("--systemd-cgroup: " + route + " does not answer (no reply to Ping within " + std::to_string(kTimeoutMs / 1000) + " s)", 0, kHint);
 }
 
 }  // namespace
@@ -270,7 +270,8 @@ void Bus::wait_for_job(const std::string& job_path, const std::string& what) {
     }
 }
 
-void Bus::start_transient_unit(const std::string& unit, const std::vector<UnitProperty>& properties) {
+void Bus::start_transient_unit(const std::string& unit, const std::vector<UnitProperty>& properties,
+                               const std::function<void()>& on_queued) {
     for (int attempt = 0;; ++attempt) {
         Message call = method_call("StartTransientUnit");
         DBusMessageIter it, aux;
@@ -283,6 +284,7 @@ void Bus::start_transient_unit(const std::string& unit, const std::vector<UnitPr
         ErrorGuard error;
         Message reply(dbus_connection_send_with_reply_and_block(connection_, call.get(), kTimeoutMs, &error.error));
         if (reply) {
+            if (on_queued) on_queued();
             wait_for_job(first_object_path(reply.get()), "start systemd unit " + unit);
             return;
         }

@@ -1,6 +1,7 @@
 // A client of systemd's manager API (org.freedesktop.systemd1) over libdbus-1: the calls the
 // cgroup driver makes, each waiting for the job it queues. Runs in the runtime process only.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,8 +35,10 @@ public:
     const std::string& route() const { return route_; }
 
     // StartTransientUnit(unit, "fail", properties) and the wait for its job. When a unit of
-    // that name is left over in the "failed" state it is reset and started again.
-    void start_transient_unit(const std::string& unit, const std::vector<UnitProperty>& properties);
+    // that name is left over in the "failed" state it is reset and started again. on_queued runs
+    // once systemd took the call (the unit is the caller's from then on), before the wait.
+    void start_transient_unit(const std::string& unit, const std::vector<UnitProperty>& properties,
+                              const std::function<void()>& on_queued = {});
     // StopUnit and the wait for its job. False when no such unit is loaded.
     bool stop_unit(const std::string& unit);
     // ResetFailedUnit; a unit that is gone or not failed is no error.

@@ -1,6 +1,6 @@
 // A container's systemd unit (a transient scope, or a slice when cgroupsPath names one), owned
-// like the other things create makes: stopped again on destruction unless keep() was called,
-// so that a failed create leaves no unit behind, neither active nor failed.
+// like the other things create and restore make: stopped again on destruction unless keep() was
+// called, so that a failed create or restore leaves no unit behind, neither active nor failed.
 #pragma once
 #include <optional>
 #include <string>
