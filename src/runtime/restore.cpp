@@ -1,7 +1,8 @@
 // `restore`: a container made again from a checkpoint image. Its cgroups come first, with the
-// config's limits and device rules, as create makes them; CRIU then restores the process tree
-// into them from a private mount namespace, handing the caller's stdio pipes to the restored
-// process where the image had pipes (--inherit-fd, as containerd's shim expects of runc). The
+// config's limits and device rules, as create makes them (with --systemd-cgroup: the unit, made
+// with CRIU in it before CRIU runs); CRIU then restores the process tree into them from a mount
+// namespace of its own, handing the caller's stdio pipes to the restored process where the
+// image had pipes (--inherit-fd, as containerd's shim expects of runc). The
 // config's prestart and createRuntime hooks run while CRIU waits at its setup-namespaces step.
 // Until the state file is complete, every piece is owned by an RAII object: a failure leaves no
 // state file, cgroup, mount or process behind.
@@ -32,7 +33,7 @@ namespace crunlite::runtime {
 namespace {
 
 // Ends whatever CRIU restored into the container's cgroups unless the restore completes; the
-// ContainerCgroup declared before it then removes the directories.
+// systemd unit and the ContainerCgroup declared before it then remove the directories.
 class KillRestoredUnlessKept {
 public:
     explicit KillRestoredUnlessKept(const std::vector<std::string>& dirs) : dirs_(dirs) {}
@@ -54,8 +55,9 @@ private:
 };
 
 // Runs in CRIU's child between fork and exec: a mount namespace of its own, in which the
-// container's root is a mount point (CRIU pivots into it), and the container's cgroups, so that
-// the restored tree lands in them. Returns an error text, "" on success.
+// container's root is a mount point (CRIU pivots into it), and the container's cgroups (none to
+// join under systemd, whose unit took CRIU in), so that the restored tree lands in them. Returns
+// an error text, "" on success.
 std::string enter_restore_context(const std::string& rootfs, const std::vector<std::string>& cgroup_procs_files) {
     if (::unshare(CLONE_NEWNS) != 0) return "restore: unshare the mount namespace: " + Error::errno_text(errno);
     // Slave, not private: the restored container's mounts that were slaves of the host's shared

@@ -43,6 +43,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
 // In the child, between fork and exec: only calls that are safe after a fork.
 [[noreturn]] void exec_child(const Options& options, char* const* argv, char* const* envp, int stdin_fd, int output_fd,
                              int go_read, int go_write) {
+    // First, before the wait below: a Ctrl-C meant for the caller must not reach the child while
+    // it waits for after_fork (the parent sets the group too, so either order holds).
+    if (options.new_process_group) ::setpgid(0, 0);
     if (go_read >= 0) {  // Options::after_fork: one byte when the parent is done, EOF when it gave up
         ::close(go_write);
         char go = 0;
@@ -57,7 +60,6 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     // Whatever the runtime holds open (state locks, container fds) is none of the program's business.
     ::syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     for (int fd : options.pass_fds) ::fcntl(fd, F_SETFD, 0);
-    if (options.new_process_group) ::setpgid(0, 0);
     if (options.before_exec) {
         std::string failure = options.before_exec();
         if (!failure.empty()) {
@@ -99,6 +101,7 @@ Result run(const std::vector<std::string>& args, const Options& options) {
                    out_write ? out_write.get() : -1, go_read ? go_read.get() : -1, go_write ? go_write.get() : -1);
     in_read.reset();
     out_write.reset();
+    if (options.new_process_group) ::setpgid(pid, pid);  // may race the child's own: both set the same
     if (options.after_fork) {
         go_read.reset();
         try {

@@ -116,6 +116,7 @@ iteration() {
 	sleep 0.01
 	local lines
 	lines=$(wc -l <"$CL_ARGV_LOG")
+	ITER_ARGV_FROM=$((lines + 1)) # the first line of this iteration's runtime calls
 	start=$(date +%s%N)
 	"$fn" "$n" || rc=$?
 	tail -n +"$((lines + 1))" "$CL_ARGV_LOG" >"$T/iter-argv.log"
@@ -147,12 +148,14 @@ pm_start_counter() { # NAME
 }
 
 # pm_unit_ok NAME: with podman's systemd cgroup manager (CL_PODMAN_CGROUP_MANAGER=systemd), the
-# runtime's restore was called with --systemd-cgroup and the restored process is in podman's scope.
+# runtime's restore was called with --systemd-cgroup (in this iteration's calls) and the restored
+# process is in podman's scope.
 pm_unit_ok() {
 	[[ ${CL_PODMAN_CGROUP_MANAGER:-cgroupfs} == systemd ]] || return 0
 	local pid cg
-	grep -qE -- ' --systemd-cgroup( .*)? restore ' "$CL_ARGV_LOG" && ok "restore was called with --systemd-cgroup" ||
-		bad "no restore call with --systemd-cgroup in $CL_ARGV_LOG" || return 1
+	tail -n +"$ITER_ARGV_FROM" "$CL_ARGV_LOG" | grep -qE -- ' --systemd-cgroup( .*)? restore ' &&
+		ok "restore was called with --systemd-cgroup" ||
+		bad "no restore call with --systemd-cgroup in this run's part of $CL_ARGV_LOG" || return 1
 	pid=$(pm inspect -f '{{.State.Pid}}' "$1" 2>&1) || true
 	cg=$(cat "/proc/$pid/cgroup" 2>&1) || true
 	[[ $cg =~ ^0::/machine\.slice/libpod-[0-9a-f]+\.scope ]] && ok "$1 restored into its systemd scope (${cg#0::})" ||

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <stdexcept>
@@ -98,14 +99,21 @@ TEST_F(Subprocess, TheChildRunsOnlyOnceAfterForkReturned) {
     o.capture_stdout = true;
     pid_t seen = 0;
     bool marker_before = true;
+    std::string child_exe;
     o.after_fork = [&](pid_t pid) {
         seen = pid;
         ::usleep(200 * 1000);  // a child that did not wait would have made the marker by now
         marker_before = ::access(marker.c_str(), F_OK) == 0;
+        // However slow, a child that did not wait would have exec'd sh: it is still this program.
+        char exe[PATH_MAX] = {};
+        if (::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1) > 0) child_exe = exe;
     };
     Result r = run({"sh", "-c", "touch \"$0\"; echo $$", marker}, o);
     EXPECT_TRUE(r.succeeded()) << r.output;
     EXPECT_FALSE(marker_before);
+    char self[PATH_MAX] = {};
+    ASSERT_GT(::readlink("/proc/self/exe", self, sizeof self - 1), 0);
+    EXPECT_EQ(child_exe, self);
     EXPECT_EQ(r.output, std::to_string(seen) + "\n");
     ::unlink(marker.c_str());
 }
