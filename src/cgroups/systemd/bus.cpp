@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <initializer_list>
 #include <dbus/dbus.h>
@@ -129,11 +130,13 @@ const char* kHint = "is systemd PID 1 here? `systemctl is-system-running` tells;
 // libdbus authenticates lazily and sends its BEGIN and the first call in two writes. systemd 252
 // (sd-bus as a server) leaves a call that reaches it in the same read as BEGIN undispatched until
 // more bytes arrive: a delete's StopUnit, sent right after connecting, then waited 30 s for no
-// reply (seen in the systemd guest). A Ping answered proves that systemd reads the connection; an
-// unanswered one is followed by a second, whose arrival dispatches both, given the whole timeout
-// (a busy systemd, in a daemon-reload, answers late but answers).
+// reply (seen in the systemd guest). A Ping answered proves that systemd reads the connection.
+// An unanswered one is followed by another after a short wait, and so on with longer waits: the
+// first that arrives after systemd read BEGIN dispatches every one before it. Usually the first
+// is answered, or the second after 2 ms; a busy systemd gets the whole timeout.
 void confirm_dispatching(DBusConnection* connection, const std::string& route) {
-    for (int wait_ms : {100, kTimeoutMs}) {
+    int waited_ms = 0;
+    for (int wait_ms = 2; waited_ms < kTimeoutMs; waited_ms += wait_ms, wait_ms = std::min(wait_ms * 2, 1000)) {
         Message ping(dbus_message_new_method_call(kService, kPath, "org.freedesktop.DBus.Peer", "Ping"));
         if (!ping) throw std::bad_alloc();
         ErrorGuard error;
