@@ -87,28 +87,24 @@ void mask_paths(const spec::Spec& spec, int root_fd) {
             throw Error(what + ": open " + path, errno);
         }
         if (::fstat(target.get(), &st) != 0) throw Error(what + ": stat " + path, errno);
-        if (!S_ISDIR(st.st_mode)) {
-            // The first mask is made private: a copy of the host's /dev mount would otherwise
-            // be a slave of its peer group (on a systemd host, where / is shared), which ties
-            // the container to the host's /dev and which CRIU cannot restore. The others copy
-            // the first, private too.
-            if (null_mask) {
-                sys::attach(sys::clone_tree(null_mask.get(), "", false, what).get(), target.get(), what);
-                continue;
-            }
-            null_mask = sys::clone_tree(null_device.get(), "", false, what);
-            sys::set_propagation(null_mask.get(), MS_PRIVATE, false, what);
-            sys::attach(null_mask.get(), target.get(), what);
+        // Each kind of mask is made once and attached; the others of its kind copy that mount.
+        // Files get the host's /dev/null, made private: a copy of the host's /dev mount would
+        // otherwise be a slave of its peer group (on a systemd host, where / is shared), which
+        // ties the container to the host's /dev and which CRIU cannot restore. Directories get
+        // a read-only empty tmpfs (a superblock fewer to make, and to tear down at the end).
+        bool is_file = !S_ISDIR(st.st_mode);
+        UniqueFd& first = is_file ? null_mask : empty_directory;
+        if (first) {
+            sys::attach(sys::clone_tree(first.get(), "", false, what).get(), target.get(), what);
             continue;
         }
-        // Directories get a read-only empty tmpfs: one instance, whose attached mount the
-        // others copy (a superblock fewer to make, and to tear down when the container ends).
-        if (empty_directory) {
-            sys::attach(sys::clone_tree(empty_directory.get(), "", false, what).get(), target.get(), what);
-            continue;
+        if (is_file) {
+            first = sys::clone_tree(null_device.get(), "", false, what);
+            sys::set_propagation(first.get(), MS_PRIVATE, false, what);
+        } else {
+            first = sys::make_filesystem("tmpfs", "tmpfs", {}, MOUNT_ATTR_RDONLY, what);
         }
-        empty_directory = sys::make_filesystem("tmpfs", "tmpfs", {}, MOUNT_ATTR_RDONLY, what);
-        sys::attach(empty_directory.get(), target.get(), what);
+        sys::attach(first.get(), target.get(), what);
     }
 }
 

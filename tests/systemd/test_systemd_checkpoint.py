@@ -20,7 +20,9 @@ from crunlite_testlib.processes import process_alive, wait_until
 MEMORY_LIMIT = 64 * 1024 * 1024
 
 
-def test_checkpoint_and_restore_in_a_scope(rt):
+def counter_in_scope(rt, resources=None):
+    """A counter bundle in system.slice:test:<id> with a bind mount at /data, and an image
+    directory. Returns (id, unit, cgroup dir, data dir, image dir, bundle); nothing runs yet."""
     cid = rt.new_id()
     unit, cg = scope_of(cid)
     data = tempfile.mkdtemp(prefix="data-", dir=rt.bundle_base)
@@ -31,7 +33,12 @@ def test_checkpoint_and_restore_in_a_scope(rt):
     def with_data(cfg):
         cfg["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
 
-    bundle = rt.make_bundle(["sh", "-c", COUNTER], f"system.slice:test:{cid}", {"memory": {"limit": MEMORY_LIMIT}}, edit=with_data)
+    bundle = rt.make_bundle(["sh", "-c", COUNTER], f"system.slice:test:{cid}", resources, edit=with_data)
+    return cid, unit, cg, data, image, bundle
+
+
+def test_checkpoint_and_restore_in_a_scope(rt):
+    cid, unit, cg, data, image, bundle = counter_in_scope(rt, {"memory": {"limit": MEMORY_LIMIT}})
     cleanups = []
     try:
         pipes = StdioPipes(cleanups)
@@ -86,17 +93,7 @@ def test_a_failed_restore_leaves_no_unit(rt):
     """The restore fails after CRIU restored the counter into the unit (its --pid-file cannot be
     written): one error, and the restored processes, the unit, its cgroup and the state are gone
     by the time the command returns."""
-    cid = rt.new_id()
-    unit, cg = scope_of(cid)
-    data = tempfile.mkdtemp(prefix="data-", dir=rt.bundle_base)
-    rt.bundles.append(data)
-    image = tempfile.mkdtemp(prefix="image-", dir=rt.bundle_base)
-    rt.bundles.append(image)
-
-    def with_data(cfg):
-        cfg["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
-
-    bundle = rt.make_bundle(["sh", "-c", COUNTER], f"system.slice:test:{cid}", edit=with_data)
+    cid, unit, cg, data, image, bundle = counter_in_scope(rt)
     cleanups = []
     try:
         rc, err = StdioPipes(cleanups).run(rt, "run", "-d", "--bundle", bundle, cid)
