@@ -131,18 +131,23 @@ const char* kHint = "is systemd PID 1 here? `systemctl is-system-running` tells;
 // (sd-bus as a server) leaves a call that reaches it in the same read as BEGIN undispatched until
 // more bytes arrive: a delete's StopUnit, sent right after connecting, then waited 30 s for no
 // reply (seen in the systemd guest). A Ping answered proves that systemd reads the connection.
-// An unanswered one is followed by another after a short wait, and so on with longer waits: the
-// first that arrives after systemd read BEGIN dispatches every one before it. Usually the first
-// is answered, or the second after 2 ms; a busy systemd gets the whole timeout.
+// An unanswered one is followed by another, 2 ms later at first, then with waits that double up
+// to kLongestPingWaitMs: the first Ping that arrives after systemd read BEGIN dispatches every one
+// before it. A busy systemd (in a daemon-reload) answers late, within kTimeoutMs in all.
+constexpr int kLongestPingWaitMs = 1000;
+
 void confirm_dispatching(DBusConnection* connection, const std::string& route) {
-    int waited_ms = 0;
-    for (int wait_ms = 2; waited_ms < kTimeoutMs; waited_ms += wait_ms, wait_ms = std::min(wait_ms * 2, 1000)) {
+    int wait_ms = 2;
+    for (int waited_ms = 0; waited_ms < kTimeoutMs;) {
+        wait_ms = std::min({wait_ms, kLongestPingWaitMs, kTimeoutMs - waited_ms});
         Message ping(dbus_message_new_method_call(kService, kPath, "org.freedesktop.DBus.Peer", "Ping"));
         if (!ping) throw std::bad_alloc();
         ErrorGuard error;
         Message reply(dbus_connection_send_with_reply_and_block(connection, ping.get(), wait_ms, &error.error));
         if (reply) return;
         if (!error.is(DBUS_ERROR_NO_REPLY)) throw Error("--systemd-cgroup: " + route + ": " + error.text(), 0, kHint);
+        waited_ms += wait_ms;
+        wait_ms *= 2;
     }
     throw Error("--systemd-cgroup: " + route + " does not answer (no reply to Ping within " + std::to_string(kTimeoutMs / 1000) + " s)", 0, kHint);
 }
