@@ -49,7 +49,8 @@ def test_console_socket_talk_to_a_shell(rt, new_id):
     os.write(master, b"echo hi-$((1+2)); exit 3\n")
     # Read up to the line end, not only "hi-3": the shell may write the "\r\n" (ONLCR's) a moment
     # later, which one run on a single guest CPU caught. Without it this times out with what came.
-    read_until(master, b"hi-3\r\n")
+    out = read_until(master, b"hi-3\r\n")
+    assert b"hi-3\r\n" in out, out
     assert wait_exit_status(pid) == 3
     rt.wait_status(cid, "stopped")
     assert rt.delete(cid).rc == 0
