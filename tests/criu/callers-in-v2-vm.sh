@@ -47,7 +47,7 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   start=$(date +%s%N)
   guest=()
   [[ ${CRIU_SYSTEMD:-0} == 1 ]] && guest=(-s -e CL_PODMAN_CGROUP_MANAGER=systemd)
-  "$REPO/tests/vm/run-in-v2-vm.sh" "${guest[@]}" -t "${CRUN_LITE_VM_TIMEOUT:-1800}" -m 1536 -c 2 "${share[@]}" \
+  "$REPO/tests/vm/run-in-v2-vm.sh" "${guest[@]}" -t "${CRUN_LITE_VM_TIMEOUT:-1800}" -m 1536 "${share[@]}" \
     -e "CRUN_LITE_REPO=$REPO" -e "RUNC=$RUNC" -e "CL_IMAGE_CACHE=$CL_IMAGE_CACHE" \
     -e "CRIU_RUNTIMES=${CRIU_RUNTIMES:-runc crun-lite}" -e "CRIU_REPEAT=${CRIU_REPEAT:-3}" \
     -e "CRIU_ONLY=${CRIU_ONLY:-}" -e "CRIU_PODMAN_RUN_ARGS=${CRIU_PODMAN_RUN_ARGS:-}" -e "CL_KEEP=${CL_KEEP:-0}" \

@@ -41,6 +41,7 @@ from helpers import (BUSYBOX, CRUN_LITE, RUNC, RUNC_VERSION, SYSTEMD_CGROUP, TES
 def pytest_configure(config):
     config.addinivalue_line("markers", "cgroupfs_only(reason): not run with CRUN_LITE_SYSTEMD_CGROUP=1, for reason")
     config.addinivalue_line("markers", "runc_too(since): the each_rt fixture also runs the test against runc >= since")
+    config.addinivalue_line("markers", "two_cpus: tells CPU masks apart, so needs 2 online CPUs")
 
 
 def pytest_generate_tests(metafunc):

@@ -70,7 +70,7 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   done
   [[ -z ${SD_ENGINES_LOGS:-} ]] || share+=(-w "$SD_ENGINES_LOGS")
   start=$(date +%s%N)
-  "$REPO/tests/vm/run-in-v2-vm.sh" -s -t "${CRUN_LITE_VM_TIMEOUT:-900}" -m 2048 -c 2 "${share[@]}" \
+  "$REPO/tests/vm/run-in-v2-vm.sh" -s -t "${CRUN_LITE_VM_TIMEOUT:-900}" -m 2048 "${share[@]}" \
     -e "CRUN_LITE_REPO=$REPO" -e "RUNC=$RUNC" -e "CL_BUSYBOX_TAR=$CL_BUSYBOX_TAR" -e "CL_NGINX_TAR=$CL_NGINX_TAR" \
     -e "NGINX_PORT=$NGINX_PORT" -e "CL_ONLY=${CL_ONLY:-}" -e "CL_NOWRAP=${CL_NOWRAP:-0}" \
     -e "SD_ENGINES_LOGS=${SD_ENGINES_LOGS:-}" "${cri_env[@]}" "$HERE/engines.sh" "$CRUN_LITE"

@@ -52,7 +52,7 @@ sdvm_boot() {
       crun_lite=$copy/crun-lite ;;
   esac
   start=$(date +%s%N)
-  "$REPO/tests/vm/run-in-v2-vm.sh" -s -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1024 -c 2 "${share[@]}" \
+  "$REPO/tests/vm/run-in-v2-vm.sh" -s -t "${CRUN_LITE_VM_TIMEOUT:-600}" -m 1024 "${share[@]}" \
     -e "CRUN_LITE=$crun_lite" "${env[@]}" "$script" "$crun_lite" "$@"
   rc=$?
   [[ -z $copy ]] || rm -rf -- "$copy"

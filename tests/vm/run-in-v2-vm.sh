@@ -21,7 +21,8 @@
 #   -e VAR=VAL  set an environment variable for SCRIPT (repeatable)
 #   -t SECS     hard timeout for the whole VM run, qemu is killed after it (default 300,
 #               or $CRUN_LITE_VM_TIMEOUT)
-#   -m MIB      guest memory (default 1024)      -c N  guest CPUs (default 2)
+#   -m MIB      guest memory (default 1024)
+#   -c N        guest CPUs (default 2, or $CRUN_LITE_VM_CPUS)
 #   -v          also stream the guest's kernel console to stderr (it is otherwise kept and
 #               shown only when the guest fails)
 #   -s          systemd mode: the guest boots the host's /lib/systemd/systemd as PID 1 (pure cgroup v2)
@@ -57,7 +58,7 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 1
 
 TIMEOUT=${CRUN_LITE_VM_TIMEOUT:-300}
 MEM=1024
-CPUS=2
+CPUS=${CRUN_LITE_VM_CPUS:-2}
 VERBOSE=0
 SYSTEMD=0
 RW_DIRS=()
