@@ -12,9 +12,9 @@
 # output (with -rfE and --durations=15: the failures and the slowest tests) and exits with pytest's
 # status (124/125 when the VM itself failed), then the wall time of the whole VM run.
 # Environment: CRUN_LITE_VM_TIMEOUT (default 1500 s), CRUN_LITE_VM_MEM (MiB, default 1536),
-# CRUN_LITE_VM_CPUS (default 2), CRUN_LITE_TEST_LIFECYCLES (test_attacks' lifecycle count; default
-# 50 in the guest: each process start costs ~30-100 ms under TCG, so 1,000 would take ~10 minutes;
-# the host's run does 1,000, and the guest's repeats the count on cgroup v2, where growth of a
+# CRUN_LITE_VM_CPUS (default 2, read by run-in-v2-vm.sh), CRUN_LITE_TEST_LIFECYCLES (test_attacks'
+# lifecycle count; default 50 in the guest: each process start costs ~30-100 ms under TCG, so
+# 1,000 would take ~10 minutes; the host's run does 1,000, and the guest's repeats the count on cgroup v2, where growth of a
 # cgroup directory or unit per container would show as well in 50),
 # CRUN_LITE_EXPECT_CRIU=1 is always passed: CRIU works on the guest's kernel, so test_checkpoint
 # fails there when `criu check` does not pass instead of testing the refusal.
@@ -56,7 +56,7 @@ if [[ -z ${CRUN_LITE_VM:-} ]]; then
   [[ -x /bin/busybox ]] || { echo "$PROG: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 1; }
   start=$(date +%s%N)
   "$HERE/run-in-v2-vm.sh" -t "${CRUN_LITE_VM_TIMEOUT:-1500}" -m "${CRUN_LITE_VM_MEM:-1536}" \
-    -c "${CRUN_LITE_VM_CPUS:-2}" "${share[@]}" \
+    "${share[@]}" \
     -e "CRUN_LITE=$CRUN_LITE" -e "CRUN_LITE_REPO=$REPO" -e "PYTHONDONTWRITEBYTECODE=1" \
     -e "CRUN_LITE_TEST_LIFECYCLES=${CRUN_LITE_TEST_LIFECYCLES:-50}" -e "CRUN_LITE_EXPECT_CRIU=1" "${peer[@]}" \
     "$HERE/integration-suite-in-vm.sh" "$CRUN_LITE" "$@"
