@@ -14,8 +14,8 @@
 # Environment: CRUN_LITE_VM_TIMEOUT (default 1500 s), CRUN_LITE_VM_MEM (MiB, default 1536),
 # CRUN_LITE_VM_CPUS (default 2, read by run-in-v2-vm.sh), CRUN_LITE_TEST_LIFECYCLES (test_attacks'
 # lifecycle count; default 50 in the guest: each process start costs ~30-100 ms under TCG, so
-# 1,000 would take ~10 minutes; the host's run does 1,000, and the guest's repeats the count on cgroup v2, where growth of a
-# cgroup directory or unit per container would show as well in 50),
+# 1,000 would take ~10 minutes; the host's run does 1,000, and the guest's repeats the count on
+# cgroup v2, where growth of a cgroup directory or unit per container would show as well in 50),
 # CRUN_LITE_EXPECT_CRIU=1 is always passed: CRIU works on the guest's kernel, so test_checkpoint
 # fails there when `criu check` does not pass instead of testing the refusal.
 # RUNC (the runc test_cgroups compares with; default ../shared/tools/anchors/runc-1.3.6 beside the
