@@ -31,7 +31,9 @@ Layout detect_layout();
 Layout layout_from_mountinfo(std::string_view mountinfo, const std::string& root = "/sys/fs/cgroup");
 
 // The cgroup path relative to each hierarchy's root: cgroupsPath when absolute; when relative,
-// under the runtime's own cgroup; when empty, "/crun-lite/<id>" (the parent goes with its last container).
+// under the runtime's own cgroup; when empty, "/crun-lite-<id>": one level, so that a start
+// makes and a delete removes one directory per hierarchy, and the prefix keeps an ID from naming
+// a cgroup of the host's (system.slice) or a control file (tasks).
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup);
 
 // v1 device-controller lines ("c 1:3 rwm") for the config's rules plus the standard devices

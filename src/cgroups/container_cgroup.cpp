@@ -105,7 +105,7 @@ void ContainerCgroup::make_in(const Hierarchy& h) {
         if (h.unified && layout_.mode == Mode::v2) delegate_v2_controllers(parent);
         int rc = ::mkdir(dir.c_str(), 0755);
         if (rc != 0 && errno == ENOENT && restarts++ < 100) {
-            // The delete of the last container below the shared parent removed it just now: start over.
+            // The delete of the last container below a shared /crun-lite parent removed it just now: start over.
             start_over();
             i = size_t(-1);
             continue;
@@ -267,8 +267,10 @@ void rmdir_when_empty(const std::string& dir) {
 
 }  // namespace
 
-// The shared "crun-lite" parent of default paths goes with its last container (EBUSY while
-// another container is below it). A create racing this starts its path over (make_in).
+// The shared "crun-lite" parent of the former default paths (/crun-lite/<id>, before
+// /crun-lite-<id>) goes with its last container (EBUSY while another container is below it), so
+// that containers made by an older crun-lite, or given such a cgroupsPath, leave nothing either.
+// A create racing this starts its path over (make_in).
 static void remove_shared_parent(const std::string& dir) {
     auto slash = dir.rfind('/');
     if (slash == std::string::npos) return;

@@ -74,7 +74,7 @@ Layout detect_layout() {
 }
 
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup) {
-    std::string path = cgroups_path.empty() ? "/crun-lite/" + id
+    std::string path = cgroups_path.empty() ? "/crun-lite-" + id
                        : cgroups_path[0] == '/' ? cgroups_path
                                                 : (own_cgroup == "/" ? "" : own_cgroup) + "/" + cgroups_path;
     // Normalise and refuse escapes: the path is joined under each hierarchy's mount point.

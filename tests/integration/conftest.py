@@ -4,8 +4,9 @@ Every test gets:
   * ``rt``: a :class:`helpers.Runtime` bound to a fresh state root under /run/crun-lite-test/
     (passed as ``--root DIR`` before the subcommand on every call). Its teardown runs
     ``delete --force`` on every container left, then asserts that nothing is left: no state
-    directory entry, no container process, no cgroup directory named after a container under
-    /sys/fs/cgroup/*/crun-lite/, no host mountinfo line mentioning a bundle path.
+    directory entry, no container process, no cgroup directory named after a container
+    (/sys/fs/cgroup/*/crun-lite-<id>, or <id> under a /crun-lite parent), no host mountinfo line
+    mentioning a bundle path.
   * ``make_bundle``: ``make_bundle(args=[...], edit=lambda cfg: ...)`` builds a bundle with a
     busybox-static rootfs and a config.json written by ``crun-lite spec`` and then edited.
   * ``new_id``: unique container IDs.

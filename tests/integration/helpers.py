@@ -88,19 +88,20 @@ def cgroup_v2_only():
 
 
 def crun_lite_cgroup_parents():
-    """The shared parent cgroup of containers without cgroupsPath (/crun-lite), in every
-    hierarchy that has one: /sys/fs/cgroup/<hierarchy>/crun-lite on v1, /sys/fs/cgroup/crun-lite on v2."""
+    """The shared parent cgroup (/crun-lite) of containers made with crun-lite's former default
+    path, /crun-lite/<id>, in every hierarchy that has one: /sys/fs/cgroup/<hierarchy>/crun-lite on
+    v1, /sys/fs/cgroup/crun-lite on v2."""
     return sorted(d for d in glob.glob("/sys/fs/cgroup/*/crun-lite") + glob.glob("/sys/fs/cgroup/crun-lite") if os.path.isdir(d))
 
 
 def default_cgroup_suffix(cid):
-    """The end of the container's default cgroup path: /crun-lite/<id> (cgroupfs, in every
-    hierarchy) or /system.slice/crun-lite-<id>.scope (systemd mode)."""
-    return f"/system.slice/crun-lite-{cid}.scope" if SYSTEMD_CGROUP else f"/crun-lite/{cid}"
+    """The end of the container's default cgroup path: /crun-lite-<id> (cgroupfs, at the root of
+    every hierarchy) or /system.slice/crun-lite-<id>.scope (systemd mode)."""
+    return f"/system.slice/crun-lite-{cid}.scope" if SYSTEMD_CGROUP else f"/crun-lite-{cid}"
 
 
 # the id in a /proc/<pid>/cgroup line of a container in its default cgroup
-_DEFAULT_CGROUP_ID = re.compile(r"/system\.slice/crun-lite-([^/]+)\.scope$" if SYSTEMD_CGROUP else r"/crun-lite/([^/]+)$")
+_DEFAULT_CGROUP_ID = re.compile(r"/system\.slice/crun-lite-([^/]+)\.scope$" if SYSTEMD_CGROUP else r"^[^:]*:[^:]*:/crun-lite-([^/]+)$")
 
 
 def container_units(ids):
@@ -139,20 +140,23 @@ def container_cgroup_pids(ids):
 
 
 def container_cgroup_dirs(ids=None):
-    """Cgroup directories of containers (named by ID, `ids` or any): under the shared parents
-    (cgroupfs), or the scopes of system.slice (systemd mode)."""
+    """Cgroup directories of containers (named by ID, `ids` or any): crun-lite-<id> at the root of
+    each hierarchy and <id> under the former default's shared parents (cgroupfs), or the scopes of
+    system.slice (systemd mode)."""
     wanted = None if ids is None else set(ids)
     if SYSTEMD_CGROUP:  # any cgroup of system.slice named after one of them
         found = glob.glob("/sys/fs/cgroup/system.slice/*")
         named = (lambda base: base.startswith("crun-lite-")) if wanted is None else (lambda base: any(cid in base for cid in wanted))
         return [d for d in found if os.path.isdir(d) and named(os.path.basename(d))]
-    found = [d for p in crun_lite_cgroup_parents() for d in glob.glob(p + "/*")]
-    return [d for d in found if os.path.isdir(d) and (wanted is None or os.path.basename(d) in wanted)]
+    found = [(d, os.path.basename(d)) for p in crun_lite_cgroup_parents() for d in glob.glob(p + "/*")]
+    found += [(d, os.path.basename(d)[len("crun-lite-"):])
+              for d in glob.glob("/sys/fs/cgroup/*/crun-lite-*") + glob.glob("/sys/fs/cgroup/crun-lite-*")]
+    return [d for d, cid in found if os.path.isdir(d) and (wanted is None or cid in wanted)]
 
 
 def pids_in_container_cgroup(cid):
     """Live (non-zombie) processes whose /proc/<pid>/cgroup places them in the container's default
-    cgroup (.../crun-lite/<cid>, or the scope in systemd mode) or below it."""
+    cgroup (.../crun-lite-<cid>, or the scope in systemd mode) or below it."""
     suffix = default_cgroup_suffix(cid)
     return [pid for pid, lines in proc_cgroups()
             if any(l.endswith(suffix) or (suffix + "/") in l for l in lines) and process_alive(pid)]

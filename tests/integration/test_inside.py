@@ -100,13 +100,13 @@ def test_container_is_placed_in_its_cgroups(rt, make_bundle, new_id):
         lines = f.read().splitlines()
     assert lines
     for line in lines:
-        assert line.split(":", 2)[2] == f"/crun-lite/{cid}", lines
+        assert line.split(":", 2)[2] == f"/crun-lite-{cid}", lines
     dirs = cgroup_dirs_named(cid)
     assert dirs
     for d in dirs:
         with open(os.path.join(d, "cgroup.procs")) as f:
             assert str(pid) in f.read().split(), d
-    devices = f"/sys/fs/cgroup/devices/crun-lite/{cid}/devices.list"
+    devices = f"/sys/fs/cgroup/devices/crun-lite-{cid}/devices.list"
     if os.path.exists("/sys/fs/cgroup/devices"):  # v1 device controller (this project's hosts)
         # The device rules: deny-all from the config, then the standard devices.
         with open(devices) as f:
@@ -751,7 +751,7 @@ def test_join_a_user_namespace_by_path_with_a_new_pid_namespace(rt, make_bundle,
     with open(f"/proc/{joiner}/cgroup") as f:
         lines = f.read().splitlines()
     for line in lines:
-        assert line.split(":", 2)[2] == f"/crun-lite/{cid}", lines
+        assert line.split(":", 2)[2] == f"/crun-lite-{cid}", lines
     assert rt.delete(cid, force=True).rc == 0
     assert rt.delete(h, force=True).rc == 0
 

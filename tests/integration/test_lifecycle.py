@@ -64,15 +64,30 @@ def test_run_of_a_config_without_process_is_refused_and_leaves_nothing(rt, make_
     assert cgroup_dirs_named(cid) == []
 
 
+@pytest.mark.cgroupfs_only("the default cgroup path is the cgroupfs driver's; with systemd each container is a "
+                           "scope of system.slice, which systemd owns")
+def test_default_cgroup_is_one_level_at_the_root_and_goes_with_its_container(rt, make_bundle, new_id):
+    cid = new_id()
+    assert rt.run(cid, make_bundle(args=["sh", "-c", "sleep 100"]), "-d").rc == 0
+    dirs = cgroup_dirs_named(cid)
+    # Right below each hierarchy's root: /sys/fs/cgroup/<v1 hierarchy>/ or /sys/fs/cgroup/ (v2).
+    assert dirs and all(re.fullmatch(rf"/sys/fs/cgroup(/[^/]+)?/crun-lite-{re.escape(cid)}", d) for d in dirs), dirs
+    assert rt.delete(cid, force=True).rc == 0
+    assert [d for d in dirs if os.path.exists(d)] == [], "the container's cgroups stayed on the host"
+
+
 @pytest.mark.cgroupfs_only("the shared crun-lite parent cgroup is the cgroupfs driver's; with systemd each "
                            "container is a scope of system.slice, which systemd owns")
 def test_shared_cgroup_parent_goes_with_the_last_container(rt, make_bundle, new_id):
+    # /crun-lite/<id> was the default path before /crun-lite-<id>: containers made that way (by an
+    # older crun-lite, or given that cgroupsPath) still leave no shared parent behind.
     others = container_cgroup_dirs()
     assert others == [], f"containers of another test still exist: {others}"
     first, second = new_id(), new_id()
-    bundle = make_bundle(args=["sh", "-c", "sleep 100"])
-    assert rt.run(first, bundle, "-d").rc == 0
-    assert rt.run(second, bundle, "-d").rc == 0
+    for cid in (first, second):
+        bundle = make_bundle(args=["sh", "-c", "sleep 100"],
+                             edit=lambda cfg, cid=cid: cfg["linux"].update(cgroupsPath=f"/crun-lite/{cid}"))
+        assert rt.run(cid, bundle, "-d").rc == 0
     parents = crun_lite_cgroup_parents()
     assert parents
     assert rt.delete(first, force=True).rc == 0

@@ -26,9 +26,11 @@ using test::ThrowsSpecError;
 // ---------------------------------------------------------------------------------------------
 // resolve_cgroup_path
 
-TEST(ResolveCgroupPath, EmptyMeansCrunLiteSlashId) {
-    EXPECT_EQ(resolve_cgroup_path("", "c1", "/user.slice/session-1.scope"), "/crun-lite/c1");
-    EXPECT_EQ(resolve_cgroup_path("", "my.ctr-2", "/"), "/crun-lite/my.ctr-2");
+TEST(ResolveCgroupPath, EmptyMeansCrunLiteDashIdAtTheRoot) {
+    EXPECT_EQ(resolve_cgroup_path("", "c1", "/user.slice/session-1.scope"), "/crun-lite-c1");
+    EXPECT_EQ(resolve_cgroup_path("", "my.ctr-2", "/"), "/crun-lite-my.ctr-2");
+    EXPECT_EQ(resolve_cgroup_path("", "system.slice", "/"), "/crun-lite-system.slice");
+    EXPECT_EQ(resolve_cgroup_path("", "tasks", "/"), "/crun-lite-tasks");
 }
 
 TEST(ResolveCgroupPath, AbsoluteIsKeptWhateverTheOwnCgroup) {
