@@ -1244,7 +1244,9 @@ def enter_private_ns(unshare):
     An empty tmpfs of the namespace's own goes where the cgroup2 mount was: crun takes every
     directory of /sys/fs/cgroup for a v1 hierarchy and makes `<id>/cgroup.procs` in it, and a bare
     `umount` would leave it the directory of the host's /sys/fs/cgroup tmpfs, which the namespace
-    shares: those files would stay behind on the host, hidden under its cgroup2 mount."""
+    shares: those files would stay behind on the host, hidden under its cgroup2 mount. They stay in
+    the tmpfs until the namespace goes: a page or two per crun container, so 1 MiB was full after
+    the `run` benchmark and crun failed in the next one (ENOSPC); 64 MiB holds thousands."""
     if os.environ.get("BENCH_PRIVATE_NS") or os.environ.get("PRIVATE_NS", "1") in ("0", "no", "false"):
         return
     if not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers"):
@@ -1254,7 +1256,7 @@ def enter_private_ns(unshare):
     log("cgroup v1 hybrid host: re-executing in a private mount namespace without "
         "/sys/fs/cgroup/unified (unshare -m --propagation private)")
     os.execv(unshare, [unshare, "-m", "--propagation", "private", "sh", "-c",
-                       'umount /sys/fs/cgroup/unified && mount -t tmpfs -o mode=755,size=1m '
+                       'umount /sys/fs/cgroup/unified && mount -t tmpfs -o mode=755,size=64m '
                        'bench-no-cgroup2 /sys/fs/cgroup/unified && exec "$@"', "sh",
                        sys.executable, os.path.abspath(__file__), *sys.argv[1:]])
 
