@@ -33,7 +33,8 @@ Layout layout_from_mountinfo(std::string_view mountinfo, const std::string& root
 // The cgroup path relative to each hierarchy's root: cgroupsPath when absolute; when relative,
 // under the runtime's own cgroup; when empty, "/crun-lite-<id>": one level, so that a start
 // makes and a delete removes one directory per hierarchy, and the prefix keeps an ID from naming
-// a cgroup of the host's (system.slice) or a control file (tasks).
+// a cgroup of the host's (system.slice) or a control file (tasks); "/crun-lite/<id>" for an ID
+// too long for the prefix.
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup);
 
 // v1 device-controller lines ("c 1:3 rwm") for the config's rules plus the standard devices

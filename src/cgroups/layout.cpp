@@ -2,6 +2,7 @@
 #include <sys/statfs.h>
 
 #include <cerrno>
+#include <climits>
 
 #include "crunlite/cgroups.hpp"
 #include "crunlite/error.hpp"
@@ -73,8 +74,18 @@ Layout detect_layout() {
     return layout_from_mountinfo(mountinfo);
 }
 
+// The default path: one level, prefixed. An ID may be NAME_MAX long (it names the state file),
+// too long for the prefix. cgroupfs would take the longer name, but the tools that read the tree
+// expect names of at most NAME_MAX (struct dirent's d_name), so such a container goes below a
+// shared /crun-lite parent instead, the former default, which goes with its last container.
+static std::string default_cgroup_path(const std::string& id) {
+    static constexpr std::string_view kPrefix = "crun-lite-";
+    if (kPrefix.size() + id.size() <= NAME_MAX) return "/" + std::string(kPrefix) + id;
+    return "/crun-lite/" + id;
+}
+
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup) {
-    std::string path = cgroups_path.empty() ? "/crun-lite-" + id
+    std::string path = cgroups_path.empty() ? default_cgroup_path(id)
                        : cgroups_path[0] == '/' ? cgroups_path
                                                 : (own_cgroup == "/" ? "" : own_cgroup) + "/" + cgroups_path;
     // Normalise and refuse escapes: the path is joined under each hierarchy's mount point.

@@ -96,12 +96,15 @@ def crun_lite_cgroup_parents():
 
 def default_cgroup_suffix(cid):
     """The end of the container's default cgroup path: /crun-lite-<id> (cgroupfs, at the root of
-    every hierarchy) or /system.slice/crun-lite-<id>.scope (systemd mode)."""
-    return f"/system.slice/crun-lite-{cid}.scope" if SYSTEMD_CGROUP else f"/crun-lite-{cid}"
+    every hierarchy; /crun-lite/<id> for an ID too long for the prefix) or
+    /system.slice/crun-lite-<id>.scope (systemd mode)."""
+    if SYSTEMD_CGROUP:
+        return f"/system.slice/crun-lite-{cid}.scope"
+    return f"/crun-lite-{cid}" if len("crun-lite-" + cid) <= 255 else f"/crun-lite/{cid}"
 
 
 # the id in a /proc/<pid>/cgroup line of a container in its default cgroup
-_DEFAULT_CGROUP_ID = re.compile(r"/system\.slice/crun-lite-([^/]+)\.scope$" if SYSTEMD_CGROUP else r"^[^:]*:[^:]*:/crun-lite-([^/]+)$")
+_DEFAULT_CGROUP_ID = re.compile(r"/system\.slice/crun-lite-([^/]+)\.scope$" if SYSTEMD_CGROUP else r"^[^:]*:[^:]*:/crun-lite[-/]([^/]+)$")
 
 
 def container_units(ids):

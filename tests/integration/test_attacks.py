@@ -21,9 +21,9 @@ import time
 
 import pytest
 
-from helpers import (CRUN_LITE, FdReceiver, cgroup_dirs_named, container_cgroup_dirs, host_mountinfo, live_children,
-                     mounts_mentioning, pids_in_container_cgroup, read_until, reap_orphans, run_cmd, static_c_program,
-                     wait_until)
+from helpers import (CRUN_LITE, FdReceiver, SYSTEMD_CGROUP, cgroup_dirs_named, container_cgroup_dirs,
+                     host_mountinfo, live_children, mounts_mentioning, pids_in_container_cgroup, read_until,
+                     reap_orphans, run_cmd, static_c_program, wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 
@@ -775,6 +775,11 @@ def test_id_of_255_characters_goes_through_create_start_and_delete(rt):
     rt.create(cid, bundle)
     assert rt.status(cid) == "created"
     assert len(os.listdir(rt.root)) == 2, os.listdir(rt.root)  # the state file and the fifo
+    if not SYSTEMD_CGROUP:
+        # Its cgroups too are named by the ID: "crun-lite-" + 255 characters would be longer than
+        # a name may be, so the cgroupfs driver's default path is /crun-lite/<id> for it.
+        dirs = cgroup_dirs_named(cid)
+        assert dirs and all(os.path.basename(d) == cid for d in dirs), dirs
     rt.start(cid)
     rt.wait_status(cid, "stopped")
     r = rt.delete(cid)

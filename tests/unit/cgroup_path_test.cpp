@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 
 #include <algorithm>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,13 @@ TEST(ResolveCgroupPath, EmptyMeansCrunLiteDashIdAtTheRoot) {
     EXPECT_EQ(resolve_cgroup_path("", "my.ctr-2", "/"), "/crun-lite-my.ctr-2");
     EXPECT_EQ(resolve_cgroup_path("", "system.slice", "/"), "/crun-lite-system.slice");
     EXPECT_EQ(resolve_cgroup_path("", "tasks", "/"), "/crun-lite-tasks");
+}
+
+TEST(ResolveCgroupPath, EmptyWithAnIdTooLongForThePrefixGoesBelowACrunLiteParent) {
+    std::string longest_prefixed(NAME_MAX - 10, 'a'), too_long(NAME_MAX - 9, 'b'), longest(NAME_MAX, 'c');
+    EXPECT_EQ(resolve_cgroup_path("", longest_prefixed, "/"), "/crun-lite-" + longest_prefixed);
+    EXPECT_EQ(resolve_cgroup_path("", too_long, "/"), "/crun-lite/" + too_long);
+    EXPECT_EQ(resolve_cgroup_path("", longest, "/"), "/crun-lite/" + longest);
 }
 
 TEST(ResolveCgroupPath, AbsoluteIsKeptWhateverTheOwnCgroup) {
