@@ -109,7 +109,8 @@ nlohmann::json stats(const std::vector<std::string>& dirs);
 uint64_t oom_kill_count(const std::vector<std::string>& dirs);
 
 // rmdir every directory and the cgroups below it; retries while the kernel still counts
-// exiting tasks. The shared "crun-lite" parent of default paths goes with its last container.
+// exiting tasks. A shared "crun-lite" parent (/crun-lite/<id>: the former default, still that of
+// an ID too long for the prefix) goes with its last container.
 void remove(const std::vector<std::string>& dirs);
 // One rmdir per directory (and the shared parent when it is the last), no retries: false when
 // any is still busy (tasks, or cgroups below).

@@ -268,8 +268,9 @@ void rmdir_when_empty(const std::string& dir) {
 }  // namespace
 
 // The shared "crun-lite" parent of the former default paths (/crun-lite/<id>, before
-// /crun-lite-<id>) goes with its last container (EBUSY while another container is below it), so
-// that containers made by an older crun-lite, or given such a cgroupsPath, leave nothing either.
+// /crun-lite-<id>, and still the default of an ID too long for the prefix) goes with its last
+// container (EBUSY while another container is below it), so that containers made by an older
+// crun-lite, or given such a cgroupsPath, leave nothing either.
 // A create racing this starts its path over (make_in).
 static void remove_shared_parent(const std::string& dir) {
     auto slash = dir.rfind('/');

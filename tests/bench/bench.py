@@ -269,6 +269,7 @@ def remove_leaked_cgroups(prefix):
     """Cgroups named after this run's container IDs that a runtime left behind: report them and
     remove the empty ones (a leak is a runtime bug, worth seeing)."""
     leaked = []
+    ours = (prefix + "-", f"crun-lite-{prefix}-")
     base = "/sys/fs/cgroup"
     # Not cgroups: the private namespace's tmpfs in place of the cgroup2 mount (enter_private_ns),
     # where crun's directories go, and which goes with the namespace.
@@ -279,12 +280,12 @@ def remove_leaked_cgroups(prefix):
         depth = top[len(base):].count("/")
         dirs[:] = [d for d in dirs if os.path.join(top, d) not in not_cgroups]
         for d in dirs:
-            if d.startswith(prefix + "-"):
+            if d.startswith(ours):  # crun-lite's default is crun-lite-<id>
                 leaked.append(os.path.join(top, d))
         if depth >= 6:
             dirs[:] = []
         else:
-            dirs[:] = [d for d in dirs if not d.startswith(prefix + "-")]
+            dirs[:] = [d for d in dirs if not d.startswith(ours)]
     if leaked:
         log("warning: a runtime left these cgroups behind (removing the empty ones):")
         for path in sorted(leaked, key=len, reverse=True):

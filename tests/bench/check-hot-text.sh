@@ -2,7 +2,7 @@
 # Is cmake/hot-text.ld (the code a container's life runs, linked first: docs/benchmarks.md) still
 # about today's code? tests/bench/hot-text.py traces the built binary into a temporary list; this
 # fails when the trace finds too little (the method broke) or when the committed list names less
-# than 90 % of today's hot input sections (regenerate it with tests/bench/hot-text.py, as root).
+# than 95 % of today's hot input sections (regenerate it with tests/bench/hot-text.py, as root).
 # Usage: check-hot-text.sh BUILD_DIR   (a static build; needs root, perf, a free loop device)
 set -euo pipefail
 build=${1:?usage: check-hot-text.sh BUILD_DIR}
@@ -26,6 +26,6 @@ for needle in ("libc-start.o", "create_container", "mount_all", "set_up_containe
         sys.exit(f"check-hot-text: no hot section mentions {needle}: the trace missed code every run executes")
 share = len(committed & fresh) / len(fresh)
 print(f"check-hot-text: {len(fresh)} hot input sections today, {share:.0%} of them in cmake/hot-text.ld")
-if share < 0.9:
+if share < 0.95:
     sys.exit("check-hot-text: cmake/hot-text.ld is stale: run `tests/bench/hot-text.py` as root and commit it")
 PY

@@ -710,10 +710,14 @@ def test_container_cpuset_spans_the_parents_cpus_without_asking_for_its_own_load
     # rebuild the scheduler domains, a walk of every cpuset under a global mutex. The host's
     # root cpuset already balances all CPUs, so crun-lite's cpusets do not ask again; the
     # container still gets, and is balanced over, all of its parent's CPUs.
-    b = bundle_with(rt, ["sleep", "30"])
     pids = {}
-    for cid in (new_id(), new_id()):  # the second finds the shared parent already made
-        pids[cid] = run_detached(rt, cid, b)
+    for cid in (new_id(), new_id()):
+        # Below a shared parent (/crun-lite/<id>, the former default): the second container finds
+        # that level already made, and its cpuset already filled.
+        def edit(cfg, cid=cid):
+            base_edit(cfg, None, ["sleep", "30"])
+            cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
+        pids[cid] = run_detached(rt, cid, rt.make_bundle(edit=edit))
     def cpu_set(text):
         cpus = set()
         for part in filter(None, text.strip().split(",")):
@@ -745,9 +749,12 @@ def test_container_without_limits_has_the_controllers_of_its_parent(rt, new_id):
     # Pure v2 (as runc and crun make a path): each level above the container enables every
     # controller it has, so a container given no limits still reports its usage. On v1 and hybrid
     # hosts every v1 hierarchy is the controller's own, and nothing is enabled in unified/.
-    b = bundle_with(rt, ["sleep", "60"])
     cid = new_id()
-    run_detached(rt, cid, b)
+
+    def edit(cfg):  # two levels: the one above the container is made here too
+        base_edit(cfg, None, ["sleep", "60"])
+        cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
+    run_detached(rt, cid, rt.make_bundle(edit=edit))
     stats = json.loads(rt.cli("events", "--stats", cid).stdout)["data"]
     assert stats["memory"]["usage"]["usage"] > 0 and stats["pids"]["current"] >= 1, stats
     if V2:

@@ -394,7 +394,7 @@ def test_cgroup_mount_shows_the_containers_own_cgroups(rt, cgroupns):
     # A v1 host has a hierarchy per controller, a v2 host one hierarchy at /sys/fs/cgroup.
     hierarchies = ["/sys/fs/cgroup"] if cgroup_v2_only() else ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"]
     out = inside(rt, "".join(f"cat {h}/cgroup.procs; echo --; " for h in hierarchies) +
-                 f"ls {hierarchies[0]} | grep -c '^crun-lite$'; true", edit=edit)
+                 f"ls {hierarchies[0]} | grep -c '^crun-lite'; true", edit=edit)
     *procs, nested = out.split("--\n")
     for h, listed in zip(hierarchies, procs):
         assert "1" in listed.split(), (h, out)
@@ -432,7 +432,7 @@ def test_a_second_cgroup_mount_shows_the_containers_own_cgroups_too(rt):
 
     # v1: a tmpfs of hierarchies (/cg2/memory...); v2: the cgroup2 hierarchy at /cg2 itself.
     cg = "/cg2" if cgroup_v2_only() else "/cg2/memory"
-    out = inside(rt, f"ls {cg} | grep -c '^crun-lite$'; grep -c ' {cg} ' /proc/self/mountinfo; "
+    out = inside(rt, f"ls {cg} | grep -c '^crun-lite'; grep -c ' {cg} ' /proc/self/mountinfo; "
                      f"grep -c '^1$' {cg}/cgroup.procs; true", edit=edit)
     assert out.split() == ["0", "1", "1"], out
 

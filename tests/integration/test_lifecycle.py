@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from helpers import (cgroup_dirs_named, container_cgroup_dirs, crun_lite_cgroup_parents, one_error_line, process_alive,
-                     wait_until)
+from helpers import cgroup_dirs_named, crun_lite_cgroup_parents, one_error_line, process_alive, wait_until
 
 LOOP = "while :; do sleep 0.1; done"
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
@@ -67,8 +66,10 @@ def test_run_of_a_config_without_process_is_refused_and_leaves_nothing(rt, make_
 @pytest.mark.cgroupfs_only("the default cgroup path is the cgroupfs driver's; with systemd each container is a "
                            "scope of system.slice, which systemd owns")
 def test_default_cgroup_is_one_level_at_the_root_and_goes_with_its_container(rt, make_bundle, new_id):
+    assert crun_lite_cgroup_parents() == [], "a container of another test is below a shared /crun-lite parent"
     cid = new_id()
     assert rt.run(cid, make_bundle(args=["sh", "-c", "sleep 100"]), "-d").rc == 0
+    assert crun_lite_cgroup_parents() == [], "a shared parent was made for a default path"
     dirs = cgroup_dirs_named(cid)
     # Right below each hierarchy's root: /sys/fs/cgroup/<v1 hierarchy>/ or /sys/fs/cgroup/ (v2).
     assert dirs and all(re.fullmatch(rf"/sys/fs/cgroup(/[^/]+)?/crun-lite-{re.escape(cid)}", d) for d in dirs), dirs
@@ -81,8 +82,8 @@ def test_default_cgroup_is_one_level_at_the_root_and_goes_with_its_container(rt,
 def test_shared_cgroup_parent_goes_with_the_last_container(rt, make_bundle, new_id):
     # /crun-lite/<id> was the default path before /crun-lite-<id>: containers made that way (by an
     # older crun-lite, or given that cgroupsPath) still leave no shared parent behind.
-    others = container_cgroup_dirs()
-    assert others == [], f"containers of another test still exist: {others}"
+    others = crun_lite_cgroup_parents()
+    assert others == [], f"containers of another test are below a shared parent: {others}"
     first, second = new_id(), new_id()
     for cid in (first, second):
         bundle = make_bundle(args=["sh", "-c", "sleep 100"],
