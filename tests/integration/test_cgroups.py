@@ -716,7 +716,8 @@ def test_container_cpuset_spans_the_parents_cpus_without_asking_for_its_own_load
         # that level already made, and its cpuset already filled.
         def edit(cfg, cid=cid):
             base_edit(cfg, None, ["sleep", "30"])
-            cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
+            if not SYSTEMD_CGROUP:  # whose cgroupsPath is "slice:prefix:name"
+                cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
         pids[cid] = run_detached(rt, cid, rt.make_bundle(edit=edit))
     def cpu_set(text):
         cpus = set()
@@ -753,7 +754,8 @@ def test_container_without_limits_has_the_controllers_of_its_parent(rt, new_id):
 
     def edit(cfg):  # two levels: the one above the container is made here too
         base_edit(cfg, None, ["sleep", "60"])
-        cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
+        if not SYSTEMD_CGROUP:  # whose cgroupsPath is "slice:prefix:name"
+            cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
     run_detached(rt, cid, rt.make_bundle(edit=edit))
     stats = json.loads(rt.cli("events", "--stats", cid).stdout)["data"]
     assert stats["memory"]["usage"]["usage"] > 0 and stats["pids"]["current"] >= 1, stats

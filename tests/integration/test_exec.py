@@ -338,13 +338,13 @@ def test_exec_forwards_signals(rt):
 
 
 def container_with_sub_cgroup(rt, name):
-    """A running container whose cgroupsPath is /crun-lite/<id> for either runtime (runc's default
-    path is another), so that the teardown finds its cgroups, with a sub-cgroup `name` (None: none)
+    """A running container whose cgroupsPath is /crun-lite-<id> for either runtime (crun-lite's
+    default, not runc's: one level, which runc removes too), so that the teardown finds its cgroups, with a sub-cgroup `name` (None: none)
     in each of its directories; returns (id, its directories)."""
     cid = rt.new_id()
-    bundle = rt.make_bundle(args=["sh", "-c", LOOP], edit=lambda cfg: cfg["linux"].update(cgroupsPath=f"/crun-lite/{cid}"))
+    bundle = rt.make_bundle(args=["sh", "-c", LOOP], edit=lambda cfg: cfg["linux"].update(cgroupsPath=f"/crun-lite-{cid}"))
     assert rt.run(cid, bundle, "-d").rc == 0, cid
-    dirs = cgroup_dirs_at(f"/crun-lite/{cid}")
+    dirs = cgroup_dirs_at(f"/crun-lite-{cid}")
     assert dirs, cid
     for d in dirs if name else []:
         os.mkdir(os.path.join(d, name))
@@ -377,11 +377,11 @@ def test_exec_cgroup_path_goes_to_the_sub_cgroup_of_every_hierarchy(each_rt):
     rt = each_rt
     cid, _ = container_with_sub_cgroup(rt, "sub")
     lines = exec_cgroup_lines(rt, cid, "--cgroup", "sub")
-    assert lines and all(l.endswith(f"/crun-lite/{cid}/sub") for l in lines), lines
+    assert lines and all(l.endswith(f"/crun-lite-{cid}/sub") for l in lines), lines
     if cgroup_v2_only():
-        assert lines == [f"0::/crun-lite/{cid}/sub"], lines
+        assert lines == [f"0::/crun-lite-{cid}/sub"], lines
     # Without --cgroup: the container's own cgroup.
-    assert all(l.endswith(f"/crun-lite/{cid}") for l in exec_cgroup_lines(rt, cid))
+    assert all(l.endswith(f"/crun-lite-{cid}") for l in exec_cgroup_lines(rt, cid))
 
 
 @pytest.mark.cgroupfs_only("the test names the container's cgroup path")
@@ -400,7 +400,7 @@ def test_exec_cgroup_controller_form(each_rt):
     by_hierarchy = {l.split(":", 2)[1]: l.split(":", 2)[2] for l in exec_cgroup_lines(rt, cid, *flags)}
     for name, path in by_hierarchy.items():
         moved = any(c in name.split(",") for c in ("cpu", "memory", "pids"))
-        assert path == f"/crun-lite/{cid}" + ("/sub" if moved else ""), by_hierarchy
+        assert path == f"/crun-lite-{cid}" + ("/sub" if moved else ""), by_hierarchy
 
 
 @pytest.mark.cgroupfs_only("the test names the container's cgroup path")

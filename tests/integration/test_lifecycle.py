@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from helpers import cgroup_dirs_named, crun_lite_cgroup_parents, one_error_line, process_alive, wait_until
+from helpers import (cgroup_dirs_at, cgroup_dirs_named, crun_lite_cgroup_parents, one_error_line, process_alive,
+                     wait_until)
 
 LOOP = "while :; do sleep 0.1; done"
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
@@ -66,10 +67,9 @@ def test_run_of_a_config_without_process_is_refused_and_leaves_nothing(rt, make_
 @pytest.mark.cgroupfs_only("the default cgroup path is the cgroupfs driver's; with systemd each container is a "
                            "scope of system.slice, which systemd owns")
 def test_default_cgroup_is_one_level_at_the_root_and_goes_with_its_container(rt, make_bundle, new_id):
-    assert crun_lite_cgroup_parents() == [], "a container of another test is below a shared /crun-lite parent"
     cid = new_id()
     assert rt.run(cid, make_bundle(args=["sh", "-c", "sleep 100"]), "-d").rc == 0
-    assert crun_lite_cgroup_parents() == [], "a shared parent was made for a default path"
+    assert cgroup_dirs_at(f"/crun-lite/{cid}") == [], "the container went below a shared /crun-lite parent"
     dirs = cgroup_dirs_named(cid)
     # Right below each hierarchy's root: /sys/fs/cgroup/<v1 hierarchy>/ or /sys/fs/cgroup/ (v2).
     assert dirs and all(re.fullmatch(rf"/sys/fs/cgroup(/[^/]+)?/crun-lite-{re.escape(cid)}", d) for d in dirs), dirs
