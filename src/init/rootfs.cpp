@@ -48,7 +48,7 @@ UniqueFd prepare_root(const InitPlan& plan, int host_root) {
     }
     // Mount events inside must not reach the host (slave is runc's default). An unbindable tree
     // could not give the rootfs its bind below: it stays private until after pivot_root.
-    unsigned long before_pivot = plan.rootfs_propagation == MS_UNBINDABLE ? MS_PRIVATE : plan.rootfs_propagation;
+    unsigned long before_pivot = plan.rootfs_propagation == MS_UNBINDABLE ? static_cast<unsigned long>(MS_PRIVATE) : plan.rootfs_propagation;
     unsigned long propagation = before_pivot | (plan.rootfs_propagation_recursive ? MS_REC : 0);
     if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
         throw Error("set the propagation of / (.linux.rootfsPropagation)", errno);

@@ -97,6 +97,28 @@ def test_shared_cgroup_parent_goes_with_the_last_container(rt, make_bundle, new_
     assert crun_lite_cgroup_parents() == [], "the shared parent stayed on the host"
 
 
+@pytest.mark.cgroupfs_only("cgroupsPath is a cgroupfs path; with systemd it names a slice and a scope")
+def test_a_crun_lite_cgroup_below_the_root_is_the_callers_and_stays(rt, make_bundle, new_id):
+    # Only /crun-lite right below a hierarchy's root is the runtime's shared parent. A parent of
+    # that name deeper down belongs to the caller's tree and stays, as every parent of a
+    # cgroupsPath does (runc and crun remove the container's own cgroup only).
+    cid = new_id()
+    outer = f"/crun-lite-test-outer-{cid}"
+    bundle = make_bundle(args=["sh", "-c", "sleep 100"],
+                         edit=lambda cfg: cfg["linux"].update(cgroupsPath=f"{outer}/crun-lite/{cid}"))
+    assert rt.run(cid, bundle, "-d").rc == 0
+    parents = cgroup_dirs_at(f"{outer}/crun-lite")
+    try:
+        assert parents and cgroup_dirs_at(f"{outer}/crun-lite/{cid}"), "the container is not at its cgroupsPath"
+        assert rt.delete(cid, force=True).rc == 0
+        assert cgroup_dirs_at(f"{outer}/crun-lite/{cid}") == [], "the container's cgroups stayed on the host"
+        assert cgroup_dirs_at(f"{outer}/crun-lite") == parents, "the caller's crun-lite cgroup was removed"
+    finally:
+        rt.delete(cid, force=True)
+        for d in cgroup_dirs_at(f"{outer}/crun-lite") + cgroup_dirs_at(outer):
+            os.rmdir(d)
+
+
 def test_run_stdout_and_stderr_reach_the_caller(rt, make_bundle, new_id):
     bundle = make_bundle(args=["sh", "-c", "echo to-stdout; echo to-stderr >&2"])
     r = rt.run(new_id(), bundle)
