@@ -30,6 +30,10 @@ Layout detect_layout();
 // path that is not one any more, is not taken for a hierarchy. Throws Error when none is left.
 Layout layout_from_mountinfo(std::string_view mountinfo, const std::string& root = "/sys/fs/cgroup");
 
+// The default path's names: "/crun-lite-<id>", or "/crun-lite/<id>" below the shared parent.
+inline constexpr std::string_view kDefaultPrefix = "crun-lite-";
+inline constexpr std::string_view kSharedParent = "crun-lite";
+
 // The cgroup path relative to each hierarchy's root: cgroupsPath when absolute; when relative,
 // under the runtime's own cgroup; when empty, "/crun-lite-<id>": one level, so that a start
 // makes and a delete removes one directory per hierarchy, and the prefix keeps an ID from naming

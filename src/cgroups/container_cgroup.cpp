@@ -13,6 +13,7 @@
 #include "crunlite/error.hpp"
 #include "cgroups/cgroup_file.hpp"
 #include "cgroups/device_filter.hpp"
+#include "sys/mount_info.hpp"
 #include "util/text.hpp"
 
 namespace crunlite::cgroups {
@@ -267,13 +268,6 @@ void rmdir_when_empty(const std::string& dir) {
 
 }  // namespace
 
-// Whether `dir` is the root of a mount: a hierarchy's mount point, for the host's cgroup paths.
-static bool is_mount_root(const std::string& dir) {
-    struct statx stx{};
-    return ::statx(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW, 0, &stx) == 0 &&
-           (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-}
-
 // The shared "crun-lite" parent of the former default paths (/crun-lite/<id>, before
 // /crun-lite-<id>, and still the default of an ID too long for the prefix) goes with its last
 // container (EBUSY while another container is below it), so that containers made by an older
@@ -285,8 +279,9 @@ static void remove_shared_parent(const std::string& dir) {
     auto slash = dir.rfind('/');
     if (slash == std::string::npos) return;
     std::string parent = dir.substr(0, slash);
-    if (parent.size() < 10 || parent.compare(parent.size() - 10, 10, "/crun-lite") != 0) return;
-    if (!is_mount_root(parent.substr(0, parent.size() - 10))) return;
+    auto name_at = parent.rfind('/');
+    if (name_at == std::string::npos || std::string_view(parent).substr(name_at + 1) != kSharedParent) return;
+    if (!sys::is_mount_root(parent.substr(0, name_at))) return;
     // A cgroup directory counts 2 links plus one per child cgroup. With other containers below
     // it, an rmdir would only take the kernel's global cgroup mutex to say EBUSY, which hundreds
     // of concurrent deletes queue for; the last container's own stat sees 2 and removes it.

@@ -79,9 +79,8 @@ Layout detect_layout() {
 // expect names of at most NAME_MAX (struct dirent's d_name), so such a container goes below a
 // shared /crun-lite parent instead, the former default, which goes with its last container.
 static std::string default_cgroup_path(const std::string& id) {
-    static constexpr std::string_view kPrefix = "crun-lite-";
-    if (kPrefix.size() + id.size() <= NAME_MAX) return "/" + std::string(kPrefix) + id;
-    return "/crun-lite/" + id;
+    if (kDefaultPrefix.size() + id.size() <= NAME_MAX) return "/" + std::string(kDefaultPrefix) + id;
+    return "/" + std::string(kSharedParent) + "/" + id;
 }
 
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own_cgroup) {

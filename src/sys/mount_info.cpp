@@ -74,6 +74,12 @@ std::optional<MountInfo> find_mount(uint64_t id) {
     return std::nullopt;
 }
 
+bool is_mount_root(const std::string& path) {
+    struct statx st{};
+    return ::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, 0, &st) == 0 && (st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+           (st.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 UniqueFd mount_root_of(int dir_fd) {
     UniqueFd current(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 3));
     if (!current) throw Error("dup a directory descriptor", errno);

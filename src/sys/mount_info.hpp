@@ -38,6 +38,10 @@ std::optional<MountinfoLine> parse_mountinfo_line(std::string_view line);
 // The /proc/self/mountinfo line of mount `id`, or nullopt.
 std::optional<MountInfo> find_mount(uint64_t id);
 
+// Whether a mount is rooted at `path` itself (statx STATX_ATTR_MOUNT_ROOT; a symlink is not
+// followed): a cgroup hierarchy's mount point, say, and none of the directories below it.
+bool is_mount_root(const std::string& path);
+
 // The root of the mount holding the directory `dir_fd` (an O_PATH descriptor): the directory
 // itself when a mount is rooted there, else the highest directory above it on the same mount.
 UniqueFd mount_root_of(int dir_fd);

@@ -193,6 +193,16 @@ def bundle_with(rt, args, resources=None, binds=(), caps=()):
     return rt.make_bundle(edit=lambda cfg: base_edit(cfg, resources, args, binds, caps))
 
 
+def bundle_below_shared_parent(rt, cid, args):
+    """A bundle whose cgroupsPath is /crun-lite/<cid> (cgroupfs; the former default, a level above
+    the container that other containers share); with --systemd-cgroup, systemd's default path."""
+    def edit(cfg):
+        base_edit(cfg, None, args)
+        if not SYSTEMD_CGROUP:  # whose cgroupsPath is "slice:prefix:name"
+            cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
+    return rt.make_bundle(edit=edit)
+
+
 def shared_dir(rt):
     """A host directory, bind-mounted into a container at /shared, for triggers and counters."""
     d = tempfile.mkdtemp(prefix="shared-", dir=rt.bundle_base)
@@ -712,13 +722,8 @@ def test_container_cpuset_spans_the_parents_cpus_without_asking_for_its_own_load
     # container still gets, and is balanced over, all of its parent's CPUs.
     pids = {}
     for cid in (new_id(), new_id()):
-        # Below a shared parent (/crun-lite/<id>, the former default): the second container finds
-        # that level already made, and its cpuset already filled.
-        def edit(cfg, cid=cid):
-            base_edit(cfg, None, ["sleep", "30"])
-            if not SYSTEMD_CGROUP:  # whose cgroupsPath is "slice:prefix:name"
-                cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
-        pids[cid] = run_detached(rt, cid, rt.make_bundle(edit=edit))
+        # The second container finds the shared level already made, and its cpuset already filled.
+        pids[cid] = run_detached(rt, cid, bundle_below_shared_parent(rt, cid, ["sleep", "30"]))
     def cpu_set(text):
         cpus = set()
         for part in filter(None, text.strip().split(",")):
@@ -751,12 +756,7 @@ def test_container_without_limits_has_the_controllers_of_its_parent(rt, new_id):
     # controller it has, so a container given no limits still reports its usage. On v1 and hybrid
     # hosts every v1 hierarchy is the controller's own, and nothing is enabled in unified/.
     cid = new_id()
-
-    def edit(cfg):  # two levels: the one above the container is made here too
-        base_edit(cfg, None, ["sleep", "60"])
-        if not SYSTEMD_CGROUP:  # whose cgroupsPath is "slice:prefix:name"
-            cfg["linux"]["cgroupsPath"] = f"/crun-lite/{cid}"
-    run_detached(rt, cid, rt.make_bundle(edit=edit))
+    run_detached(rt, cid, bundle_below_shared_parent(rt, cid, ["sleep", "60"]))  # the level above is made too
     stats = json.loads(rt.cli("events", "--stats", cid).stdout)["data"]
     assert stats["memory"]["usage"]["usage"] > 0 and stats["pids"]["current"] >= 1, stats
     if V2:

@@ -339,8 +339,9 @@ def test_exec_forwards_signals(rt):
 
 def container_with_sub_cgroup(rt, name):
     """A running container whose cgroupsPath is /crun-lite-<id> for either runtime (crun-lite's
-    default, not runc's: one level, which runc removes too), so that the teardown finds its cgroups, with a sub-cgroup `name` (None: none)
-    in each of its directories; returns (id, its directories)."""
+    default, not runc's: one level, which runc removes too), so that the teardown finds its
+    cgroups, with a sub-cgroup `name` (None: none) in each of its directories; returns (id, its
+    directories)."""
     cid = rt.new_id()
     bundle = rt.make_bundle(args=["sh", "-c", LOOP], edit=lambda cfg: cfg["linux"].update(cgroupsPath=f"/crun-lite-{cid}"))
     assert rt.run(cid, bundle, "-d").rc == 0, cid
